@@ -1,0 +1,119 @@
+"""Settings, read once from the environment at the edge and passed down frozen.
+
+Every variable is prefixed ``WEGWIJZER_`` except ``TELEGRAM_BOT_TOKEN``. Front ends call
+:func:`get_settings` (cached); tests build :class:`Settings` directly or call
+:func:`Settings.from_env` with a dict.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from pathlib import Path
+
+from .errors import ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_MODEL = "multilingual-e5-small"
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}.") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}.")
+    return value
+
+
+def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    raw = env.get(name, "")
+    return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+def _ids(env: Mapping[str, str], name: str) -> frozenset[int]:
+    out = set()
+    for item in _list(env, name):
+        try:
+            out.add(int(item))
+        except ValueError:
+            raise ConfigError(f"{name} must be a comma-separated list of numeric Telegram user ids; "
+                              f"{item!r} is not a number.") from None
+    return frozenset(out)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All configuration of one Wegwijzer process."""
+
+    data_dir: Path
+    corpus_dir: Path
+    embedding_model: str = DEFAULT_MODEL
+    top_k: int = 5
+    max_question_chars: int = 1000
+    # web
+    host: str = "127.0.0.1"
+    port: int = 8000
+    cors_origins: tuple[str, ...] = ()
+    admin_token: str = ""
+    max_upload_bytes: int = 20 * 1024 * 1024
+    # telegram
+    telegram_token: str = ""
+    telegram_api_url: str = "https://api.telegram.org/bot"
+    telegram_allowed_users: frozenset[int] = frozenset()
+    telegram_join_code: str = ""
+    telegram_admin_users: frozenset[int] = frozenset()
+    telegram_webhook_url: str = ""
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def feedback_db(self) -> Path:
+        return self.data_dir / "feedback.sqlite3"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from ``env`` (default: ``os.environ``); raises ConfigError with a readable reason."""
+        env = os.environ if env is None else env
+        data_dir = Path(env.get("WEGWIJZER_DATA_DIR") or "data").expanduser().resolve()
+        corpus_dir = Path(env.get("WEGWIJZER_CORPUS_DIR") or REPO_ROOT / "corpus").expanduser().resolve()
+        return cls(
+            data_dir=data_dir,
+            corpus_dir=corpus_dir,
+            embedding_model=env.get("WEGWIJZER_EMBEDDING_MODEL") or DEFAULT_MODEL,
+            top_k=_int(env, "WEGWIJZER_TOP_K", 5, minimum=1),
+            max_question_chars=_int(env, "WEGWIJZER_MAX_QUESTION_CHARS", 1000, minimum=10),
+            host=env.get("WEGWIJZER_HOST") or "127.0.0.1",
+            port=_int(env, "WEGWIJZER_PORT", 8000, minimum=1),
+            cors_origins=_list(env, "WEGWIJZER_CORS_ORIGINS"),
+            admin_token=env.get("WEGWIJZER_ADMIN_TOKEN", ""),
+            max_upload_bytes=_int(env, "WEGWIJZER_MAX_UPLOAD_MB", 20, minimum=1) * 1024 * 1024,
+            telegram_token=env.get("TELEGRAM_BOT_TOKEN", "").strip(),
+            telegram_api_url=env.get("WEGWIJZER_TELEGRAM_API_URL") or "https://api.telegram.org/bot",
+            telegram_allowed_users=_ids(env, "WEGWIJZER_TELEGRAM_ALLOWED_USERS"),
+            telegram_join_code=env.get("WEGWIJZER_TELEGRAM_JOIN_CODE", "").strip(),
+            telegram_admin_users=_ids(env, "WEGWIJZER_TELEGRAM_ADMIN_USERS"),
+            telegram_webhook_url=env.get("WEGWIJZER_TELEGRAM_WEBHOOK_URL", "").strip(),
+        )
+
+    def with_(self, **changes: object) -> Settings:
+        """A copy with some fields changed (tests, CLI overrides)."""
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment once."""
+    return Settings.from_env()
