@@ -1,0 +1,114 @@
+"""Text analysis for the lexical index, tuned for Dutch.
+
+Folding (lower case, accents off), a Dutch Snowball stemmer, stop words, and compound splitting
+against the corpus vocabulary ("correspondentietesten" -> "correspondentie" + "testen"), because
+Dutch glues words together where English would write them apart.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from functools import lru_cache
+
+import Stemmer
+
+_WORD = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*", re.UNICODE)
+
+# Dutch function words plus the most common English and French ones, so that a question in any of
+# the three languages is not matched on "the", "de" or "les".
+STOPWORDS = frozenset(
+    """
+    aan al alle alles als altijd andere ben bij daar dan dat de der deze die dit doch doen door dus een eens en er
+    ge geen geweest haar had heb hebben heeft hem het hier hij hoe hun iemand iets ik in is ja je jij jou jouw jullie
+    kan kon kunnen maar me meer men met mij mijn moet na naar niet niets nog nu of om omdat onder ons ook op over
+    reeds te tegen toch toen tot u uit uw van veel voor want waren was wat we wel welk welke werd wezen wie wij
+    wil worden wordt zal ze zelf zich zij zijn zo zonder zou zouden waar wanneer waarom hoeveel sinds kunt
+    zit zitten gaat gaan word hoort onze ons daarvan hierbij
+    a an and are as at be by can do does for from has have how i if in into is it its of on or that the their
+    there these they this to was were what when where which who whom why will with you your did
+    au aux avec ce ces dans de des du elle en et est il ils je la le les leur lui mais me même mes moi
+    ne nos notre nous on ou par pas pour qu que quel quelle quelles quels qui sa se ses son sont sur ta te
+    tes toi ton tu un une vos votre vous y d l s c n est-ce
+    """.split()
+)
+
+_stemmer = Stemmer.Stemmer("dutch")
+
+
+def fold(text: str) -> str:
+    """Lower-case and strip accents: 'financiële' -> 'financiele', 'Gaëlle' -> 'gaelle'."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def words(text: str) -> list[str]:
+    """Folded word tokens; hyphenated words yield the whole and its parts."""
+    out: list[str] = []
+    for match in _WORD.finditer(fold(text)):
+        token = match.group(0)
+        if "-" in token or "'" in token:
+            parts = [p for p in re.split(r"[-']", token) if p]
+            out.append(token.replace("'", ""))
+            out.extend(parts)
+        else:
+            out.append(token)
+    return out
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    """Dutch Snowball stem of a folded word."""
+    return str(_stemmer.stemWord(word))
+
+
+def content_words(text: str) -> list[str]:
+    """Folded tokens without stop words or one-letter noise."""
+    return [w for w in words(text) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
+
+
+class Decompounder:
+    """Splits Dutch compounds into two known parts, using the vocabulary of the corpus itself.
+
+    A split is accepted when both parts are known words of at least four letters, optionally joined
+    by the linking morphemes 's' or 'en' ("arbeidsmarkt" -> "arbeid" + "markt").
+    """
+
+    MIN_PART = 4
+    LINKS = ("", "s", "en", "e")
+
+    def __init__(self, vocabulary: Iterable[str]) -> None:
+        self.vocabulary = frozenset(w for w in vocabulary if len(w) >= self.MIN_PART)
+
+    def split(self, word: str) -> list[str]:
+        if len(word) < 2 * self.MIN_PART or not word.isalpha():
+            return []
+        best: list[str] = []
+        for i in range(self.MIN_PART, len(word) - self.MIN_PART + 1):
+            head, tail = word[:i], word[i:]
+            if tail not in self.vocabulary and stem(tail) not in self.vocabulary:
+                continue
+            for link in self.LINKS:
+                if link and not head.endswith(link):
+                    continue
+                base = head[: len(head) - len(link)] if link else head
+                if len(base) >= self.MIN_PART and (base in self.vocabulary or stem(base) in self.vocabulary):
+                    candidate = [base, tail]
+                    # prefer the split with the longest tail: heads are more often modifiers
+                    if not best or len(tail) > len(best[1]):
+                        best = candidate
+                    break
+        return best
+
+
+def analyze(text: str, decompounder: Decompounder | None = None) -> list[str]:
+    """Index/query terms: stems of content words, plus stems of compound parts."""
+    terms: list[str] = []
+    for w in content_words(text):
+        terms.append(stem(w))
+        if decompounder is not None:
+            for part in decompounder.split(w):
+                if part not in STOPWORDS:
+                    terms.append(stem(part))
+    return terms

@@ -1,0 +1,138 @@
+"""The embedder seam: a small Protocol, and the sentence-transformers implementation.
+
+This is the only module that imports sentence_transformers. e5 models need "query: " and
+"passage: " prefixes; they are applied here, as prompts, so callers never see them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from .errors import ModelUnavailableError
+
+
+@dataclass(frozen=True)
+class ModelIdentity:
+    """What the index records about the model that built it."""
+
+    name: str
+    fingerprint: str
+    dim: int
+
+    def to_dict(self) -> dict[str, object]:
+        return {"name": self.name, "fingerprint": self.fingerprint, "dim": self.dim}
+
+
+class Embedder(Protocol):
+    """Anything that turns questions and passages into L2-normalised float32 vectors."""
+
+    identity: ModelIdentity
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray: ...
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray: ...
+
+
+E5_PROMPTS = {"query": "query: ", "passage": "passage: "}
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model loaded from a local directory (or a hub name, where a hub is reachable)."""
+
+    def __init__(self, model: str | Path, name: str | None = None, batch_size: int = 16) -> None:
+        # Imported lazily: importing torch costs seconds, and fast unit tests never need it.
+        from sentence_transformers import SentenceTransformer
+
+        path = Path(model)
+        try:
+            self._model = SentenceTransformer(str(model), device="cpu")
+        except Exception as exc:  # the library raises many types (OSError, ValueError, HF errors)
+            raise ModelUnavailableError(
+                f"Cannot load the embedding model {model!s}: {exc}. Set WEGWIJZER_EMBEDDING_MODEL to a local "
+                "sentence-transformers directory, or leave it unset to use the bundled multilingual-e5-small."
+            ) from exc
+        prompts = dict(getattr(self._model, "prompts", {}) or {})
+        lowered = str(model).lower()
+        if "e5" in lowered and not prompts.get("query"):
+            prompts.update(E5_PROMPTS)
+        self._query_prompt = prompts.get("query", "")
+        self._passage_prompt = prompts.get("passage", prompts.get("document", ""))
+        self._batch_size = batch_size
+        self._lock = threading.Lock()  # torch modules are not safe to call from many threads at once
+        dim = int(self._model.get_sentence_embedding_dimension() or 0)
+        self.identity = ModelIdentity(
+            name=name or (path.name if path.exists() else str(model)),
+            fingerprint=_fingerprint(path) if path.exists() else f"hub:{model}",
+            dim=dim,
+        )
+
+    def _encode(self, texts: list[str], prompt: str) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.identity.dim), dtype=np.float32)
+        with self._lock:
+            vectors = self._model.encode(
+                texts, prompt=prompt or None, batch_size=self._batch_size, normalize_embeddings=True,
+                convert_to_numpy=True, show_progress_bar=False,
+            )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, self._query_prompt)
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, self._passage_prompt)
+
+
+def _fingerprint(model_dir: Path) -> str:
+    """Identify model weights cheaply: a marker written at materialisation, else config + weight file sizes."""
+    marker = model_dir / "wegwijzer_model.json"
+    if marker.is_file():
+        try:
+            return str(json.loads(marker.read_text())["fingerprint"])
+        except (ValueError, KeyError):
+            pass
+    h = hashlib.sha256()
+    for name in sorted(os.listdir(model_dir)):
+        p = model_dir / name
+        if p.is_file() and (name.endswith(".json") or name.endswith((".safetensors", ".bin"))):
+            h.update(name.encode())
+            h.update(str(p.stat().st_size).encode())
+            if name == "config.json":
+                h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def resolve_model(name: str, models_dir: Path) -> Path | str:
+    """Where to load ``name`` from: the bundled e5 (materialised on first use), a local dir, or a hub name."""
+    from .modelpack import BUNDLED_MODEL_NAME, materialize_bundled_model
+
+    if name == BUNDLED_MODEL_NAME:
+        return materialize_bundled_model(models_dir / BUNDLED_MODEL_NAME)
+    path = Path(name).expanduser()
+    if path.exists():
+        return path.resolve()
+    return name
+
+
+_cache: dict[tuple[str, str], SentenceTransformerEmbedder] = {}
+_cache_lock = threading.Lock()
+
+
+def load_embedder(name: str, models_dir: Path) -> SentenceTransformerEmbedder:
+    """Load (once per process) the embedder configured by ``name``."""
+    key = (name, str(models_dir))
+    with _cache_lock:
+        if key not in _cache:
+            location = resolve_model(name, models_dir)
+            # A local directory is named by its folder, so moving it does not look like another model.
+            display = Path(name).name if Path(name).expanduser().exists() else name
+            _cache[key] = SentenceTransformerEmbedder(location, name=display)
+        return _cache[key]

@@ -1,0 +1,176 @@
+"""The assistant: load an index once, answer questions with cited passages, follow re-indexes.
+
+``Assistant.ask`` is the public contract used by the CLI, the web service and the Telegram bot.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import index as idx
+from .compose import compose_answer
+from .config import Settings, get_settings
+from .embedding import Embedder, load_embedder
+from .errors import InvalidQuestionError, ModelMismatchError
+from .messages import t
+from .retrieval import Retriever
+from .types import Answer, Citation, DocumentInfo, Page, Passage
+
+# Abstention: the corpus "has an answer" when the best passage is clearly closer to the question than
+# the bulk of the corpus (dense_z), or when it is reasonably close and shares most of the question's
+# distinctive words (coverage). Calibrated on the dev set and on our own extra questions.
+MIN_DENSE = 0.80
+STRONG_Z = 4.0
+MIN_Z = 2.0
+MIN_COVERAGE = 0.5
+
+
+def decide_found(signals: dict[str, float]) -> bool:
+    """Whether the retrieved passages answer the question at all."""
+    if signals["dense_top"] < MIN_DENSE:
+        return False
+    if signals["dense_z"] >= STRONG_Z:
+        return True
+    return signals["dense_z"] >= MIN_Z and signals["coverage"] >= MIN_COVERAGE
+
+
+@dataclass
+class _State:
+    data: idx.IndexData
+    retriever: Retriever
+
+
+class Assistant:
+    """Answers questions from one published index; switches to newer versions as they are published."""
+
+    REFRESH_EVERY_S = 1.0
+
+    def __init__(self, settings: Settings, index_dir: Path, embedder: Embedder) -> None:
+        self.settings = settings
+        self.index_dir = Path(index_dir)
+        self.embedder = embedder
+        self._lock = threading.Lock()
+        self._checked = 0.0
+        self._state = self._load(None)
+
+    @classmethod
+    def load(cls, index_dir: Path | str | None = None, settings: Settings | None = None,
+             embedder: Embedder | None = None) -> Assistant:
+        """Load the published index (default: the data directory's) and the model that must query it."""
+        settings = settings or get_settings()
+        index_dir = Path(index_dir) if index_dir is not None else settings.index_dir
+        if embedder is None:
+            embedder = load_embedder(settings.embedding_model, settings.models_dir)
+        return cls(settings, index_dir, embedder)
+
+    def _load(self, version: str | None) -> _State:
+        data = idx.load_index(self.index_dir, version)
+        built = data.manifest.model
+        mine = self.embedder.identity
+        if built.get("fingerprint") != mine.fingerprint or int(built.get("dim", 0)) != mine.dim:
+            raise ModelMismatchError(t("index.model_mismatch", built=built.get("name"), configured=mine.name))
+        return _State(data, Retriever(data, self.embedder))
+
+    # ------------------------------------------------------------ index following
+
+    @property
+    def version(self) -> str:
+        return self._state.data.version_id
+
+    def refresh(self, force: bool = False) -> bool:
+        """Switch to a newly published version, if any; returns True when it switched."""
+        now = time.monotonic()
+        if not force and now - self._checked < self.REFRESH_EVERY_S:
+            return False
+        self._checked = now
+        current = idx.current_version(self.index_dir)
+        if current is None or current == self.version:
+            return False
+        with self._lock:
+            if current == self.version:
+                return False
+            new_state = self._load(current)  # built aside; in-flight questions keep the old one
+            self._state = new_state
+        return True
+
+    # ------------------------------------------------------------ questions
+
+    def validate(self, question: object) -> str:
+        if not isinstance(question, str) or not question.strip():
+            raise InvalidQuestionError(t("question.empty"))
+        question = " ".join(question.split())
+        if len(question) > self.settings.max_question_chars:
+            raise InvalidQuestionError(t("question.too_long", length=len(question),
+                                         limit=self.settings.max_question_chars))
+        if not any(ch.isalnum() for ch in question):
+            raise InvalidQuestionError(t("question.no_words"))
+        return question
+
+    def ask(self, question: str, top_k: int = 5) -> Answer:
+        """Answer ``question`` with up to ``top_k`` cited passages, best first."""
+        started = time.perf_counter()
+        question = self.validate(question)
+        if not isinstance(top_k, int) or not 1 <= top_k <= 20:
+            raise InvalidQuestionError("top_k moet een geheel getal tussen 1 en 20 zijn.")
+        self.refresh()
+        state = self._state
+        hits, signals = state.retriever.search(question, top_k)
+        found = bool(hits) and decide_found(signals)
+        citations = tuple(
+            Citation(n=i + 1, text=h.passage.text, title=h.passage.title, source=h.passage.source,
+                     page=h.passage.page, section=h.passage.section, score=round(h.dense, 4),
+                     passage_id=h.passage.id, start=h.passage.start, end=h.passage.end)
+            for i, h in enumerate(hits)
+        ) if found else ()
+        return Answer(question=question, found=found, text=compose_answer(question, list(citations), found),
+                      citations=citations, index_version=state.data.version_id,
+                      latency_ms=(time.perf_counter() - started) * 1000)
+
+    def explain(self, question: str, top_k: int = 5) -> dict[str, Any]:
+        """Retrieval signals for one question (diagnostics and calibration; not part of the contract)."""
+        hits, signals = self._state.retriever.search(self.validate(question), top_k)
+        return {"signals": signals, "found": bool(hits) and decide_found(signals),
+                "hits": [(h.passage.source, h.passage.id, round(h.dense, 4), round(h.lexical, 2),
+                          round(h.coverage, 2)) for h in hits]}
+
+    # ------------------------------------------------------------ documents
+
+    def documents(self) -> list[dict[str, Any]]:
+        """The catalog of the index in service, with passage counts."""
+        state = self._state
+        counts: dict[str, int] = {}
+        for p in state.data.passages:
+            counts[p.source] = counts.get(p.source, 0) + 1
+        return [{**info.__dict__, "passages": counts.get(info.source, 0)}
+                for info in state.data.manifest.document_infos()]
+
+    def document(self, source: str) -> tuple[DocumentInfo, list[Page], list[Passage]] | None:
+        """One document's facts, page texts and passages, or None if it is not in the index."""
+        state = self._state
+        infos = {d.source: d for d in state.data.manifest.document_infos()}
+        if source not in infos:
+            return None
+        return (infos[source], state.data.pages.get(source, []),
+                [p for p in state.data.passages if p.source == source])
+
+    def passage(self, passage_id: int) -> Passage | None:
+        passages = self._state.data.passages
+        return passages[passage_id] if 0 <= passage_id < len(passages) else None
+
+    def status(self) -> dict[str, Any]:
+        """Index version, documents, last ingest and its report: for admins."""
+        m = self._state.data.manifest
+        return {
+            "version": m.version_id,
+            "format_version": m.format_version,
+            "created_at": m.created_at,
+            "model": m.model,
+            "vector_index": m.vector_index,
+            "documents": len(m.documents),
+            "passages": m.passage_count,
+            "last_ingest": idx.read_last_ingest(self.index_dir) or m.report,
+        }

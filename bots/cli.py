@@ -1,0 +1,160 @@
+"""The `wegwijzer` command: ingest, ask, eval, serve, telegram, setup, status.
+
+The CLI is an entry point: it reads settings once, translates Wegwijzer errors into one readable
+line on stderr and exit code 1, and never shows a traceback for expected failures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+from assistant.config import Settings, get_settings
+from assistant.errors import WegwijzerError
+
+
+def _cmd_setup(settings: Settings, args: argparse.Namespace) -> int:
+    from assistant.embedding import load_embedder
+
+    emb = load_embedder(settings.embedding_model, settings.models_dir)
+    print(f"model ready: {emb.identity.name} (dim {emb.identity.dim}, fingerprint {emb.identity.fingerprint})")
+    return 0
+
+
+def _cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
+    from ingest.build import ingest
+
+    report = ingest(settings, corpus_dir=Path(args.dir) if args.dir else None, progress=not args.quiet)
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+        return 0
+    print(f"index {report.version_id}: {report.documents} documents, {report.passages} passages "
+          f"({report.documents_embedded} documents / {report.passages_embedded} passages embedded, "
+          f"{report.documents_reused} reused, {report.documents_removed} removed) in {report.seconds:.1f} s")
+    for item in report.skipped:
+        print(f"overgeslagen: {item['source']}: {item['reason']}", file=sys.stderr)
+    for warning in report.warnings:
+        print(f"waarschuwing: {warning}", file=sys.stderr)
+    return 0
+
+
+def _cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
+    from assistant import Assistant
+
+    answer = Assistant.load(settings=settings).ask(args.question, top_k=args.top_k)
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+        return 0
+    print(answer.text)
+    for c in answer.citations:
+        where = f", p. {c.page}" if c.page else ""
+        section = f" — {c.section}" if c.section else ""
+        print(f"\n[{c.n}] {c.title}{where}{section}  ({c.source}, score {c.score:.3f})")
+        print("    " + c.text.replace("\n", "\n    "))
+    return 0
+
+
+def _cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
+    from assistant import Assistant
+    from assistant.evaluation import evaluate, format_report, read_questions
+
+    assistant = Assistant.load(settings=settings)
+    assistant.ask("opwarmen")  # first call pays one-off costs; keep them out of the latency figures
+    result = evaluate(lambda q: assistant.ask(q, top_k=args.top_k), read_questions(Path(args.questions)))
+    print(json.dumps(result, ensure_ascii=False, indent=2) if args.json else format_report(result))
+    return 0
+
+
+def _cmd_status(settings: Settings, args: argparse.Namespace) -> int:
+    from assistant import index as idx
+
+    version = idx.current_version(settings.index_dir)
+    if version is None:
+        print("no index published yet")
+        return 1
+    manifest = idx.read_manifest(settings.index_dir / idx.VERSIONS / version)
+    print(json.dumps({"version": version, "documents": len(manifest.documents),
+                      "passages": manifest.passage_count, "model": manifest.model,
+                      "last_ingest": idx.read_last_ingest(settings.index_dir)}, indent=2, ensure_ascii=False))
+    return 0
+
+
+def _cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    from bots.web import serve
+
+    serve(settings.with_(host=args.host or settings.host, port=args.port or settings.port), workers=args.workers)
+    return 0
+
+
+def _cmd_telegram(settings: Settings, args: argparse.Namespace) -> int:
+    from bots.telegram import run
+
+    run(settings)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="wegwijzer", description="Cited answers from integration-policy documents.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("setup", help="materialise the embedding model (done automatically on first use)")
+    p.set_defaults(func=_cmd_setup)
+
+    p = sub.add_parser("ingest", help="index the corpus (only new or changed documents are embedded)")
+    p.add_argument("dir", nargs="?", help="corpus directory (default: WEGWIJZER_CORPUS_DIR or ./corpus)")
+    p.add_argument("--json", action="store_true", help="print the ingest report as JSON")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_ingest)
+
+    p = sub.add_parser("ask", help="ask a question")
+    p.add_argument("question")
+    p.add_argument("--json", action="store_true", help="print the Answer contract as JSON")
+    p.add_argument("--top-k", type=int, default=None, help="number of cited passages (1-20)")
+    p.set_defaults(func=_cmd_ask)
+
+    p = sub.add_parser("eval", help="measure retrieval quality on a JSONL question set")
+    p.add_argument("questions")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--top-k", type=int, default=5)
+    p.set_defaults(func=_cmd_eval)
+
+    p = sub.add_parser("status", help="show the published index")
+    p.set_defaults(func=_cmd_status)
+
+    p = sub.add_parser("serve", help="run the web service and widget")
+    p.add_argument("--host", default=None, help="bind address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=None, help="port (default 8000)")
+    p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    p.set_defaults(func=_cmd_serve)
+
+    p = sub.add_parser("telegram", help="run the Telegram bot")
+    p.set_defaults(func=_cmd_telegram)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = get_settings()
+        if getattr(args, "top_k", 0) is None:
+            args.top_k = settings.top_k
+        return int(args.func(settings, args))
+    except WegwijzerError as exc:
+        print(f"wegwijzer: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

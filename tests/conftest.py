@@ -1,0 +1,96 @@
+"""Shared fixtures: a fake embedder and tiny index for fast tests, the real model for the rest."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+
+from assistant.config import REPO_ROOT, Settings
+
+from .fakes import FakeEmbedder
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+CORPUS = REPO_ROOT / "corpus"
+DEV_SET = REPO_ROOT.parent / "shared" / "eval" / "dev.jsonl"
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep tests off the network: only loopback connections are allowed."""
+    real_connect = socket.socket.connect
+
+    def guarded(self: socket.socket, address: object) -> object:
+        host = address[0] if isinstance(address, tuple) else address
+        if isinstance(host, str) and not (host.startswith("127.") or host in ("localhost", "::1")) \
+                and self.family in (socket.AF_INET, socket.AF_INET6):
+            raise RuntimeError(f"test tried to reach the network: {address!r}")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+@pytest.fixture
+def fake_embedder() -> FakeEmbedder:
+    return FakeEmbedder()
+
+
+@pytest.fixture
+def corpus_copy(tmp_path: Path) -> Path:
+    """A writable copy of the shipped corpus."""
+    dest = tmp_path / "corpus"
+    shutil.copytree(CORPUS, dest)
+    return dest
+
+
+@pytest.fixture
+def settings(tmp_path: Path, corpus_copy: Path) -> Settings:
+    """Settings pointing at a private data directory and corpus copy (models shared, see below)."""
+    return Settings(data_dir=tmp_path / "data", corpus_dir=corpus_copy)
+
+
+@pytest.fixture
+def fake_index(settings: Settings, fake_embedder: FakeEmbedder) -> Settings:
+    """The shipped corpus indexed with the fake embedder; returns the settings that point at it."""
+    from ingest.build import ingest
+
+    ingest(settings, embedder=fake_embedder)
+    return settings
+
+
+# ---------------------------------------------------------------- real model
+
+def _models_dir() -> Path:
+    """Materialised models are shared across tests (and with the developer's data dir) to save time."""
+    return Path(os.environ.get("WEGWIJZER_TEST_MODELS_DIR") or REPO_ROOT / "data" / "models")
+
+
+@pytest.fixture(scope="session")
+def real_embedder():  # type: ignore[no-untyped-def]
+    from assistant.config import DEFAULT_MODEL
+    from assistant.embedding import load_embedder
+
+    return load_embedder(DEFAULT_MODEL, _models_dir())
+
+
+@pytest.fixture(scope="session")
+def real_index_settings(tmp_path_factory: pytest.TempPathFactory, real_embedder):  # type: ignore[no-untyped-def]
+    """The shipped corpus indexed with the real model, once per session (read-only for tests)."""
+    from ingest.build import ingest
+
+    base = tmp_path_factory.mktemp("real")
+    s = Settings(data_dir=base / "data", corpus_dir=CORPUS)
+    ingest(s, embedder=real_embedder)
+    return s
+
+
+@pytest.fixture(scope="session")
+def real_assistant(real_index_settings, real_embedder):  # type: ignore[no-untyped-def]
+    from assistant import Assistant
+
+    return Assistant.load(settings=real_index_settings, embedder=real_embedder)

@@ -1,0 +1,37 @@
+"""A deterministic stand-in embedder for fast unit tests (the real model has its own tests)."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+
+from assistant.analysis import fold
+from assistant.embedding import ModelIdentity
+
+
+class FakeEmbedder:
+    """Hashes character trigrams into a fixed-size vector: similar spelling -> similar vectors."""
+
+    def __init__(self, dim: int = 64, name: str = "fake-trigram") -> None:
+        self.identity = ModelIdentity(name=name, fingerprint=f"{name}-{dim}", dim=dim)
+        self.calls = 0
+        self.passages_embedded = 0
+
+    def _one(self, text: str) -> np.ndarray:
+        v = np.zeros(self.identity.dim, dtype=np.float32)
+        s = f"  {fold(text)}  "
+        for i in range(len(s) - 2):
+            h = int.from_bytes(hashlib.blake2b(s[i:i + 3].encode(), digest_size=4).digest(), "little")
+            v[h % self.identity.dim] += 1.0 if h & 1 << 31 else -1.0
+        n = float(np.linalg.norm(v))
+        return v / n if n else v
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        self.calls += 1
+        return np.array([self._one(t) for t in texts], dtype=np.float32).reshape(len(texts), self.identity.dim)
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        self.calls += 1
+        self.passages_embedded += len(texts)
+        return np.array([self._one(t) for t in texts], dtype=np.float32).reshape(len(texts), self.identity.dim)
