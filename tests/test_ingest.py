@@ -1,0 +1,144 @@
+"""Ingestion on the fake embedder: incremental updates, bad files, the lock, atomic publication."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from assistant import Assistant
+from assistant import index as idx
+from assistant.config import Settings
+from assistant.errors import IngestBusyError, ModelMismatchError, WegwijzerError
+from ingest.build import ingest
+
+from .fakes import FakeEmbedder
+from .pdfs import make_corrupt_pdf, make_encrypted_pdf, make_pdf, make_textless_pdf
+
+
+def test_first_ingest_indexes_every_document(fake_index: Settings) -> None:
+    manifest = idx.read_manifest(fake_index.index_dir / idx.VERSIONS / idx.current_version(fake_index.index_dir))
+    assert manifest.format_version == idx.FORMAT_VERSION
+    assert len(manifest.documents) == 5
+    assert manifest.model["name"] == "fake-trigram"
+    assert manifest.chunker["target_chars"] == 700
+    for info in manifest.documents.values():
+        assert len(info["sha256"]) == 64 and info["passages"] > 0
+
+
+def test_catalog_titles_are_used(fake_index: Settings, fake_embedder: FakeEmbedder) -> None:
+    docs = {d["source"]: d for d in Assistant.load(settings=fake_index, embedder=fake_embedder).documents()}
+    assert docs["inclucities-toolkit-stad-voor-iedereen.md"]["kind"] == "toolkit"
+    assert docs["vvsg-memorandum-migratie-en-integratie.txt"]["title"].startswith("VVSG")
+
+
+def test_reingest_embeds_only_changed_documents(fake_index: Settings, fake_embedder: FakeEmbedder) -> None:
+    corpus = fake_index.corpus_dir
+    before = fake_embedder.passages_embedded
+    report = ingest(fake_index, embedder=fake_embedder)
+    assert report.passages_embedded == 0 and report.documents_reused == 5
+    assert fake_embedder.passages_embedded == before
+
+    (corpus / "nieuw.md").write_text("# Nieuwe nota\n\nDe gemeente Zoersel start met buurtkoks die samen koken.\n",
+                                     encoding="utf-8")
+    (corpus / "studiedag-participatief-integratiebeleid-aankondiging.txt").unlink()
+    report = ingest(fake_index, embedder=fake_embedder)
+    assert report.documents_embedded == 1 and report.documents_reused == 4 and report.documents_removed == 1
+    assert report.passages_embedded == 1
+    docs = {d["source"] for d in Assistant.load(settings=fake_index, embedder=fake_embedder).documents()}
+    assert "nieuw.md" in docs and "studiedag-participatief-integratiebeleid-aankondiging.txt" not in docs
+    # a document missing from the catalog gets a title from its content
+    nieuw = [d for d in Assistant.load(settings=fake_index, embedder=fake_embedder).documents()
+             if d["source"] == "nieuw.md"][0]
+    assert nieuw["title"] == "Nieuwe nota"
+
+
+def test_bad_files_are_reported_and_skipped(settings: Settings, fake_embedder: FakeEmbedder) -> None:
+    corpus = settings.corpus_dir
+    make_corrupt_pdf(corpus / "kapot.pdf")
+    make_encrypted_pdf(corpus / "beveiligd.pdf")
+    (corpus / "leeg.txt").write_bytes(b"")
+    make_textless_pdf(corpus / "scan.pdf")
+    (corpus / "notities.docx").write_bytes(b"PK\x03\x04")
+    report = ingest(settings, embedder=fake_embedder)
+    reasons = {s["source"]: s["reason"] for s in report.skipped}
+    assert "beschadigd" in reasons["kapot.pdf"]
+    assert "wachtwoord" in reasons["beveiligd.pdf"]
+    assert "leeg" in reasons["leeg.txt"]
+    assert "geen leesbare tekst" in reasons["scan.pdf"]
+    assert "niet ondersteund" in reasons["notities.docx"]
+    assert report.documents == 5 and report.ok
+
+
+def test_second_concurrent_ingest_is_refused(fake_index: Settings, fake_embedder: FakeEmbedder) -> None:
+    with idx.IngestLock(fake_index.index_dir), pytest.raises(IngestBusyError, match="already running"):
+        ingest(fake_index, embedder=fake_embedder)
+
+
+def test_failed_ingest_keeps_the_published_index(fake_index: Settings, fake_embedder: FakeEmbedder) -> None:
+    before = idx.current_version(fake_index.index_dir)
+    empty = fake_index.corpus_dir.parent / "leeg"
+    empty.mkdir()
+    with pytest.raises(WegwijzerError, match="No document"):
+        ingest(fake_index, corpus_dir=empty, embedder=fake_embedder)
+    assert idx.current_version(fake_index.index_dir) == before
+    last = idx.read_last_ingest(fake_index.index_dir)
+    assert last is not None and last["ok"] is False
+
+
+def test_interrupted_write_leaves_no_partial_version(fake_index: Settings, fake_embedder: FakeEmbedder,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    before = idx.current_version(fake_index.index_dir)
+    (fake_index.corpus_dir / "extra.txt").write_text("Een extra document over samenleven in diversiteit.")
+
+    def boom(*a: object, **k: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(idx, "_write_jsonl", boom)
+    with pytest.raises(WegwijzerError, match="No space left"):
+        ingest(fake_index, embedder=fake_embedder)
+    assert idx.current_version(fake_index.index_dir) == before
+    leftovers = [p.name for p in (fake_index.index_dir / idx.VERSIONS).iterdir() if p.name.startswith(".tmp")]
+    assert leftovers == []
+    idx.load_index(fake_index.index_dir)  # still whole
+
+
+def test_new_format_version_is_refused(fake_index: Settings, fake_embedder: FakeEmbedder) -> None:
+    vdir = fake_index.index_dir / idx.VERSIONS / idx.current_version(fake_index.index_dir)
+    data = json.loads((vdir / "manifest.json").read_text())
+    data["format_version"] = idx.FORMAT_VERSION + 1
+    (vdir / "manifest.json").write_text(json.dumps(data))
+    with pytest.raises(WegwijzerError, match="format version"):
+        Assistant.load(settings=fake_index, embedder=fake_embedder)
+
+
+def test_queries_from_another_model_are_refused(fake_index: Settings) -> None:
+    with pytest.raises(ModelMismatchError, match="ander taalmodel"):
+        Assistant.load(settings=fake_index, embedder=FakeEmbedder(name="other-model"))
+
+
+def test_assistant_follows_a_new_published_version(fake_index: Settings, fake_embedder: FakeEmbedder) -> None:
+    a = Assistant.load(settings=fake_index, embedder=fake_embedder)
+    old = a.version
+    make_pdf(fake_index.corpus_dir / "bijlage.pdf", ["Bijlage over de buurtkoks van Zoersel."])
+    ingest(fake_index, embedder=fake_embedder)
+    assert a.refresh(force=True) is True
+    assert a.version != old
+    assert any(d["source"] == "bijlage.pdf" for d in a.documents())
+
+
+def test_old_versions_are_pruned(fake_index: Settings, fake_embedder: FakeEmbedder) -> None:
+    for i in range(5):
+        (fake_index.corpus_dir / "wissel.txt").write_text(f"Versie {i} van een wisselend document over taal.")
+        ingest(fake_index, embedder=fake_embedder)
+    versions = [p for p in (fake_index.index_dir / idx.VERSIONS).iterdir()]
+    assert len(versions) <= 3
+    assert idx.current_version(fake_index.index_dir) in {p.name for p in versions}
+
+
+def test_missing_corpus_is_a_clear_error(settings: Settings, fake_embedder: FakeEmbedder, tmp_path: Path) -> None:
+    shutil.rmtree(settings.corpus_dir)
+    with pytest.raises(WegwijzerError, match="does not exist"):
+        ingest(settings, embedder=fake_embedder)
