@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Set up a fresh machine for Wegwijzer: .venv with CPU torch first (so pip never pulls a CUDA build),
+# the project, the materialised embedding model and an index of the shipped corpus.
+# Usage: scripts/bootstrap.sh [run|dev]   (dev adds test tools and Debian's chromium)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode="${1:-run}"
+PY="${PYTHON:-python3.11}"
+command -v "$PY" >/dev/null 2>&1 || PY=python3
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+
+if [ ! -x .venv/bin/python ]; then
+  echo "==> creating .venv with $($PY --version)"
+  "$PY" -m venv .venv
+fi
+
+extras=""; [ "$mode" = "dev" ] && extras="[dev]"
+stamp=".venv/.wegwijzer-installed"
+want="$(sha256sum pyproject.toml | cut -c1-16)$extras"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "==> installing CPU torch, then Wegwijzer$extras"
+  .venv/bin/pip install -q --upgrade pip
+  .venv/bin/pip install -q "torch==2.13.0"
+  .venv/bin/pip install -q -e ".$extras"
+  echo "$want" > "$stamp"
+fi
+
+if [ "$mode" = "dev" ] && [ ! -x /usr/bin/chromium ]; then
+  echo "==> installing Debian's chromium for the browser tests"
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  fi
+fi
+
+echo "==> materialising the embedding model"
+.venv/bin/wegwijzer setup
+echo "==> indexing the shipped corpus"
+.venv/bin/wegwijzer ingest --quiet
