@@ -36,6 +36,16 @@ STOPWORDS = frozenset(
 
 _stemmer = Stemmer.Stemmer("dutch")
 
+# Function words that tell the three languages of our users apart in a short question.
+_LANGUAGE_MARKERS = {
+    "nl": frozenset("de het een van voor wat wie hoe welke waar wanneer waarom zijn is er met op ons onze wij we "
+                    "kan kunnen moet bij naar ook niet hoeveel welk geeft".split()),
+    "en": frozenset("the a an of for what who how which where when why is are do does can with on our we to "
+                    "in by get and".split()),
+    "fr": frozenset("le la les un une des du de pour que qui quoi quel quelle quels quelles comment où "
+                    "quand est sont avec sur nous en au aux qu est-ce".split()),
+}
+
 
 def fold(text: str) -> str:
     """Lower-case and strip accents: 'financiële' -> 'financiele', 'Gaëlle' -> 'gaelle'."""
@@ -61,6 +71,14 @@ def words(text: str) -> list[str]:
 def stem(word: str) -> str:
     """Dutch Snowball stem of a folded word."""
     return str(_stemmer.stemWord(word))
+
+
+def detect_language(text: str) -> str:
+    """'nl', 'en' or 'fr' by function-word counts; Dutch wins ties (it is the corpus language)."""
+    tokens = re.findall(r"[^\W\d_]+", fold(text))
+    counts = {lang: sum(1 for w in tokens if w in markers) for lang, markers in _LANGUAGE_MARKERS.items()}
+    best = max(counts, key=lambda k: (counts[k], k == "nl"))
+    return best if counts[best] > counts["nl"] else "nl"
 
 
 def content_words(text: str) -> list[str]:

@@ -50,6 +50,9 @@ class SentenceTransformerEmbedder:
     def __init__(self, model: str | Path, name: str | None = None, batch_size: int = 16) -> None:
         # Imported lazily: importing torch costs seconds, and fast unit tests never need it.
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # a weight-loading bar on every start is noise in service logs
 
         path = Path(model)
         try:
@@ -67,7 +70,9 @@ class SentenceTransformerEmbedder:
         self._passage_prompt = prompts.get("passage", prompts.get("document", ""))
         self._batch_size = batch_size
         self._lock = threading.Lock()  # torch modules are not safe to call from many threads at once
-        dim = int(self._model.get_sentence_embedding_dimension() or 0)
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or \
+            self._model.get_sentence_embedding_dimension
+        dim = int(get_dim() or 0)
         self.identity = ModelIdentity(
             name=name or (path.name if path.exists() else str(model)),
             fingerprint=_fingerprint(path) if path.exists() else f"hub:{model}",

@@ -12,13 +12,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .analysis import Decompounder, analyze, content_words, words
+from .analysis import Decompounder, analyze, content_words, detect_language, words
 from .embedding import Embedder
 from .index import IndexData
 from .types import Passage
 
-RRF_K = 60
 CANDIDATES = 100
+LEXICAL_WEIGHT = 2.5  # a full lexical match is worth 2.5 standard deviations of dense similarity
+# The analyser is Dutch: for English or French questions word matches are mostly accidental
+# cognates, so they count for less.
+FOREIGN_LEXICAL_FACTOR = 0.2
 
 
 @dataclass(frozen=True)
@@ -63,13 +66,24 @@ class LexicalIndex:
                 out[i] += idf * tf * (self.k1 + 1) / denom
         return out
 
-    def coverage(self, terms: list[str], doc: int) -> float:
-        """IDF-weighted share of query terms present in ``doc``; unknown terms count at full weight."""
+    def ideal(self, terms: list[str]) -> float:
+        """BM25 of an average-length passage containing each known query term once: the scale of a full match."""
+        return sum(self.idf[t] for t in terms if t in self.idf) or 1.0
+
+    def coverage(self, terms: list[str], doc: int, known_only: bool = False) -> float:
+        """IDF-weighted share of query terms present in ``doc``.
+
+        Terms the corpus never uses count at full weight ("leefloon" in a corpus without it is strong
+        evidence of no answer), unless ``known_only``: for a question in another language most words
+        are simply not Dutch, so only the terms the corpus does know are weighed.
+        """
         if not terms:
             return 0.0
         max_idf = max(self.idf.values(), default=1.0)
         total = found = 0.0
         for term in terms:
+            if known_only and term not in self.idf:
+                continue
             weight = self.idf.get(term, max_idf)
             total += weight
             if term in self.docs[doc]:
@@ -86,6 +100,15 @@ def jaccard(a: set[tuple[str, ...]], b: set[tuple[str, ...]]) -> float:
     return len(a & b) / len(a | b) if a and b else 0.0
 
 
+def lexical_text(p: Passage) -> str:
+    """What BM25 indexes: the passage and its section path (words people ask with), not the title.
+
+    A title repeated in every passage of a document makes them all match its words equally, which
+    hides the one passage that answers; the title still reaches the dense vector.
+    """
+    return f"{p.section}\n{p.text}"
+
+
 class Retriever:
     """Searches one loaded index version."""
 
@@ -94,7 +117,7 @@ class Retriever:
     def __init__(self, data: IndexData, embedder: Embedder) -> None:
         self.data = data
         self.embedder = embedder
-        self.lexical = LexicalIndex([f"{p.title}\n{p.section}\n{p.text}" for p in data.passages])
+        self.lexical = LexicalIndex([lexical_text(p) for p in data.passages])
         self._shingles: dict[int, set[tuple[str, ...]]] = {}
 
     def _shingles_of(self, pid: int) -> set[tuple[str, ...]]:
@@ -119,18 +142,19 @@ class Retriever:
         lex_order = np.argsort(-lex)[:n_cand]
         lex_order = lex_order[lex[lex_order] > 0]
 
-        fused: dict[int, float] = {}
-        for rank, pid in enumerate(dense_ids):
-            fused[int(pid)] = fused.get(int(pid), 0.0) + 1.0 / (RRF_K + rank + 1)
-        for rank, pid in enumerate(lex_order):
-            fused[int(pid)] = fused.get(int(pid), 0.0) + 1.0 / (RRF_K + rank + 1)
-
+        candidates = list(dict.fromkeys([int(i) for i in dense_ids] + [int(i) for i in lex_order]))
         dense_of = dict(zip((int(i) for i in dense_ids), (float(s) for s in dense_scores), strict=True))
-        missing = [pid for pid in fused if pid not in dense_of]
+        missing = [pid for pid in candidates if pid not in dense_of]
         if missing:
             for pid, s in zip(missing, self.data.vectors.scores_for(qvec, np.array(missing)), strict=True):
                 dense_of[pid] = float(s)
-
+        # Score fusion: the dense cosine in units of its spread over the candidates, plus the lexical
+        # match relative to a full match of the question's terms. Unlike rank fusion, a passage that
+        # is the only one to contain a rare name or number keeps its lead.
+        mean, spread = float(np.mean(dense_scores)), float(np.std(dense_scores)) or 1.0
+        lang = detect_language(question)
+        weight = LEXICAL_WEIGHT * (1.0 if lang == "nl" else FOREIGN_LEXICAL_FACTOR) / self.lexical.ideal(terms)
+        fused = {pid: (dense_of[pid] - mean) / spread + weight * float(lex[pid]) for pid in candidates}
         ranked = sorted(fused.items(), key=lambda kv: -kv[1])
         hits: list[Hit] = []
         for pid, score in ranked:
@@ -144,10 +168,13 @@ class Retriever:
 
         top = float(dense_scores[0]) if len(dense_scores) else 0.0
         spread = float(np.std(dense_scores)) if len(dense_scores) > 1 else 0.0
+        best = hits[:3]
         signals = {
             "dense_top": top,
             "dense_z": (top - float(np.mean(dense_scores))) / spread if spread > 1e-6 else 0.0,
-            "coverage": max((h.coverage for h in hits[:3]), default=0.0),
-            "terms": float(len(terms)),
+            "coverage": max((h.coverage for h in best), default=0.0),
+            "known_coverage": max((self.lexical.coverage(terms, h.passage.id, known_only=True) for h in best),
+                                  default=0.0),
+            "dutch": 1.0 if lang == "nl" else 0.0,
         }
         return hits, signals
