@@ -15,7 +15,7 @@ from . import index as idx
 from .compose import compose_answer
 from .config import Settings, get_settings
 from .embedding import Embedder, load_embedder
-from .errors import InvalidQuestionError, ModelMismatchError
+from .errors import IndexNotFoundError, InvalidQuestionError, ModelMismatchError
 from .messages import t
 from .retrieval import Retriever
 from .types import Answer, Citation, DocumentInfo, Page, Passage
@@ -71,6 +71,8 @@ class Assistant:
         """Load the published index (default: the data directory's) and the model that must query it."""
         settings = settings or get_settings()
         index_dir = Path(index_dir) if index_dir is not None else settings.index_dir
+        if idx.current_version(index_dir) is None:  # say so before spending seconds on the model
+            raise IndexNotFoundError(t("index.missing") + f" ({index_dir}; run `wegwijzer ingest`)")
         if embedder is None:
             embedder = load_embedder(settings.embedding_model, settings.models_dir)
         return cls(settings, index_dir, embedder)
