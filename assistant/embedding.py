@@ -6,9 +6,6 @@ This is the only module that imports sentence_transformers. e5 models need "quer
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +14,7 @@ from typing import Protocol
 import numpy as np
 
 from .errors import ModelUnavailableError
+from .modelpack import model_fingerprint
 
 
 @dataclass(frozen=True)
@@ -75,7 +73,7 @@ class SentenceTransformerEmbedder:
         dim = int(get_dim() or 0)
         self.identity = ModelIdentity(
             name=name or (path.name if path.exists() else str(model)),
-            fingerprint=_fingerprint(path) if path.exists() else f"hub:{model}",
+            fingerprint=model_fingerprint(path) if path.exists() else f"hub:{model}",
             dim=dim,
         )
 
@@ -94,25 +92,6 @@ class SentenceTransformerEmbedder:
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         return self._encode(texts, self._passage_prompt)
-
-
-def _fingerprint(model_dir: Path) -> str:
-    """Identify model weights cheaply: a marker written at materialisation, else config + weight file sizes."""
-    marker = model_dir / "wegwijzer_model.json"
-    if marker.is_file():
-        try:
-            return str(json.loads(marker.read_text())["fingerprint"])
-        except (ValueError, KeyError):
-            pass
-    h = hashlib.sha256()
-    for name in sorted(os.listdir(model_dir)):
-        p = model_dir / name
-        if p.is_file() and (name.endswith(".json") or name.endswith((".safetensors", ".bin"))):
-            h.update(name.encode())
-            h.update(str(p.stat().st_size).encode())
-            if name == "config.json":
-                h.update(p.read_bytes())
-    return h.hexdigest()[:16]
 
 
 def resolve_model(name: str, models_dir: Path) -> Path | str:

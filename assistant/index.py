@@ -31,6 +31,7 @@ import faiss
 import numpy as np
 
 from .errors import IndexFormatError, IndexNotFoundError, IngestBusyError
+from .messages import t
 from .types import DocumentInfo, Page, Passage
 
 FORMAT_VERSION = 1
@@ -69,14 +70,11 @@ class Manifest:
     def from_dict(cls, data: dict[str, Any]) -> Manifest:
         version = data.get("format_version")
         if version != FORMAT_VERSION:
-            raise IndexFormatError(
-                f"The index was written in format version {version}; this Wegwijzer reads version "
-                f"{FORMAT_VERSION}. Run `wegwijzer ingest` to rebuild it."
-            )
+            raise IndexFormatError(t("index.format", found=version, expected=FORMAT_VERSION))
         try:
             return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
         except TypeError as exc:
-            raise IndexFormatError(f"The index manifest is incomplete: {exc}") from exc
+            raise IndexFormatError(t("index.damaged", reason=f"manifest incomplete: {exc}")) from exc
 
     def document_infos(self) -> list[DocumentInfo]:
         out = []
@@ -190,9 +188,9 @@ def read_manifest(version_dir: Path) -> Manifest:
     try:
         data = json.loads((version_dir / "manifest.json").read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise IndexFormatError(f"{version_dir} has no manifest.json; it is not a Wegwijzer index.") from exc
+        raise IndexFormatError(t("index.damaged", reason=f"{version_dir} has no manifest.json")) from exc
     except ValueError as exc:
-        raise IndexFormatError(f"The manifest in {version_dir} is not valid JSON: {exc}") from exc
+        raise IndexFormatError(t("index.damaged", reason=f"manifest.json is not valid JSON: {exc}")) from exc
     return Manifest.from_dict(data)
 
 
@@ -201,7 +199,7 @@ def load_index(index_dir: Path, version: str | None = None) -> IndexData:
     index_dir = Path(index_dir)
     version = version or current_version(index_dir)
     if version is None:
-        raise IndexNotFoundError(f"No index has been published in {index_dir} yet. Run `wegwijzer ingest` first.")
+        raise IndexNotFoundError(t("index.missing") + f" ({index_dir}; `wegwijzer ingest`)")
     vdir = index_dir / VERSIONS / version
     manifest = read_manifest(vdir)
     passages = [Passage(**json.loads(line)) for line in _lines(vdir / "passages.jsonl")]
@@ -211,10 +209,8 @@ def load_index(index_dir: Path, version: str | None = None) -> IndexData:
         pages.setdefault(page.source, []).append(page)
     vectors = VectorIndex.load(vdir / "vectors.faiss")
     if vectors.size != len(passages) or len(passages) != manifest.passage_count:
-        raise IndexFormatError(
-            f"Index {version} is inconsistent: {vectors.size} vectors, {len(passages)} passages, "
-            f"manifest says {manifest.passage_count}. Run `wegwijzer ingest` to rebuild it."
-        )
+        raise IndexFormatError(t("index.damaged", reason=(
+            f"{version}: {vectors.size} vectors, {len(passages)} passages, manifest {manifest.passage_count}")))
     return IndexData(path=vdir, manifest=manifest, passages=passages, pages=pages, vectors=vectors)
 
 
@@ -225,7 +221,7 @@ def _lines(path: Path) -> Iterable[str]:
                 if line.strip():
                     yield line
     except FileNotFoundError as exc:
-        raise IndexFormatError(f"{path} is missing; the index is damaged. Run `wegwijzer ingest`.") from exc
+        raise IndexFormatError(t("index.damaged", reason=f"{path.name} is missing")) from exc
 
 
 # ---------------------------------------------------------------- writing
@@ -327,9 +323,7 @@ class IngestLock:
         try:
             self._lock.acquire()
         except self._timeout:
-            raise IngestBusyError(
-                "Another ingest is already running on this data directory; try again when it has finished."
-            ) from None
+            raise IngestBusyError(t("index.busy")) from None
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -28,7 +28,22 @@ CATALOG: dict[str, dict[str, str]] = {
             "De index is gemaakt met een ander taalmodel ({built}) dan het model dat nu is ingesteld "
             "({configured}). Indexeer de documenten opnieuw of stel het oorspronkelijke model in."
         ),
-        "index.busy": "Er loopt al een indexering. Probeer het straks opnieuw.",
+        "index.busy": "Er loopt al een indexering op deze gegevensmap. Probeer het opnieuw als die klaar is.",
+        "index.format": (
+            "De index is gemaakt in formaatversie {found}; deze versie van Wegwijzer leest formaatversie "
+            "{expected}. Voer `wegwijzer ingest` uit om de index opnieuw op te bouwen."
+        ),
+        "index.damaged": "De index is beschadigd ({reason}). Voer `wegwijzer ingest` uit om hem opnieuw op te bouwen.",
+        "ingest.no_corpus": "De documentenmap {corpus} bestaat niet.",
+        "ingest.no_documents": (
+            "Geen enkel document in {corpus} kon worden geïndexeerd ({skipped} overgeslagen); "
+            "de vorige index blijft in gebruik."
+        ),
+        "ingest.write_failed": (
+            "De nieuwe index kon niet worden weggeschreven ({reason}); de vorige index blijft in gebruik."
+        ),
+        "ingest.unreadable": "kan niet gelezen worden ({reason})",
+        "ingest.nothing_to_index": "geen tekst om te indexeren",
         "error.internal": "Er ging iets mis bij het beantwoorden. Probeer het later opnieuw.",
         # ingestion report
         "ingest.skipped": "{source} overgeslagen: {reason}",

@@ -18,11 +18,12 @@ from assistant import index as idx
 from assistant.config import Settings
 from assistant.embedding import Embedder, load_embedder
 from assistant.errors import DocumentError, IndexFormatError, IndexNotFoundError, WegwijzerError
+from assistant.messages import t
 from assistant.types import Page, Passage
 
 from .catalog import read_catalog
 from .chunking import ChunkerSettings, chunk_pages, derive_title
-from .loaders import discover, load_document
+from .loaders import discover, file_sha256, load_document
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ def ingest(settings: Settings, corpus_dir: Path | None = None, embedder: Embedde
     report = IngestReport(corpus_dir=str(corpus_dir))
     started = time.perf_counter()
     if not corpus_dir.is_dir():
-        raise WegwijzerError(f"The corpus directory {corpus_dir} does not exist.")
+        raise WegwijzerError(t("ingest.no_corpus", corpus=corpus_dir))
     with idx.IngestLock(settings.index_dir):
         try:
             _ingest_locked(settings, corpus_dir, embedder, chunker, progress, report)
@@ -78,10 +79,7 @@ def ingest(settings: Settings, corpus_dir: Path | None = None, embedder: Embedde
             report.finished_at = time.time()
             idx.write_last_ingest(settings.index_dir, report.to_dict())
             if isinstance(exc, OSError):
-                raise WegwijzerError(
-                    f"The new index could not be written ({exc.strerror or exc}); the previous index is still "
-                    "in service."
-                ) from exc
+                raise WegwijzerError(t("ingest.write_failed", reason=exc.strerror or exc)) from exc
             raise
     report.seconds = round(time.perf_counter() - started, 3)
     report.finished_at = time.time()
@@ -123,8 +121,6 @@ def _ingest_locked(settings: Settings, corpus_dir: Path, embedder: Embedder | No
     for path, source in files:
         entry = catalog.get(source, {})
         try:
-            from .loaders import file_sha256
-
             digest = file_sha256(path)
             prev = prev_docs.get(source)
             if previous and prev and prev.get("sha256") == digest and prev.get("catalog") == entry:
@@ -144,12 +140,12 @@ def _ingest_locked(settings: Settings, corpus_dir: Path, embedder: Embedder | No
             report.skipped.append({"source": exc.source, "reason": exc.reason})
             continue
         except OSError as exc:
-            report.skipped.append({"source": source, "reason": f"kan niet gelezen worden ({exc.strerror})"})
+            report.skipped.append({"source": source, "reason": t("ingest.unreadable", reason=exc.strerror)})
             continue
         title = entry.get("title") or derive_title(doc.pages, Path(source).stem.replace("-", " "))
         chunks = chunk_pages(doc.pages, chunker)
         if not chunks:
-            report.skipped.append({"source": source, "reason": "geen tekst om te indexeren"})
+            report.skipped.append({"source": source, "reason": t("ingest.nothing_to_index")})
             continue
         for c in chunks:
             pid = len(passages)
@@ -167,10 +163,7 @@ def _ingest_locked(settings: Settings, corpus_dir: Path, embedder: Embedder | No
         report.documents_embedded += 1
 
     if not passages:
-        raise WegwijzerError(
-            f"No document in {corpus_dir} could be indexed "
-            f"({len(report.skipped)} skipped); the previous index stays in service."
-        )
+        raise WegwijzerError(t("ingest.no_documents", corpus=corpus_dir, skipped=len(report.skipped)))
     matrix = np.vstack(vectors).astype(np.float32)
     if to_embed:
         matrix[[i for i, _ in to_embed]] = _embed(embedder, [t for _, t in to_embed], progress)

@@ -267,7 +267,8 @@ def _merge_small(page: Page, chunks: list[Chunk], settings: ChunkerSettings) -> 
         if out and (chunk.end - chunk.start < settings.min_chars or out[-1].end - out[-1].start
                     < settings.min_chars) and chunk.end - out[-1].start <= settings.max_chars:
             prev = out[-1]
-            out[-1] = Chunk(prev.page, prev.section, prev.start, chunk.end, _span_text(page.text, prev.start, chunk.end))
+            merged = _span_text(page.text, prev.start, chunk.end)
+            out[-1] = Chunk(prev.page, prev.section, prev.start, chunk.end, merged)
         else:
             out.append(chunk)
     return out

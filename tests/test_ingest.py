@@ -23,7 +23,7 @@ def test_first_ingest_indexes_every_document(fake_index: Settings) -> None:
     assert manifest.format_version == idx.FORMAT_VERSION
     assert len(manifest.documents) == 5
     assert manifest.model["name"] == "fake-trigram"
-    assert manifest.chunker["target_chars"] == 700
+    assert manifest.chunker["target_chars"] == 900
     for info in manifest.documents.values():
         assert len(info["sha256"]) == 64 and info["passages"] > 0
 
@@ -73,7 +73,7 @@ def test_bad_files_are_reported_and_skipped(settings: Settings, fake_embedder: F
 
 
 def test_second_concurrent_ingest_is_refused(fake_index: Settings, fake_embedder: FakeEmbedder) -> None:
-    with idx.IngestLock(fake_index.index_dir), pytest.raises(IngestBusyError, match="already running"):
+    with idx.IngestLock(fake_index.index_dir), pytest.raises(IngestBusyError, match="loopt al een indexering"):
         ingest(fake_index, embedder=fake_embedder)
 
 
@@ -81,7 +81,7 @@ def test_failed_ingest_keeps_the_published_index(fake_index: Settings, fake_embe
     before = idx.current_version(fake_index.index_dir)
     empty = fake_index.corpus_dir.parent / "leeg"
     empty.mkdir()
-    with pytest.raises(WegwijzerError, match="No document"):
+    with pytest.raises(WegwijzerError, match="Geen enkel document"):
         ingest(fake_index, corpus_dir=empty, embedder=fake_embedder)
     assert idx.current_version(fake_index.index_dir) == before
     last = idx.read_last_ingest(fake_index.index_dir)
@@ -97,7 +97,7 @@ def test_interrupted_write_leaves_no_partial_version(fake_index: Settings, fake_
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(idx, "_write_jsonl", boom)
-    with pytest.raises(WegwijzerError, match="No space left"):
+    with pytest.raises(WegwijzerError, match="No space left.*vorige index blijft in gebruik"):
         ingest(fake_index, embedder=fake_embedder)
     assert idx.current_version(fake_index.index_dir) == before
     leftovers = [p.name for p in (fake_index.index_dir / idx.VERSIONS).iterdir() if p.name.startswith(".tmp")]
@@ -110,7 +110,7 @@ def test_new_format_version_is_refused(fake_index: Settings, fake_embedder: Fake
     data = json.loads((vdir / "manifest.json").read_text())
     data["format_version"] = idx.FORMAT_VERSION + 1
     (vdir / "manifest.json").write_text(json.dumps(data))
-    with pytest.raises(WegwijzerError, match="format version"):
+    with pytest.raises(WegwijzerError, match="formaatversie"):
         Assistant.load(settings=fake_index, embedder=fake_embedder)
 
 
@@ -140,5 +140,5 @@ def test_old_versions_are_pruned(fake_index: Settings, fake_embedder: FakeEmbedd
 
 def test_missing_corpus_is_a_clear_error(settings: Settings, fake_embedder: FakeEmbedder, tmp_path: Path) -> None:
     shutil.rmtree(settings.corpus_dir)
-    with pytest.raises(WegwijzerError, match="does not exist"):
+    with pytest.raises(WegwijzerError, match="bestaat niet"):
         ingest(settings, embedder=fake_embedder)
