@@ -1,0 +1,18 @@
+"""The Telegram bot: cited answers, source and feedback buttons, access control.
+
+Module map:
+    app.py       settings checks, the Application (handlers, rate limiter), run / serve
+    handlers.py  the conversation: commands, questions, buttons, the error handler
+    delivery.py  sending: retries with backoff, plain-text fallback, typing indicator
+    access.py    allowed users, admins, join code
+    state.py     what the bot keeps in ``bot_data``
+    texts.py     the bot's Dutch sentences
+
+``import telegram`` in these modules is python-telegram-bot: imports are absolute, and this package
+is ``bots.telegram``.
+"""
+
+from .app import build_application, check_settings, run, serve
+from .texts import BOT_MESSAGES
+
+__all__ = ["BOT_MESSAGES", "build_application", "check_settings", "run", "serve"]

@@ -1,0 +1,79 @@
+"""Who may use the bot: allowed user ids, admins, and people who sent the join code.
+
+People who joined with the code are remembered across restarts, as salted hashes of their user id
+(never the raw id or a name). Refusals are remembered in memory only: after a restart someone who
+was refused may get the polite refusal once more, which is harmless.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import os
+import tempfile
+import threading
+from pathlib import Path
+
+from assistant.feedback import hash_user
+
+log = logging.getLogger(__name__)
+
+
+class AccessPolicy:
+    """Decides per Telegram user id; thread-safe."""
+
+    def __init__(self, allowed: frozenset[int], admins: frozenset[int], join_code: str,
+                 members_file: Path, salt: str) -> None:
+        self.allowed = allowed
+        self.admins = admins
+        self.join_code = join_code
+        self.members_file = Path(members_file)
+        self._salt = salt
+        self._lock = threading.Lock()
+        self._members = self._read_members()
+        self._refused: set[int] = set()
+
+    def _read_members(self) -> set[str]:
+        try:
+            data = json.loads(self.members_file.read_text(encoding="utf-8"))
+            return {str(item) for item in data.get("members", [])}
+        except FileNotFoundError:
+            return set()
+        except (OSError, ValueError, AttributeError) as exc:
+            log.warning("cannot read %s (%s); nobody has joined with the code yet", self.members_file, exc)
+            return set()
+
+    def _write_members(self) -> None:
+        self.members_file.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.members_file.parent, prefix=".members-", suffix=".json")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump({"members": sorted(self._members)}, fh)
+        os.replace(tmp, self.members_file)
+
+    def is_admin(self, user_id: int) -> bool:
+        return user_id in self.admins
+
+    def is_allowed(self, user_id: int) -> bool:
+        if user_id in self.allowed or user_id in self.admins:
+            return True
+        with self._lock:
+            return hash_user(user_id, self._salt) in self._members
+
+    def try_join(self, user_id: int, code: str) -> bool:
+        """Admit ``user_id`` when ``code`` is the configured join code (compared in constant time)."""
+        if not self.join_code or not hmac.compare_digest(code.strip().encode(), self.join_code.encode()):
+            return False
+        with self._lock:
+            self._members.add(hash_user(user_id, self._salt))
+            self._refused.discard(user_id)
+            self._write_members()
+        return True
+
+    def first_refusal(self, user_id: int) -> bool:
+        """True the first time ``user_id`` is refused: only then does the bot say so."""
+        with self._lock:
+            if user_id in self._refused:
+                return False
+            self._refused.add(user_id)
+            return True

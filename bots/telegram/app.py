@@ -1,0 +1,197 @@
+"""Wiring: settings checks, the python-telegram-bot Application, and running it (polling or webhook)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import importlib.util
+import logging
+import re
+import signal
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from telegram import BotCommand, Update
+from telegram.error import InvalidToken, NetworkError, TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
+
+from assistant.config import Settings
+from assistant.errors import ConfigError
+from assistant.feedback import FeedbackStore
+
+from . import handlers
+from .access import AccessPolicy
+from .state import STATE_KEY, AssistantLike, BotState
+
+log = logging.getLogger(__name__)
+
+# "<bot id>:<secret>", as BotFather hands it out; checked only for shape, Telegram checks the rest.
+TOKEN_SHAPE = re.compile(r"[0-9]{1,20}:[A-Za-z0-9_-]{1,100}")
+RATE_LIMIT_RETRIES = 3  # how often AIORateLimiter waits out a 429 (retry_after) before giving up
+POLL_TIMEOUT_S = 30.0  # long-poll duration of one getUpdates
+WEBHOOK_PORT = 8443
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGABRT)  # graceful stop: Ctrl-C, systemd, docker
+UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+COMMANDS = [("start", "Welkom en uitleg"), ("help", "Hoe Wegwijzer werkt"),
+            ("bronnen", "De documenten die Wegwijzer kent")]
+
+
+def webhooks_available() -> bool:
+    """Whether python-telegram-bot's webhook server (tornado, the [webhooks] extra) is installed."""
+    return importlib.util.find_spec("tornado") is not None
+
+
+def check_settings(settings: Settings) -> None:
+    """Fail at startup, with a sentence an operator understands, on settings the bot cannot run with."""
+    token = settings.telegram_token
+    if not token:
+        raise ConfigError("TELEGRAM_BOT_TOKEN is not set: put the token @BotFather gave for your bot in it.")
+    if not TOKEN_SHAPE.fullmatch(token):
+        raise ConfigError("TELEGRAM_BOT_TOKEN is malformed: a bot token looks like '123456789:AAE...' "
+                          "(digits, a colon, then letters, digits, '-' or '_'; no quotes or spaces).")
+    if urlsplit(settings.telegram_api_url).scheme not in ("http", "https"):
+        raise ConfigError("WEGWIJZER_TELEGRAM_API_URL must be an http(s) URL such as "
+                          f"'http://127.0.0.1:8081/bot', got {settings.telegram_api_url!r}.")
+    if not (settings.telegram_allowed_users or settings.telegram_join_code or settings.telegram_admin_users):
+        raise ConfigError("Nobody may use the Telegram bot: set WEGWIJZER_TELEGRAM_ALLOWED_USERS "
+                          "(comma-separated Telegram user ids) and/or WEGWIJZER_TELEGRAM_JOIN_CODE.")
+    if settings.telegram_webhook_url:
+        if urlsplit(settings.telegram_webhook_url).scheme != "https":
+            raise ConfigError("WEGWIJZER_TELEGRAM_WEBHOOK_URL must be an https URL (Telegram only calls "
+                              "https webhooks); leave it empty to use long polling.")
+        if not webhooks_available():
+            raise ConfigError("Webhook mode needs python-telegram-bot[webhooks] (tornado), which is not "
+                              "installed; install it or leave WEGWIJZER_TELEGRAM_WEBHOOK_URL empty to poll.")
+
+
+def _salt(token: str) -> str:
+    """A secret salt for pseudonymising chat ids, derived from the token so nothing else must be kept."""
+    return hashlib.sha256(f"wegwijzer-telegram:{token}".encode()).hexdigest()
+
+
+def _file_url(api_url: str) -> str:
+    """The file download URL that goes with a Bot API URL (``.../bot`` -> ``.../file/bot``)."""
+    return api_url[: -len("/bot")] + "/file/bot" if api_url.endswith("/bot") else api_url
+
+
+REFUSED_TOKEN = ("Telegram refused TELEGRAM_BOT_TOKEN: the token is unknown or revoked, or "
+                 "WEGWIJZER_TELEGRAM_API_URL does not point at a Bot API server.")
+
+
+class _Application(Application):  # type: ignore[type-arg]
+    """Application whose startup says why it waits, and turns a refused token into a ConfigError.
+
+    python-telegram-bot retries ``initialize`` (getMe) while Telegram is unreachable but logs that
+    only at debug level, and logs a refused token with a traceback; an operator needs one clear line.
+    """
+
+    async def initialize(self) -> None:
+        try:
+            await super().initialize()
+        except InvalidToken as exc:
+            raise ConfigError(REFUSED_TOKEN) from exc  # not a TelegramError: the retry loop lets it through
+        except NetworkError as exc:
+            state: BotState = self.bot_data[STATE_KEY]
+            url = state.settings.telegram_api_url  # not bot.base_url: that one ends in the token
+            log.warning("Telegram is not reachable at %s (%s); retrying", url, exc)
+            raise
+
+
+async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
+    """Load the assistant once (Telegram has accepted the token by now) and show the command menu."""
+    state: BotState = app.bot_data[STATE_KEY]
+    if state.loaded is None:
+        from assistant import Assistant
+
+        log.info("loading the index and the model")
+        state.loaded = await asyncio.to_thread(Assistant.load, settings=state.settings)
+    try:
+        await app.bot.set_my_commands([BotCommand(name, text) for name, text in COMMANDS])
+    except TelegramError as exc:  # a minimal Bot API server may not know the method; the menu is a nicety
+        log.warning("could not set the command menu: %s", exc)
+    log.info("Telegram bot @%s is running", app.bot.username)
+
+
+def build_application(settings: Settings, assistant: AssistantLike | None = None, *,
+                      reindex: Callable[[], Any] | None = None) -> Application:  # type: ignore[type-arg]
+    """The bot, ready to run: handlers registered, feedback store (and assistant, if given) in ``bot_data``.
+
+    Without ``assistant`` the published index is loaded at startup, after Telegram accepted the token.
+    ``reindex`` replaces the ingest that /herindexeer runs (default: the configured corpus).
+    """
+    check_settings(settings)
+    salt = _salt(settings.telegram_token)
+    state = BotState(
+        settings=settings,
+        store=FeedbackStore(settings.feedback_db),
+        access=AccessPolicy(settings.telegram_allowed_users, settings.telegram_admin_users,
+                            settings.telegram_join_code, settings.data_dir / "telegram_members.json", salt),
+        salt=salt,
+        reindex=reindex,
+        loaded=assistant,
+    )
+    app = (
+        Application.builder()
+        .application_class(_Application)
+        .token(settings.telegram_token)
+        .base_url(settings.telegram_api_url)
+        .base_file_url(_file_url(settings.telegram_api_url))
+        .rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
+        .concurrent_updates(64)  # people are served in parallel; one question at a time per person
+        .connect_timeout(10.0)
+        .read_timeout(15.0)
+        .write_timeout(15.0)
+        .post_init(_post_init)
+        .build()
+    )
+    app.bot_data[STATE_KEY] = state
+
+    new_message = filters.UpdateType.MESSAGE
+    app.add_handler(CommandHandler("start", handlers.on_start, filters=new_message))
+    app.add_handler(CommandHandler("help", handlers.on_help, filters=new_message))
+    app.add_handler(CommandHandler("bronnen", handlers.on_sources, filters=new_message))
+    app.add_handler(CommandHandler("status", handlers.on_status, filters=new_message))
+    app.add_handler(CommandHandler("herindexeer", handlers.on_reindex, filters=new_message))
+    app.add_handler(MessageHandler(new_message & filters.ChatType.PRIVATE & filters.COMMAND,
+                                   handlers.on_unknown_command))
+    app.add_handler(MessageHandler(new_message & filters.TEXT & ~filters.COMMAND, handlers.on_text))
+    app.add_handler(MessageHandler(new_message & filters.ChatType.PRIVATE & ~filters.TEXT,
+                                   handlers.on_not_text))
+    app.add_handler(CallbackQueryHandler(handlers.on_button))
+    app.add_error_handler(handlers.on_error)
+    return app
+
+
+def serve(app: Application, settings: Settings, *,  # type: ignore[type-arg]
+          stop_signals: Sequence[int] | None = STOP_SIGNALS, poll_timeout: float = POLL_TIMEOUT_S) -> None:
+    """Run ``app`` until stopped: long polling, or a webhook when WEGWIJZER_TELEGRAM_WEBHOOK_URL is set.
+
+    Startup keeps retrying while Telegram is unreachable (bootstrap_retries=-1); a token Telegram
+    rejects is a configuration error.
+    """
+    try:
+        if settings.telegram_webhook_url:
+            url = urlsplit(settings.telegram_webhook_url)
+            app.run_webhook(listen=settings.host, port=WEBHOOK_PORT, url_path=url.path.lstrip("/"),
+                            webhook_url=settings.telegram_webhook_url, allowed_updates=UPDATES,
+                            secret_token=_salt(settings.telegram_token)[:64], bootstrap_retries=-1,
+                            stop_signals=stop_signals)
+        else:
+            app.run_polling(allowed_updates=UPDATES, timeout=timedelta(seconds=poll_timeout),
+                            bootstrap_retries=-1, stop_signals=stop_signals)
+    except InvalidToken as exc:  # refused later than getMe (deleteWebhook / setWebhook)
+        raise ConfigError(REFUSED_TOKEN) from exc
+
+
+def run(settings: Settings) -> None:
+    """``wegwijzer telegram``: run the bot until stopped (SIGINT / SIGTERM)."""
+    serve(build_application(settings), settings)

@@ -1,0 +1,359 @@
+"""The conversation: each handler checks access, calls the assistant in a thread, renders, sends.
+
+Every handler that may answer goes through :func:`admit` first, so strangers get one polite
+refusal and then silence. Heavy work (retrieval, SQLite, re-indexing) runs in threads so the event
+loop keeps serving other people.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from functools import partial
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity, Update
+from telegram.constants import ChatType
+from telegram.error import NetworkError, TelegramError
+from telegram.ext import ContextTypes
+
+from assistant.errors import (
+    IndexNotFoundError,
+    IngestBusyError,
+    InvalidQuestionError,
+    WegwijzerError,
+)
+from assistant.feedback import hash_user
+from assistant.messages import t
+from assistant.types import Answer
+from bots import render
+
+from . import delivery
+from .state import STATE_KEY, BotState
+from .texts import say
+
+log = logging.getLogger(__name__)
+
+Context = ContextTypes.DEFAULT_TYPE
+CHANNEL = "telegram"
+GROUP_TYPES = (ChatType.GROUP, ChatType.SUPERGROUP)
+# Callback data: "<kind>:<answer id>", well under Telegram's 64 bytes.
+SOURCES, HELPFUL, NOT_HELPFUL = "src", "up", "down"
+
+
+def state(context: Context) -> BotState:
+    st: BotState = context.bot_data[STATE_KEY]
+    return st
+
+
+def _reply_to(message: Message | None) -> int | None:
+    """In groups the bot answers as a reply, so it is clear whose question it answers."""
+    if message is not None and message.chat.type in GROUP_TYPES:
+        return message.message_id
+    return None
+
+
+async def _say(update: Update, context: Context, markup: str) -> None:
+    chat = update.effective_chat
+    if chat is not None:
+        await delivery.send_long_html(context.bot, chat.id, markup,
+                                      reply_to=_reply_to(update.effective_message))
+
+
+async def admit(update: Update, context: Context) -> bool:
+    """Whether the sender may use the bot; the first time someone may not, they are told so politely."""
+    user = update.effective_user
+    if user is None or user.is_bot:
+        return False
+    st = state(context)
+    if st.access.is_allowed(user.id):
+        return True
+    if st.access.first_refusal(user.id):
+        log.info("refused a user who has no access (%s)", hash_user(user.id, st.salt)[:8])
+        key = "bot.refused_code" if st.access.join_code else "bot.refused"
+        await _say(update, context, render.escape(say(key)))
+    return False
+
+
+async def admit_admin(update: Update, context: Context) -> bool:
+    if not await admit(update, context):
+        return False
+    user = update.effective_user
+    if user is not None and state(context).access.is_admin(user.id):
+        return True
+    await _say(update, context, render.escape(say("bot.admin_only")))
+    return False
+
+
+# ---------------------------------------------------------------- commands
+
+
+async def on_start(update: Update, context: Context) -> None:
+    """/start, or /start CODE to join with the join code (only in a private chat: a code in a group leaks)."""
+    st, user, chat = state(context), update.effective_user, update.effective_chat
+    if (user is not None and chat is not None and chat.type == ChatType.PRIVATE and context.args
+            and not st.access.is_allowed(user.id) and st.access.try_join(user.id, " ".join(context.args))):
+        log.info("a user joined with the join code (%s)", hash_user(user.id, st.salt)[:8])
+        await _say(update, context, render.escape(say("bot.joined")) + "\n\n" + say("bot.welcome_html"))
+        return
+    if await admit(update, context):
+        await _say(update, context, say("bot.welcome_html"))
+
+
+async def on_help(update: Update, context: Context) -> None:
+    if not await admit(update, context):
+        return
+    st, user = state(context), update.effective_user
+    text = say("bot.help_html", mention=render.escape(f"@{context.bot.username}"),
+               limit=st.settings.max_question_chars)
+    if user is not None and st.access.is_admin(user.id):
+        text += say("bot.help_admin_html")
+    await _say(update, context, text)
+
+
+async def on_sources(update: Update, context: Context) -> None:
+    """/bronnen: the documents in the index in service."""
+    if not await admit(update, context):
+        return
+    documents = await asyncio.to_thread(state(context).assistant.documents)
+    if not documents:
+        await _say(update, context, render.escape(say("bot.documents_none")))
+        return
+    await _say(update, context, render.documents_html(
+        documents, heading=say("bot.documents_heading", count=len(documents)),
+        passages_label=say("bot.document_line", passages="{passages}")))
+
+
+def _ingest(st: BotState) -> Any:
+    from ingest.build import ingest
+
+    # The assistant's embedder: the model is loaded once per process.
+    return ingest(st.settings, progress=False, embedder=getattr(st.assistant, "embedder", None))
+
+
+def _when(epoch: Any) -> str:
+    try:
+        return time.strftime("%d-%m-%Y %H:%M", time.localtime(float(epoch)))
+    except (TypeError, ValueError, OverflowError):
+        return say("bot.last_ingest_unknown")
+
+
+async def on_status(update: Update, context: Context) -> None:
+    """/status (admins): index version, documents, passages and the last ingest."""
+    if not await admit_admin(update, context):
+        return
+    status = await asyncio.to_thread(state(context).assistant.status)
+    last = status.get("last_ingest") or {}
+    when = _when(last.get("finished_at"))
+    if not last:
+        last_text = say("bot.last_ingest_unknown")
+    elif last.get("ok", True):
+        last_text = say("bot.last_ingest", when=when, documents=last.get("documents", "?"),
+                        skipped=len(last.get("skipped") or []), seconds=last.get("seconds", "?"))
+    else:
+        last_text = say("bot.last_ingest_failed", when=when, error=last.get("error", ""))
+    await _say(update, context, say(
+        "bot.status_html", version=render.escape(str(status.get("version", "?"))),
+        documents=status.get("documents", "?"), passages=status.get("passages", "?"),
+        last_ingest=render.escape(last_text)))
+
+
+async def on_reindex(update: Update, context: Context) -> None:
+    """/herindexeer (admins): rebuild the index; the assistant switches to it once it is published."""
+    if not await admit_admin(update, context):
+        return
+    st, chat = state(context), update.effective_chat
+    if chat is None:
+        return
+    if st.reindexing:
+        await _say(update, context, render.escape(t("index.busy")))
+        return
+    st.reindexing = True
+    try:
+        progress = await delivery.send_html(context.bot, chat.id, render.escape(say("bot.reindex_started")),
+                                            reply_to=_reply_to(update.effective_message))
+        try:
+            report = await asyncio.to_thread(st.reindex or partial(_ingest, st))
+        except IngestBusyError:
+            text = t("index.busy")
+        except WegwijzerError as exc:
+            log.warning("re-index failed: %s", exc)
+            text = f"{say('bot.reindex_failed')}\n{exc}"
+        else:
+            refresh = getattr(st.assistant, "refresh", None)
+            if callable(refresh):
+                await asyncio.to_thread(refresh, True)
+            text = say("bot.reindex_done", version=report.version_id, documents=report.documents,
+                       passages=report.passages, embedded=report.passages_embedded, seconds=report.seconds)
+            if report.skipped:
+                text += "\n" + say("bot.reindex_skipped", items="; ".join(
+                    f"{item.get('source')}: {item.get('reason')}" for item in report.skipped))
+        await delivery.edit_html(context.bot, progress, render.escape(text))
+    finally:
+        st.reindexing = False
+
+
+async def on_unknown_command(update: Update, context: Context) -> None:
+    if await admit(update, context):
+        await _say(update, context, render.escape(say("bot.unknown_command")))
+
+
+async def on_not_text(update: Update, context: Context) -> None:
+    if await admit(update, context):
+        await _say(update, context, render.escape(say("bot.text_only")))
+
+
+# ---------------------------------------------------------------- questions
+
+
+def addressed_text(message: Message, bot_id: int, bot_username: str) -> str | None:
+    """The question in ``message``, or None when it is not for the bot.
+
+    In a private chat every text is a question. In a group only a reply to one of the bot's
+    messages or a text that mentions the bot is; the mention itself is removed from the question.
+    """
+    text = message.text or ""
+    if message.chat.type not in GROUP_TYPES:
+        return text
+    replied = message.reply_to_message
+    addressed = replied is not None and replied.from_user is not None and replied.from_user.id == bot_id
+    cuts = []
+    for entity, value in message.parse_entities([MessageEntity.MENTION, MessageEntity.TEXT_MENTION]).items():
+        by_name = entity.type == MessageEntity.MENTION and value.lstrip("@").lower() == bot_username.lower()
+        by_id = entity.type == MessageEntity.TEXT_MENTION and getattr(entity.user, "id", None) == bot_id
+        if by_name or by_id:
+            addressed = True
+            cuts.append(value)
+    if not addressed:
+        return None
+    for value in cuts:
+        text = text.replace(value, " ")
+    return " ".join(text.split())
+
+
+def _keyboard(answer_id: str, with_sources: bool) -> InlineKeyboardMarkup:
+    votes = [InlineKeyboardButton(say("bot.button_helpful"), callback_data=f"{HELPFUL}:{answer_id}"),
+             InlineKeyboardButton(say("bot.button_not_helpful"), callback_data=f"{NOT_HELPFUL}:{answer_id}")]
+    rows = [[InlineKeyboardButton(say("bot.button_sources"), callback_data=f"{SOURCES}:{answer_id}")]] \
+        if with_sources else []
+    return InlineKeyboardMarkup([*rows, votes])
+
+
+def _cited(answer: Answer) -> bool:
+    """Whether the answer stands on cited passages (the nearest passages to an unanswered question do not)."""
+    return answer.found and bool(answer.citations)
+
+
+def _sources(answer: Answer) -> list[dict[str, object]]:
+    return [{"source": c.source, "title": c.title, "page": c.page, "section": c.section}
+            for c in answer.citations] if _cited(answer) else []
+
+
+def answer_markup(answer: Answer) -> str:
+    """The message for an answer: cited text and sources, or "not found" with a pointer to /bronnen."""
+    if _cited(answer):
+        return render.answer_html(answer, say("bot.sources_heading"))
+    return f"{render.escape(answer.text)}\n\n{render.escape(say('bot.not_found_hint'))}"
+
+
+async def on_text(update: Update, context: Context) -> None:
+    """Any text that is for the bot: validate, ask (one question at a time per person), answer."""
+    message, user, chat = update.effective_message, update.effective_user, update.effective_chat
+    if message is None or user is None or chat is None:
+        return
+    question = addressed_text(message, context.bot.id, context.bot.username)
+    if question is None or not await admit(update, context):
+        return
+    st = state(context)
+    try:
+        question = st.assistant.validate(question)
+    except InvalidQuestionError as exc:
+        await _say(update, context, render.escape(str(exc)))
+        return
+    if user.id in st.busy:
+        await _say(update, context, render.escape(say("bot.busy")))
+        return
+    st.busy.add(user.id)
+    try:
+        async with delivery.typing(context.bot, chat.id):
+            answer = await asyncio.to_thread(st.assistant.ask, question, st.settings.top_k)
+        answer_id = st.remember(answer)
+        await asyncio.to_thread(st.store.record_answer, answer_id, CHANNEL, answer.question, answer.found,
+                                _sources(answer))
+        await delivery.send_long_html(context.bot, chat.id, answer_markup(answer),
+                                      keyboard=_keyboard(answer_id, _cited(answer)),
+                                      reply_to=_reply_to(message))
+    finally:
+        st.busy.discard(user.id)
+
+
+async def on_button(update: Update, context: Context) -> None:
+    """The buttons under an answer: "Toon bronnen" sends the passages, 👍 / 👎 store feedback."""
+    query = update.callback_query
+    if query is None:
+        return
+    st, user = state(context), query.from_user
+    if not st.access.is_allowed(user.id):
+        await query.answer()  # stops the spinner; strangers get nothing more
+        return
+    kind, _, answer_id = (query.data or "").partition(":")
+    chat_id = query.message.chat.id if query.message is not None else user.id
+    if kind == SOURCES:
+        await query.answer()
+        answer = st.recall(answer_id)
+        if answer is None:
+            markup = render.escape(say("bot.sources_expired"))
+        elif not _cited(answer):
+            markup = render.escape(say("bot.sources_none"))
+        else:
+            markup = render.passages_html(answer.citations)
+        await delivery.send_long_html(context.bot, chat_id, markup)
+    elif kind in (HELPFUL, NOT_HELPFUL):
+        if (answer_id, user.id) in st.votes:
+            await query.answer(say("bot.feedback_again"))
+            return
+        stored = await asyncio.to_thread(st.store.add_feedback, answer_id, CHANNEL, kind == HELPFUL,
+                                         user_ref=hash_user(chat_id, st.salt))
+        if stored:
+            st.votes.add((answer_id, user.id))
+        await query.answer(say("bot.feedback_thanks" if stored else "bot.feedback_unknown"))
+    else:
+        await query.answer()
+
+
+# ---------------------------------------------------------------- errors
+
+
+def _friendly(error: BaseException) -> str:
+    if isinstance(error, IndexNotFoundError):
+        return t("index.missing")
+    if isinstance(error, IngestBusyError):
+        return t("index.busy")
+    if isinstance(error, InvalidQuestionError):
+        return str(error)
+    return t("error.internal")
+
+
+async def on_error(update: object, context: Context) -> None:
+    """Log every error once, without the person's message, and tell the person something went wrong."""
+    error = context.error
+    if error is None:
+        return
+    if update is None and isinstance(error, NetworkError):
+        # Polling hiccup: python-telegram-bot retries getUpdates with backoff by itself.
+        log.warning("Telegram is unreachable for now (%s); retrying", error)
+        return
+    state(context).errors.append(error)
+    where = f"update {update.update_id}" if isinstance(update, Update) else "a background task"
+    if isinstance(error, WegwijzerError):
+        log.warning("%s: %s: %s", where, type(error).__name__, error)
+    else:
+        log.error("unexpected error while handling %s", where, exc_info=error)
+    if not isinstance(update, Update) or update.effective_chat is None:
+        return
+    try:
+        await delivery.send_html(context.bot, update.effective_chat.id, render.escape(_friendly(error)),
+                                 reply_to=_reply_to(update.effective_message))
+    except TelegramError as exc:
+        log.warning("could not tell the user about the error: %s", exc)

@@ -1,0 +1,67 @@
+"""What the bot keeps between updates; one instance lives in ``application.bot_data``."""
+
+from __future__ import annotations
+
+import secrets
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from assistant.config import Settings
+from assistant.feedback import FeedbackStore
+from assistant.types import Answer
+
+from .access import AccessPolicy
+
+STATE_KEY = "wegwijzer"
+REMEMBERED_ANSWERS = 2000  # answers whose "Toon bronnen" button still works (newest first to stay)
+
+
+class AssistantLike(Protocol):
+    """The part of :class:`assistant.Assistant` the bot uses (tests may wrap the real one)."""
+
+    def ask(self, question: str, top_k: int = 5) -> Answer: ...
+
+    def validate(self, question: object) -> str: ...
+
+    def documents(self) -> list[dict[str, Any]]: ...
+
+    def status(self) -> dict[str, Any]: ...
+
+
+@dataclass
+class BotState:
+    """Heavy things loaded once (assistant, store) and the small bookkeeping of a running bot.
+
+    Handlers run on the event loop only, so the plain sets below need no lock.
+    """
+
+    settings: Settings
+    store: FeedbackStore
+    access: AccessPolicy
+    salt: str
+    reindex: Callable[[], Any] | None = None  # None: ingest the configured corpus with the assistant's model
+    loaded: AssistantLike | None = None  # set at startup (post_init) unless injected
+    answers: OrderedDict[str, Answer] = field(default_factory=OrderedDict)
+    votes: set[tuple[str, int]] = field(default_factory=set)
+    busy: set[int] = field(default_factory=set)
+    errors: deque[BaseException] = field(default_factory=lambda: deque(maxlen=100))
+    reindexing: bool = False
+
+    @property
+    def assistant(self) -> AssistantLike:
+        if self.loaded is None:
+            raise RuntimeError("the assistant is loaded at startup (post_init); the bot is not started yet")
+        return self.loaded
+
+    def remember(self, answer: Answer) -> str:
+        """Keep ``answer`` under a new short id (callback data is limited to 64 bytes)."""
+        answer_id = secrets.token_urlsafe(9)
+        self.answers[answer_id] = answer
+        while len(self.answers) > REMEMBERED_ANSWERS:
+            self.answers.popitem(last=False)
+        return answer_id
+
+    def recall(self, answer_id: str) -> Answer | None:
+        return self.answers.get(answer_id)
