@@ -14,19 +14,31 @@ from .types import Citation
 
 _SENT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9À-Ö\"'‘“(])|\n+")
 MAX_SENTENCE_CHARS = 320
+SHORT_SENTENCE_CHARS = 120
+
+
+_LIST_MARK = re.compile(r"^(?:[-*•✓–]\s*|o\s+|\d{1,2}[.)]\s*)+")
 
 
 def best_sentence(question_terms: set[str], text: str) -> str:
-    """The sentence of ``text`` sharing most question terms (ties: the earliest)."""
-    sentences = [s.strip() for s in _SENT.split(text) if len(s.strip()) > 2]
+    """The sentence of ``text`` that best answers: most question terms, a real sentence over a heading."""
+    sentences = [_LIST_MARK.sub("", s.strip()).strip() for s in _SENT.split(text)]
+    sentences = [s for s in sentences if len(s) > 2]
     if not sentences:
         return text.strip()[:MAX_SENTENCE_CHARS]
-    best, best_score = sentences[0], -1.0
+    best_i, best_score = 0, -1.0
     for i, s in enumerate(sentences):
         terms = set(analyze(s))
-        score = len(terms & question_terms) + (0.5 if len(s) > 40 else 0.0) - 0.01 * i
+        score = (len(terms & question_terms)
+                 + (1.0 if s.endswith((".", "!", "?", "…")) else 0.0)  # headings and captions are no answer
+                 + (0.5 if len(s) > 40 else 0.0)
+                 - 0.01 * i)
         if score > best_score:
-            best, best_score = s, score
+            best_i, best_score = i, score
+    best = sentences[best_i]
+    # A short sentence rarely stands alone ("X started with Y."): the next one usually explains it.
+    if len(best) < SHORT_SENTENCE_CHARS and best_i + 1 < len(sentences) and best.endswith("."):
+        best = f"{best} {sentences[best_i + 1]}"
     if len(best) > MAX_SENTENCE_CHARS:
         best = best[:MAX_SENTENCE_CHARS].rsplit(" ", 1)[0] + " …"
     return best
