@@ -64,8 +64,8 @@ class SentenceTransformerEmbedder:
         lowered = str(model).lower()
         if "e5" in lowered and not prompts.get("query"):
             prompts.update(E5_PROMPTS)
-        self._query_prompt = prompts.get("query", "")
-        self._passage_prompt = prompts.get("passage", prompts.get("document", ""))
+        self._query_prompt: str = str(prompts.get("query") or "")
+        self._passage_prompt: str = str(prompts.get("passage") or prompts.get("document") or "")
         self._batch_size = batch_size
         self._lock = threading.Lock()  # torch modules are not safe to call from many threads at once
         get_dim = getattr(self._model, "get_embedding_dimension", None) or \

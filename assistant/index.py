@@ -97,6 +97,7 @@ class VectorIndex:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         n, dim = vectors.shape
         kind = kind or choose_index_kind(n)
+        index: Any
         if kind == "flat":
             index = faiss.IndexFlatIP(dim)
         elif kind == "hnsw":

@@ -104,6 +104,7 @@ def _ingest_locked(settings: Settings, corpus_dir: Path, embedder: Embedder | No
     idx.prune(settings.index_dir)  # leftovers of an interrupted ingest go first
     embedder = embedder or load_embedder(settings.embedding_model, settings.models_dir)
     model = embedder.identity.to_dict()
+    dim = embedder.identity.dim
     previous = _previous(settings, model, chunker)
     prev_docs = previous.manifest.documents if previous else {}
 
@@ -152,7 +153,7 @@ def _ingest_locked(settings: Settings, corpus_dir: Path, embedder: Embedder | No
             passages.append(Passage(id=pid, source=source, title=title, page=c.page, section=c.section,
                                     start=c.start, end=c.end, text=c.text))
             to_embed.append((pid, embedding_text(title, c.section, c.text)))
-        vectors.append(np.zeros((len(chunks), model["dim"]), dtype=np.float32))  # filled below
+        vectors.append(np.zeros((len(chunks), dim), dtype=np.float32))  # filled below
         pages_out.extend(doc.pages)
         documents[source] = {
             "sha256": doc.sha256, "title": title, "publisher": entry.get("publisher", ""),
