@@ -69,6 +69,11 @@ def answer_html(answer: Answer, sources_heading: str, lang: str = "nl") -> str:
     return f"{body}\n\n<b>{escape(sources_heading)}</b>\n" + "\n".join(lines)
 
 
+def source_files(citations: Iterable[Citation]) -> list[str]:
+    """The distinct files the citations come from, in order of first citation."""
+    return list(dict.fromkeys(c.source for c in citations))
+
+
 def passages_html(citations: Iterable[Citation], lang: str = "nl") -> str:
     """Every cited passage in full, under its numbered label and the file it comes from."""
     blocks = []

@@ -178,8 +178,12 @@ class FakeBotAPI:
             return self._next_message_id
 
     def message(self, text: str, user_id: int, chat_id: int | None = None, chat_type: str = "private",
-                reply_to: dict[str, Any] | None = None, first_name: str = "Test") -> dict[str, Any]:
-        """Queue a text message from ``user_id``; commands and @mentions get entities, as from Telegram."""
+                reply_to: dict[str, Any] | None = None, first_name: str = "Test",
+                with_entities: bool = True) -> dict[str, Any]:
+        """Queue a text message from ``user_id``; commands and @mentions get entities, as from Telegram.
+
+        ``with_entities=False`` imitates a Bot API server or client that leaves them out.
+        """
         chat_id = user_id if chat_id is None else chat_id
         chat: dict[str, Any] = {"id": chat_id, "type": chat_type}
         if chat_type == "private":
@@ -197,7 +201,7 @@ class FakeBotAPI:
                 continue
             entities.append({"type": kind, "offset": utf16_len(text[:m.start()]),
                              "length": utf16_len(m.group(0))})
-        if entities:
+        if entities and with_entities:
             msg["entities"] = entities
         if reply_to is not None:
             msg["reply_to_message"] = reply_to

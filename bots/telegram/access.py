@@ -19,6 +19,8 @@ from assistant.feedback import hash_user
 
 log = logging.getLogger(__name__)
 
+MAX_JOIN_ATTEMPTS = 5  # wrong codes per person before further codes are ignored (no guessing by script)
+
 
 class AccessPolicy:
     """Decides per Telegram user id; thread-safe."""
@@ -33,6 +35,7 @@ class AccessPolicy:
         self._lock = threading.Lock()
         self._members = self._read_members()
         self._refused: set[int] = set()
+        self._failed_joins: dict[int, int] = {}
 
     def _read_members(self) -> set[str]:
         try:
@@ -61,10 +64,18 @@ class AccessPolicy:
             return hash_user(user_id, self._salt) in self._members
 
     def try_join(self, user_id: int, code: str) -> bool:
-        """Admit ``user_id`` when ``code`` is the configured join code (compared in constant time)."""
-        if not self.join_code or not hmac.compare_digest(code.strip().encode(), self.join_code.encode()):
+        """Admit ``user_id`` when ``code`` is the configured join code (compared in constant time).
+
+        After MAX_JOIN_ATTEMPTS wrong codes, even the right one is refused until the bot restarts.
+        """
+        if not self.join_code:
             return False
         with self._lock:
+            if self._failed_joins.get(user_id, 0) >= MAX_JOIN_ATTEMPTS:
+                return False
+            if not hmac.compare_digest(code.strip().encode(), self.join_code.encode()):
+                self._failed_joins[user_id] = self._failed_joins.get(user_id, 0) + 1
+                return False
             self._members.add(hash_user(user_id, self._salt))
             self._refused.discard(user_id)
             self._write_members()

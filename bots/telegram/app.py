@@ -156,11 +156,8 @@ def build_application(settings: Settings, assistant: AssistantLike | None = None
     app.bot_data[STATE_KEY] = state
 
     new_message = filters.UpdateType.MESSAGE
-    app.add_handler(CommandHandler("start", handlers.on_start, filters=new_message))
-    app.add_handler(CommandHandler("help", handlers.on_help, filters=new_message))
-    app.add_handler(CommandHandler("bronnen", handlers.on_sources, filters=new_message))
-    app.add_handler(CommandHandler("status", handlers.on_status, filters=new_message))
-    app.add_handler(CommandHandler("herindexeer", handlers.on_reindex, filters=new_message))
+    for name, callback in handlers.COMMAND_HANDLERS.items():
+        app.add_handler(CommandHandler(name, callback, filters=new_message))
     app.add_handler(MessageHandler(new_message & filters.ChatType.PRIVATE & filters.COMMAND,
                                    handlers.on_unknown_command))
     app.add_handler(MessageHandler(new_message & filters.TEXT & ~filters.COMMAND, handlers.on_text))

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 # Seconds to wait before each retry of a call that failed on the network (not on its content).
-RETRY_DELAYS: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 8.0)
+RETRY_DELAYS: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0)
 TYPING_EVERY_S = 4.0  # Telegram shows "typing…" for about 5 seconds per chat action
 
 

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
+from collections.abc import Callable, Coroutine
 from functools import partial
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity, Update
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity, Update
 from telegram.constants import ChatType
-from telegram.error import NetworkError, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 from telegram.ext import ContextTypes
 
 from assistant.errors import (
@@ -225,6 +227,12 @@ def addressed_text(message: Message, bot_id: int, bot_username: str) -> str | No
         if by_name or by_id:
             addressed = True
             cuts.append(value)
+    if not addressed and bot_username:
+        # Telegram marks mentions as entities; a plain "@name" in the text counts too, for clients that do not.
+        m = re.search(rf"(?<![\w@])@{re.escape(bot_username)}\b", text, re.IGNORECASE)
+        if m is not None:
+            addressed = True
+            cuts.append(m.group(0))
     if not addressed:
         return None
     for value in cuts:
@@ -253,14 +261,38 @@ def _sources(answer: Answer) -> list[dict[str, object]]:
 def answer_markup(answer: Answer) -> str:
     """The message for an answer: cited text and sources, or "not found" with a pointer to /bronnen."""
     if _cited(answer):
-        return render.answer_html(answer, say("bot.sources_heading"))
+        files = render.source_files(answer.citations)
+        where = say("bot.file" if len(files) == 1 else "bot.files", files=", ".join(files))
+        return f"{render.answer_html(answer, say('bot.sources_heading'))}\n<i>{render.escape(where)}</i>"
     return f"{render.escape(answer.text)}\n\n{render.escape(say('bot.not_found_hint'))}"
+
+
+_BARE_COMMAND = re.compile(r"/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]+))?(?:\s+(.*))?", re.S)
+
+
+async def _bare_command(update: Update, context: Context, text: str) -> bool:
+    """Route a "/command" that came without Telegram's bot_command entity; False if ``text`` is none."""
+    m = _BARE_COMMAND.fullmatch(text.strip())
+    if m is None:
+        return False
+    name, target, rest = m.group(1).lower(), m.group(2), m.group(3) or ""
+    if target and target.lower() != (context.bot.username or "").lower():
+        return True  # meant for another bot
+    context.args = rest.split()
+    handler = COMMAND_HANDLERS.get(name)
+    if handler is not None:
+        await handler(update, context)
+    elif update.effective_chat is not None and update.effective_chat.type == ChatType.PRIVATE:
+        await on_unknown_command(update, context)
+    return True
 
 
 async def on_text(update: Update, context: Context) -> None:
     """Any text that is for the bot: validate, ask (one question at a time per person), answer."""
     message, user, chat = update.effective_message, update.effective_user, update.effective_chat
     if message is None or user is None or chat is None:
+        return
+    if (message.text or "").startswith("/") and await _bare_command(update, context, message.text or ""):
         return
     question = addressed_text(message, context.bot.id, context.bot.username)
     if question is None or not await admit(update, context):
@@ -288,6 +320,14 @@ async def on_text(update: Update, context: Context) -> None:
         st.busy.discard(user.id)
 
 
+async def _ack(query: CallbackQuery, text: str | None = None) -> None:
+    """Answer a button press; a press Telegram no longer accepts answers for (too old) is not an error."""
+    try:
+        await delivery.with_retries(lambda: query.answer(text), "answerCallbackQuery")
+    except BadRequest as exc:
+        log.info("could not answer a button press: %s", exc)
+
+
 async def on_button(update: Update, context: Context) -> None:
     """The buttons under an answer: "Toon bronnen" sends the passages, 👍 / 👎 store feedback."""
     query = update.callback_query
@@ -295,12 +335,12 @@ async def on_button(update: Update, context: Context) -> None:
         return
     st, user = state(context), query.from_user
     if not st.access.is_allowed(user.id):
-        await query.answer()  # stops the spinner; strangers get nothing more
+        await _ack(query)  # stops the spinner; strangers get nothing more
         return
     kind, _, answer_id = (query.data or "").partition(":")
     chat_id = query.message.chat.id if query.message is not None else user.id
     if kind == SOURCES:
-        await query.answer()
+        await _ack(query)
         answer = st.recall(answer_id)
         if answer is None:
             markup = render.escape(say("bot.sources_expired"))
@@ -310,16 +350,23 @@ async def on_button(update: Update, context: Context) -> None:
             markup = render.passages_html(answer.citations)
         await delivery.send_long_html(context.bot, chat_id, markup)
     elif kind in (HELPFUL, NOT_HELPFUL):
-        if (answer_id, user.id) in st.votes:
-            await query.answer(say("bot.feedback_again"))
+        vote = (answer_id, user.id)
+        if vote in st.votes:
+            await _ack(query, say("bot.feedback_again"))
             return
+        st.votes.add(vote)  # before the write, so a double tap cannot store two rows
         stored = await asyncio.to_thread(st.store.add_feedback, answer_id, CHANNEL, kind == HELPFUL,
                                          user_ref=hash_user(chat_id, st.salt))
-        if stored:
-            st.votes.add((answer_id, user.id))
-        await query.answer(say("bot.feedback_thanks" if stored else "bot.feedback_unknown"))
+        if not stored:
+            st.votes.discard(vote)
+        await _ack(query, say("bot.feedback_thanks" if stored else "bot.feedback_unknown"))
     else:
-        await query.answer()
+        await _ack(query)
+
+
+COMMAND_HANDLERS: dict[str, Callable[[Update, Context], Coroutine[Any, Any, None]]] = {
+    "start": on_start, "help": on_help, "bronnen": on_sources, "status": on_status, "herindexeer": on_reindex,
+}
 
 
 # ---------------------------------------------------------------- errors
@@ -343,6 +390,9 @@ async def on_error(update: object, context: Context) -> None:
     if update is None and isinstance(error, NetworkError):
         # Polling hiccup: python-telegram-bot retries getUpdates with backoff by itself.
         log.warning("Telegram is unreachable for now (%s); retrying", error)
+        return
+    if isinstance(error, Forbidden):  # the person blocked the bot or removed it from the group
+        log.info("Telegram refused a message: %s", error)
         return
     state(context).errors.append(error)
     where = f"update {update.update_id}" if isinstance(update, Update) else "a background task"

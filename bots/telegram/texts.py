@@ -36,6 +36,8 @@ BOT_MESSAGES: dict[str, dict[str, str]] = {
             "\n\n<b>Voor beheerders</b>\n/status: de index\n/herindexeer: de documenten opnieuw indexeren"
         ),
         "bot.sources_heading": "Bronnen",
+        "bot.file": "Bestand: {files}",
+        "bot.files": "Bestanden: {files}",
         "bot.not_found_hint": "Typ /bronnen om te zien welke documenten ik ken.",
         "bot.documents_heading": "Documenten in Wegwijzer ({count})",
         "bot.documents_none": "Er zijn nog geen documenten geïndexeerd.",
