@@ -1,0 +1,14 @@
+"""The web front end: a FastAPI service, the chat widget it serves, and the admin API.
+
+    app.py       wiring (lifespan, middleware, routers)      api.py     public endpoints
+    admin.py     bearer-token admin endpoints                 context.py what is loaded once and injected
+    errors.py    the one JSON error shape, Dutch messages      metrics.py Prometheus text by hand
+    pages.py     document view HTML (pure)                    highlight.py matching-word spans (pure)
+    uploads.py   safe names and paths for admin uploads       reindex.py background ingest
+    limits.py    request body limits                          server.py  ``serve()`` (uvicorn)
+"""
+
+from .app import create_app
+from .server import serve
+
+__all__ = ["create_app", "serve"]

@@ -1,0 +1,179 @@
+"""Public endpoints: ask, documents, feedback, health, readiness and metrics. Thin: parse, call, render."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+
+from assistant.types import Answer
+
+from .context import AssistantDep, Ctx
+from .errors import ApiError, ErrorBody, wt
+from .highlight import highlight_spans
+from .pages import CSP, document_url, render_document, render_document_list
+from .uploads import inside
+
+router = APIRouter()
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody, "description": text}
+    for code, text in ((400, "Ongeldige JSON"), (422, "Ongeldige vraag of velden"), (503, "Nog geen index"))
+}
+MAX_COMMENT_CHARS = 2000
+
+
+class AskRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    question: StrictStr = Field(description="De vraag, in gewone taal.",
+                                examples=["Wat doet een stad voor nieuwkomers?"])
+    top_k: StrictInt | None = Field(default=None, ge=1, le=20, description="Aantal bronnen (1-20).")
+
+
+class CitationOut(BaseModel):
+    n: int
+    text: str
+    title: str
+    source: str
+    page: int | None
+    section: str
+    score: float
+    passage_id: int
+    start: int
+    end: int
+    url: str = Field(description="Documentweergave met de passage gemarkeerd.")
+    highlights: list[tuple[int, int]] = Field(description="Tekenposities in `text` van woorden uit de vraag.")
+
+
+class AskResponse(BaseModel):
+    answer_id: str
+    question: str
+    found: bool
+    text: str
+    citations: list[CitationOut]
+    index_version: str
+    latency_ms: float
+
+
+class FeedbackRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    answer_id: StrictStr = Field(min_length=1, max_length=64)
+    helpful: StrictBool
+    comment: StrictStr = Field(default="", max_length=MAX_COMMENT_CHARS)
+
+
+class FeedbackResponse(BaseModel):
+    ok: bool
+
+
+class DocumentOut(BaseModel):
+    source: str
+    title: str
+    publisher: str
+    date: str
+    kind: str
+    language: str
+    sha256: str
+    pages: int | None
+    passages: int
+    url: str
+
+
+def answer_payload(answer: Answer, answer_id: str) -> dict[str, Any]:
+    """The Answer contract plus the id for feedback, a view link and highlight spans per citation."""
+    data = answer.to_dict()
+    data["answer_id"] = answer_id
+    for c in data["citations"]:
+        c["url"] = document_url(c["source"], c["passage_id"])
+        c["highlights"] = highlight_spans(answer.question, c["text"])
+    return data
+
+
+@router.post("/api/ask", response_model=AskResponse, responses=ERRORS, tags=["vragen"],
+             summary="Stel een vraag en krijg een antwoord met bronnen")
+def ask(body: AskRequest, ctx: Ctx, assistant: AssistantDep) -> dict[str, Any]:
+    # A plain def: retrieval is CPU-bound, so FastAPI runs it in its threadpool (STYLE habit 9).
+    answer = assistant.ask(body.question, top_k=body.top_k or ctx.settings.top_k)
+    answer_id = uuid.uuid4().hex
+    ctx.store.record_answer(answer_id, channel="web", question=answer.question, found=answer.found,
+                            sources=[{"source": c.source, "title": c.title, "page": c.page, "section": c.section}
+                                     for c in answer.citations])
+    ctx.metrics.observe_answer(answer.found)
+    return answer_payload(answer, answer_id)
+
+
+@router.post("/api/feedback", response_model=FeedbackResponse, tags=["vragen"],
+             responses={404: {"model": ErrorBody, "description": "Onbekend antwoord"}, 422: ERRORS[422]},
+             summary="Geef feedback (👍/👎) op een antwoord")
+def feedback(body: FeedbackRequest, ctx: Ctx) -> dict[str, bool]:
+    if not ctx.store.add_feedback(body.answer_id, channel="web", helpful=body.helpful, comment=body.comment.strip()):
+        raise ApiError(404, "answer_not_found", wt("answer.unknown"))
+    return {"ok": True}
+
+
+@router.get("/api/documents", response_model=list[DocumentOut], tags=["documenten"],
+            responses={503: ERRORS[503]}, summary="De documenten in de index, met aantallen passages")
+def documents(assistant: AssistantDep) -> list[dict[str, Any]]:
+    return [{**d, "url": document_url(d["source"])} for d in assistant.documents()]
+
+
+@router.get("/documents", response_class=HTMLResponse, tags=["documenten"], summary="Lijst van documenten")
+def document_list(assistant: AssistantDep) -> HTMLResponse:
+    return HTMLResponse(render_document_list(assistant.documents()), headers={"Content-Security-Policy": CSP})
+
+
+@router.get("/documents/{source:path}", response_class=HTMLResponse, tags=["documenten"],
+            responses={404: {"model": ErrorBody, "description": "Onbekend document of onbekende passage"}},
+            summary="Leesbare weergave van een document, met de geciteerde passage gemarkeerd")
+def document_view(source: str, assistant: AssistantDep,
+                  passage: Annotated[int | None, Query(ge=0, description="Te markeren passage")] = None,
+                  page: Annotated[int | None, Query(ge=1, description="Pagina (PDF)")] = None) -> HTMLResponse:
+    found = assistant.document(source)
+    if found is None:
+        raise ApiError(404, "document_not_found", wt("document.unknown"))
+    info, pages, passages = found
+    cited = None
+    if passage is not None:
+        cited = next((p for p in passages if p.id == passage), None)
+        if cited is None:
+            raise ApiError(404, "passage_not_found", wt("passage.unknown"))
+    if page is not None and not any(p.page == page for p in pages):
+        raise ApiError(404, "page_not_found", wt("document.page_unknown"))
+    return HTMLResponse(render_document(info, pages, passages, cited, page),
+                        headers={"Content-Security-Policy": CSP})
+
+
+@router.get("/files/{source:path}", tags=["documenten"], summary="Het originele bestand van een document",
+            responses={404: {"model": ErrorBody, "description": "Onbekend document"}})
+def original_file(source: str, ctx: Ctx, assistant: AssistantDep) -> FileResponse:
+    path = inside(ctx.settings.corpus_dir, source)
+    if assistant.document(source) is None or path is None or not path.is_file():
+        raise ApiError(404, "document_not_found", wt("document.unknown"))
+    media = "application/pdf" if path.suffix.lower() == ".pdf" else "text/plain; charset=utf-8"
+    return FileResponse(path, media_type=media, content_disposition_type="inline", filename=path.name,
+                        headers={"Content-Security-Policy": "default-src 'none'; sandbox"})
+
+
+@router.get("/healthz", tags=["beheer"], summary="Leeft de dienst?")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", tags=["beheer"], summary="Is er een index geladen?",
+            responses={503: {"model": ErrorBody, "description": "Nog niet klaar"}})
+def readyz(ctx: Ctx) -> dict[str, Any]:
+    assistant = ctx.assistant()  # 503 with the reason when not ready
+    return {"status": "ready", "index_version": assistant.version}
+
+
+@router.get("/metrics", response_class=PlainTextResponse, tags=["beheer"], summary="Prometheus-metrieken")
+def metrics(ctx: Ctx, request: Request) -> PlainTextResponse:
+    ready = ctx.ready
+    version = ctx.assistant().version if ready else ""
+    text = ctx.metrics.render(ctx.store.counts(), version, ready)
+    return PlainTextResponse(text, media_type="text/plain; version=0.0.4; charset=utf-8")

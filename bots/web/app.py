@@ -1,0 +1,100 @@
+"""The FastAPI application: wiring only. Endpoints live in ``api`` and ``admin``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+from assistant import Assistant
+from assistant.config import Settings, get_settings
+from assistant.embedding import Embedder
+
+from . import admin, api
+from .context import WebContext
+from .errors import install_error_handlers
+from .limits import BodyLimitMiddleware
+from .metrics import MetricsMiddleware
+from .pages import CSP
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+MAX_JSON_BODY = 64 * 1024
+
+DESCRIPTION = """Wegwijzer beantwoordt vragen over lokaal integratiebeleid met passages uit de documenten,
+telkens met bronvermelding. Fouten hebben altijd de vorm `{"error": {"code": "...", "message": "..."}}`
+met een Nederlandstalige boodschap."""
+
+
+def create_app(settings: Settings | None = None, assistant: Assistant | None = None,
+               embedder: Embedder | None = None) -> FastAPI:
+    """The web service. Tests inject ``assistant`` or ``embedder``; otherwise the lifespan loads them once."""
+    settings = settings or get_settings()
+    ctx = WebContext(settings, assistant=assistant, embedder=embedder)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if assistant is None:
+            ctx.start()
+        yield
+        ctx.reindexer.join(timeout=30)
+
+    app = FastAPI(title="Wegwijzer", version="1.0", description=DESCRIPTION, lifespan=lifespan,
+                  openapi_tags=[{"name": "vragen"}, {"name": "documenten"}, {"name": "beheer"}])
+    app.state.ctx = ctx
+    install_error_handlers(app)
+    app.include_router(api.router)
+    app.include_router(admin.router)
+
+    @app.get("/", include_in_schema=False)
+    def demo_page() -> FileResponse:
+        return FileResponse(STATIC_DIR / "demo.html", media_type="text/html; charset=utf-8",
+                            headers={"Content-Security-Policy": CSP, "Cache-Control": "no-cache"})
+
+    @app.get("/widget.js", include_in_schema=False)
+    def widget() -> FileResponse:
+        return FileResponse(STATIC_DIR / "widget.js", media_type="text/javascript; charset=utf-8",
+                            headers={"Cache-Control": "public, max-age=300"})
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    # Each add wraps the previous: security headers outermost, then metrics (they see every response),
+    # CORS (answers preflights), and the body limits right before anything parses a body.
+    app.add_middleware(BodyLimitMiddleware, limit=MAX_JSON_BODY, upload_limit=settings.max_upload_bytes,
+                       upload_prefix="/api/admin/documents")
+    app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"],
+                       allow_headers=["Content-Type"], allow_credentials=False, max_age=600)
+    app.add_middleware(MetricsMiddleware, metrics=ctx.metrics)
+    app.add_middleware(_SecurityHeaders)
+    return app
+
+
+class _SecurityHeaders:
+    """nosniff and a referrer policy on every response."""
+
+    def __init__(self, app):  # type: ignore[no-untyped-def]
+        self.app = app
+
+    async def __call__(self, scope, receive, send):  # type: ignore[no-untyped-def]
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_wrapper(message):  # type: ignore[no-untyped-def]
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers") or [])
+                headers.append((b"x-content-type-options", b"nosniff"))
+                headers.append((b"referrer-policy", b"same-origin"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_wrapper)
+
+
+def app_from_env() -> FastAPI:
+    """Factory for ``uvicorn --factory`` (multi-worker): settings from the environment."""
+    return create_app(get_settings())

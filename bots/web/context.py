@@ -1,0 +1,117 @@
+"""What the web service loads once at startup and hands to its endpoints (STYLE habit 8)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from assistant import Assistant
+from assistant import index as idx
+from assistant.config import Settings
+from assistant.embedding import Embedder, load_embedder
+from assistant.errors import IndexNotFoundError, ModelMismatchError, WegwijzerError
+from assistant.feedback import FeedbackStore
+from assistant.messages import t
+
+from .errors import ApiError, wt
+from .metrics import Metrics
+from .reindex import Reindexer
+
+log = logging.getLogger(__name__)
+
+
+class WebContext:
+    """The assistant (once an index exists), the embedder, the feedback store, metrics and the re-indexer."""
+
+    RETRY_LOAD_EVERY_S = 1.0
+
+    def __init__(self, settings: Settings, assistant: Assistant | None = None,
+                 embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self.embedder = embedder or (assistant.embedder if assistant is not None else None)
+        self._assistant = assistant
+        self._lock = threading.Lock()
+        self._last_try = 0.0
+        self._failed_version: str | None = None
+        self.problem = ""  # why the service is not ready, in Dutch
+        self.problem_code = ""
+        self.store = FeedbackStore(settings.feedback_db)
+        self.metrics = Metrics()
+        self.reindexer = Reindexer(settings, lambda: self.embedder, self._after_ingest)
+
+    def start(self) -> None:
+        """Load the model and the index; a missing index is a state (not ready), not a crash."""
+        if self.embedder is None:
+            try:
+                self.embedder = load_embedder(self.settings.embedding_model, self.settings.models_dir)
+            except WegwijzerError as exc:
+                log.error("embedding model unavailable: %s", exc)
+                self.problem, self.problem_code = wt("service.not_ready"), "model_unavailable"
+                return
+        self._try_load(force=True)
+
+    def _try_load(self, force: bool = False) -> Assistant | None:
+        if self._assistant is not None:
+            return self._assistant
+        # readlink is cheap: without a published version there is nothing to try yet.
+        current = idx.current_version(self.settings.index_dir)
+        if current is None:
+            self.problem, self.problem_code = t("index.missing"), "index_missing"
+            return None
+        with self._lock:
+            if self._assistant is not None:
+                return self._assistant
+            now = time.monotonic()
+            retry_soon = current == self._failed_version and now - self._last_try < self.RETRY_LOAD_EVERY_S
+            if self.embedder is None or (retry_soon and not force):
+                return None
+            self._last_try = now
+            try:
+                self._assistant = Assistant.load(settings=self.settings, embedder=self.embedder)
+                self.problem = self.problem_code = ""
+            except IndexNotFoundError:
+                self.problem, self.problem_code = t("index.missing"), "index_missing"
+            except ModelMismatchError as exc:
+                self.problem, self.problem_code = str(exc), "model_mismatch"
+            except WegwijzerError as exc:
+                log.error("index cannot be loaded: %s", exc)
+                self.problem, self.problem_code = wt("service.not_ready"), "index_unavailable"
+            if self._assistant is None:
+                self._failed_version = current
+            return self._assistant
+
+    def _after_ingest(self) -> None:
+        """Called by the re-indexer: switch to the new version now instead of on the next question."""
+        assistant = self._assistant
+        if assistant is None:
+            self._try_load(force=True)
+        else:
+            assistant.refresh(force=True)
+
+    @property
+    def ready(self) -> bool:
+        return self._try_load() is not None
+
+    def assistant(self) -> Assistant:
+        """The assistant, or a 503 with a Dutch reason while there is no usable index."""
+        assistant = self._try_load()
+        if assistant is None:
+            raise ApiError(503, self.problem_code or "not_ready", self.problem or wt("service.not_ready"),
+                           headers={"Retry-After": "5"})
+        return assistant
+
+
+def get_context(request: Request) -> WebContext:
+    return request.app.state.ctx  # type: ignore[no-any-return]
+
+
+def get_assistant(request: Request) -> Assistant:
+    return get_context(request).assistant()
+
+
+Ctx = Annotated[WebContext, Depends(get_context)]
+AssistantDep = Annotated[Assistant, Depends(get_assistant)]

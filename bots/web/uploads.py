@@ -1,0 +1,118 @@
+"""Admin uploads and deletes: safe file names, content checks, and paths that stay inside the corpus."""
+
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+import uuid
+from pathlib import Path
+from typing import BinaryIO
+
+from assistant.messages import t
+from ingest.loaders import SUPPORTED_SUFFIXES
+
+from .errors import ApiError, wt
+
+MAX_NAME_CHARS = 100
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+CHUNK = 1 << 20
+
+
+def safe_filename(raw: str) -> str:
+    """A plain ASCII file name for ``raw``: no directories, no leading dots, a supported suffix.
+
+    Raises ApiError (422) when nothing usable is left or the suffix is not supported.
+    """
+    base = (raw or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
+    base = "".join(ch for ch in unicodedata.normalize("NFKD", base) if not unicodedata.combining(ch))
+    stem, dot, ext = base.rpartition(".")
+    suffix = f".{ext.lower()}" if dot else ""
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise ApiError(415, "unsupported_type", wt("upload.bad_type"))
+    stem = _UNSAFE.sub("-", stem)
+    stem = re.sub(r"-{2,}", "-", stem).strip(".-_ ")[:MAX_NAME_CHARS].rstrip(".-_")
+    if not stem:
+        raise ApiError(422, "invalid_filename", wt("upload.bad_name", name=raw[:80]))
+    if stem.lower().startswith("readme") or stem.lower() == "catalog":
+        stem = f"document-{stem}"  # the corpus scanner skips README files
+    return stem + suffix
+
+
+def inside(root: Path, relative: str) -> Path | None:
+    """``root/relative`` resolved, or None when it would leave ``root`` (.., absolute paths, symlinks)."""
+    root = root.resolve()
+    if not relative or relative.startswith(("/", "\\")) or "\x00" in relative:
+        return None
+    target = (root / relative).resolve()
+    if target == root or root not in target.parents:
+        return None
+    return target
+
+
+def check_content(name: str, head: bytes, path: Path) -> None:
+    """Refuse content that does not match its suffix: a PDF header, or readable text without NUL bytes."""
+    if not head:
+        raise ApiError(422, "invalid_document", wt("upload.bad_content", name=name, reason=t("doc.empty")))
+    if name.endswith(".pdf"):
+        if b"%PDF-" not in head[:1024]:
+            raise ApiError(422, "invalid_document", wt("upload.bad_content", name=name,
+                                                       reason=wt("upload.pdf_header")))
+        return
+    raw = path.read_bytes()
+    if b"\x00" in raw:
+        raise ApiError(422, "invalid_document", wt("upload.bad_content", name=name, reason=t("doc.not_utf8")))
+    try:
+        raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            raw.decode("cp1252")  # old Windows files are common in municipalities; the loader reads them too
+        except UnicodeDecodeError:
+            raise ApiError(422, "invalid_document",
+                           wt("upload.bad_content", name=name, reason=t("doc.not_utf8"))) from None
+
+
+def store_upload(corpus_dir: Path, raw_name: str, stream: BinaryIO, limit: int, replace: bool) -> tuple[str, int]:
+    """Copy an uploaded stream into the corpus under a safe name; returns (name, size).
+
+    The bytes go to a hidden temporary file first (the corpus scanner skips dot files) and are renamed
+    into place only when complete and checked, so a concurrent ingest never reads half a file.
+    """
+    name = safe_filename(raw_name)
+    corpus_dir = corpus_dir.resolve()
+    corpus_dir.mkdir(parents=True, exist_ok=True)
+    target = inside(corpus_dir, name)
+    if target is None:
+        raise ApiError(422, "invalid_filename", wt("upload.bad_name", name=raw_name[:80]))
+    if target.exists() and not replace:
+        raise ApiError(409, "document_exists", wt("upload.exists", name=name))
+    tmp = corpus_dir / f".upload-{uuid.uuid4().hex}.part"
+    size = 0
+    head = b""
+    try:
+        with tmp.open("wb") as out:
+            while block := stream.read(CHUNK):
+                size += len(block)
+                if size > limit:
+                    raise ApiError(413, "too_large", wt("upload.too_large", limit=limit // (1024 * 1024)))
+                if len(head) < 1024:
+                    head += block[: 1024 - len(head)]
+                out.write(block)
+            out.flush()
+            os.fsync(out.fileno())
+        check_content(name, head, tmp)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return name, size
+
+
+def delete_document(corpus_dir: Path, source: str) -> str:
+    """Remove a document file from the corpus; returns its source name. 404 when it is not there."""
+    target = inside(corpus_dir, source)
+    ok = (target is not None and target.is_file() and target.suffix.lower() in SUPPORTED_SUFFIXES
+          and not any(part.startswith(".") for part in Path(source).parts))
+    if not ok or target is None:
+        raise ApiError(404, "document_not_found", wt("delete.not_found", name=source[:120]))
+    target.unlink()
+    return target.relative_to(corpus_dir.resolve()).as_posix()

@@ -1,0 +1,454 @@
+"""The web API through FastAPI's TestClient: the contract, the error shape, admin, CORS, metrics.
+
+Fast tests run on the fake embedder (``found`` is usually False there, so they assert on shapes and
+behaviour); the tests marked ``real_model`` check real answers on the real index.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from assistant.config import Settings
+from assistant.feedback import FeedbackStore
+from bots.web import create_app
+
+from .web_support import copy_index
+
+ORIGIN = "https://intranet.stad.test"
+TOKEN = "beheer-geheim-123"
+QUESTION = "Wat kan een stad doen als de financiële middelen beperkt zijn?"
+
+
+def assert_error(response: Any, status: int, code: str | None = None) -> str:
+    """The one error shape: {"error": {"code", "message"}} with a Dutch message and no traceback."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}
+    if code is not None:
+        assert body["error"]["code"] == code
+    message = body["error"]["message"]
+    assert message and "Traceback" not in message and "File \"" not in message
+    return str(message)
+
+
+@pytest.fixture
+def web_settings(fake_index: Settings) -> Settings:
+    return fake_index.with_(cors_origins=(ORIGIN,), admin_token=TOKEN, max_upload_bytes=64 * 1024)
+
+
+@pytest.fixture
+def client(web_settings: Settings, fake_embedder: Any) -> Iterator[TestClient]:
+    with TestClient(create_app(web_settings, embedder=fake_embedder), raise_server_exceptions=False) as c:
+        yield c
+
+
+ADMIN = {"Authorization": f"Bearer {TOKEN}"}
+
+
+# ---------------------------------------------------------------- ask, documents, feedback (fake model)
+
+def test_ask_returns_the_answer_contract_with_an_answer_id(client: TestClient, web_settings: Settings) -> None:
+    r = client.post("/api/ask", json={"question": QUESTION, "top_k": 3})
+    assert r.status_code == 200
+    body = r.json()
+    assert set(body) >= {"answer_id", "question", "found", "text", "citations", "index_version", "latency_ms"}
+    assert re.fullmatch(r"[0-9a-f]{32}", body["answer_id"])
+    assert body["question"] == QUESTION and isinstance(body["found"], bool) and body["text"]
+    # every answer is remembered, so feedback can name the question and sources
+    assert FeedbackStore(web_settings.feedback_db).lookup_answer(body["answer_id"]) is not None
+
+
+@pytest.mark.parametrize(("body", "status", "code", "needle"), [
+    ({"question": ""}, 422, "invalid_question", "leeg"),
+    ({"question": "   \n  "}, 422, "invalid_question", "leeg"),
+    ({"question": "x" * 1001}, 422, "invalid_question", "te lang"),
+    ({"question": "?!?"}, 422, "invalid_question", "woorden"),
+    ({"question": 42}, 422, "invalid_request", "'question' moet tekst zijn"),
+    ({"question": None}, 422, "invalid_request", "'question' moet tekst zijn"),
+    ({}, 422, "invalid_request", "'question' ontbreekt"),
+    ([], 422, "invalid_request", "JSON-object"),
+    ("vraag", 422, "invalid_request", "JSON-object"),
+    ({"question": "ok", "top_k": 0}, 422, "invalid_request", "'top_k' moet minstens 1"),
+    ({"question": "ok", "top_k": 21}, 422, "invalid_request", "'top_k' mag hoogstens 20"),
+    ({"question": "ok", "top_k": "vijf"}, 422, "invalid_request", "'top_k' moet een geheel getal"),
+    ({"question": "ok", "top_k": 2.5}, 422, "invalid_request", "'top_k' moet een geheel getal"),
+    ({"question": "ok", "extra": 1}, 422, "invalid_request", "'extra' is onbekend"),
+])
+def test_bad_questions_get_a_dutch_4xx(client: TestClient, body: Any, status: int, code: str, needle: str) -> None:
+    assert needle in assert_error(client.post("/api/ask", json=body), status, code)
+
+
+def test_malformed_json_and_oversized_bodies(client: TestClient) -> None:
+    bad = client.post("/api/ask", content=b'{"question": ', headers={"Content-Type": "application/json"})
+    assert "geen geldige JSON" in assert_error(bad, 400, "invalid_json")
+    huge = client.post("/api/ask", json={"question": "x" * 100_000})
+    assert "te groot" in assert_error(huge, 413, "too_large")
+
+
+def test_unknown_routes_and_methods_use_the_same_shape(client: TestClient) -> None:
+    assert_error(client.get("/api/bestaat-niet"), 404, "not_found")
+    assert_error(client.get("/api/ask"), 405, "method_not_allowed")
+
+
+def test_unexpected_errors_are_500_without_a_stack_trace(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    ctx = client.app.state.ctx  # type: ignore[attr-defined]
+
+    def boom(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("secret internal detail /srv/wegwijzer/x.py")
+
+    monkeypatch.setattr(ctx.assistant(), "ask", boom)
+    r = client.post("/api/ask", json={"question": QUESTION})
+    message = assert_error(r, 500, "internal")
+    assert "secret" not in r.text and "RuntimeError" not in r.text and "probeer" in message.lower()
+
+
+def test_feedback_is_stored_with_question_and_sources(client: TestClient, web_settings: Settings) -> None:
+    answer = client.post("/api/ask", json={"question": QUESTION}).json()
+    r = client.post("/api/feedback", json={"answer_id": answer["answer_id"], "helpful": False,
+                                           "comment": "  Mist de bron over subsidies.  "})
+    assert r.status_code == 200 and r.json() == {"ok": True}
+    rows = FeedbackStore(web_settings.feedback_db).feedback()
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row.channel, row.helpful, row.comment, row.question) == ("web", False, "Mist de bron over subsidies.",
+                                                                     QUESTION)
+    assert row.sources == [{"source": c["source"], "title": c["title"], "page": c["page"], "section": c["section"]}
+                           for c in answer["citations"]]
+
+
+@pytest.mark.parametrize(("body", "status", "code"), [
+    ({"answer_id": "0" * 32, "helpful": True}, 404, "answer_not_found"),
+    ({"answer_id": "abc", "helpful": "ja"}, 422, "invalid_request"),
+    ({"answer_id": "abc"}, 422, "invalid_request"),
+    ({"answer_id": 5, "helpful": True}, 422, "invalid_request"),
+    ({"answer_id": "abc", "helpful": True, "comment": "x" * 2001}, 422, "invalid_request"),
+])
+def test_bad_feedback(client: TestClient, body: dict[str, Any], status: int, code: str) -> None:
+    assert_error(client.post("/api/feedback", json=body), status, code)
+
+
+def test_documents_catalog_has_passage_counts_and_view_links(client: TestClient) -> None:
+    docs = client.get("/api/documents").json()
+    by_source = {d["source"]: d for d in docs}
+    toolkit = by_source["inclucities-toolkit-stad-voor-iedereen.md"]
+    assert toolkit["title"].startswith("IncluCities") and toolkit["passages"] > 0
+    assert toolkit["url"] == "/documents/inclucities-toolkit-stad-voor-iedereen.md"
+    assert all(d["passages"] > 0 for d in docs)
+
+
+def test_document_view_marks_the_cited_passage(client: TestClient) -> None:
+    ctx = client.app.state.ctx  # type: ignore[attr-defined]
+    info, pages, passages = ctx.assistant().document("inclucities-toolkit-stad-voor-iedereen.md")
+    cited = passages[3]
+    r = client.get(f"/documents/{cited.source}?passage={cited.id}")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    assert "script-src 'self'" in r.headers["content-security-policy"]
+    html = r.text
+    marked = re.search(rf'<mark class="cited" id="p-{cited.id}"[^>]*>(.*?)</mark>', html, re.S)
+    assert marked is not None
+    inner = re.sub(r'<span class="sr-only">.*?</span>', "", marked.group(1))
+    from html import unescape
+
+    assert unescape(re.sub(r"<[^>]+>", "", inner)) == pages[0].text[cited.start:cited.end]
+    # every other passage has an anchor, so #p-N links work without the query too
+    assert all(f'id="p-{p.id}"' in html for p in passages)
+
+
+def test_document_view_errors(client: TestClient) -> None:
+    assert_error(client.get("/documents/bestaat-niet.md"), 404, "document_not_found")
+    assert_error(client.get("/documents/inclucities-toolkit-stad-voor-iedereen.md?passage=99999"), 404,
+                 "passage_not_found")
+    assert_error(client.get("/documents/inclucities-toolkit-stad-voor-iedereen.md?passage=abc"), 422)
+    # a person following a dead link in the browser gets a readable page, still with the status
+    page = client.get("/documents/bestaat-niet.md", headers={"Accept": "text/html"})
+    assert page.status_code == 404 and "bestaat niet" in page.text and "<html" in page.text
+
+
+def test_document_view_escapes_document_text(client: TestClient, web_settings: Settings, fake_embedder: Any) -> None:
+    from ingest.build import ingest
+
+    (web_settings.corpus_dir / "kwaadaardig.txt").write_text(
+        "Titel\n\n<script>alert(1)</script> en <img src=x onerror=alert(2)> in de tekst.\n", encoding="utf-8")
+    ingest(web_settings, embedder=fake_embedder)
+    ctx = client.app.state.ctx  # type: ignore[attr-defined]
+    ctx.assistant().refresh(force=True)
+    html = client.get("/documents/kwaadaardig.txt").text
+    assert "<script>alert" not in html and "<img" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_original_file_is_served_only_for_indexed_documents(client: TestClient) -> None:
+    r = client.get("/files/inclucities-toolkit-stad-voor-iedereen.md")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
+    assert_error(client.get("/files/catalog.toml"), 404, "document_not_found")
+    assert_error(client.get("/files/../../etc/passwd"), 404)
+
+
+# ---------------------------------------------------------------- health, readiness, metrics, widget
+
+def test_health_readiness_and_openapi(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz").json()
+    assert ready["status"] == "ready" and ready["index_version"]
+    spec = client.get("/openapi.json").json()
+    for path in ("/api/ask", "/api/feedback", "/api/documents", "/documents/{source}", "/healthz", "/readyz",
+                 "/metrics", "/api/admin/documents", "/api/admin/reindex", "/api/admin/status"):
+        assert path in spec["paths"], path
+    ask = spec["paths"]["/api/ask"]["post"]
+    assert "answer_id" in spec["components"]["schemas"]["AskResponse"]["properties"]
+    assert "422" in ask["responses"] and "503" in ask["responses"]
+
+
+def test_not_ready_without_an_index(tmp_path: Path, fake_embedder: Any) -> None:
+    settings = Settings(data_dir=tmp_path / "leeg", corpus_dir=tmp_path / "corpus")
+    with TestClient(create_app(settings, embedder=fake_embedder)) as c:
+        assert c.get("/healthz").status_code == 200
+        assert "index" in assert_error(c.get("/readyz"), 503, "index_missing")
+        r = c.post("/api/ask", json={"question": QUESTION})
+        assert_error(r, 503, "index_missing")
+        assert r.headers["retry-after"] == "5"
+
+
+def test_the_service_picks_up_the_first_index_without_restart(tmp_path: Path, corpus_copy: Path,
+                                                               fake_embedder: Any) -> None:
+    from ingest.build import ingest
+
+    settings = Settings(data_dir=tmp_path / "data", corpus_dir=corpus_copy)
+    with TestClient(create_app(settings, embedder=fake_embedder)) as c:
+        assert c.get("/readyz").status_code == 503
+        ingest(settings, embedder=fake_embedder)
+        assert c.get("/readyz").status_code == 200
+        assert c.post("/api/ask", json={"question": QUESTION}).status_code == 200
+
+
+def test_metrics_in_prometheus_text_format(client: TestClient) -> None:
+    answer = client.post("/api/ask", json={"question": QUESTION}).json()
+    client.post("/api/ask", json={"question": ""})
+    client.post("/api/feedback", json={"answer_id": answer["answer_id"], "helpful": True})
+    r = client.get("/metrics")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain; version=0.0.4")
+    text = r.text
+    assert 'wegwijzer_http_requests_total{method="POST",route="/api/ask",status="200"} 1' in text
+    assert 'wegwijzer_http_requests_total{method="POST",route="/api/ask",status="422"} 1' in text
+    assert '# TYPE wegwijzer_http_request_duration_seconds histogram' in text
+    assert 'wegwijzer_http_request_duration_seconds_bucket{method="POST",route="/api/ask",le="+Inf"} 2' in text
+    found = "true" if answer["found"] else "false"
+    assert f'wegwijzer_answers_total{{found="{found}"}} 1' in text
+    assert 'wegwijzer_feedback_total{helpful="true"} 1' in text
+    # every sample line is "name{labels} number"
+    for line in text.splitlines():
+        if not line.startswith("#"):
+            assert re.fullmatch(r'[a-z_]+(\{[^}]*\})? [0-9.e+-]+', line), line
+
+
+def test_demo_page_and_widget_are_served(client: TestClient) -> None:
+    page = client.get("/")
+    assert page.status_code == 200 and '<script src="/widget.js" defer' in page.text
+    assert 'lang="nl-BE"' in page.text
+    js = client.get("/widget.js")
+    assert js.status_code == 200 and js.headers["content-type"].startswith("text/javascript")
+    assert "attachShadow" in js.text and "innerHTML" not in js.text  # server data is only ever text
+    assert "http://" not in js.text.replace("http://www.w3.org/2000/svg", "")  # no CDN, no external font
+    assert "https://" not in js.text.replace("https://HOST/widget.js", "")
+
+
+# ---------------------------------------------------------------- CORS
+
+def test_cors_allows_only_configured_origins(client: TestClient) -> None:
+    preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"}
+    ok = client.options("/api/ask", headers={"Origin": ORIGIN, **preflight})
+    assert ok.status_code == 200 and ok.headers["access-control-allow-origin"] == ORIGIN
+    bad = client.options("/api/ask", headers={"Origin": "https://evil.test", **preflight})
+    assert "access-control-allow-origin" not in bad.headers
+    simple = client.post("/api/ask", json={"question": QUESTION}, headers={"Origin": "https://evil.test"})
+    assert "access-control-allow-origin" not in simple.headers
+    # the admin token can never be sent cross-origin from a browser
+    admin = client.options("/api/admin/reindex", headers={
+        "Origin": ORIGIN, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization"})
+    assert "authorization" not in admin.headers.get("access-control-allow-headers", "").lower()
+
+
+# ---------------------------------------------------------------- admin
+
+def test_admin_api_is_off_without_a_token(fake_index: Settings, fake_embedder: Any) -> None:
+    with TestClient(create_app(fake_index.with_(admin_token=""), embedder=fake_embedder)) as c:
+        assert "WEGWIJZER_ADMIN_TOKEN" in assert_error(c.get("/api/admin/status", headers=ADMIN), 404,
+                                                       "admin_disabled")
+        assert_error(c.post("/api/admin/reindex"), 404, "admin_disabled")
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer fout"}, {"Authorization": TOKEN},
+                                     {"Authorization": f"Basic {TOKEN}"}])
+def test_admin_needs_the_bearer_token(client: TestClient, headers: dict[str, str]) -> None:
+    r = client.get("/api/admin/status", headers=headers)
+    assert_error(r, 401, "unauthorized")
+    assert r.headers["www-authenticate"] == "Bearer"
+
+
+def test_admin_status(client: TestClient) -> None:
+    status = client.get("/api/admin/status", headers=ADMIN).json()
+    assert status["ready"] is True
+    assert status["index"]["version"] and status["index"]["documents"] == 5
+    assert status["index"]["last_ingest"]["ok"] is True
+    assert status["reindex"]["state"] == "idle"
+    assert "inclucities-toolkit-stad-voor-iedereen.md" in status["corpus"]["documents"]
+
+
+def _wait_reindex(client: TestClient, timeout: float = 60) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = client.get("/api/admin/status", headers=ADMIN).json()["reindex"]
+        if job["state"] in ("done", "failed"):
+            return dict(job)
+        time.sleep(0.05)
+    raise AssertionError("re-index did not finish")
+
+
+def test_upload_reindex_and_delete(client: TestClient, web_settings: Settings) -> None:
+    text = "Taalcafé in de bibliotheek\n\nElke dinsdag oefenen nieuwkomers Nederlands met vrijwilligers.\n"
+    r = client.post("/api/admin/documents?reindex=true", headers=ADMIN,
+                    files={"file": ("../../Taalcafé Bibliotheek 2024.TXT", text.encode(), "text/plain")})
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["source"] == "Taalcafe-Bibliotheek-2024.txt" and body["size"] == len(text.encode())
+    assert (web_settings.corpus_dir / "Taalcafe-Bibliotheek-2024.txt").read_text(encoding="utf-8") == text
+    assert not list(web_settings.corpus_dir.parent.glob("*.TXT"))
+    assert body["reindex"]["state"] in ("running", "done")
+    job = _wait_reindex(client)
+    assert job["state"] == "done" and job["report"]["documents_embedded"] == 1
+    sources = {d["source"] for d in client.get("/api/documents").json()}
+    assert "Taalcafe-Bibliotheek-2024.txt" in sources
+
+    # same name again needs replace=true
+    again = client.post("/api/admin/documents", headers=ADMIN, files={"file": ("Taalcafe-Bibliotheek-2024.txt", b"x")})
+    assert_error(again, 409, "document_exists")
+    replaced = client.post("/api/admin/documents?replace=true", headers=ADMIN,
+                           files={"file": ("Taalcafe-Bibliotheek-2024.txt", b"Nieuwe tekst over het taalcafe.")})
+    assert replaced.status_code == 201
+
+    gone = client.delete("/api/admin/documents/Taalcafe-Bibliotheek-2024.txt?reindex=true", headers=ADMIN)
+    assert gone.status_code == 200 and gone.json()["source"] == "Taalcafe-Bibliotheek-2024.txt"
+    assert _wait_reindex(client)["report"]["documents_removed"] == 1
+    assert "Taalcafe-Bibliotheek-2024.txt" not in {d["source"] for d in client.get("/api/documents").json()}
+    assert_error(client.delete("/api/admin/documents/Taalcafe-Bibliotheek-2024.txt", headers=ADMIN), 404,
+                 "document_not_found")
+
+
+@pytest.mark.parametrize(("name", "content", "status", "code"), [
+    ("virus.exe", b"MZ...", 415, "unsupported_type"),
+    ("notities.docx", b"PK..", 415, "unsupported_type"),
+    ("geen-extensie", b"tekst", 415, "unsupported_type"),
+    ("nep.pdf", b"dit is geen pdf", 422, "invalid_document"),
+    ("leeg.txt", b"", 422, "invalid_document"),
+    ("binair.txt", b"abc\x00def", 422, "invalid_document"),
+    ("....txt", b"tekst", 422, "invalid_filename"),
+    ("groot.txt", b"a" * (64 * 1024 + 1), 413, "too_large"),
+])
+def test_upload_limits(client: TestClient, web_settings: Settings, name: str, content: bytes, status: int,
+                       code: str) -> None:
+    before = sorted(p.name for p in web_settings.corpus_dir.iterdir())
+    r = client.post("/api/admin/documents", headers=ADMIN, files={"file": (name, content, "application/octet-stream")})
+    assert_error(r, status, code)
+    assert sorted(p.name for p in web_settings.corpus_dir.iterdir()) == before  # nothing left behind
+
+
+def test_upload_far_above_the_limit_is_refused_before_parsing(client: TestClient) -> None:
+    r = client.post("/api/admin/documents", headers=ADMIN,
+                    files={"file": ("groot.txt", io.BytesIO(b"a" * (1024 * 1024)), "text/plain")})
+    assert_error(r, 413, "too_large")
+
+
+def test_upload_without_file(client: TestClient) -> None:
+    assert_error(client.post("/api/admin/documents", headers=ADMIN, data={"x": "y"}), 422, "no_file")
+
+
+@pytest.mark.parametrize("source", ["../corpus/x.md", "/etc/passwd", "catalog.toml", "bestaat-niet.md",
+                                    "%2e%2e/%2e%2e/etc/passwd"])
+def test_delete_stays_inside_the_corpus(client: TestClient, source: str) -> None:
+    assert_error(client.delete(f"/api/admin/documents/{source}", headers=ADMIN), 404)
+
+
+def test_reindex_twice_is_busy(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    import ingest.build
+
+    release = threading.Event()
+    real_ingest = ingest.build.ingest
+
+    def slow_ingest(*args: Any, **kwargs: Any) -> Any:
+        release.wait(10)
+        return real_ingest(*args, **kwargs)
+
+    monkeypatch.setattr(ingest.build, "ingest", slow_ingest)
+    first = client.post("/api/admin/reindex", headers=ADMIN)
+    assert first.status_code == 202 and first.json()["state"] == "running"
+    assert "indexering" in assert_error(client.post("/api/admin/reindex", headers=ADMIN), 409, "index_busy")
+    release.set()
+    assert _wait_reindex(client)["state"] == "done"
+
+
+def test_failed_reindex_is_reported_and_the_old_index_stays(client: TestClient, web_settings: Settings) -> None:
+    version = client.get("/readyz").json()["index_version"]
+    for path in web_settings.corpus_dir.iterdir():
+        if path.is_file() and path.suffix in (".md", ".txt"):
+            path.unlink()
+    assert client.post("/api/admin/reindex", headers=ADMIN).status_code == 202
+    job = _wait_reindex(client)
+    assert job["state"] == "failed" and job["error"]
+    assert client.get("/readyz").json()["index_version"] == version
+    assert client.post("/api/ask", json={"question": QUESTION}).status_code == 200
+
+
+# ---------------------------------------------------------------- real model
+
+@pytest.fixture
+def real_client(real_index_settings: Settings, real_embedder: Any, tmp_path: Path) -> Iterator[TestClient]:
+    settings = copy_index(real_index_settings, real_index_settings.with_(data_dir=tmp_path / "data"))
+    with TestClient(create_app(settings, embedder=real_embedder)) as c:
+        yield c
+
+
+@pytest.mark.real_model
+def test_real_answer_cites_the_inclucities_toolkit(real_client: TestClient) -> None:
+    body = real_client.post("/api/ask", json={"question": QUESTION}).json()
+    assert body["found"] is True
+    first = body["citations"][0]
+    assert "IncluCities" in first["title"] and "[1]" in body["text"]
+    assert first["url"] == f"/documents/{first['source']}?passage={first['passage_id']}#p-{first['passage_id']}"
+    words = {first["text"][s:e].lower() for s, e in first["highlights"]}
+    assert {"middelen", "beperkt"} <= words
+    view = real_client.get(first["url"].split("#")[0])
+    assert f'id="p-{first["passage_id"]}"' in view.text and "<mark" in view.text
+
+
+@pytest.mark.real_model
+def test_real_top_k_and_abstention(real_client: TestClient) -> None:
+    body = real_client.post("/api/ask", json={"question": QUESTION, "top_k": 2}).json()
+    assert 1 <= len(body["citations"]) <= 2
+    off_topic = real_client.post("/api/ask", json={"question": "Hoe laat vertrekt de laatste trein naar Oostende?"})
+    assert off_topic.status_code == 200
+    body = off_topic.json()
+    # no answer: no [n] markers; nearby passages may still come along as "possibly related"
+    assert body["found"] is False and not re.search(r"\[\d+\]", body["text"])
+
+
+@pytest.mark.real_model
+def test_real_feedback_round_trip_in_sqlite(real_client: TestClient) -> None:
+    answer = real_client.post("/api/ask", json={"question": QUESTION}).json()
+    assert real_client.post("/api/feedback", json={"answer_id": answer["answer_id"], "helpful": True}).json() == {
+        "ok": True}
+    db = real_client.app.state.ctx.settings.feedback_db  # type: ignore[attr-defined]
+    with sqlite3.connect(db) as con:
+        row = con.execute("SELECT channel, helpful, question, sources FROM feedback WHERE answer_id = ?",
+                          (answer["answer_id"],)).fetchone()
+    assert row[:3] == ("web", 1, QUESTION) and "IncluCities" in row[3]

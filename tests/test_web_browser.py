@@ -1,0 +1,323 @@
+"""The widget in a real browser: Debian's chromium through Playwright, on a host page of another origin.
+
+The service runs in a real uvicorn on 127.0.0.1 with the real model and index; the "intranet" is a
+plain static server on http://localhost:<other port> whose page embeds
+``<script src="http://127.0.0.1:PORT/widget.js" defer>`` and carries hostile CSS of its own.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from assistant.config import Settings
+from bots.web import create_app
+
+from .web_support import ServerThread, StaticSite, copy_index
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+pytestmark = [pytest.mark.browser, pytest.mark.real_model]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+QUESTION = "Wat kan een stad doen als de financiële middelen beperkt zijn?"
+XSS = "<img src=x onerror=alert(1)>"
+
+HOST_CSS = """
+* { box-sizing: content-box; letter-spacing: 3px; position: relative; z-index: 1; }
+body { font-family: serif; color: purple; line-height: 3; text-transform: uppercase; }
+button { background: red !important; font-size: 40px !important; border: 5px dotted lime; }
+mark, article, textarea { display: none !important; }
+"""
+
+
+def host_page(service: str, title: str, body: str, csp: str = "") -> str:
+    meta = f'<meta http-equiv="Content-Security-Policy" content="{csp}">' if csp else ""
+    return (f'<!doctype html><html lang="nl-BE"><head><meta charset="utf-8">{meta}'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f'<title>{title}</title><link rel="stylesheet" href="host.css">'
+            f'<script src="{service}/widget.js" defer></script></head>'
+            f'<body><h1>{title}</h1><p><a href="page2.html">Naar pagina 2</a></p>{body}'
+            '<button id="host-button" type="button">Knop van de host</button></body></html>')
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory, real_index_settings: Settings,
+         real_embedder: Any) -> Iterator[dict[str, Any]]:
+    base = tmp_path_factory.mktemp("web-browser")
+    settings = copy_index(real_index_settings, real_index_settings.with_(data_dir=base / "data"))
+    pages = base / "intranet"
+    pages.mkdir()
+    with StaticSite(pages, host="localhost") as intranet:
+        app = create_app(settings.with_(cors_origins=(intranet.origin,)), embedder=real_embedder)
+        with ServerThread(app) as server:
+            (pages / "host.css").write_text(HOST_CSS, encoding="utf-8")
+            (pages / "index.html").write_text(host_page(server.url, "Intranet Stad Voorbeeld",
+                                                        "<p>Welkom op het intranet.</p>"), encoding="utf-8")
+            (pages / "page2.html").write_text(host_page(server.url, "Pagina 2", "<p>Nog een pagina.</p>"),
+                                              encoding="utf-8")
+            strict = (f"default-src 'none'; script-src {server.url}; connect-src {server.url}; "
+                      "style-src 'self'; img-src 'self'")
+            (pages / "strict.html").write_text(host_page(server.url, "Strenge CSP", "", csp=strict),
+                                               encoding="utf-8")
+            yield {"service": server.url, "intranet": intranet.origin, "settings": settings}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install it with `apt-get install -y chromium` (never playwright install)")
+    with playwright_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="nl-BE")
+    pg = context.new_page()
+    pg.dialogs = []  # type: ignore[attr-defined]
+    pg.errors = []  # type: ignore[attr-defined]
+    pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))  # type: ignore[attr-defined]
+    pg.on("pageerror", lambda e: pg.errors.append(str(e)))  # type: ignore[attr-defined]
+    yield pg
+    context.close()
+
+
+# ---------------------------------------------------------------- helpers
+
+ACTIVE_JS = """() => {
+  const host = document.querySelector('wegwijzer-chat');
+  if (!host || document.activeElement !== host) return null;
+  const a = host.shadowRoot.activeElement;
+  if (!a) return null;
+  const style = getComputedStyle(a);
+  return {tag: a.tagName.toLowerCase(), cls: a.className || '', label: a.getAttribute('aria-label') || '',
+          text: (a.textContent || '').trim().slice(0, 120), href: a.getAttribute('href') || '',
+          outline: style.outlineStyle + ' ' + style.outlineWidth};
+}"""
+
+
+def active(page: Any) -> dict[str, str] | None:
+    return page.evaluate(ACTIVE_JS)  # type: ignore[no-any-return]
+
+
+def tab_until(page: Any, wanted: Callable[[dict[str, str]], bool], shift: bool = False,
+              limit: int = 60) -> dict[str, str]:
+    for _ in range(limit):
+        page.keyboard.press("Shift+Tab" if shift else "Tab")
+        now = active(page)
+        if now and wanted(now):
+            return now
+    raise AssertionError(f"focus never reached the wanted element (last: {active(page)})")
+
+
+def ask(page: Any, question: str, answers_before: int = 0) -> Any:
+    page.locator("wegwijzer-chat textarea[id$='-q']").fill(question)
+    page.keyboard.press("Enter")
+    answers = page.locator("wegwijzer-chat .msg.bot:not(.thinking), wegwijzer-chat .msg.error")
+    answers.nth(answers_before).wait_for(timeout=30_000)
+    return answers.nth(answers_before)
+
+
+def feedback_rows(settings: Settings) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(settings.feedback_db) as con:
+        return con.execute("SELECT answer_id, channel, helpful, question, sources FROM feedback ORDER BY id").fetchall()
+
+
+def check_document_view(doc: Any, href: str) -> None:
+    """The document view opened from a card: the cited passage is marked and scrolled into view."""
+    doc.wait_for_load_state("load")
+    match = re.search(r"\?passage=(\d+)#p-(\d+)$", href)
+    assert match and match.group(1) == match.group(2), href
+    assert doc.url.endswith(f"#p-{match.group(1)}")
+    mark = doc.locator(f"mark.cited#p-{match.group(1)}")
+    assert mark.count() == 1 and "beperkt" in mark.inner_text()
+    doc.wait_for_function("""id => { const r = document.getElementById(id).getBoundingClientRect();
+                              return r.top >= 0 && r.top < window.innerHeight; }""", arg=f"p-{match.group(1)}")
+    background = mark.evaluate("m => getComputedStyle(m).backgroundColor")
+    assert background not in ("rgba(0, 0, 0, 0)", "transparent")
+
+
+# ---------------------------------------------------------------- tests
+
+def test_ask_sources_document_view_feedback_and_persistence(page: Any, site: dict[str, Any], tmp_path: Path) -> None:
+    page.goto(site["intranet"] + "/index.html")
+    launcher = page.locator("wegwijzer-chat .launcher")
+    assert launcher.inner_text().strip().startswith("Vraag het Wegwijzer")
+    # host CSS does not reach into the widget (and the widget leaves the host's own button alone)
+    styles = launcher.evaluate("b => { const s = getComputedStyle(b); return [s.fontSize, s.letterSpacing, "
+                               "s.textTransform, s.backgroundColor]; }")
+    assert styles[:3] == ["16px", "normal", "none"] and styles[3] != "rgb(255, 0, 0)"
+    assert page.locator("#host-button").evaluate("b => getComputedStyle(b).fontSize") == "40px"
+
+    launcher.click()
+    assert launcher.get_attribute("aria-expanded") == "true"
+    answer = ask(page, QUESTION)
+    text_style = answer.locator(".answer").evaluate(
+        "p => { const s = getComputedStyle(p); return [s.letterSpacing, s.textTransform, s.fontSize, s.color]; }")
+    assert text_style == ["normal", "none", "16px", "rgb(29, 29, 27)"]
+
+    assert answer.locator(".answer .ref").first.inner_text().startswith("[1]")
+    assert "[1]" in answer.locator(".answer").inner_text()
+    cards = answer.locator(".card")
+    assert cards.count() >= 1
+    first = cards.first
+    assert "IncluCities" in first.locator("h4").inner_text()
+    marked = [m.lower() for m in first.locator("blockquote mark").all_inner_texts()]
+    assert "middelen" in marked and "beperkt" in marked
+
+    link = first.locator("a.open")
+    href = link.get_attribute("href")
+    assert href and href.startswith(site["service"] + "/documents/")
+    with page.expect_popup() as popup:
+        link.click()
+    check_document_view(popup.value, href)
+    popup.value.close()
+
+    answer.locator("button.vote.up").click()
+    page.locator("wegwijzer-chat .feedback .thanks").first.wait_for()
+    assert answer.locator("button.vote.up").get_attribute("aria-pressed") == "true"
+    rows = feedback_rows(site["settings"])
+    assert rows and rows[-1][1:4] == ("web", 1, QUESTION)
+    assert "IncluCities" in json.loads(rows[-1][4])[0]["title"]
+
+    page.screenshot(path=str(tmp_path / "widget-desktop.png"))
+
+    # the conversation (and the vote) survive navigation to another page of the intranet
+    page.goto(site["intranet"] + "/page2.html")
+    restored = page.locator("wegwijzer-chat .msg.bot")
+    restored.first.wait_for()
+    assert page.locator("wegwijzer-chat .msg.user").first.inner_text().endswith(QUESTION)
+    assert "IncluCities" in restored.first.locator(".card h4").first.inner_text()
+    assert restored.first.locator("button.vote.up").get_attribute("aria-pressed") == "true"
+    assert page.locator("wegwijzer-chat .launcher").get_attribute("aria-expanded") == "true"
+    assert not page.errors, page.errors  # type: ignore[attr-defined]
+
+
+def test_markup_in_questions_and_answers_is_only_text(page: Any, site: dict[str, Any]) -> None:
+    page.goto(site["intranet"] + "/index.html")
+    page.locator("wegwijzer-chat .launcher").click()
+    ask(page, XSS)
+    assert page.locator("wegwijzer-chat .msg.user .bubble").last.inner_text().endswith(XSS)
+
+    # A hostile server answer: markup everywhere, a javascript: link, and out-of-range highlight spans.
+    evil = {
+        "answer_id": "f" * 32, "question": XSS, "found": True, "index_version": "x", "latency_ms": 1,
+        "text": f"Antwoord {XSS} [1] <script>alert(2)</script>",
+        "citations": [{"n": 1, "text": f"Passage {XSS} <b>vet</b>", "title": f"Titel {XSS}", "source": "a.md",
+                       "page": None, "section": "<i>sectie</i>", "score": 1.0, "passage_id": 0, "start": 0, "end": 1,
+                       "url": "javascript:alert(3)", "highlights": [[0, 7], [-5, 999], ["a", "b"]]}],
+    }
+    page.route("**/api/ask", lambda route: route.fulfill(
+        status=200, content_type="application/json", body=json.dumps(evil),
+        headers={"Access-Control-Allow-Origin": site["intranet"]}))
+    answer = ask(page, "nog een vraag", answers_before=1)
+    page.wait_for_timeout(300)
+    assert XSS in answer.locator(".answer").inner_text() and "<script>" in answer.locator(".answer").inner_text()
+    assert XSS in answer.locator(".card h4").inner_text()
+    assert "<b>vet</b>" in answer.locator(".card blockquote").inner_text()
+    assert answer.locator("a.open").count() == 0  # a javascript: URL never becomes a link
+    injected = page.evaluate("""() => { const r = document.querySelector('wegwijzer-chat').shadowRoot;
+        return r.querySelectorAll('img, script, b, i').length + document.querySelectorAll('img').length; }""")
+    assert injected == 0
+    assert page.dialogs == []  # type: ignore[attr-defined]
+
+
+def test_whole_path_with_the_keyboard_only(page: Any, site: dict[str, Any], tmp_path: Path) -> None:
+    page.goto(site["intranet"] + "/index.html")
+    before = len(feedback_rows(site["settings"]))
+
+    focused = tab_until(page, lambda a: "launcher" in a["cls"])
+    assert focused["outline"].split()[0] != "none"  # visible focus
+    page.keyboard.press("Enter")
+    assert active(page)["tag"] == "textarea"  # type: ignore[index]
+    status = page.locator("wegwijzer-chat [role=status]")
+    assert status.get_attribute("aria-live") == "polite"
+
+    page.keyboard.type(QUESTION)
+    page.keyboard.press("Enter")
+    answer = page.locator("wegwijzer-chat .msg.bot:not(.thinking)").first
+    answer.wait_for(timeout=30_000)
+    page.wait_for_function("""() => document.querySelector('wegwijzer-chat').shadowRoot
+                              .querySelector('[role=status]').textContent.startsWith('Antwoord van Wegwijzer')""")
+    assert active(page)["tag"] == "textarea"  # type: ignore[index]
+
+    # back into the conversation: the [1] marker jumps to its source card
+    tab_until(page, lambda a: "ref" in a["cls"] and a["text"].startswith("[1]"), shift=True)
+    page.keyboard.press("Enter")
+    card = active(page)
+    assert card and card["tag"] == "article" and "IncluCities" in card["text"]
+
+    link = tab_until(page, lambda a: a["tag"] == "a" and "open" in a["cls"])
+    assert link["outline"].split()[0] != "none"
+    with page.expect_popup() as popup:
+        page.keyboard.press("Enter")
+    check_document_view(popup.value, link["href"])
+    popup.value.close()
+    page.bring_to_front()
+
+    tab_until(page, lambda a: "vote" in a["cls"] and "up" in a["cls"])
+    page.keyboard.press("Space")
+    page.locator("wegwijzer-chat .feedback .thanks").first.wait_for()
+    rows = feedback_rows(site["settings"])
+    assert len(rows) == before + 1 and rows[-1][2] == 1
+
+    page.keyboard.press("Escape")
+    assert page.locator("wegwijzer-chat .panel").is_hidden()
+    assert "launcher" in active(page)["cls"]  # type: ignore[index]
+    page.screenshot(path=str(tmp_path / "widget-keyboard.png"))
+
+
+def test_thumbs_down_with_a_comment(page: Any, site: dict[str, Any]) -> None:
+    page.goto(site["intranet"] + "/index.html")
+    page.locator("wegwijzer-chat .launcher").click()
+    answer = ask(page, "Welke rol speelt de VVSG bij inburgering?")
+    answer.locator("button.vote.down").click()
+    comment = answer.locator(".comment textarea")
+    assert active(page)["tag"] == "textarea"  # type: ignore[index]
+    comment.fill("Ik zocht de contactgegevens.")
+    answer.locator(".comment button").click()
+    page.locator("wegwijzer-chat .feedback .thanks").first.wait_for()
+    with sqlite3.connect(site["settings"].feedback_db) as con:
+        row = con.execute("SELECT helpful, comment FROM feedback ORDER BY id DESC LIMIT 1").fetchone()
+    assert row == (0, "Ik zocht de contactgegevens.")
+
+
+def test_responsive_at_360_pixels(browser: Any, site: dict[str, Any], tmp_path: Path) -> None:
+    context = browser.new_context(viewport={"width": 360, "height": 740}, locale="nl-BE")
+    page = context.new_page()
+    try:
+        page.goto(site["intranet"] + "/index.html")
+        page.locator("wegwijzer-chat .launcher").click()
+        ask(page, QUESTION)
+        panel = page.locator("wegwijzer-chat .panel").bounding_box()
+        assert panel and panel["x"] >= 0 and panel["x"] + panel["width"] <= 360 and panel["height"] <= 740
+        overflow = page.evaluate("""() => { const r = document.querySelector('wegwijzer-chat').shadowRoot;
+            const log = r.querySelector('.log');
+            return [document.documentElement.scrollWidth, log.scrollWidth - log.clientWidth]; }""")
+        assert overflow[0] <= 360 and overflow[1] <= 0
+        for target in ("wegwijzer-chat .send", "wegwijzer-chat .head .close", "wegwijzer-chat button.vote.up"):
+            box = page.locator(target).first.bounding_box()
+            assert box and box["width"] >= 44 and box["height"] >= 44, target  # touch-size targets
+        page.screenshot(path=str(tmp_path / "widget-360.png"))
+    finally:
+        context.close()
+
+
+def test_works_under_a_strict_content_security_policy(page: Any, site: dict[str, Any]) -> None:
+    page.goto(site["intranet"] + "/strict.html")
+    launcher = page.locator("wegwijzer-chat .launcher")
+    assert launcher.evaluate("b => getComputedStyle(b).borderRadius") == "999px"  # our stylesheet applied
+    launcher.click()
+    answer = ask(page, QUESTION)
+    assert "IncluCities" in answer.locator(".card h4").first.inner_text()
