@@ -134,6 +134,14 @@ def _ingest(st: BotState) -> Any:
     return ingest(st.settings, progress=False, embedder=getattr(st.assistant, "embedder", None))
 
 
+def _seconds(value: Any) -> str:
+    """A duration as people read it: one decimal, Belgian decimal comma."""
+    try:
+        return f"{float(value):.1f}".replace(".", ",")
+    except (TypeError, ValueError):
+        return "?"
+
+
 def _when(epoch: Any) -> str:
     try:
         return time.strftime("%d-%m-%Y %H:%M", time.localtime(float(epoch)))
@@ -152,7 +160,7 @@ async def on_status(update: Update, context: Context) -> None:
         last_text = say("bot.last_ingest_unknown")
     elif last.get("ok", True):
         last_text = say("bot.last_ingest", when=when, documents=last.get("documents", "?"),
-                        skipped=len(last.get("skipped") or []), seconds=last.get("seconds", "?"))
+                        skipped=len(last.get("skipped") or []), seconds=_seconds(last.get("seconds")))
     else:
         last_text = say("bot.last_ingest_failed", when=when, error=last.get("error", ""))
     await _say(update, context, say(
@@ -187,7 +195,7 @@ async def on_reindex(update: Update, context: Context) -> None:
             if callable(refresh):
                 await asyncio.to_thread(refresh, True)
             text = say("bot.reindex_done", version=report.version_id, documents=report.documents,
-                       passages=report.passages, embedded=report.passages_embedded, seconds=report.seconds)
+                       passages=report.passages, embedded=report.passages_embedded, seconds=_seconds(report.seconds))
             if report.skipped:
                 text += "\n" + say("bot.reindex_skipped", items="; ".join(
                     f"{item.get('source')}: {item.get('reason')}" for item in report.skipped))

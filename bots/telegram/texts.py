@@ -45,9 +45,7 @@ BOT_MESSAGES: dict[str, dict[str, str]] = {
         "bot.button_sources": "Toon bronnen",
         "bot.button_helpful": "👍",
         "bot.button_not_helpful": "👎",
-        "bot.sources_expired": (
-            "Deze bronnen zijn niet meer beschikbaar (de bot is intussen herstart). Stel je vraag opnieuw."
-        ),
+        "bot.sources_expired": "Deze bronnen zijn niet meer beschikbaar. Stel je vraag opnieuw om ze te zien.",
         "bot.sources_none": "Bij dit antwoord horen geen bronnen.",
         "bot.feedback_thanks": "Bedankt voor je feedback!",
         "bot.feedback_again": "Je feedback op dit antwoord was al genoteerd.",
