@@ -158,7 +158,8 @@ def test_document_view_marks_the_cited_passage(client: TestClient) -> None:
     inner = re.sub(r'<span class="sr-only">.*?</span>', "", marked.group(1))
     from html import unescape
 
-    assert unescape(re.sub(r"<[^>]+>", "", inner)) == pages[0].text[cited.start:cited.end]
+    shown = pages[0].text[cited.start:cited.end].replace("**", "").replace("__", "")  # emphasis markers hidden
+    assert unescape(re.sub(r"<[^>]+>", "", inner)) == shown
     # every other passage has an anchor, so #p-N links work without the query too
     assert all(f'id="p-{p.id}"' in html for p in passages)
 
@@ -216,6 +217,15 @@ def test_not_ready_without_an_index(tmp_path: Path, fake_embedder: Any) -> None:
         r = c.post("/api/ask", json={"question": QUESTION})
         assert_error(r, 503, "index_missing")
         assert r.headers["retry-after"] == "5"
+
+
+def test_not_ready_when_the_index_was_built_by_another_model(fake_index: Settings) -> None:
+    from .fakes import FakeEmbedder
+
+    with TestClient(create_app(fake_index, embedder=FakeEmbedder(name="ander-model"))) as c:
+        message = assert_error(c.get("/readyz"), 503, "model_mismatch")
+        assert "ander taalmodel" in message
+        assert_error(c.post("/api/ask", json={"question": QUESTION}), 503, "model_mismatch")
 
 
 def test_the_service_picks_up_the_first_index_without_restart(tmp_path: Path, corpus_copy: Path,
@@ -359,6 +369,31 @@ def test_upload_limits(client: TestClient, web_settings: Settings, name: str, co
     r = client.post("/api/admin/documents", headers=ADMIN, files={"file": (name, content, "application/octet-stream")})
     assert_error(r, status, code)
     assert sorted(p.name for p in web_settings.corpus_dir.iterdir()) == before  # nothing left behind
+
+
+def test_uploaded_pdf_is_indexed_and_viewed_page_by_page(client: TestClient, web_settings: Settings) -> None:
+    from .pdfs import make_pdf
+
+    pdf = make_pdf(web_settings.data_dir / "nota.pdf", [
+        "Eerste pagina. Inleiding van de nota over het onthaal van nieuwkomers.",
+        "Tweede pagina. De stad opent een onthaalbalie voor nieuwkomers in het administratief centrum.",
+    ], title="Nota onthaalbeleid")
+    r = client.post("/api/admin/documents?reindex=true", headers=ADMIN,
+                    files={"file": ("Nota onthaal.pdf", pdf.read_bytes(), "application/pdf")})
+    assert r.status_code == 201 and r.json()["source"] == "Nota-onthaal.pdf"
+    assert _wait_reindex(client)["state"] == "done"
+    doc = next(d for d in client.get("/api/documents").json() if d["source"] == "Nota-onthaal.pdf")
+    assert doc["pages"] == 2
+    ctx = client.app.state.ctx  # type: ignore[attr-defined]
+    _, _, passages = ctx.assistant().document("Nota-onthaal.pdf")
+    second = next(p for p in passages if p.page == 2)
+    html = client.get(f"/documents/Nota-onthaal.pdf?passage={second.id}").text
+    assert "Pagina 2 van 2" in html and "onthaalbalie" in html and "Inleiding van de nota" not in html
+    assert f'<mark class="cited" id="p-{second.id}"' in html
+    assert "Inleiding van de nota" in client.get("/documents/Nota-onthaal.pdf?page=1").text
+    assert_error(client.get("/documents/Nota-onthaal.pdf?page=3"), 404, "page_not_found")
+    original = client.get("/files/Nota-onthaal.pdf")
+    assert original.headers["content-type"] == "application/pdf" and original.content.startswith(b"%PDF-")
 
 
 def test_upload_far_above_the_limit_is_refused_before_parsing(client: TestClient) -> None:

@@ -39,12 +39,12 @@ mark, article, textarea { display: none !important; }
 """
 
 
-def host_page(service: str, title: str, body: str, csp: str = "") -> str:
+def host_page(service: str, title: str, body: str, csp: str = "", options: str = "") -> str:
     meta = f'<meta http-equiv="Content-Security-Policy" content="{csp}">' if csp else ""
     return (f'<!doctype html><html lang="nl-BE"><head><meta charset="utf-8">{meta}'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
             f'<title>{title}</title><link rel="stylesheet" href="host.css">'
-            f'<script src="{service}/widget.js" defer></script></head>'
+            f'<script src="{service}/widget.js" defer {options}></script></head>'
             f'<body><h1>{title}</h1><p><a href="page2.html">Naar pagina 2</a></p>{body}'
             '<button id="host-button" type="button">Knop van de host</button></body></html>')
 
@@ -66,7 +66,8 @@ def site(tmp_path_factory: pytest.TempPathFactory, real_index_settings: Settings
                                               encoding="utf-8")
             strict = (f"default-src 'none'; script-src {server.url}; connect-src {server.url}; "
                       "style-src 'self'; img-src 'self'")
-            (pages / "strict.html").write_text(host_page(server.url, "Strenge CSP", "", csp=strict),
+            options = f'data-api="{server.url}" data-title="Vraag het beleid" data-accent="#ffd200" data-lang="nl"'
+            (pages / "strict.html").write_text(host_page(server.url, "Strenge CSP", "", csp=strict, options=options),
                                                encoding="utf-8")
             yield {"service": server.url, "intranet": intranet.origin, "settings": settings}
 
@@ -314,10 +315,14 @@ def test_responsive_at_360_pixels(browser: Any, site: dict[str, Any], tmp_path: 
         context.close()
 
 
-def test_works_under_a_strict_content_security_policy(page: Any, site: dict[str, Any]) -> None:
+def test_works_under_a_strict_content_security_policy_with_options(page: Any, site: dict[str, Any]) -> None:
     page.goto(site["intranet"] + "/strict.html")
     launcher = page.locator("wegwijzer-chat .launcher")
     assert launcher.evaluate("b => getComputedStyle(b).borderRadius") == "999px"  # our stylesheet applied
+    # data-accent: a light accent gets dark text, for contrast
+    colours = launcher.evaluate("b => [getComputedStyle(b).backgroundColor, getComputedStyle(b).color]")
+    assert colours == ["rgb(255, 210, 0)", "rgb(17, 17, 17)"]
     launcher.click()
+    assert page.locator("wegwijzer-chat .head h2").inner_text() == "Vraag het beleid"  # data-title
     answer = ask(page, QUESTION)
     assert "IncluCities" in answer.locator(".card h4").first.inner_text()

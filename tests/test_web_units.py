@@ -79,6 +79,17 @@ def test_mark_text_escapes_and_marks() -> None:
     assert unescape(re.sub(r'<span class="sr-only">.*?</span>', "", marked.group(1))) == text[6:16]
 
 
+def test_mark_text_hides_markdown_emphasis_but_keeps_offsets() -> None:
+    text = "Een **vet** woord en __nog__ een."
+    import re
+
+    out = mark_text(text, anchors=[], cited=(4, 11, 0), markdown=True)
+    visible = re.sub(r"<[^>]+>", "", re.sub(r'<span class="sr-only">.*?</span>', "", out))
+    assert visible == "Een vet woord en nog een."
+    assert re.search(r'<mark class="cited" id="p-0"[^>]*>(<span[^>]*>.*?</span>)?vet<', out)
+    assert "**vet**" in mark_text(text, anchors=[], cited=None)  # text files keep their characters
+
+
 def test_render_document_shows_only_the_cited_pdf_page() -> None:
     info = DocumentInfo(source="nota.pdf", title="Nota <2024>", pages=3)
     pages = [Page("nota.pdf", n, f"Tekst van pagina {n}.") for n in (1, 2, 3)]

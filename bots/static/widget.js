@@ -224,6 +224,11 @@
     return svg;
   }
 
+  /* Markdown emphasis markers are noise when reading a quote; removed per piece, so offsets stay valid. */
+  function plain(piece) {
+    return piece.replace(/\*\*|__/g, "");
+  }
+
   /* Plain text with <mark> around the given [start, end) spans; spans are checked, text stays text. */
   function highlighted(text, spans, from, to) {
     var frag = document.createDocumentFragment();
@@ -232,11 +237,11 @@
       if (!Array.isArray(span) || span.length !== 2) return;
       var s = Math.max(Number(span[0]), pos), e = Math.min(Number(span[1]), to);
       if (!isFinite(s) || !isFinite(e) || e <= s) return;
-      if (s > pos) frag.appendChild(document.createTextNode(text.slice(pos, s)));
-      frag.appendChild(h("mark", null, text.slice(s, e)));
+      if (s > pos) frag.appendChild(document.createTextNode(plain(text.slice(pos, s))));
+      frag.appendChild(h("mark", null, plain(text.slice(s, e))));
       pos = e;
     });
-    if (pos < to) frag.appendChild(document.createTextNode(text.slice(pos, to)));
+    if (pos < to) frag.appendChild(document.createTextNode(plain(text.slice(pos, to))));
     return frag;
   }
 

@@ -43,7 +43,13 @@ def _shell(title: str, body: str, lang: str = "nl-BE") -> str:
     )
 
 
-def mark_text(text: str, anchors: list[tuple[int, int]], cited: tuple[int, int, int] | None) -> str:
+def _plain(piece: str, markdown: bool) -> str:
+    # Markdown emphasis markers are noise for a reader; removed per piece, so offsets stay valid.
+    return escape(piece.replace("**", "").replace("__", "") if markdown else piece, quote=False)
+
+
+def mark_text(text: str, anchors: list[tuple[int, int]], cited: tuple[int, int, int] | None,
+              markdown: bool = False) -> str:
     """Escaped ``text`` with empty anchors ``(offset, passage_id)`` and the cited ``(start, end, id)`` marked."""
     events: dict[int, list[tuple[int, str]]] = {}
     n = len(text)
@@ -63,10 +69,10 @@ def mark_text(text: str, anchors: list[tuple[int, int]], cited: tuple[int, int, 
     out: list[str] = []
     last = 0
     for pos in sorted(events):
-        out.append(escape(text[last:pos], quote=False))
+        out.append(_plain(text[last:pos], markdown))
         out.extend(fragment for _, fragment in sorted(events[pos], key=lambda item: item[0]))
         last = pos
-    out.append(escape(text[last:], quote=False))
+    out.append(_plain(text[last:], markdown))
     return "".join(out)
 
 
@@ -118,7 +124,8 @@ def render_document(info: DocumentInfo, pages: list[Page], passages: list[Passag
         span = None
         if cited is not None and cited.page == page.page:
             span = (cited.start, cited.end, cited.id)
-        parts.append(f'<div class="doc-text">{mark_text(page.text, anchors, span)}</div>')
+        markdown = info.source.lower().endswith(".md")
+        parts.append(f'<div class="doc-text">{mark_text(page.text, anchors, span, markdown)}</div>')
     parts.append("</main>")
     return _shell(info.title, "".join(parts), lang="nl-BE")
 
