@@ -154,7 +154,9 @@ def start_server(data_dir: Path | None, workers: int, log_path: Path) -> tuple[s
         (data_dir / "models").symlink_to(models, target_is_directory=True)
         env["WEGWIJZER_DATA_DIR"] = str(data_dir)
         print(f"indexing the shipped corpus into {data_dir} ...", file=sys.stderr)
-        subprocess.run([sys.executable, "-m", "bots.cli", "ingest", "-q"], cwd=REPO, env=env, check=True)
+        # its report goes to stderr: stdout carries only this script's result (--json is parsed by run_all.py)
+        subprocess.run([sys.executable, "-m", "bots.cli", "ingest", "-q"], cwd=REPO, env=env, check=True,
+                       stdout=sys.stderr)
     env["WEGWIJZER_DATA_DIR"] = str(Path(data_dir).resolve())
     port = free_port()
     log = log_path.open("wb")
