@@ -70,6 +70,7 @@ class Settings:
     telegram_join_code: str = ""
     telegram_admin_users: frozenset[int] = frozenset()
     telegram_webhook_url: str = ""
+    telegram_webhook_port: int = 8443
 
     @property
     def index_dir(self) -> Path:
@@ -106,6 +107,7 @@ class Settings:
             telegram_join_code=env.get("WEGWIJZER_TELEGRAM_JOIN_CODE", "").strip(),
             telegram_admin_users=_ids(env, "WEGWIJZER_TELEGRAM_ADMIN_USERS"),
             telegram_webhook_url=env.get("WEGWIJZER_TELEGRAM_WEBHOOK_URL", "").strip(),
+            telegram_webhook_port=_int(env, "WEGWIJZER_TELEGRAM_WEBHOOK_PORT", 8443, minimum=1),
         )
 
     def with_(self, **changes: object) -> Settings:

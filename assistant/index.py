@@ -231,7 +231,8 @@ def _lines(path: Path) -> Iterable[str]:
 def new_version_id() -> str:
     """Sortable by creation time (microseconds), unique across processes (random suffix)."""
     now = time.time()
-    return time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + f"{int(now * 1e6) % 1_000_000:06d}-" + uuid.uuid4().hex[:6]
+    micros = int(now * 1e6) % 1_000_000
+    return time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + f"{micros:06d}-" + uuid.uuid4().hex[:6]
 
 
 def write_version(index_dir: Path, *, model: dict[str, Any], chunker: dict[str, Any],

@@ -65,9 +65,15 @@ def fake_index(settings: Settings, fake_embedder: FakeEmbedder) -> Settings:
 
 # ---------------------------------------------------------------- real model
 
-def _models_dir() -> Path:
+def shared_models_dir() -> Path:
     """Materialised models are shared across tests (and with the developer's data dir) to save time."""
     return Path(os.environ.get("WEGWIJZER_TEST_MODELS_DIR") or REPO_ROOT / "data" / "models")
+
+
+@pytest.fixture(scope="session")
+def models_dir() -> Path:
+    """Where the real model is materialised; link it into a copied data dir for CLI subprocesses."""
+    return shared_models_dir()
 
 
 @pytest.fixture(scope="session")
@@ -75,7 +81,7 @@ def real_embedder():  # type: ignore[no-untyped-def]
     from assistant.config import DEFAULT_MODEL
     from assistant.embedding import load_embedder
 
-    return load_embedder(DEFAULT_MODEL, _models_dir())
+    return load_embedder(DEFAULT_MODEL, shared_models_dir())
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ from assistant.evaluation import evaluate, format_report, read_questions
 from assistant.messages import t
 from ingest.build import ingest
 
-from .conftest import CORPUS, DEV_SET
+from .conftest import CORPUS, DEV_SET, shared_models_dir
 from .pdfs import make_pdf
 
 pytestmark = pytest.mark.real_model
@@ -116,9 +116,8 @@ def _cli(args: list[str], data_dir: Path) -> subprocess.CompletedProcess[str]:
 def test_cli_ask_json_and_missing_index(real_index_settings: Settings, tmp_path: Path) -> None:
     data = tmp_path / "data"
     shutil.copytree(real_index_settings.data_dir, data, symlinks=True)
-    models = Path(os.environ.get("WEGWIJZER_TEST_MODELS_DIR") or CORPUS.parent / "data" / "models")
     if not (data / "models").exists():
-        (data / "models").symlink_to(models)
+        (data / "models").symlink_to(shared_models_dir())
     out = _cli(["ask", "Wie begeleidt de werksessie over correspondentietesten?", "--json", "--top-k", "2"], data)
     assert out.returncode == 0, out.stderr
     answer = json.loads(out.stdout)

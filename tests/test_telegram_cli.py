@@ -16,7 +16,7 @@ from assistant.config import REPO_ROOT, Settings
 from assistant.feedback import FeedbackStore
 
 from .botapi_server import TOKEN, FakeBotAPI, parse_telegram_html
-from .conftest import _models_dir
+from .conftest import shared_models_dir
 
 ALICE = 1001
 QUESTION = "Wie zijn de contactpersonen bij de VVSG voor de fiche over migratie en integratie?"
@@ -70,7 +70,7 @@ def test_cli_bot_answers_a_question(tmp_path: Path, api: FakeBotAPI, real_index_
     data = tmp_path / "data"
     shutil.copytree(real_index_settings.data_dir, data, symlinks=True,
                     ignore=shutil.ignore_patterns("models", "*.lock"))
-    (data / "models").symlink_to(_models_dir(), target_is_directory=True)  # the materialised model, shared
+    (data / "models").symlink_to(shared_models_dir(), target_is_directory=True)  # the materialised model, shared
     env = _env(TELEGRAM_BOT_TOKEN=TOKEN, WEGWIJZER_TELEGRAM_API_URL=api.base_url,
                WEGWIJZER_DATA_DIR=str(data), WEGWIJZER_CORPUS_DIR=str(real_index_settings.corpus_dir),
                WEGWIJZER_TELEGRAM_ALLOWED_USERS=f"{ALICE}, 4242")

@@ -6,13 +6,12 @@ Module map:
     delivery.py  sending: retries with backoff, plain-text fallback, typing indicator
     access.py    allowed users, admins, join code
     state.py     what the bot keeps in ``bot_data``
-    texts.py     the bot's Dutch sentences
+    texts.py     ``say``: the bot's Dutch sentences, kept in assistant.messages (keys bot.*)
 
 ``import telegram`` in these modules is python-telegram-bot: imports are absolute, and this package
 is ``bots.telegram``.
 """
 
 from .app import build_application, check_settings, run, serve
-from .texts import BOT_MESSAGES
 
-__all__ = ["BOT_MESSAGES", "build_application", "check_settings", "run", "serve"]
+__all__ = ["build_application", "check_settings", "run", "serve"]

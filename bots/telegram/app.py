@@ -38,7 +38,6 @@ log = logging.getLogger(__name__)
 TOKEN_SHAPE = re.compile(r"[0-9]{1,20}:[A-Za-z0-9_-]{1,100}")
 RATE_LIMIT_RETRIES = 3  # how often AIORateLimiter waits out a 429 (retry_after) before giving up
 POLL_TIMEOUT_S = 30.0  # long-poll duration of one getUpdates
-WEBHOOK_PORT = 8443
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGABRT)  # graceful stop: Ctrl-C, systemd, docker
 UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 COMMANDS = [("start", "Welkom en uitleg"), ("help", "Hoe Wegwijzer werkt"),
@@ -178,7 +177,7 @@ def serve(app: Application, settings: Settings, *,  # type: ignore[type-arg]
     try:
         if settings.telegram_webhook_url:
             url = urlsplit(settings.telegram_webhook_url)
-            app.run_webhook(listen=settings.host, port=WEBHOOK_PORT, url_path=url.path.lstrip("/"),
+            app.run_webhook(listen=settings.host, port=settings.telegram_webhook_port, url_path=url.path.lstrip("/"),
                             webhook_url=settings.telegram_webhook_url, allowed_updates=UPDATES,
                             secret_token=_salt(settings.telegram_token)[:64], bootstrap_retries=-1,
                             stop_signals=stop_signals)
