@@ -257,7 +257,7 @@ def chunk_page(page: Page, settings: ChunkerSettings | None = None, section: str
         if b.size >= settings.target_chars:
             b.flush()
     b.flush()
-    return _merge_small(page, b.chunks, settings), b.section
+    return _bounded(page, _merge_small(page, b.chunks, settings), settings), b.section
 
 
 def _merge_small(page: Page, chunks: list[Chunk], settings: ChunkerSettings) -> list[Chunk]:
@@ -271,6 +271,34 @@ def _merge_small(page: Page, chunks: list[Chunk], settings: ChunkerSettings) -> 
             out[-1] = Chunk(prev.page, prev.section, prev.start, chunk.end, merged)
         else:
             out.append(chunk)
+    return out
+
+
+def _bounded(page: Page, chunks: list[Chunk], settings: ChunkerSettings) -> list[Chunk]:
+    """Cut what structure could not bound (a huge line, heading or list item) near ``target_chars``.
+
+    Cuts fall at the last sentence end, else the last whitespace, in the second half of the window;
+    a text without either (one endless token) is cut hard. Normal documents never get here.
+    """
+    limit = settings.max_chars + LIST_SLACK_CHARS
+    out: list[Chunk] = []
+    for chunk in chunks:
+        if chunk.end - chunk.start <= limit:
+            out.append(chunk)
+            continue
+        start = chunk.start
+        while start < chunk.end:
+            end = chunk.end
+            if end - start > settings.max_chars:
+                window = page.text[start:start + settings.target_chars]
+                half = len(window) // 2
+                ends = [m.start() for m in _SENTENCE_END.finditer(window) if m.start() > half]
+                spaces = [i for i in (window.rfind(" "), window.rfind("\n"), window.rfind("\t")) if i > half]
+                end = start + (ends[-1] if ends else max(spaces) if spaces else len(window))
+            text = _span_text(page.text, start, end)
+            if text:
+                out.append(Chunk(chunk.page, chunk.section, start, end, text))
+            start = end
     return out
 
 
