@@ -14,10 +14,11 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
 from assistant import index as idx
+from assistant.messages import t
 from ingest.loaders import discover
 
 from .context import Ctx
-from .errors import ApiError, ErrorBody, wt
+from .errors import ApiError, ErrorBody
 from .uploads import delete_document, store_upload
 
 bearer = HTTPBearer(auto_error=False, description="WEGWIJZER_ADMIN_TOKEN")
@@ -27,10 +28,10 @@ def require_admin(ctx: Ctx,
                   credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> None:
     token = ctx.settings.admin_token
     if not token:
-        raise ApiError(404, "admin_disabled", wt("admin.disabled"))
+        raise ApiError(404, "admin_disabled", t("admin.disabled"))
     given = credentials.credentials if credentials is not None else ""
     if not hmac.compare_digest(given.encode(), token.encode()):
-        raise ApiError(401, "unauthorized", wt("admin.unauthorized"), headers={"WWW-Authenticate": "Bearer"})
+        raise ApiError(401, "unauthorized", t("admin.unauthorized"), headers={"WWW-Authenticate": "Bearer"})
 
 
 AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
@@ -64,7 +65,7 @@ class DeleteResponse(BaseModel):
 
 def _start_reindex(ctx: Ctx) -> dict[str, Any]:
     if not ctx.reindexer.start():
-        raise ApiError(409, "index_busy", wt("reindex.busy"))
+        raise ApiError(409, "index_busy", t("index.busy"))
     return ctx.reindexer.snapshot()
 
 
@@ -94,7 +95,7 @@ def upload(ctx: Ctx, file: Annotated[UploadFile | None, File(description="PDF-, 
            replace: Annotated[bool, Query(description="Een bestaand document vervangen")] = False,
            reindex: Annotated[bool, Query(description="Meteen opnieuw indexeren")] = False) -> dict[str, Any]:
     if file is None or not file.filename:
-        raise ApiError(422, "no_file", wt("upload.no_file"))
+        raise ApiError(422, "no_file", t("upload.no_file"))
     name, size = store_upload(ctx.settings.corpus_dir, file.filename, file.file,
                               ctx.settings.max_upload_bytes, replace)
     return {"source": name, "size": size, "reindex": _start_reindex(ctx) if reindex else None}

@@ -9,10 +9,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
+from assistant.messages import t
 from assistant.types import Answer
 
 from .context import AssistantDep, Ctx
-from .errors import ApiError, ErrorBody, wt
+from .errors import ApiError, ErrorBody
 from .highlight import highlight_spans
 from .pages import CSP, document_url, render_document, render_document_list
 from .uploads import inside
@@ -112,7 +113,7 @@ def ask(body: AskRequest, ctx: Ctx, assistant: AssistantDep) -> dict[str, Any]:
              summary="Geef feedback (👍/👎) op een antwoord")
 def feedback(body: FeedbackRequest, ctx: Ctx) -> dict[str, bool]:
     if not ctx.store.add_feedback(body.answer_id, channel="web", helpful=body.helpful, comment=body.comment.strip()):
-        raise ApiError(404, "answer_not_found", wt("answer.unknown"))
+        raise ApiError(404, "answer_not_found", t("answer.unknown"))
     return {"ok": True}
 
 
@@ -135,15 +136,15 @@ def document_view(source: str, assistant: AssistantDep,
                   page: Annotated[int | None, Query(ge=1, description="Pagina (PDF)")] = None) -> HTMLResponse:
     found = assistant.document(source)
     if found is None:
-        raise ApiError(404, "document_not_found", wt("document.unknown"))
+        raise ApiError(404, "document_not_found", t("document.unknown"))
     info, pages, passages = found
     cited = None
     if passage is not None:
         cited = next((p for p in passages if p.id == passage), None)
         if cited is None:
-            raise ApiError(404, "passage_not_found", wt("passage.unknown"))
+            raise ApiError(404, "passage_not_found", t("passage.unknown"))
     if page is not None and not any(p.page == page for p in pages):
-        raise ApiError(404, "page_not_found", wt("document.page_unknown"))
+        raise ApiError(404, "page_not_found", t("document.page_unknown"))
     return HTMLResponse(render_document(info, pages, passages, cited, page),
                         headers={"Content-Security-Policy": CSP})
 
@@ -153,7 +154,7 @@ def document_view(source: str, assistant: AssistantDep,
 def original_file(source: str, ctx: Ctx, assistant: AssistantDep) -> FileResponse:
     path = inside(ctx.settings.corpus_dir, source)
     if assistant.document(source) is None or path is None or not path.is_file():
-        raise ApiError(404, "document_not_found", wt("document.unknown"))
+        raise ApiError(404, "document_not_found", t("document.unknown"))
     media = "application/pdf" if path.suffix.lower() == ".pdf" else "text/plain; charset=utf-8"
     return FileResponse(path, media_type=media, content_disposition_type="inline", filename=path.name,
                         headers={"Content-Security-Policy": "default-src 'none'; sandbox"})

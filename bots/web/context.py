@@ -17,7 +17,7 @@ from assistant.errors import IndexNotFoundError, ModelMismatchError, WegwijzerEr
 from assistant.feedback import FeedbackStore
 from assistant.messages import t
 
-from .errors import ApiError, wt
+from .errors import ApiError
 from .metrics import Metrics
 from .reindex import Reindexer
 
@@ -50,7 +50,7 @@ class WebContext:
                 self.embedder = load_embedder(self.settings.embedding_model, self.settings.models_dir)
             except WegwijzerError as exc:
                 log.error("embedding model unavailable: %s", exc)
-                self.problem, self.problem_code = wt("service.not_ready"), "model_unavailable"
+                self.problem, self.problem_code = t("service.not_ready"), "model_unavailable"
                 return
         self._try_load(force=True)
 
@@ -79,7 +79,7 @@ class WebContext:
                 self.problem, self.problem_code = str(exc), "model_mismatch"
             except WegwijzerError as exc:
                 log.error("index cannot be loaded: %s", exc)
-                self.problem, self.problem_code = wt("service.not_ready"), "index_unavailable"
+                self.problem, self.problem_code = t("service.not_ready"), "index_unavailable"
             if self._assistant is None:
                 self._failed_version = current
             return self._assistant
@@ -100,7 +100,7 @@ class WebContext:
         """The assistant, or a 503 with a Dutch reason while there is no usable index."""
         assistant = self._try_load()
         if assistant is None:
-            raise ApiError(503, self.problem_code or "not_ready", self.problem or wt("service.not_ready"),
+            raise ApiError(503, self.problem_code or "not_ready", self.problem or t("service.not_ready"),
                            headers={"Retry-After": "5"})
         return assistant
 

@@ -27,53 +27,6 @@ from assistant.messages import t
 
 log = logging.getLogger(__name__)
 
-# Web-only Dutch texts. They belong in assistant/messages.py; kept here until the core takes them.
-WEB_MESSAGES: dict[str, str] = {
-    "request.invalid": "De aanvraag is ongeldig: {detail}.",
-    "request.not_json": "De aanvraag is geen geldige JSON.",
-    "request.too_large": "De aanvraag is te groot (maximum {limit}).",
-    "request.not_found": "Dit adres bestaat niet.",
-    "request.method": "Deze methode is hier niet toegestaan.",
-    "request.unsupported_type": "Dit soort inhoud wordt hier niet aanvaard.",
-    "request.failed": "De aanvraag kon niet verwerkt worden.",
-    "field.body": "de inhoud moet een JSON-object zijn",
-    "field.missing": "het veld '{field}' ontbreekt",
-    "field.str": "het veld '{field}' moet tekst zijn",
-    "field.int": "het veld '{field}' moet een geheel getal zijn",
-    "field.bool": "het veld '{field}' moet true of false zijn",
-    "field.min": "het veld '{field}' moet minstens {limit} zijn",
-    "field.max": "het veld '{field}' mag hoogstens {limit} zijn",
-    "field.too_long": "het veld '{field}' is te lang (maximum {limit} tekens)",
-    "field.too_short": "het veld '{field}' is te kort",
-    "field.extra": "het veld '{field}' is onbekend",
-    "field.invalid": "het veld '{field}' is ongeldig",
-    "answer.unknown": "Dit antwoord is onbekend. Stel de vraag opnieuw en geef dan je feedback.",
-    "document.unknown": "Dit document bestaat niet (of niet meer) in de index.",
-    "document.page_unknown": "Deze pagina bestaat niet in het document.",
-    "passage.unknown": "Deze passage bestaat niet (of niet meer) in de index.",
-    "service.not_ready": "Wegwijzer is nog niet klaar om vragen te beantwoorden. Probeer het zo dadelijk opnieuw.",
-    "admin.disabled": "De beheer-API staat uit. Een beheerder kan ze aanzetten met WEGWIJZER_ADMIN_TOKEN.",
-    "admin.unauthorized": "Je bent niet aangemeld als beheerder. Stuur een geldig toegangstoken mee.",
-    "upload.no_file": "Kies een bestand om op te laden.",
-    "upload.bad_name": "De bestandsnaam '{name}' is niet bruikbaar.",
-    "upload.bad_type": "Dit bestandstype wordt niet aanvaard. Laad een PDF-, TXT- of MD-bestand op.",
-    "upload.too_large": "Het bestand is te groot (maximum {limit} MB).",
-    "upload.exists": "Er bestaat al een document '{name}'. Kies replace=true om het te vervangen.",
-    "upload.bad_content": "Het bestand '{name}' is niet bruikbaar: {reason}.",
-    "upload.pdf_header": "het is geen geldig PDF-bestand",
-    "delete.not_found": "Het document '{name}' staat niet in de documentenmap.",
-    "reindex.busy": t("index.busy"),
-    "page.title": "Fout",
-    "page.back": "Terug naar de startpagina",
-}
-
-
-def wt(key: str, **values: object) -> str:
-    """A web-only Dutch text."""
-    template = WEB_MESSAGES[key]
-    return template.format(**values) if values else template
-
-
 class ErrorDetail(BaseModel):
     code: str
     message: str
@@ -107,10 +60,10 @@ def error_response(request: Request, status: int, code: str, message: str,
         page = (
             '<!doctype html><html lang="nl-BE"><head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f'<title>{html.escape(wt("page.title"))} - Wegwijzer</title>'
+            f'<title>{html.escape(t("page.title"))} - Wegwijzer</title>'
             '<link rel="stylesheet" href="/static/document.css"></head><body><main class="doc">'
-            f'<h1>{html.escape(wt("page.title"))}</h1><p>{html.escape(message)}</p>'
-            f'<p><a href="/">{html.escape(wt("page.back"))}</a></p></main></body></html>'
+            f'<h1>{html.escape(t("page.title"))}</h1><p>{html.escape(message)}</p>'
+            f'<p><a href="/">{html.escape(t("page.back"))}</a></p></main></body></html>'
         )
         return HTMLResponse(page, status_code=status, headers=headers)
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
@@ -133,36 +86,36 @@ def _field(loc: tuple[Any, ...] | list[Any]) -> str:
 def validation_message(errors: list[dict[str, Any]]) -> tuple[str, str]:
     """(code, Dutch message) for pydantic validation errors; names the first bad field."""
     if not errors:
-        return "invalid_request", wt("request.invalid", detail=wt("field.body"))
+        return "invalid_request", t("request.invalid", detail=t("field.body"))
     err = errors[0]
     kind = str(err.get("type", ""))
     field = _field(err.get("loc", ()))
     ctx = err.get("ctx") or {}
     if kind == "json_invalid":
-        return "invalid_json", wt("request.not_json")
+        return "invalid_json", t("request.not_json")
     if not field or kind in ("model_attributes_type", "dict_type", "model_type"):
-        return "invalid_request", wt("request.invalid", detail=wt("field.body"))
+        return "invalid_request", t("request.invalid", detail=t("field.body"))
     if kind == "missing":
-        detail = wt("field.missing", field=field)
+        detail = t("field.missing", field=field)
     elif kind.startswith("string_type") or kind == "string_unicode":
-        detail = wt("field.str", field=field)
+        detail = t("field.str", field=field)
     elif kind.startswith("int_") or kind == "int_type":
-        detail = wt("field.int", field=field)
+        detail = t("field.int", field=field)
     elif kind.startswith("bool_"):
-        detail = wt("field.bool", field=field)
+        detail = t("field.bool", field=field)
     elif kind in ("greater_than_equal", "greater_than"):
-        detail = wt("field.min", field=field, limit=ctx.get("ge", ctx.get("gt", "")))
+        detail = t("field.min", field=field, limit=ctx.get("ge", ctx.get("gt", "")))
     elif kind in ("less_than_equal", "less_than"):
-        detail = wt("field.max", field=field, limit=ctx.get("le", ctx.get("lt", "")))
+        detail = t("field.max", field=field, limit=ctx.get("le", ctx.get("lt", "")))
     elif kind == "string_too_long":
-        detail = wt("field.too_long", field=field, limit=ctx.get("max_length", ""))
+        detail = t("field.too_long", field=field, limit=ctx.get("max_length", ""))
     elif kind == "string_too_short":
-        detail = wt("field.too_short", field=field)
+        detail = t("field.too_short", field=field)
     elif kind == "extra_forbidden":
-        detail = wt("field.extra", field=field)
+        detail = t("field.extra", field=field)
     else:
-        detail = wt("field.invalid", field=field)
-    return "invalid_request", wt("request.invalid", detail=detail)
+        detail = t("field.invalid", field=field)
+    return "invalid_request", t("request.invalid", detail=detail)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -181,11 +134,11 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         code, key = _HTTP_CODES.get(exc.status_code, ("error", "request.failed"))
         headers = dict(exc.headers) if exc.headers else None
-        return error_response(request, exc.status_code, code, wt(key), headers)
+        return error_response(request, exc.status_code, code, t(key), headers)
 
     @app.exception_handler(BodyTooLargeError)
     async def _too_large(request: Request, exc: BodyTooLargeError) -> Response:
-        return error_response(request, 413, "too_large", wt("request.too_large", limit=str(exc)))
+        return error_response(request, 413, "too_large", t("request.too_large", limit=str(exc)))
 
     @app.exception_handler(InvalidQuestionError)
     async def _question(request: Request, exc: InvalidQuestionError) -> Response:

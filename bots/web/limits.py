@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 
-from .errors import BodyTooLargeError, wt
+from assistant.messages import t
+
+from .errors import BodyTooLargeError
 from .metrics import ASGIApp, Message, Receive, Scope, Send
 
 MULTIPART_OVERHEAD = 64 * 1024
@@ -51,7 +53,7 @@ class BodyLimitMiddleware:
 
     @staticmethod
     async def _refuse(send: Send, limit: int) -> None:
-        body = json.dumps({"error": {"code": "too_large", "message": wt("request.too_large", limit=_human(limit))}},
+        body = json.dumps({"error": {"code": "too_large", "message": t("request.too_large", limit=_human(limit))}},
                           ensure_ascii=False).encode()
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"),

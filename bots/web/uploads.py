@@ -12,7 +12,7 @@ from typing import BinaryIO
 from assistant.messages import t
 from ingest.loaders import SUPPORTED_SUFFIXES
 
-from .errors import ApiError, wt
+from .errors import ApiError
 
 MAX_NAME_CHARS = 100
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -29,11 +29,11 @@ def safe_filename(raw: str) -> str:
     stem, dot, ext = base.rpartition(".")
     suffix = f".{ext.lower()}" if dot else ""
     if suffix not in SUPPORTED_SUFFIXES:
-        raise ApiError(415, "unsupported_type", wt("upload.bad_type"))
+        raise ApiError(415, "unsupported_type", t("upload.bad_type"))
     stem = _UNSAFE.sub("-", stem)
     stem = re.sub(r"-{2,}", "-", stem).strip(".-_ ")[:MAX_NAME_CHARS].rstrip(".-_")
     if not stem:
-        raise ApiError(422, "invalid_filename", wt("upload.bad_name", name=raw[:80]))
+        raise ApiError(422, "invalid_filename", t("upload.bad_name", name=raw[:80]))
     if stem.lower().startswith("readme") or stem.lower() == "catalog":
         stem = f"document-{stem}"  # the corpus scanner skips README files
     return stem + suffix
@@ -53,15 +53,15 @@ def inside(root: Path, relative: str) -> Path | None:
 def check_content(name: str, head: bytes, path: Path) -> None:
     """Refuse content that does not match its suffix: a PDF header, or readable text without NUL bytes."""
     if not head:
-        raise ApiError(422, "invalid_document", wt("upload.bad_content", name=name, reason=t("doc.empty")))
+        raise ApiError(422, "invalid_document", t("upload.bad_content", name=name, reason=t("doc.empty")))
     if name.endswith(".pdf"):
         if b"%PDF-" not in head[:1024]:
-            raise ApiError(422, "invalid_document", wt("upload.bad_content", name=name,
-                                                       reason=wt("upload.pdf_header")))
+            raise ApiError(422, "invalid_document", t("upload.bad_content", name=name,
+                                                       reason=t("upload.pdf_header")))
         return
     raw = path.read_bytes()
     if b"\x00" in raw:
-        raise ApiError(422, "invalid_document", wt("upload.bad_content", name=name, reason=t("doc.not_utf8")))
+        raise ApiError(422, "invalid_document", t("upload.bad_content", name=name, reason=t("doc.not_utf8")))
     try:
         raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -69,7 +69,7 @@ def check_content(name: str, head: bytes, path: Path) -> None:
             raw.decode("cp1252")  # old Windows files are common in municipalities; the loader reads them too
         except UnicodeDecodeError:
             raise ApiError(422, "invalid_document",
-                           wt("upload.bad_content", name=name, reason=t("doc.not_utf8"))) from None
+                           t("upload.bad_content", name=name, reason=t("doc.not_utf8"))) from None
 
 
 def store_upload(corpus_dir: Path, raw_name: str, stream: BinaryIO, limit: int, replace: bool) -> tuple[str, int]:
@@ -83,9 +83,9 @@ def store_upload(corpus_dir: Path, raw_name: str, stream: BinaryIO, limit: int, 
     corpus_dir.mkdir(parents=True, exist_ok=True)
     target = inside(corpus_dir, name)
     if target is None:
-        raise ApiError(422, "invalid_filename", wt("upload.bad_name", name=raw_name[:80]))
+        raise ApiError(422, "invalid_filename", t("upload.bad_name", name=raw_name[:80]))
     if target.exists() and not replace:
-        raise ApiError(409, "document_exists", wt("upload.exists", name=name))
+        raise ApiError(409, "document_exists", t("upload.exists", name=name))
     tmp = corpus_dir / f".upload-{uuid.uuid4().hex}.part"
     size = 0
     head = b""
@@ -94,7 +94,7 @@ def store_upload(corpus_dir: Path, raw_name: str, stream: BinaryIO, limit: int, 
             while block := stream.read(CHUNK):
                 size += len(block)
                 if size > limit:
-                    raise ApiError(413, "too_large", wt("upload.too_large", limit=limit // (1024 * 1024)))
+                    raise ApiError(413, "too_large", t("upload.too_large", limit=limit // (1024 * 1024)))
                 if len(head) < 1024:
                     head += block[: 1024 - len(head)]
                 out.write(block)
@@ -113,6 +113,6 @@ def delete_document(corpus_dir: Path, source: str) -> str:
     ok = (target is not None and target.is_file() and target.suffix.lower() in SUPPORTED_SUFFIXES
           and not any(part.startswith(".") for part in Path(source).parts))
     if not ok or target is None:
-        raise ApiError(404, "document_not_found", wt("delete.not_found", name=source[:120]))
+        raise ApiError(404, "document_not_found", t("delete.not_found", name=source[:120]))
     target.unlink()
     return target.relative_to(corpus_dir.resolve()).as_posix()
