@@ -11,6 +11,7 @@ test:           ## set up (with test tools and chromium), then run the whole tes
 
 lint:           ## ruff, mypy and the import-layer contracts
 	.venv/bin/ruff check assistant ingest bots tests bench
+	.venv/bin/mypy assistant ingest bots
 	.venv/bin/lint-imports
 
 eval:           ## retrieval quality on the development questions
