@@ -55,6 +55,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "doc.unsupported": "dit bestandstype wordt niet ondersteund (alleen PDF, TXT en MD)",
         "doc.too_many_pages": "het PDF-bestand heeft te veel pagina's ({pages}; maximum {limit})",
         "doc.too_large": "het bestand is te groot ({size} MB; maximum {limit} MB)",
+        "doc.too_much_content": "het PDF-bestand bevat te veel pagina-inhoud (meer dan {limit} MB na uitpakken)",
         # citations
         "cite.page": "p. {page}",
         # web service and widget API

@@ -10,6 +10,7 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from assistant.errors import DocumentError
 from assistant.messages import t
@@ -18,6 +19,9 @@ from assistant.types import Page
 SUPPORTED_SUFFIXES = (".pdf", ".txt", ".md")
 MAX_FILE_BYTES = 200 * 1024 * 1024
 MAX_PDF_PAGES = 2000
+# Decompressed page content summed over one PDF. pypdf caps a single stream (75 MB), but a tiny file can
+# point every page at the same inflating stream, and each page would be inflated and parsed again.
+MAX_PDF_CONTENT_BYTES = 128 * 1024 * 1024
 
 # pypdf logs every recoverable oddity of a damaged file; the report names the file once instead.
 logging.getLogger("pypdf").setLevel(logging.ERROR)
@@ -119,7 +123,11 @@ def _load_pdf(path: Path, source: str) -> tuple[Page, ...]:
         if n_pages > MAX_PDF_PAGES:
             raise DocumentError(source, t("doc.too_many_pages", pages=n_pages, limit=MAX_PDF_PAGES))
         pages = []
+        budget = MAX_PDF_CONTENT_BYTES
         for number, page in enumerate(reader.pages, start=1):
+            budget -= _content_bytes(page)
+            if budget < 0:
+                raise DocumentError(source, t("doc.too_much_content", limit=MAX_PDF_CONTENT_BYTES >> 20))
             text = page.extract_text() or ""
             pages.append(Page(source=source, page=number, text=text.replace("\r\n", "\n")))
     except DocumentError:
@@ -133,3 +141,9 @@ def _load_pdf(path: Path, source: str) -> tuple[Page, ...]:
     if not pages:
         raise DocumentError(source, t("doc.empty"))
     return tuple(pages)
+
+
+def _content_bytes(page: Any) -> int:
+    """Size of a page's decompressed content stream (inflated, not parsed; freed before text extraction)."""
+    contents = page.get_contents()
+    return len(contents.get_data()) if contents is not None else 0

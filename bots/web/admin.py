@@ -69,6 +69,15 @@ def _start_reindex(ctx: Ctx) -> dict[str, Any]:
     return ctx.reindexer.snapshot()
 
 
+def _refuse_if_busy(ctx: Ctx, reindex: bool) -> None:
+    """Refuse an upload or delete that asks for a re-index while one runs, before the corpus changes.
+
+    Otherwise the change was made and the answer was still 409, so a client that retried got 'exists'.
+    """
+    if reindex and ctx.reindexer.running:
+        raise ApiError(409, "index_busy", t("index.busy"))
+
+
 @router.get("/status", summary="Indexstatus: versie, documenten, laatste indexering en haar verslag")
 def status(ctx: Ctx) -> dict[str, Any]:
     files, unsupported = discover(ctx.settings.corpus_dir) if ctx.settings.corpus_dir.is_dir() else ([], [])
@@ -96,15 +105,18 @@ def upload(ctx: Ctx, file: Annotated[UploadFile | None, File(description="PDF-, 
            reindex: Annotated[bool, Query(description="Meteen opnieuw indexeren")] = False) -> dict[str, Any]:
     if file is None or not file.filename:
         raise ApiError(422, "no_file", t("upload.no_file"))
+    _refuse_if_busy(ctx, reindex)
     name, size = store_upload(ctx.settings.corpus_dir, file.filename, file.file,
                               ctx.settings.max_upload_bytes, replace)
     return {"source": name, "size": size, "reindex": _start_reindex(ctx) if reindex else None}
 
 
 @router.delete("/documents/{source:path}", response_model=DeleteResponse,
+               responses={409: {"model": ErrorBody, "description": "Er loopt al een indexering"}},
                summary="Verwijder een document uit de documentenmap")
 def delete(source: str, ctx: Ctx,
            reindex: Annotated[bool, Query(description="Meteen opnieuw indexeren")] = False) -> dict[str, Any]:
+    _refuse_if_busy(ctx, reindex)
     removed = delete_document(ctx.settings.corpus_dir, source)
     return {"source": removed, "reindex": _start_reindex(ctx) if reindex else None}
 

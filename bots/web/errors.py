@@ -49,8 +49,15 @@ class ApiError(Exception):
         self.headers = headers
 
 
-class BodyTooLargeError(Exception):
-    """Raised while a streamed request body passes its size limit; the argument is the readable limit."""
+class BodyTooLargeError(StarletteHTTPException):
+    """Raised while a streamed request body passes its size limit; ``detail`` is the readable limit.
+
+    An HTTPException because FastAPI re-raises those from body and form parsing; any other exception
+    there becomes a generic 400, so a chunked upload over the limit was answered 400 instead of 413.
+    """
+
+    def __init__(self, limit: str) -> None:
+        super().__init__(413, detail=limit)
 
 
 def error_response(request: Request, status: int, code: str, message: str,
@@ -138,7 +145,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(BodyTooLargeError)
     async def _too_large(request: Request, exc: BodyTooLargeError) -> Response:
-        return error_response(request, 413, "too_large", t("request.too_large", limit=str(exc)))
+        return error_response(request, 413, "too_large", t("request.too_large", limit=exc.detail))
 
     @app.exception_handler(InvalidQuestionError)
     async def _question(request: Request, exc: InvalidQuestionError) -> Response:

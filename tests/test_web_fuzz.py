@@ -1,0 +1,198 @@
+"""Schema-driven fuzzing of the web service (schemathesis): no 5xx, and every 4xx is the one Dutch error shape.
+
+Every operation in the service's own OpenAPI document is fuzzed, positive and negative cases, with the
+admin token sent, so uploads (schemathesis sends its own PDF samples and random bytes), deletes and
+re-indexes run for real on a fake-embedder index. Bounded by ``max_examples`` per operation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import schemathesis
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+
+from assistant.config import Settings
+from assistant.messages import CATALOG
+from bots.web import create_app
+
+from .conftest import CORPUS
+from .fakes import FakeEmbedder
+
+pytestmark = pytest.mark.timeout(300)
+
+TOKEN = "fuzz-beheer-token"
+MAX_EXAMPLES = 200
+STATS: Counter[tuple[str, str, int, str]] = Counter()
+
+
+def _template_regex(template: str) -> re.Pattern[str]:
+    parts = re.split(r"\{[a-z_]+\}", template)
+    return re.compile(".*?".join(re.escape(p) for p in parts), re.DOTALL)
+
+
+DUTCH = [_template_regex(text) for text in CATALOG["nl"].values()]
+
+
+def is_dutch_catalogue_text(message: str) -> bool:
+    """True when ``message`` is a filled-in template of the Dutch message catalogue."""
+    return any(p.fullmatch(message) for p in DUTCH)
+
+
+@pytest.fixture(scope="module")
+def fuzz_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The service on a fake-embedder index of the shipped corpus, with the admin API on."""
+    from ingest.build import ingest
+
+    base = tmp_path_factory.mktemp("fuzz")
+    shutil.copytree(CORPUS, base / "corpus")
+    s = Settings(data_dir=base / "data", corpus_dir=base / "corpus", admin_token=TOKEN,
+                 max_upload_bytes=256 * 1024)
+    embedder = FakeEmbedder()
+    ingest(s, embedder=embedder)
+    app = create_app(s, embedder=embedder)
+    app.state.fuzz_base = base
+    yield app
+    app.state.ctx.reindexer.join(timeout=30)
+    # nothing the fuzzer sent may land outside the corpus or the data directory
+    outside = sorted(p.name for p in base.iterdir() if p.name not in ("corpus", "data"))
+    assert outside == []
+    by_status: Counter[int] = Counter()
+    for (_, _, status, _), n in STATS.items():
+        by_status[status] += n
+    print(f"\nfuzz: {sum(STATS.values())} requests, {len({k[:2] for k in STATS})} method/path pairs, "
+          f"by status {dict(sorted(by_status.items()))}")
+    for (method, path, status, code), n in sorted(STATS.items()):
+        if method in ("GET", "POST", "DELETE"):
+            print(f"  {method:6} {path:34} {status} {code:22} {n}")
+
+
+def _service_openapi() -> dict[str, Any]:
+    """The OpenAPI document of the service, as served (built on a throwaway data dir, no lifespan)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        app = create_app(Settings(data_dir=Path(tmp) / "data", corpus_dir=Path(tmp) / "corpus", admin_token=TOKEN),
+                         embedder=FakeEmbedder())
+        app.state.ctx.store.close()
+        return app.openapi()
+
+
+# Not ``schemathesis.pytest.from_fixture``: its lazy loader sets ``request.node._nodeid``, which pytest 9 no
+# longer has. The schema is loaded from the app's own document; every call goes to the fixture's app.
+schema = schemathesis.openapi.from_dict(_service_openapi())
+PDF_LIKE = st.builds(lambda head, rest: {"file": head + rest}, st.sampled_from([b"%PDF-1.7\n", b"%PDF-", b""]),
+                     st.binary(max_size=4096))
+
+
+@schema.hook
+def flatmap_body(context: Any, body: Any) -> Any:
+    """Uploads: mostly send bytes, often starting like a PDF, so files get stored (see ``_as_real_file``)."""
+    if context.operation is not None and context.operation.path == "/api/admin/documents":
+        return st.one_of(PDF_LIKE, st.just(body))
+    return st.just(body)
+
+
+def _as_real_file(case: Any) -> dict[str, Any]:
+    """Generated upload bytes, sent as a file part with a name.
+
+    schemathesis sends ``UploadFile | None`` (an anyOf in the schema) as a plain form field, which only
+    ever reaches FastAPI's validation. The name's suffix is picked from the bytes, deterministically.
+    """
+    body = case.body
+    if case.path != "/api/admin/documents" or not isinstance(body, dict) or not isinstance(body.get("file"), bytes):
+        return {}
+    data = body["file"]
+    digest = hashlib.sha1(data).hexdigest()[:10]
+    suffix = ".pdf" if data.startswith(b"%PDF-") else (".txt", ".md", ".pdf", ".docx")[int(digest, 16) % 4]
+    return {"files": {"file": (f"fuzz-{digest}{suffix}", data, "application/octet-stream")}}
+
+
+@schema.parametrize()
+@settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
+          suppress_health_check=list(HealthCheck))
+def test_no_server_error_and_every_error_is_dutch(case: Any, fuzz_app: Any) -> None:
+    sent = _as_real_file(case)
+    stored = fuzz_app.state.ctx.settings.corpus_dir / sent["files"]["file"][0] if sent else None
+    existed = stored is not None and stored.exists()
+    t0 = time.monotonic()
+    response = case.call(app=fuzz_app, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30, **sent)
+    seconds = time.monotonic() - t0
+    where = f"{case.method} {case.formatted_path} -> {response.status_code}"
+    assert response.status_code < 500, f"{where}: {response.text[:500]}"
+    assert seconds < 10, f"{where}: {seconds:.1f} s"
+    code = ""
+    if response.status_code >= 400:
+        code = assert_error_shape(response, where, case.path)
+    STATS[(case.method, case.path, response.status_code, code)] += 1
+    if code == "index_busy" and stored is not None:
+        assert stored.exists() == existed, f"{where}: 409 but the corpus changed"
+
+
+def assert_error_shape(response: Any, where: str, path: str) -> str:
+    """The one error shape with a Dutch catalogue message (an HTML page only for document links)."""
+    content_type = str(response.headers.get("content-type", ""))
+    if "text/html" in content_type:
+        assert path.startswith("/documents/"), where
+        return "html"
+    body = response.json()
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}, where
+    code, message = body["error"]["code"], body["error"]["message"]
+    assert isinstance(code, str) and re.fullmatch(r"[a-z_]+", code), f"{where}: {code!r}"
+    assert isinstance(message, str) and message.strip(), where
+    assert is_dutch_catalogue_text(message), f"{where}: not a Dutch catalogue text: {message!r}"
+    return code
+
+
+# ---------------------------------------------------------------- what the fuzzer found
+
+class _BlockingEmbedder(FakeEmbedder):
+    """Embeds passages only once released, so a re-index stays running as long as the test needs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered, self.release = threading.Event(), threading.Event()
+
+    def embed_passages(self, texts: list[str]) -> Any:
+        self.entered.set()
+        self.release.wait(timeout=30)
+        return super().embed_passages(texts)
+
+
+def test_a_409_busy_upload_or_delete_leaves_the_corpus_unchanged(fake_index: Settings) -> None:
+    """An upload with ``reindex=true`` during a re-index stored the file and still answered 409 (a retry then
+    got 'document exists'). Now the 409 comes before the corpus changes, for uploads and deletes."""
+    embedder = _BlockingEmbedder()
+    settings_ = fake_index.with_(admin_token=TOKEN)
+    (settings_.corpus_dir / "nieuw.md").write_text("# Nieuw\n\nEen nieuw document over buurtwerk.\n")
+    admin = {"Authorization": f"Bearer {TOKEN}"}
+    with TestClient(create_app(settings_, embedder=embedder), raise_server_exceptions=False) as client:
+        assert client.post("/api/admin/reindex", headers=admin).status_code == 202
+        try:
+            assert embedder.entered.wait(timeout=30)
+            r = client.post("/api/admin/documents", params={"reindex": "true"}, headers=admin,
+                            files={"file": ("later.md", b"# Later\n\nTekst.\n")})
+            assert r.status_code == 409 and r.json()["error"]["code"] == "index_busy"
+            assert not (settings_.corpus_dir / "later.md").exists()
+            r = client.delete("/api/admin/documents/nieuw.md", params={"reindex": "true"}, headers=admin)
+            assert r.status_code == 409 and (settings_.corpus_dir / "nieuw.md").exists()
+        finally:
+            embedder.release.set()
+        deadline = time.monotonic() + 30
+        while client.get("/api/admin/status", headers=admin).json()["reindex"]["state"] == "running":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        # once it is done, the same upload goes through
+        r = client.post("/api/admin/documents", params={"reindex": "true"}, headers=admin,
+                        files={"file": ("later.md", b"# Later\n\nTekst.\n")})
+        assert r.status_code == 201 and (settings_.corpus_dir / "later.md").exists()
