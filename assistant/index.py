@@ -41,12 +41,14 @@ LOCK = ".ingest.lock"
 LAST_INGEST = "last_ingest.json"
 TMP_PREFIX = ".tmp-"
 
-# Exact search is fast and perfect up to this many vectors; past it an HNSW graph answers in
-# well under a millisecond at ~0.98 recall@10 (see docs/benchmarks.md for the measurements).
-HNSW_THRESHOLD = 200_000
+# Exact search is perfect but linear: ~0.1 ms per 1,000 vectors on one core, so at 50k it already
+# takes ~5 ms of an ask whose whole non-embedding budget is ~0.5 x the ~25 ms query embedding. Past
+# it an HNSW graph answers in under a millisecond at recall@10 >= 0.99 up to 100k (0.97 at 1M with
+# efSearch 256, which costs ~0.4 ms more than 128). Measured by bench/scale.py: docs/benchmarks.md.
+HNSW_THRESHOLD = 50_000
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
-HNSW_EF_SEARCH = 128
+HNSW_EF_SEARCH = 256
 
 
 @dataclass(frozen=True)
