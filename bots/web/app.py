@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -74,7 +75,10 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
 
 
 class _SecurityHeaders:
-    """nosniff and a referrer policy on every response."""
+    """nosniff, a referrer policy and the answering worker's process id on every response.
+
+    With ``--workers N`` the process id tells which worker answered (logs, load tests, the worker tests).
+    """
 
     def __init__(self, app):  # type: ignore[no-untyped-def]
         self.app = app
@@ -89,6 +93,7 @@ class _SecurityHeaders:
                 headers = list(message.get("headers") or [])
                 headers.append((b"x-content-type-options", b"nosniff"))
                 headers.append((b"referrer-policy", b"same-origin"))
+                headers.append((b"x-wegwijzer-worker", str(os.getpid()).encode()))
                 message["headers"] = headers
             await send(message)
 
