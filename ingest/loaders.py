@@ -135,7 +135,7 @@ def _load_pdf(path: Path, source: str) -> tuple[Page, ...]:
     except FileNotDecryptedError as exc:
         raise DocumentError(source, t("doc.encrypted")) from exc
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError, OSError,
-            AssertionError, ZeroDivisionError) as exc:
+            AssertionError, ZeroDivisionError, NotImplementedError) as exc:
         # pypdf signals damage with many exception types; all mean "not a readable PDF".
         raise DocumentError(source, t("doc.corrupt", kind="PDF")) from exc
     if not pages:
@@ -144,6 +144,13 @@ def _load_pdf(path: Path, source: str) -> tuple[Page, ...]:
 
 
 def _content_bytes(page: Any) -> int:
-    """Size of a page's decompressed content stream (inflated, not parsed; freed before text extraction)."""
-    contents = page.get_contents()
-    return len(contents.get_data()) if contents is not None else 0
+    """Size of a page's decompressed content stream (inflated, not parsed; freed before text extraction).
+
+    A stream that cannot be decoded counts 0: the text extraction right after meets the same stream and
+    decides, as before the budget existed (pypdf raises many types here, NotImplementedError among them).
+    """
+    try:
+        contents = page.get_contents()
+        return len(contents.get_data()) if contents is not None else 0
+    except Exception:
+        return 0

@@ -343,6 +343,13 @@ def inflating_pdf(path: Path, mb: int, pages: int, text: str) -> Path:
     return path
 
 
+def unknown_filter_pdf(path: Path) -> bytes:
+    """A text PDF whose content stream names a filter pypdf does not know (it raises NotImplementedError)."""
+    data = make_pdf(path, ["Tekst achter een onbekend filter."]).read_bytes()
+    assert b"/FlateDecode" in data
+    return data.replace(b"/FlateDecode", b"/NoSuchCodec")  # same length: the xref offsets stay right
+
+
 def test_content_budget_stops_a_stream_shared_by_every_page(tmp_path: Path) -> None:
     """Before the budget, 2,000 pages x one 50 MB stream took ~2.3 s per page (over an hour) for a 400 kB file."""
     path = inflating_pdf(tmp_path / "gedeeld.pdf", mb=50, pages=2000, text="Inburgering")
@@ -365,6 +372,7 @@ def test_hostile_pdfs_are_skipped_at_reindex_with_a_reason_and_the_rest_indexes(
         "tienduizend-paginas.pdf": ten_thousand_pages(made / "a.pdf").read_bytes(),
         "gedeelde-bom.pdf": inflating_pdf(made / "b.pdf", mb=50, pages=2000, text="Gedeelde bom").read_bytes(),
         "zip-vermomd.pdf": b"%PDF-1.7\n" + zip_bomb(inner_mb=64, copies=4),
+        "onbekend-filter.pdf": unknown_filter_pdf(made / "d.pdf"),
         "een-bom.pdf": inflating_pdf(made / "c.pdf", mb=50, pages=1,
                                      text="Het buurthuis Kwakkel opent voor nieuwkomers").read_bytes(),
     }
@@ -393,6 +401,7 @@ def test_hostile_pdfs_are_skipped_at_reindex_with_a_reason_and_the_rest_indexes(
             "tienduizend-paginas.pdf": t("doc.too_many_pages", pages=10_000, limit=loaders.MAX_PDF_PAGES),
             "gedeelde-bom.pdf": t("doc.too_much_content", limit=loaders.MAX_PDF_CONTENT_BYTES // MB),
             "zip-vermomd.pdf": t("doc.corrupt", kind="PDF"),
+            "onbekend-filter.pdf": t("doc.corrupt", kind="PDF"),  # was an uncaught NotImplementedError
         }
         assert report["documents"] == 6  # the five shipped documents and the one-stream bomb, which has text
         assert seconds < 60
