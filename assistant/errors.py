@@ -21,6 +21,10 @@ class ModelMismatchError(WegwijzerError):
     """The query embedder differs from the model that built the index."""
 
 
+class IndexWriteError(WegwijzerError):
+    """A new index version cannot be written (full, read-only or size-limited disk); the old one stays."""
+
+
 class IngestBusyError(WegwijzerError):
     """Another ingest holds the lock on this data directory."""
 

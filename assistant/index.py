@@ -30,7 +30,7 @@ from typing import Any
 import faiss
 import numpy as np
 
-from .errors import IndexFormatError, IndexNotFoundError, IngestBusyError
+from .errors import IndexFormatError, IndexNotFoundError, IndexWriteError, IngestBusyError
 from .messages import t
 from .types import DocumentInfo, Page, Passage
 
@@ -149,7 +149,13 @@ class VectorIndex:
         return np.asarray(self._index.reconstruct_n(0, self.size), dtype=np.float32)
 
     def save(self, path: Path) -> None:
-        faiss.write_index(self._index, str(path))
+        try:
+            faiss.write_index(self._index, str(path))
+        except RuntimeError as exc:
+            # FAISS reports a failed write (full disk, size limit) as a RuntimeError with C++ context;
+            # it is an I/O failure like any other, and ingest reports it as one.
+            reason = str(exc).splitlines()[-1] if str(exc) else "write failed"
+            raise OSError(f"cannot write {path.name}: {reason}") from exc
 
     @classmethod
     def load(cls, path: Path) -> VectorIndex:
@@ -288,6 +294,9 @@ def prune(index_dir: Path, keep: int = 3) -> list[str]:
         return []
     current = current_version(index_dir)
     removed = []
+    for link in Path(index_dir).glob(f"{CURRENT}.*.tmp"):  # a publish killed before its rename
+        link.unlink(missing_ok=True)
+        removed.append(link.name)
     for leftover in vroot.glob(f"{TMP_PREFIX}*"):
         shutil.rmtree(leftover, ignore_errors=True)
         removed.append(leftover.name)
@@ -321,7 +330,10 @@ class IngestLock:
     def __init__(self, index_dir: Path) -> None:
         from filelock import FileLock, Timeout
 
-        Path(index_dir).mkdir(parents=True, exist_ok=True)
+        try:
+            Path(index_dir).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise IndexWriteError(t("ingest.write_failed", reason=exc.strerror or exc)) from exc
         self._timeout = Timeout
         self._lock = FileLock(str(Path(index_dir) / LOCK), timeout=0)
 
@@ -330,6 +342,8 @@ class IngestLock:
             self._lock.acquire()
         except self._timeout:
             raise IngestBusyError(t("index.busy")) from None
+        except OSError as exc:  # a read-only or full data directory cannot even hold the lock file
+            raise IndexWriteError(t("ingest.write_failed", reason=exc.strerror or exc)) from exc
         return self
 
     def __exit__(self, *exc: object) -> None:

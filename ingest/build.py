@@ -17,7 +17,7 @@ import numpy as np
 from assistant import index as idx
 from assistant.config import Settings
 from assistant.embedding import Embedder, load_embedder
-from assistant.errors import DocumentError, IndexFormatError, IndexNotFoundError, WegwijzerError
+from assistant.errors import DocumentError, IndexFormatError, IndexNotFoundError, IndexWriteError, WegwijzerError
 from assistant.messages import t
 from assistant.types import Page, Passage
 
@@ -79,7 +79,7 @@ def ingest(settings: Settings, corpus_dir: Path | None = None, embedder: Embedde
             report.finished_at = time.time()
             idx.write_last_ingest(settings.index_dir, report.to_dict())
             if isinstance(exc, OSError):
-                raise WegwijzerError(t("ingest.write_failed", reason=exc.strerror or exc)) from exc
+                raise IndexWriteError(t("ingest.write_failed", reason=exc.strerror or exc)) from exc
             raise
     report.seconds = round(time.perf_counter() - started, 3)
     report.finished_at = time.time()

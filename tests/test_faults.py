@@ -186,8 +186,6 @@ def test_ingest_killed_part_way_keeps_the_previous_index(fake_index: Settings, t
         pass
 
 
-@pytest.mark.xfail(strict=True, reason="idx.prune() removes versions/.tmp-* but not a stale index/current.*.tmp "
-                   "symlink (harmless: nothing reads it; see the proposed patch to prune())")
 def test_leftover_switch_link_of_a_killed_publish_is_cleaned(fake_index: Settings, tmp_path: Path) -> None:
     """A kill between creating the new `current.*.tmp` link and renaming it over `current` leaves that link."""
     _add_document(fake_index)
@@ -226,9 +224,6 @@ def test_file_size_limit_during_ingest_is_a_clear_error(fake_index: Settings, tm
     _assert_clean_write_failure(fake_index, err, before, n_before)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="faiss.write_index raises RuntimeError, which ingest() does not translate: the "
-                   "user sees a FAISS traceback instead of ingest.write_failed ('the previous index stays')")
 def test_failure_while_writing_the_vectors_is_a_clear_error(fake_index: Settings, tmp_path: Path) -> None:
     before, n_before = _published(fake_index)
     _big_document(fake_index, kb=200)
@@ -290,9 +285,6 @@ def test_read_only_data_dir_keeps_the_old_index_in_service(read_only_data: Setti
     _assert_served_intact(read_only_data, before, n_before)
 
 
-@pytest.mark.xfail(strict=True, raises=OSError,
-                   reason="IngestLock lets a raw OSError (EROFS) out of ingest(): the CLI prints a traceback "
-                   "instead of ingest.write_failed; see the proposed patch to IngestLock.__enter__")
 def test_read_only_data_dir_is_a_clear_error(read_only_data: Settings) -> None:
     with pytest.raises(WegwijzerError) as caught:
         ingest(read_only_data, embedder=FakeEmbedder())
