@@ -280,7 +280,7 @@ def read_only_data(small_tmpfs: Path, settings: Settings):  # type: ignore[no-un
 
 def test_read_only_data_dir_keeps_the_old_index_in_service(read_only_data: Settings) -> None:
     before, n_before = _published(read_only_data)
-    with pytest.raises(Exception):  # noqa: B017 -- which exception is the next test's business
+    with pytest.raises(WegwijzerError):
         ingest(read_only_data, embedder=FakeEmbedder())
     _assert_served_intact(read_only_data, before, n_before)
 
