@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -19,6 +20,8 @@ from .errors import IndexNotFoundError, InvalidQuestionError, ModelMismatchError
 from .messages import t
 from .retrieval import Retriever
 from .types import Answer, Citation, DocumentInfo, Page, Passage
+
+log = logging.getLogger(__name__)
 
 # Abstention. The corpus "has an answer" when the best passage is close to the question in absolute
 # terms, clearly closer than the rest of the corpus, or close enough and sharing most of the
@@ -92,7 +95,11 @@ class Assistant:
         return self._state.data.version_id
 
     def refresh(self, force: bool = False) -> bool:
-        """Switch to a newly published version, if any; returns True when it switched."""
+        """Switch to a newly published version now, if any; returns True when it switched.
+
+        Loading happens aside: questions in flight keep the state they started with. ``force`` skips
+        the once-a-second check and waits for a load another thread may have started.
+        """
         now = time.monotonic()
         if not force and now - self._checked < self.REFRESH_EVERY_S:
             return False
@@ -100,12 +107,37 @@ class Assistant:
         current = idx.current_version(self.index_dir)
         if current is None or current == self.version:
             return False
-        with self._lock:
+        if not self._lock.acquire(blocking=force):
+            return False  # another thread is loading it already
+        try:
             if current == self.version:
                 return False
-            new_state = self._load(current)  # built aside; in-flight questions keep the old one
-            self._state = new_state
-        return True
+            self._state = self._load(current)
+            return True
+        finally:
+            self._lock.release()
+
+    def _follow_in_background(self) -> None:
+        """Start loading a newly published version without making any question wait for it.
+
+        With a large index the load takes seconds to minutes; meanwhile every question is answered
+        from the version already in memory.
+        """
+        now = time.monotonic()
+        if now - self._checked < self.REFRESH_EVERY_S or self._lock.locked():
+            return
+        self._checked = now
+        current = idx.current_version(self.index_dir)
+        if current is None or current == self.version:
+            return
+
+        def load() -> None:
+            try:
+                self.refresh(force=True)
+            except Exception:  # a damaged new version: keep serving the old one, try again later
+                log.exception("could not switch to index version %s; still serving %s", current, self.version)
+
+        threading.Thread(target=load, name="wegwijzer-index-follow", daemon=True).start()
 
     # ------------------------------------------------------------ questions
 
@@ -126,7 +158,7 @@ class Assistant:
         question = self.validate(question)
         if not isinstance(top_k, int) or not 1 <= top_k <= 20:
             raise InvalidQuestionError("top_k moet een geheel getal tussen 1 en 20 zijn.")
-        self.refresh()
+        self._follow_in_background()
         state = self._state
         hits, signals = state.retriever.search(question, top_k)
         found = bool(hits) and decide_found(signals)

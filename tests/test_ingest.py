@@ -142,3 +142,31 @@ def test_missing_corpus_is_a_clear_error(settings: Settings, fake_embedder: Fake
     shutil.rmtree(settings.corpus_dir)
     with pytest.raises(WegwijzerError, match="bestaat niet"):
         ingest(settings, embedder=fake_embedder)
+
+
+def test_questions_never_wait_for_a_new_version_to_load(fake_index: Settings, fake_embedder: FakeEmbedder,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+    import time
+
+    a = Assistant.load(settings=fake_index, embedder=fake_embedder)
+    old = a.version
+    (fake_index.corpus_dir / "extra.txt").write_text("Een nieuw document over buurtkoks in Zoersel.")
+    ingest(fake_index, embedder=fake_embedder)
+    release = threading.Event()
+    real_load = a._load
+
+    def slow_load(version: str | None):  # type: ignore[no-untyped-def]
+        release.wait(10)
+        return real_load(version)
+
+    monkeypatch.setattr(a, "_load", slow_load)
+    a._checked = 0.0
+    started = time.monotonic()
+    assert a.ask("buurtkoks").index_version == old  # answered from memory while the new version loads
+    assert time.monotonic() - started < 2
+    release.set()
+    deadline = time.monotonic() + 10
+    while a.version == old and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert a.version != old
