@@ -56,6 +56,13 @@ CATALOG: dict[str, dict[str, str]] = {
         "doc.too_many_pages": "het PDF-bestand heeft te veel pagina's ({pages}; maximum {limit})",
         "doc.too_large": "het bestand is te groot ({size} MB; maximum {limit} MB)",
         "doc.too_much_content": "het PDF-bestand bevat te veel pagina-inhoud (meer dan {limit} MB na uitpakken)",
+        # command line
+        "cli.ingest_done": (
+            "index {version}: {documents} documenten, {passages} passages ({embedded_docs} documenten / "
+            "{embedded} passages nieuw berekend, {reused} hergebruikt, {removed} verwijderd) in {seconds} s"
+        ),
+        "cli.ingest_unchanged": "index {version}: ongewijzigd ({documents} documenten, {passages} passages)",
+        "cli.warning": "waarschuwing: {warning}",
         # citations
         "cite.page": "p. {page}",
         # web service and widget API

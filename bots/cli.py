@@ -15,6 +15,7 @@ from pathlib import Path
 
 from assistant.config import Settings, get_settings
 from assistant.errors import WegwijzerError
+from assistant.messages import t
 
 
 def _cmd_setup(settings: Settings, args: argparse.Namespace) -> int:
@@ -32,13 +33,18 @@ def _cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
         return 0
-    print(f"index {report.version_id}: {report.documents} documents, {report.passages} passages "
-          f"({report.documents_embedded} documents / {report.passages_embedded} passages embedded, "
-          f"{report.documents_reused} reused, {report.documents_removed} removed) in {report.seconds:.1f} s")
+    if report.unchanged:
+        print(t("cli.ingest_unchanged", version=report.version_id, documents=report.documents,
+                passages=report.passages))
+    else:
+        print(t("cli.ingest_done", version=report.version_id, documents=report.documents,
+                passages=report.passages, embedded_docs=report.documents_embedded,
+                embedded=report.passages_embedded, reused=report.documents_reused,
+                removed=report.documents_removed, seconds=f"{report.seconds:.1f}"))
     for item in report.skipped:
-        print(f"overgeslagen: {item['source']}: {item['reason']}", file=sys.stderr)
+        print(t("ingest.skipped", source=item["source"], reason=item["reason"]), file=sys.stderr)
     for warning in report.warnings:
-        print(f"waarschuwing: {warning}", file=sys.stderr)
+        print(t("cli.warning", warning=warning), file=sys.stderr)
     return 0
 
 

@@ -46,6 +46,7 @@ class IngestReport:
     finished_at: float = 0.0
     ok: bool = True
     error: str = ""
+    unchanged: bool = False  # nothing to do: the published version stays
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -172,6 +173,12 @@ def _ingest_locked(settings: Settings, corpus_dir: Path, embedder: Embedder | No
     report.documents = len(documents)
     report.passages = len(passages)
     report.documents_removed = len(set(prev_docs) - set(documents))
+    if previous is not None and not to_embed and documents == prev_docs:
+        # Nothing changed: keep the published version rather than churn a copy that every running
+        # service would then reload.
+        report.version_id = previous.version_id
+        report.unchanged = True
+        return
     version = idx.write_version(
         settings.index_dir, model=model, chunker=chunker.to_dict(), documents=documents, passages=passages,
         pages=pages_out, vectors=matrix, report=report.to_dict(),

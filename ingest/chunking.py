@@ -15,6 +15,11 @@ from typing import Any
 from assistant.types import Page
 
 
+# Bump when the chunking code changes what it produces: the manifest records it, so the next ingest
+# re-chunks and re-embeds everything instead of mixing passages cut two ways.
+CHUNKER_NAME = "structure-v2"
+
+
 @dataclass(frozen=True)
 class ChunkerSettings:
     """Passage size bounds, in characters of source text.
@@ -38,7 +43,7 @@ class ChunkerSettings:
             )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": "structure-v1", **asdict(self)}
+        return {"name": CHUNKER_NAME, **asdict(self)}
 
 
 @dataclass(frozen=True)

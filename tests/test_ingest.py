@@ -37,9 +37,11 @@ def test_catalog_titles_are_used(fake_index: Settings, fake_embedder: FakeEmbedd
 def test_reingest_embeds_only_changed_documents(fake_index: Settings, fake_embedder: FakeEmbedder) -> None:
     corpus = fake_index.corpus_dir
     before = fake_embedder.passages_embedded
+    published = idx.current_version(fake_index.index_dir)
     report = ingest(fake_index, embedder=fake_embedder)
     assert report.passages_embedded == 0 and report.documents_reused == 5
     assert fake_embedder.passages_embedded == before
+    assert report.unchanged and report.version_id == published == idx.current_version(fake_index.index_dir)
 
     (corpus / "nieuw.md").write_text("# Nieuwe nota\n\nDe gemeente Zoersel start met buurtkoks die samen koken.\n",
                                      encoding="utf-8")
