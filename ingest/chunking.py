@@ -14,7 +14,6 @@ from typing import Any
 
 from assistant.types import Page
 
-
 # Bump when the chunking code changes what it produces: the manifest records it, so the next ingest
 # re-chunks and re-embeds everything instead of mixing passages cut two ways.
 CHUNKER_NAME = "structure-v2"
