@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ModelUnavailableError
+from .hashing import file_sha256
 
 BUNDLED_MODEL_NAME = "multilingual-e5-small"
 MARKER_NAME = "wegwijzer_model.json"
@@ -372,13 +373,6 @@ def _sync_tree(directory: Path) -> None:
             os.close(fd)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
 
 def _read_marker(model_dir: Path) -> dict[str, Any] | None:
     try:
@@ -408,7 +402,7 @@ def materialize_bundled_model(target_dir: Path) -> Path:
 
     target_dir = Path(target_dir)
     source = bundled_weights_path()
-    source_sha256 = _sha256(source)
+    source_sha256 = file_sha256(source)
     if _is_current(target_dir, source_sha256):
         return target_dir
     parent, name = target_dir.parent, target_dir.name

@@ -18,12 +18,13 @@ from assistant import index as idx
 from assistant.config import Settings
 from assistant.embedding import Embedder, load_embedder
 from assistant.errors import DocumentError, IndexFormatError, IndexNotFoundError, IndexWriteError, WegwijzerError
+from assistant.hashing import file_sha256
 from assistant.messages import t
 from assistant.types import Page, Passage
 
 from .catalog import read_catalog
 from .chunking import ChunkerSettings, chunk_pages, derive_title
-from .loaders import discover, file_sha256, load_document
+from .loaders import discover, load_document
 
 log = logging.getLogger(__name__)
 

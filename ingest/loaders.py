@@ -6,13 +6,13 @@ reason a person understands; the batch around it reports the file and goes on.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from assistant.errors import DocumentError
+from assistant.hashing import file_sha256
 from assistant.messages import t
 from assistant.types import Page
 
@@ -37,14 +37,6 @@ class LoadedDocument:
     @property
     def text(self) -> str:
         return "\n\n".join(p.text for p in self.pages)
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def discover(corpus_dir: Path) -> tuple[list[tuple[Path, str]], list[tuple[str, str]]]:
