@@ -113,6 +113,12 @@ def evaluate(ask: Callable[[str], Answer], questions: list[Question]) -> dict[st
     }
 
 
+def misses_of(result: dict[str, Any]) -> list[str]:
+    """Ids of answerable questions not answered at rank 1, and of unanswerable ones answered anyway."""
+    return [r["id"] for r in result["questions"]
+            if (r["kind"] != "unanswerable" and r["rank"] != 1) or (r["kind"] == "unanswerable" and r["found"])]
+
+
 def format_report(result: dict[str, Any]) -> str:
     lines = [f"{'kind':<14}{'n':>4}{'hit@1':>8}{'hit@5':>8}{'MRR':>8}{'hit≤1500':>10}"]
     for kind, s in result["answerable"].items():
@@ -123,8 +129,7 @@ def format_report(result: dict[str, Any]) -> str:
     lines.append(f"false abstentions (answerable marked not found): {result['false_abstentions']}")
     lat = result["latency_ms"]
     lines.append(f"latency ms: p50 {lat['p50']:.1f}  p95 {lat['p95']:.1f}")
-    misses = [r["id"] for r in result["questions"] if (r["rank"] != 1 and r["kind"] != "unanswerable")
-              or (r["kind"] == "unanswerable" and r["found"])]
+    misses = misses_of(result)
     if misses:
         lines.append("not at rank 1 / wrongly answered: " + ", ".join(misses))
     return "\n".join(lines)

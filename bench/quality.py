@@ -148,6 +148,8 @@ LABELS = {"wegwijzer": "**Wegwijzer** (`Assistant.ask`)", "lc-dense": "LangChain
 
 
 def to_markdown(r: dict[str, Any]) -> str:
+    from assistant.evaluation import misses_of
+
     out = []
     for set_name, systems in r["results"].items():
         meta = r["sets"][set_name]
@@ -168,8 +170,7 @@ def to_markdown(r: dict[str, Any]) -> str:
         krows = [[k, systems["wegwijzer"]["answerable"][k]["n"]]
                  + [f"{systems[s]['answerable'][k]['hit@1']:.2f}" for s in systems] for k in kinds]
         out += ["", "hit@1 by question kind:", "", common.md_table(["kind", "n", *systems], krows), ""]
-        misses = [q["id"] for q in systems["wegwijzer"]["questions"]
-                  if (q["kind"] != "unanswerable" and q["rank"] != 1) or (q["kind"] == "unanswerable" and q["found"])]
+        misses = misses_of(systems["wegwijzer"])
         out += [f"Wegwijzer misses at rank 1 / wrong abstentions: {', '.join(misses) or 'none'}.", ""]
     p = r["passages"]
     out.append(f"Passages: Wegwijzer {p['wegwijzer']['n']} (mean {p['wegwijzer']['mean_chars']} chars, max "
