@@ -34,7 +34,13 @@ STOPWORDS = frozenset(
     """.split()
 )
 
-_stemmer = Stemmer.Stemmer("dutch")
+# Snowball's "dutch_porter" (the original Dutch Porter stemmer), not "dutch": the newer "dutch" conflates
+# words it should keep apart (gemeente -> "meen", gezin and zin -> "zin"). Measured on the question sets
+# by bench/stemmers.py (docs/benchmarks.md).
+DEFAULT_STEMMER = "dutch_porter"
+# What an index records about the analyser that built its lexical side; a query must use the same.
+ANALYZER_VERSION = 2
+_stemmers: dict[str, Stemmer.Stemmer] = {}
 
 # Function words that tell the three languages of our users apart in a short question.
 _LANGUAGE_MARKERS = {
@@ -67,10 +73,18 @@ def words(text: str) -> list[str]:
     return out
 
 
-@lru_cache(maxsize=200_000)
-def stem(word: str) -> str:
-    """Dutch Snowball stem of a folded word."""
-    return str(_stemmer.stemWord(word))
+def analyzer_config(stemmer: str = DEFAULT_STEMMER) -> dict[str, object]:
+    """The analyser's identity, as stored in an index manifest."""
+    return {"name": "nl-folded-stemmed-decompounded", "version": ANALYZER_VERSION, "stemmer": stemmer}
+
+
+@lru_cache(maxsize=400_000)
+def stem(word: str, stemmer: str = DEFAULT_STEMMER) -> str:
+    """Snowball stem of a folded word (Dutch by default)."""
+    algo = _stemmers.get(stemmer)
+    if algo is None:
+        algo = _stemmers[stemmer] = Stemmer.Stemmer(stemmer)
+    return str(algo.stemWord(word))
 
 
 def detect_language(text: str) -> str:
@@ -96,8 +110,9 @@ class Decompounder:
     MIN_PART = 4
     LINKS = ("", "s", "en", "e")
 
-    def __init__(self, vocabulary: Iterable[str]) -> None:
+    def __init__(self, vocabulary: Iterable[str], stemmer: str = DEFAULT_STEMMER) -> None:
         self.vocabulary = frozenset(w for w in vocabulary if len(w) >= self.MIN_PART)
+        self.stemmer = stemmer
 
     def split(self, word: str) -> list[str]:
         if len(word) < 2 * self.MIN_PART or not word.isalpha():
@@ -105,13 +120,14 @@ class Decompounder:
         best: list[str] = []
         for i in range(self.MIN_PART, len(word) - self.MIN_PART + 1):
             head, tail = word[:i], word[i:]
-            if tail not in self.vocabulary and stem(tail) not in self.vocabulary:
+            if tail not in self.vocabulary and stem(tail, self.stemmer) not in self.vocabulary:
                 continue
             for link in self.LINKS:
                 if link and not head.endswith(link):
                     continue
                 base = head[: len(head) - len(link)] if link else head
-                if len(base) >= self.MIN_PART and (base in self.vocabulary or stem(base) in self.vocabulary):
+                if len(base) >= self.MIN_PART and (base in self.vocabulary or
+                                                   stem(base, self.stemmer) in self.vocabulary):
                     candidate = [base, tail]
                     # prefer the split with the longest tail: heads are more often modifiers
                     if not best or len(tail) > len(best[1]):
@@ -120,13 +136,14 @@ class Decompounder:
         return best
 
 
-def analyze(text: str, decompounder: Decompounder | None = None) -> list[str]:
+def analyze(text: str, decompounder: Decompounder | None = None, stemmer: str | None = None) -> list[str]:
     """Index/query terms: stems of content words, plus stems of compound parts."""
+    algo = stemmer or (decompounder.stemmer if decompounder is not None else DEFAULT_STEMMER)
     terms: list[str] = []
     for w in content_words(text):
-        terms.append(stem(w))
+        terms.append(stem(w, algo))
         if decompounder is not None:
             for part in decompounder.split(w):
                 if part not in STOPWORDS:
-                    terms.append(stem(part))
+                    terms.append(stem(part, algo))
     return terms

@@ -1,63 +1,118 @@
-"""Turn retrieved passages into a short Dutch answer with [n] markers. Pure functions.
+"""Turn sentence evidence into the answer a person reads: quoted sentences with [n] markers. Pure functions.
 
-Wegwijzer does not generate text: it quotes the sentences of the best passages that match the
-question, so every claim in an answer stands in a cited source.
+Wegwijzer does not write text of its own in extractive mode: the answer quotes the one to three
+sentences that best state the asked fact, each followed by the number of the passage it comes from,
+under the name of the document that sentence comes from. Passages the answer quotes become its
+citations; the other retrieved passages are offered as related reading.
 """
 
 from __future__ import annotations
 
-import re
+from dataclasses import dataclass
 
-from .analysis import analyze
+from .analysis import words
+from .evidence import Candidate, Evidence
+from .index.protocol import SentenceRecord
 from .messages import t
+from .retrieval import Hit
 from .types import Citation
 
-_SENT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9À-Ö\"'‘“(])|\n+")
-MAX_SENTENCE_CHARS = 320
-SHORT_SENTENCE_CHARS = 120
+MAX_SENTENCES = 3
+# A further sentence joins the answer only when the sentence model rates it close to the best one:
+# a design choice (answers stay short), not a value fitted to any question.
+FOLLOWER_RATIO = 0.6
+FOLLOWER_MIN = 0.3
+MAX_LIST_ITEMS = 8
+MAX_LIST_CHARS = 500
+DUPLICATE_OVERLAP = 0.6
 
 
-_LIST_MARK = re.compile(r"^(?:[-*•✓–]\s*|o\s+|\d{1,2}[.)]\s*)+")
+@dataclass(frozen=True)
+class Quote:
+    """A sentence the answer quotes, with the list items it introduces (for a lead-in)."""
+
+    candidate: Candidate
+    text: str
 
 
-def best_sentence(question_terms: set[str], text: str) -> str:
-    """The sentence of ``text`` that best answers: most question terms, a real sentence over a heading."""
-    sentences = [_LIST_MARK.sub("", s.strip()).strip() for s in _SENT.split(text)]
-    sentences = [s for s in sentences if len(s) > 2]
-    if not sentences:
-        return text.strip()[:MAX_SENTENCE_CHARS]
-    best_i, best_score = 0, -1.0
-    for i, s in enumerate(sentences):
-        terms = set(analyze(s))
-        score = (len(terms & question_terms)
-                 + (1.0 if s.endswith((".", "!", "?", "…")) else 0.0)  # headings and captions are no answer
-                 + (0.5 if len(s) > 40 else 0.0)
-                 - 0.01 * i)
-        if score > best_score:
-            best_i, best_score = i, score
-    best = sentences[best_i]
-    # A short sentence rarely stands alone ("X started with Y."): the next one usually explains it.
-    if len(best) < SHORT_SENTENCE_CHARS and best_i + 1 < len(sentences) and best.endswith("."):
-        best = f"{best} {sentences[best_i + 1]}"
-    if len(best) > MAX_SENTENCE_CHARS:
-        best = best[:MAX_SENTENCE_CHARS].rsplit(" ", 1)[0] + " …"
-    return best
+def _overlap(a: str, b: str) -> float:
+    wa, wb = set(words(a)), set(words(b))
+    return len(wa & wb) / min(len(wa), len(wb)) if wa and wb else 0.0
 
 
-def compose_answer(question: str, citations: list[Citation], found: bool, lang: str = "nl") -> str:
-    """A short answer: the best sentence of the top passage, one more from a second source if it adds one."""
-    if not found or not citations:
-        return t("answer.not_found", lang)
-    q_terms = set(analyze(question))
-    first = citations[0]
-    parts = [f"{t('answer.according_to', lang, title=first.title)} [{first.n}]: {best_sentence(q_terms, first.text)}"]
-    if len(citations) > 1:
-        second = citations[1]
-        sentence = best_sentence(q_terms, second.text)
-        if set(analyze(sentence)) & q_terms and second.source != first.source:
-            parts.append(f"{sentence} [{second.n}]")
-    rest = [f"[{c.n}]" for c in citations[1:] if f"[{c.n}]" not in " ".join(parts)]
-    text = "\n".join(parts)
-    if rest:
-        text += "\n" + t("answer.see_also", lang, refs=", ".join(rest))
-    return text
+def _with_items(lead: SentenceRecord, sentences: list[SentenceRecord]) -> str:
+    """A lead-in ("... de volgende vier thema's:") followed by the list items under it."""
+    items: list[str] = []
+    size = 0
+    started = False
+    for s in sentences:
+        if s.passage_id != lead.passage_id:
+            continue
+        if s.id == lead.id:
+            started = True
+            continue
+        if not started:
+            continue
+        if s.kind not in ("item", "question") or len(items) >= MAX_LIST_ITEMS or size > MAX_LIST_CHARS:
+            break
+        items.append(s.text.rstrip(";,."))
+        size += len(s.text)
+    return f"{lead.text} {'; '.join(items)}." if items else lead.text
+
+
+def choose_quotes(evidence: Evidence) -> list[Quote]:
+    """The best sentence, and up to two more that the model rates close to it (no near-repeats)."""
+    if not evidence.candidates:
+        return []
+    best = evidence.candidates[0]
+    chosen = [best]
+    for c in evidence.candidates[1:8]:
+        if len(chosen) >= MAX_SENTENCES:
+            break
+        if c.probability < max(FOLLOWER_MIN, FOLLOWER_RATIO * best.probability):
+            break
+        if any(_overlap(c.sentence.text, q.sentence.text) >= DUPLICATE_OVERLAP for q in chosen):
+            continue
+        chosen.append(c)
+    quotes = []
+    for c in chosen:
+        text = _with_items(c.sentence, evidence.sentences) if c.sentence.kind == "lead_in" else c.sentence.text
+        quotes.append(Quote(c, text))
+    return quotes
+
+
+def citation_of(hit: Hit, n: int) -> Citation:
+    p = hit.passage
+    return Citation(n=n, text=p.text, title=p.title, source=p.source, page=p.page, section=p.section,
+                    score=round(hit.dense, 4), passage_id=p.id, start=p.start, end=p.end, ocr=p.ocr)
+
+
+def compose(evidence: Evidence, hits: list[Hit], lang: str = "nl") -> tuple[str, tuple[Citation, ...],
+                                                                         tuple[Citation, ...]]:
+    """(answer text, citations it relies on, related passages) for an answerable question."""
+    quotes = choose_quotes(evidence)
+    if not quotes:
+        return not_found(hits, lang)
+    # Passages in the order of their best quote; within a passage, quotes in text order.
+    order: list[int] = []
+    for q in quotes:
+        pid = q.candidate.sentence.passage_id
+        if pid not in order:
+            order.append(pid)
+    numbers = {pid: i + 1 for i, pid in enumerate(order)}
+    hit_of = {h.passage.id: h for h in hits}
+    lines = []
+    for pid in order:
+        mine = sorted((q for q in quotes if q.candidate.sentence.passage_id == pid), key=lambda q: q.candidate.sentence.id)
+        title = hit_of[pid].passage.title
+        body = " ".join(f"{q.text} [{numbers[pid]}]" for q in mine)
+        lines.append(f"{t('answer.according_to', lang, title=title)}: {body}")
+    citations = tuple(citation_of(hit_of[pid], numbers[pid]) for pid in order)
+    rest = [h for h in hits if h.passage.id not in numbers]
+    related = tuple(citation_of(h, len(citations) + i + 1) for i, h in enumerate(rest))
+    return "\n".join(lines), citations, related
+
+
+def not_found(hits: list[Hit], lang: str = "nl") -> tuple[str, tuple[Citation, ...], tuple[Citation, ...]]:
+    """The plain refusal; the nearest passages are related reading, never sources."""
+    return t("answer.not_found", lang), (), tuple(citation_of(h, i + 1) for i, h in enumerate(hits))

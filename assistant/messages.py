@@ -22,6 +22,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "question.empty": "Stel een vraag: het veld is leeg.",
         "question.too_long": "Je vraag is te lang ({length} tekens). Houd het onder {limit} tekens.",
         "question.no_words": "Je vraag bevat geen woorden die ik kan opzoeken.",
+        "question.top_k": "top_k moet een geheel getal tussen 1 en 20 zijn.",
         # index / service state
         "index.missing": "Er is nog geen index. Een beheerder moet de documenten eerst indexeren.",
         "index.model_mismatch": (
@@ -63,6 +64,8 @@ CATALOG: dict[str, dict[str, str]] = {
         ),
         "cli.ingest_unchanged": "index {version}: ongewijzigd ({documents} documenten, {passages} passages)",
         "cli.warning": "waarschuwing: {warning}",
+        "cli.embedding_passages": "Passages berekenen",
+        "cli.embedding_sentences": "Zinnen berekenen",
         # citations
         "cite.page": "p. {page}",
         # web service and widget API

@@ -1,4 +1,4 @@
-"""The assistant: load an index once, answer questions with cited passages, follow re-indexes.
+"""The assistant: open the published index, answer questions with cited sentences, follow new versions.
 
 ``Assistant.ask`` is the public contract used by the CLI, the web service and the Telegram bot.
 """
@@ -13,131 +13,116 @@ from pathlib import Path
 from typing import Any
 
 from . import index as idx
-from .compose import compose_answer
+from .compose import compose, not_found
 from .config import Settings, get_settings
 from .embedding import Embedder, load_embedder
-from .errors import IndexNotFoundError, InvalidQuestionError, ModelMismatchError
+from .errors import IndexNotFoundError, InvalidQuestionError
+from .evidence import Evidence, EvidenceModel, weigh
 from .messages import t
-from .retrieval import Retriever
-from .types import Answer, Citation, DocumentInfo, Page, Passage
+from .retrieval import Retrieval, Retriever
+from .types import Answer, DocumentInfo, Page, Passage
 
 log = logging.getLogger(__name__)
-
-# Abstention. The corpus "has an answer" when the best passage is close to the question in absolute
-# terms, clearly closer than the rest of the corpus, or close enough and sharing most of the
-# question's distinctive words. Questions in English or French meet Dutch passages at systematically
-# lower cosines and share few words with them, so they get their own dense threshold and are judged
-# only on the words the corpus knows. Calibrated with multilingual-e5-small on the dev questions and
-# bench/extra_questions.jsonl; `wegwijzer eval` and bench/ report how well it holds.
-NL_DENSE = 0.845
-FOREIGN_DENSE = 0.82
-MIN_DENSE = 0.78
-STRONG_Z = 3.5
-MIN_COVERAGE = 0.40
-MIN_KNOWN_COVERAGE = 0.5
-
-
-def decide_found(signals: dict[str, float]) -> bool:
-    """Whether the retrieved passages answer the question at all."""
-    top = signals["dense_top"]
-    if top < MIN_DENSE:
-        return False
-    if signals["dense_z"] >= STRONG_Z:
-        return True
-    if signals["dutch"]:
-        return top >= NL_DENSE or (top >= 0.80 and signals["coverage"] >= MIN_COVERAGE)
-    return top >= FOREIGN_DENSE or signals["known_coverage"] >= MIN_KNOWN_COVERAGE
 
 
 @dataclass
 class _State:
-    data: idx.IndexData
+    reader: idx.IndexReader
     retriever: Retriever
 
 
 class Assistant:
-    """Answers questions from one published index; switches to newer versions as they are published."""
+    """Answers questions from the published index version; follows newer versions as they are published.
 
-    REFRESH_EVERY_S = 1.0
+    A watcher thread checks the store every ``follow_interval_s`` and loads a new version beside the one
+    in service, so an idle process is as current as a busy one and no question waits for a switch.
+    """
 
-    def __init__(self, settings: Settings, index_dir: Path, embedder: Embedder) -> None:
+    def __init__(self, settings: Settings, store: idx.IndexStore, embedder: Embedder,
+                 follow: bool = True, follow_interval_s: float = 0.5) -> None:
         self.settings = settings
-        self.index_dir = Path(index_dir)
+        self.store = store
         self.embedder = embedder
+        self.model = EvidenceModel.load()
         self._lock = threading.Lock()
-        self._checked = 0.0
-        self._state = self._load(None)
+        self._failed: str | None = None
+        self._state = self._open(None)
+        self._stop = threading.Event()
+        self._interval = follow_interval_s
+        self._watcher: threading.Thread | None = None
+        if follow:
+            self._watcher = threading.Thread(target=self._follow, name="wegwijzer-index-follow", daemon=True)
+            self._watcher.start()
 
     @classmethod
     def load(cls, index_dir: Path | str | None = None, settings: Settings | None = None,
-             embedder: Embedder | None = None) -> Assistant:
-        """Load the published index (default: the data directory's) and the model that must query it."""
+             embedder: Embedder | None = None, follow: bool = True) -> Assistant:
+        """Open the published index (default: the data directory's) and the model that must query it."""
         settings = settings or get_settings()
-        index_dir = Path(index_dir) if index_dir is not None else settings.index_dir
-        if idx.current_version(index_dir) is None:  # say so before spending seconds on the model
-            raise IndexNotFoundError(t("index.missing") + f" ({index_dir}; run `wegwijzer ingest`)")
+        if index_dir is not None:
+            store: idx.IndexStore = idx.FileIndexStore(Path(index_dir))
+        else:
+            store = idx.open_store(settings)
+        if store.current_version() is None:  # say so before spending seconds on the model
+            raise IndexNotFoundError(t("index.missing") + f" ({store.describe()}; run `wegwijzer ingest`)")
         if embedder is None:
             embedder = load_embedder(settings.embedding_model, settings.models_dir)
-        return cls(settings, index_dir, embedder)
+        return cls(settings, store, embedder, follow=follow)
 
-    def _load(self, version: str | None) -> _State:
-        data = idx.load_index(self.index_dir, version)
-        built = data.manifest.model
-        mine = self.embedder.identity
-        if built.get("fingerprint") != mine.fingerprint or int(built.get("dim", 0)) != mine.dim:
-            raise ModelMismatchError(t("index.model_mismatch", built=built.get("name"), configured=mine.name))
-        return _State(data, Retriever(data, self.embedder))
+    def _open(self, version: str | None) -> _State:
+        reader = self.store.open(version)
+        try:
+            reader.manifest.model.check(self.embedder.identity)
+        except Exception:
+            reader.close()
+            raise
+        return _State(reader, Retriever(reader))
+
+    def close(self) -> None:
+        """Stop following new versions (tests, shutdown)."""
+        self._stop.set()
+        if self._watcher is not None:
+            self._watcher.join(timeout=5)
 
     # ------------------------------------------------------------ index following
 
     @property
     def version(self) -> str:
-        return self._state.data.version_id
+        return self._state.reader.version_id
+
+    @property
+    def reader(self) -> idx.IndexReader:
+        return self._state.reader
 
     def refresh(self, force: bool = False) -> bool:
         """Switch to a newly published version now, if any; returns True when it switched.
 
-        Loading happens aside: questions in flight keep the state they started with. ``force`` skips
-        the once-a-second check and waits for a load another thread may have started.
+        Loading happens aside: questions in flight keep the version they started with.
         """
-        now = time.monotonic()
-        if not force and now - self._checked < self.REFRESH_EVERY_S:
-            return False
-        self._checked = now
-        current = idx.current_version(self.index_dir)
+        current = self.store.current_version()
         if current is None or current == self.version:
             return False
-        if not self._lock.acquire(blocking=force):
-            return False  # another thread is loading it already
-        try:
+        if not force and current == self._failed:
+            return False
+        with self._lock:
             if current == self.version:
                 return False
-            self._state = self._load(current)
-            return True
-        finally:
-            self._lock.release()
-
-    def _follow_in_background(self) -> None:
-        """Start loading a newly published version without making any question wait for it.
-
-        With a large index the load takes seconds to minutes; meanwhile every question is answered
-        from the version already in memory.
-        """
-        now = time.monotonic()
-        if now - self._checked < self.REFRESH_EVERY_S or self._lock.locked():
-            return
-        self._checked = now
-        current = idx.current_version(self.index_dir)
-        if current is None or current == self.version:
-            return
-
-        def load() -> None:
             try:
-                self.refresh(force=True)
-            except Exception:  # a damaged new version: keep serving the old one, try again later
-                log.exception("could not switch to index version %s; still serving %s", current, self.version)
+                self._state = self._open(current)
+            except Exception:
+                self._failed = current
+                raise
+            self._failed = None
+            return True
 
-        threading.Thread(target=load, name="wegwijzer-index-follow", daemon=True).start()
+    def _follow(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                if self.refresh():
+                    log.info("now serving index version %s", self.version)
+            except Exception:  # a damaged new version: keep serving the old one, log it once
+                log.exception("could not switch to index version %s; still serving %s",
+                              self.store.current_version(), self.version)
 
     # ------------------------------------------------------------ questions
 
@@ -152,69 +137,62 @@ class Assistant:
             raise InvalidQuestionError(t("question.no_words"))
         return question
 
+    def _weigh(self, question: str, top_k: int) -> tuple[_State, Retrieval, Evidence]:
+        state = self._state
+        query = self.embedder.embed_queries([question])[0]
+        retrieval = state.retriever.search(question, query, top_k)
+        return state, retrieval, weigh(retrieval, state.reader, self.model)
+
     def ask(self, question: str, top_k: int = 5) -> Answer:
-        """Answer ``question`` with up to ``top_k`` cited passages, best first."""
+        """Answer ``question`` from up to ``top_k`` retrieved passages: cited sentences, or a plain refusal."""
         started = time.perf_counter()
         question = self.validate(question)
-        if not isinstance(top_k, int) or not 1 <= top_k <= 20:
-            raise InvalidQuestionError("top_k moet een geheel getal tussen 1 en 20 zijn.")
-        self._follow_in_background()
-        state = self._state
-        hits, signals = state.retriever.search(question, top_k)
-        found = bool(hits) and decide_found(signals)
-        # When no passage answers the question the nearest ones are still returned, for front ends to
-        # offer as "possibly related" (never as the source of an answer: `found` and `text` say so).
-        citations = tuple(
-            Citation(n=i + 1, text=h.passage.text, title=h.passage.title, source=h.passage.source,
-                     page=h.passage.page, section=h.passage.section, score=round(h.dense, 4),
-                     passage_id=h.passage.id, start=h.passage.start, end=h.passage.end)
-            for i, h in enumerate(hits)
-        )
-        return Answer(question=question, found=found, text=compose_answer(question, list(citations), found),
-                      citations=citations, index_version=state.data.version_id,
-                      latency_ms=(time.perf_counter() - started) * 1000)
+        if not isinstance(top_k, int) or isinstance(top_k, bool) or not 1 <= top_k <= 20:
+            raise InvalidQuestionError(t("question.top_k"))
+        state, retrieval, evidence = self._weigh(question, top_k)
+        if evidence.answerable:
+            text, citations, related = compose(evidence, retrieval.hits)
+        else:
+            text, citations, related = not_found(retrieval.hits)
+        return Answer(question=question, found=bool(citations), text=text, citations=citations, related=related,
+                      index_version=state.reader.version_id, latency_ms=(time.perf_counter() - started) * 1000)
 
-    def explain(self, question: str, top_k: int = 5) -> dict[str, Any]:
-        """Retrieval signals for one question (diagnostics and calibration; not part of the contract)."""
-        hits, signals = self._state.retriever.search(self.validate(question), top_k)
-        return {"signals": signals, "found": bool(hits) and decide_found(signals),
-                "hits": [(h.passage.source, h.passage.id, round(h.dense, 4), round(h.lexical, 2),
-                          round(h.coverage, 2)) for h in hits]}
+    def explain(self, question: str, top_k: int = 5) -> tuple[Retrieval, Evidence]:
+        """Retrieval and evidence for one question (diagnostics and calibration; not part of the contract)."""
+        _, retrieval, evidence = self._weigh(self.validate(question), top_k)
+        return retrieval, evidence
 
     # ------------------------------------------------------------ documents
 
     def documents(self) -> list[dict[str, Any]]:
-        """The catalog of the index in service, with passage counts."""
-        state = self._state
-        counts: dict[str, int] = {}
-        for p in state.data.passages:
-            counts[p.source] = counts.get(p.source, 0) + 1
-        return [{**info.__dict__, "passages": counts.get(info.source, 0)}
-                for info in state.data.manifest.document_infos()]
+        """The catalog of the version in service, with passage counts."""
+        return [{**d.info().__dict__, "passages": d.passages}
+                for d in sorted(self._state.reader.manifest.documents, key=lambda d: d.source)]
 
     def document(self, source: str) -> tuple[DocumentInfo, list[Page], list[Passage]] | None:
         """One document's facts, page texts and passages, or None if it is not in the index."""
-        state = self._state
-        infos = {d.source: d for d in state.data.manifest.document_infos()}
-        if source not in infos:
+        reader = self._state.reader
+        entry = reader.manifest.document(source)
+        found = reader.document(source)
+        if entry is None or found is None:
             return None
-        return (infos[source], state.data.pages.get(source, []),
-                [p for p in state.data.passages if p.source == source])
+        return entry.info(), found[0], found[1]
 
     def passage(self, passage_id: int) -> Passage | None:
-        passages = self._state.data.passages
-        return passages[passage_id] if 0 <= passage_id < len(passages) else None
+        found = self._state.reader.passages([passage_id]) if passage_id >= 0 else []
+        return found[0] if found else None
 
     def status(self) -> dict[str, Any]:
         """Index version, documents, last ingest and its report: for admins."""
-        m = self._state.data.manifest
+        m = self._state.reader.manifest
         return {
             "version": m.version_id,
             "format_version": m.format_version,
             "created_at": m.created_at,
-            "model": m.model,
+            "model": m.model.__dict__,
             "vector_index": m.vector_index,
             "documents": len(m.documents),
             "passages": m.passage_count,
-            "last_ingest": idx.read_last_ingest(self.index_dir) or m.report,
+            "sentences": m.sentence_count,
+            "last_ingest": self.store.read_last_ingest() or m.report,
         }

@@ -30,6 +30,7 @@ class Page:
     source: str
     page: int | None
     text: str
+    ocr: bool = False  # the text came from optical character recognition of a scan
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class Passage:
     start: int
     end: int
     text: str
+    ocr: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -67,6 +69,7 @@ class Citation:
     passage_id: int
     start: int
     end: int
+    ocr: bool = False  # the passage was read from a scan by OCR: quote with care
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -74,14 +77,23 @@ class Citation:
 
 @dataclass(frozen=True)
 class Answer:
-    """The public answer contract used by the CLI, the web service and the bot."""
+    """The public answer contract used by the CLI, the web service and the bot.
+
+    ``citations`` are the passages the answer text relies on (its ``[n]`` markers); ``related`` are the
+    other passages retrieval found, offered as further reading and never as sources. When ``found`` is
+    False, ``citations`` is empty and ``related`` holds the nearest passages. Numbers run on from the
+    citations into ``related``.
+    """
 
     question: str
     found: bool
     text: str
     citations: tuple[Citation, ...] = field(default_factory=tuple)
+    related: tuple[Citation, ...] = field(default_factory=tuple)
     index_version: str = ""
     latency_ms: float = 0.0
+    mode: str = "extractive"  # or "generated": written by a language model, every sentence verified
+    conversation_id: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -89,6 +101,9 @@ class Answer:
             "found": self.found,
             "text": self.text,
             "citations": [c.to_dict() for c in self.citations],
+            "related": [c.to_dict() for c in self.related],
+            "mode": self.mode,
+            "conversation_id": self.conversation_id,
             "index_version": self.index_version,
             "latency_ms": round(self.latency_ms, 2),
         }

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,8 @@ import numpy as np
 from assistant import index as idx
 from assistant.config import Settings
 from assistant.embedding import Embedder, load_embedder
+from assistant.facts import encode_facts, facts_in
+from assistant.sentences import SPLITTER_VERSION, split_sentences
 from assistant.errors import DocumentError, IndexFormatError, IndexNotFoundError, IndexWriteError, WegwijzerError
 from assistant.hashing import file_sha256
 from assistant.messages import t
@@ -41,6 +43,8 @@ class IngestReport:
     documents_removed: int = 0
     passages: int = 0
     passages_embedded: int = 0
+    sentences: int = 0
+    sentences_embedded: int = 0
     skipped: list[dict[str, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -71,131 +75,200 @@ def ingest(settings: Settings, corpus_dir: Path | None = None, embedder: Embedde
     started = time.perf_counter()
     if not corpus_dir.is_dir():
         raise WegwijzerError(t("ingest.no_corpus", corpus=corpus_dir))
-    with idx.IngestLock(settings.index_dir):
+    store = idx.open_store(settings)
+    with store.lock():
         try:
-            _ingest_locked(settings, corpus_dir, embedder, chunker, progress, report)
+            _ingest_locked(settings, store, corpus_dir, embedder, chunker, progress, report)
         except BaseException as exc:
             report.ok = False
             report.error = str(exc) or type(exc).__name__
             report.seconds = round(time.perf_counter() - started, 3)
             report.finished_at = time.time()
-            idx.write_last_ingest(settings.index_dir, report.to_dict())
+            store.write_last_ingest(report.to_dict())
             if isinstance(exc, OSError):
                 raise IndexWriteError(t("ingest.write_failed", reason=exc.strerror or exc)) from exc
             raise
     report.seconds = round(time.perf_counter() - started, 3)
     report.finished_at = time.time()
-    idx.write_last_ingest(settings.index_dir, report.to_dict())
+    store.write_last_ingest(report.to_dict())
     return report
 
 
-def _previous(settings: Settings, model: dict[str, Any], chunker: ChunkerSettings) -> idx.IndexData | None:
-    """The published index, if its passages and vectors can be reused for this model and chunker."""
+def _previous(store: idx.IndexStore, model: idx.ModelInfo, chunker: dict[str, Any]) -> idx.IndexReader | None:
+    """The published version, if its passages, sentences and vectors can be reused for this model and chunker."""
     try:
-        previous = idx.load_index(settings.index_dir)
+        previous = store.open()
     except (IndexNotFoundError, IndexFormatError):
         return None
     m = previous.manifest
-    if m.model.get("fingerprint") != model["fingerprint"] or m.chunker != chunker.to_dict():
+    if m.model != model or m.chunker != chunker:
+        previous.close()
         return None
     return previous
 
 
-def _ingest_locked(settings: Settings, corpus_dir: Path, embedder: Embedder | None, chunker: ChunkerSettings,
-                   progress: bool, report: IngestReport) -> None:
-    idx.prune(settings.index_dir)  # leftovers of an interrupted ingest go first
+def chunker_identity(chunker: ChunkerSettings) -> dict[str, Any]:
+    """What decides how passages and sentences are cut: a change re-embeds every document."""
+    return {**chunker.to_dict(), "sentences": SPLITTER_VERSION}
+
+
+@dataclass
+class _Batch:
+    """The content of the version being built, with the texts still to embed."""
+
+    passages: list[Passage] = field(default_factory=list)
+    pages: list[Page] = field(default_factory=list)
+    vectors: list[np.ndarray] = field(default_factory=list)
+    sentences: list[idx.SentenceRecord] = field(default_factory=list)
+    sentence_vectors: list[np.ndarray] = field(default_factory=list)
+    to_embed: list[tuple[int, str]] = field(default_factory=list)  # (passage id, text to embed)
+    sentences_to_embed: list[tuple[int, str]] = field(default_factory=list)  # (sentence id, text)
+
+    def add_sentences(self, passage: Passage, vector_rows: np.ndarray | None,
+                      old: list[idx.SentenceRecord] | None = None) -> None:
+        """Sentences of ``passage``: reused ones with their vectors, or newly split ones to embed."""
+        units = old if old is not None else [
+            idx.SentenceRecord(id=0, passage_id=0, start=s.start, end=s.end, text=s.text, kind=s.kind,
+                               block=s.block) for s in split_sentences(passage.text)]
+        base = len(self.sentences)
+        for k, s in enumerate(units):
+            sid = base + k
+            # Facts are re-read on every ingest: cheap, and a better detector reaches old documents too.
+            self.sentences.append(idx.SentenceRecord(id=sid, passage_id=passage.id, start=s.start, end=s.end,
+                                                     text=s.text, kind=s.kind, block=s.block,
+                                                     facts=encode_facts(facts_in(s.text))))
+            if vector_rows is None:
+                self.sentences_to_embed.append((sid, s.text))
+        if vector_rows is not None:
+            self.sentence_vectors.append(vector_rows)
+        else:
+            self.sentence_vectors.append(np.zeros((len(units), 0), dtype=np.float32))  # filled below
+
+
+def _ingest_locked(settings: Settings, store: idx.IndexStore, corpus_dir: Path, embedder: Embedder | None,
+                   chunker: ChunkerSettings, progress: bool, report: IngestReport) -> None:
+    store.prune()  # leftovers of an interrupted ingest go first
     embedder = embedder or load_embedder(settings.embedding_model, settings.models_dir)
-    model = embedder.identity.to_dict()
-    dim = embedder.identity.dim
-    previous = _previous(settings, model, chunker)
-    prev_docs = previous.manifest.documents if previous else {}
+    model = idx.ModelInfo.of(embedder.identity)
+    dim = model.dim
+    identity = chunker_identity(chunker)
+    previous = _previous(store, model, identity)
+    prev_docs = {d.source: d for d in previous.manifest.documents} if previous else {}
 
     catalog, problems = read_catalog(corpus_dir)
     report.warnings.extend(problems)
     files, unsupported = discover(corpus_dir)
     report.skipped.extend({"source": s, "reason": r} for s, r in unsupported)
 
-    documents: dict[str, dict[str, Any]] = {}
-    passages: list[Passage] = []
-    pages_out: list[Page] = []
-    vectors: list[np.ndarray] = []
-    to_embed: list[tuple[int, str]] = []  # (passage index, text to embed)
-
-    for path, source in files:
-        entry = catalog.get(source, {})
-        try:
-            digest = file_sha256(path)
-            prev = prev_docs.get(source)
-            if previous and prev and prev.get("sha256") == digest and prev.get("catalog") == entry:
-                old = [p for p in previous.passages if p.source == source]
-                base = len(passages)
-                for k, p in enumerate(old):
-                    passages.append(Passage(id=base + k, source=p.source, title=p.title, page=p.page,
-                                            section=p.section, start=p.start, end=p.end, text=p.text))
-                vectors.append(previous.vectors.vectors([p.id for p in old]))
-                pages_out.extend(previous.pages.get(source, []))
-                documents[source] = prev
-                report.documents_reused += 1
+    documents: list[idx.DocumentEntry] = []
+    batch = _Batch()
+    try:
+        for path, source in files:
+            entry = catalog.get(source, {})
+            try:
+                digest = file_sha256(path)
+                prev = prev_docs.get(source)
+                if previous is not None and prev and prev.sha256 == digest and prev.catalog == entry:
+                    _reuse(previous, source, batch)
+                    documents.append(prev)
+                    report.documents_reused += 1
+                    continue
+                doc = load_document(path, source)
+            except DocumentError as exc:
+                log.warning("skipped %s: %s", exc.source, exc.reason)
+                report.skipped.append({"source": exc.source, "reason": exc.reason})
                 continue
-            doc = load_document(path, source)
-        except DocumentError as exc:
-            log.warning("skipped %s: %s", exc.source, exc.reason)
-            report.skipped.append({"source": exc.source, "reason": exc.reason})
-            continue
-        except OSError as exc:
-            report.skipped.append({"source": source, "reason": t("ingest.unreadable", reason=exc.strerror)})
-            continue
-        title = entry.get("title") or derive_title(doc.pages, Path(source).stem.replace("-", " "))
-        chunks = chunk_pages(doc.pages, chunker)
-        if not chunks:
-            report.skipped.append({"source": source, "reason": t("ingest.nothing_to_index")})
-            continue
-        for c in chunks:
-            pid = len(passages)
-            passages.append(Passage(id=pid, source=source, title=title, page=c.page, section=c.section,
-                                    start=c.start, end=c.end, text=c.text))
-            to_embed.append((pid, embedding_text(title, c.section, c.text)))
-        vectors.append(np.zeros((len(chunks), dim), dtype=np.float32))  # filled below
-        pages_out.extend(doc.pages)
-        documents[source] = {
-            "sha256": doc.sha256, "title": title, "publisher": entry.get("publisher", ""),
-            "date": entry.get("date", ""), "kind": entry.get("kind", ""),
-            "language": entry.get("language", "nl-BE"), "pages": len(doc.pages) if doc.kind == "pdf" else None,
-            "passages": len(chunks), "format": doc.kind, "catalog": entry,
-        }
-        report.documents_embedded += 1
+            except OSError as exc:
+                report.skipped.append({"source": source, "reason": t("ingest.unreadable", reason=exc.strerror)})
+                continue
+            title = entry.get("title") or derive_title(doc.pages, Path(source).stem.replace("-", " "))
+            chunks = chunk_pages(doc.pages, chunker)
+            if not chunks:
+                report.skipped.append({"source": source, "reason": t("ingest.nothing_to_index")})
+                continue
+            ocr_pages = {p.page for p in doc.pages if p.ocr}
+            for c in chunks:
+                passage = Passage(id=len(batch.passages), source=source, title=title, page=c.page,
+                                  section=c.section, start=c.start, end=c.end, text=c.text,
+                                  ocr=c.page in ocr_pages if c.page is not None else bool(ocr_pages))
+                batch.passages.append(passage)
+                batch.to_embed.append((passage.id, embedding_text(title, c.section, c.text)))
+                batch.add_sentences(passage, None)
+            batch.vectors.append(np.zeros((len(chunks), dim), dtype=np.float32))  # filled below
+            batch.pages.extend(doc.pages)
+            documents.append(idx.DocumentEntry(
+                source=source, sha256=doc.sha256, title=title, publisher=entry.get("publisher", ""),
+                date=entry.get("date", ""), kind=entry.get("kind", ""), language=entry.get("language", "nl-BE"),
+                pages=len(doc.pages) if doc.kind == "pdf" else None, passages=len(chunks), format=doc.kind,
+                ocr_pages=len(ocr_pages), catalog=entry))
+            report.documents_embedded += 1
+    finally:
+        if previous is not None:
+            previous.close()
 
-    if not passages:
+    if not batch.passages:
         raise WegwijzerError(t("ingest.no_documents", corpus=corpus_dir, skipped=len(report.skipped)))
-    matrix = np.vstack(vectors).astype(np.float32)
-    if to_embed:
-        matrix[[i for i, _ in to_embed]] = _embed(embedder, [t for _, t in to_embed], progress)
-    report.passages_embedded = len(to_embed)
+    matrix = np.vstack(batch.vectors).astype(np.float32)
+    if batch.to_embed:
+        matrix[[i for i, _ in batch.to_embed]] = _embed(embedder, [t for _, t in batch.to_embed], progress,
+                                                       t("cli.embedding_passages"))
+    sentence_matrix = np.zeros((len(batch.sentences), dim), dtype=np.float32)
+    row = 0
+    for block in batch.sentence_vectors:
+        if block.shape[1] == dim:
+            sentence_matrix[row:row + len(block)] = block
+        row += len(block)
+    if batch.sentences_to_embed:
+        sentence_matrix[[i for i, _ in batch.sentences_to_embed]] = _embed(
+            embedder, [t for _, t in batch.sentences_to_embed], progress, t("cli.embedding_sentences"))
+    report.passages_embedded = len(batch.to_embed)
+    report.sentences_embedded = len(batch.sentences_to_embed)
     report.documents = len(documents)
-    report.passages = len(passages)
-    report.documents_removed = len(set(prev_docs) - set(documents))
-    if previous is not None and not to_embed and documents == prev_docs:
+    report.passages = len(batch.passages)
+    report.sentences = len(batch.sentences)
+    report.documents_removed = len(set(prev_docs) - {d.source for d in documents})
+    if previous is not None and not batch.to_embed and {d.source: d for d in documents} == prev_docs:
         # Nothing changed: keep the published version rather than churn a copy that every running
         # service would then reload.
         report.version_id = previous.version_id
         report.unchanged = True
         return
-    version = idx.write_version(
-        settings.index_dir, model=model, chunker=chunker.to_dict(), documents=documents, passages=passages,
-        pages=pages_out, vectors=matrix, report=report.to_dict(),
-    )
-    idx.publish(settings.index_dir, version)
+    version = store.write(idx.VersionContent(
+        model=model, chunker=identity, documents=documents, passages=batch.passages, pages=batch.pages,
+        vectors=matrix, sentences=batch.sentences, sentence_vectors=sentence_matrix, report=report.to_dict()))
+    store.publish(version)
     report.version_id = version
-    idx.prune(settings.index_dir)
+    store.prune()
     log.info("published index %s: %d documents, %d passages (%d embedded)", version, report.documents,
              report.passages, report.passages_embedded)
 
 
-def _embed(embedder: Embedder, texts: list[str], progress: bool, batch: int = 32) -> np.ndarray:
+def _reuse(previous: idx.IndexReader, source: str, batch: _Batch) -> None:
+    """Copy an unchanged document's pages, passages, sentences and vectors from the published version."""
+    found = previous.document(source)
+    if found is None:
+        return
+    pages, old = found
+    old_ids = [p.id for p in old]
+    batch.vectors.append(previous.passage_vectors(old_ids))
+    batch.pages.extend(pages)
+    old_sentences = previous.sentences(old_ids) if len(old_ids) <= 500 else [
+        s for i in range(0, len(old_ids), 500) for s in previous.sentences(old_ids[i:i + 500])]
+    by_passage: dict[int, list[idx.SentenceRecord]] = {}
+    for s in old_sentences:
+        by_passage.setdefault(s.passage_id, []).append(s)
+    for p in old:
+        passage = replace(p, id=len(batch.passages))
+        batch.passages.append(passage)
+        sentences = by_passage.get(p.id, [])
+        batch.add_sentences(passage, previous.sentence_vectors([s.id for s in sentences]), sentences)
+
+
+def _embed(embedder: Embedder, texts: list[str], progress: bool, label: str, batch: int = 32) -> np.ndarray:
     from tqdm import tqdm
 
     out = []
-    with tqdm(total=len(texts), desc="Embedding", unit="passage", disable=not progress) as bar:
+    with tqdm(total=len(texts), desc=label, unit="", disable=not progress) as bar:
         for i in range(0, len(texts), batch):
             out.append(embedder.embed_passages(texts[i:i + batch]))
             bar.update(len(texts[i:i + batch]))

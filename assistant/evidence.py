@@ -1,0 +1,261 @@
+"""Sentence-level evidence: which sentences of the retrieved passages answer the question, and whether any does.
+
+Every sentence of the top passages is described by a few signals: how close its vector is to the
+question's, how many of the question's distinctive words it holds, whether it holds the kind of fact
+asked (a number for "hoeveel", a person for "wie", a date for "wanneer"), what its neighbours say, and
+what kind of unit it is (a question or a bare heading never answers). Two logistic models weigh these
+signals, both fitted on labelled questions with cross-validation by ``bench/calibrate.py``:
+
+* the sentence model: how likely a sentence states the asked fact;
+* the answerability model: whether the best sentences together answer the question at all, with a
+  decision threshold per language (questions in English or French meet Dutch sentences at lower
+  similarity and share few words with them).
+
+The fitted numbers live in ``evidence_model.json`` next to this module, with the data they came from;
+no constant in this file is tuned to a question. The same scoring verifies sentences written by a
+language model (issue 11): a generated sentence must be supported by the passage it cites.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .facts import Ask, ask_of, decode_facts, fact_match
+from .index.protocol import IndexReader, SentenceRecord
+from .retrieval import Hit, Retrieval
+
+MODEL_PATH = Path(__file__).with_name("evidence_model.json")
+CONTEXT = 2  # neighbours on each side that lend a sentence their topic ("Begeleiding: …" under a session title)
+
+SENTENCE_FEATURES = (
+    "cos", "cos_ctx", "cos_passage", "rank", "lex", "lex_ctx", "fact", "fact_missing", "fact_x_cos",
+    "question", "heading", "item", "lead_in", "short", "foreign", "foreign_x_cos",
+)
+ANSWER_FEATURES = (
+    "best", "second", "best_logit", "dense_top", "dense_z", "coverage", "known_coverage", "unknown_mass",
+    "best_fact", "fact_missing", "checkable", "foreign",
+)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One sentence of a retrieved passage, with its signals and the sentence model's probability."""
+
+    sentence: SentenceRecord
+    hit: Hit
+    rank: int  # rank of its passage in the retrieval, 0 = best
+    features: np.ndarray
+    probability: float
+    fact: float  # how well it supplies the asked kind of fact (facts.fact_match)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """The scored sentences of one question and the answerability decision."""
+
+    ask: Ask
+    candidates: list[Candidate]  # eligible sentences, best first
+    sentences: list[SentenceRecord]  # every sentence of the retrieved passages, in passage and text order
+    answerable: bool
+    confidence: float  # the answerability model's probability
+    features: dict[str, float]
+
+
+def _logistic(x: np.ndarray | float) -> np.ndarray | float:
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -30, 30)))
+
+
+@dataclass(frozen=True)
+class LinearModel:
+    """A fitted logistic model: standardisation, weights, intercept."""
+
+    features: tuple[str, ...]
+    mean: np.ndarray
+    scale: np.ndarray
+    weights: np.ndarray
+    intercept: float
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LinearModel:
+        return cls(tuple(data["features"]), np.asarray(data["mean"], dtype=np.float64),
+                   np.asarray(data["scale"], dtype=np.float64), np.asarray(data["weights"], dtype=np.float64),
+                   float(data["intercept"]))
+
+    def logit(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(((x - self.mean) / self.scale) @ self.weights + self.intercept)
+
+    def probability(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(_logistic(self.logit(x)))
+
+
+@dataclass(frozen=True)
+class EvidenceModel:
+    """Both fitted models and the per-language answerability thresholds."""
+
+    sentence: LinearModel
+    answer: LinearModel
+    thresholds: dict[str, float]  # "nl" and "foreign"
+    meta: dict[str, Any]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EvidenceModel:
+        if tuple(data["sentence"]["features"]) != SENTENCE_FEATURES or \
+                tuple(data["answer"]["features"]) != ANSWER_FEATURES:
+            raise ValueError("evidence_model.json was fitted on other features; run bench/calibrate.py")
+        return cls(LinearModel.from_dict(data["sentence"]), LinearModel.from_dict(data["answer"]),
+                   {k: float(v) for k, v in data["thresholds"].items()}, dict(data.get("meta", {})))
+
+    @classmethod
+    def load(cls, path: Path = MODEL_PATH) -> EvidenceModel:
+        return _load(str(path))
+
+
+@lru_cache(maxsize=4)
+def _load(path: str) -> EvidenceModel:
+    return EvidenceModel.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+# ---------------------------------------------------------------- signals
+
+
+def _coverage(terms: list[str], present: set[str] | frozenset[str], idf: dict[str, float], max_idf: float,
+              known_only: bool) -> float:
+    total = found = 0.0
+    for term in terms:
+        if known_only and term not in idf:
+            continue
+        weight = idf.get(term, max_idf)
+        total += weight
+        if term in present:
+            found += weight
+    return found / total if total else 0.0
+
+
+def sentence_signals(retrieval: Retrieval, reader: IndexReader, ask: Ask | None = None,
+                     max_passages: int | None = None) -> tuple[list[SentenceRecord], list[Hit], list[int],
+                                                                np.ndarray, np.ndarray]:
+    """Signals of every sentence of the retrieved passages: (sentences, hits, ranks, feature matrix, fact)."""
+    ask = ask or ask_of(retrieval.question)
+    hits = retrieval.hits[:max_passages] if max_passages else retrieval.hits
+    if not hits:
+        return [], [], [], np.zeros((0, len(SENTENCE_FEATURES))), np.zeros(0)
+    rank_of = {h.passage.id: i for i, h in enumerate(hits)}
+    hit_of = {h.passage.id: h for h in hits}
+    sentences = reader.sentences([h.passage.id for h in hits])
+    if not sentences:
+        return [], [], [], np.zeros((0, len(SENTENCE_FEATURES))), np.zeros(0)
+    vectors = reader.sentence_vectors([s.id for s in sentences])
+    cos = vectors @ np.asarray(retrieval.query, dtype=np.float32)
+    foreign = retrieval.language != "nl"
+    terms, idf, max_idf = retrieval.terms, retrieval.idf, retrieval.max_idf
+    lex = np.array([_coverage(terms, set(s.terms), idf, max_idf, foreign) for s in sentences])
+    facts = np.array([fact_match(ask, decode_facts(s.facts), retrieval.question) for s in sentences])
+    n = len(sentences)
+    cos_ctx = np.zeros(n)
+    lex_ctx = np.zeros(n)
+    for i, s in enumerate(sentences):
+        lo, hi = i, i
+        while lo > 0 and i - lo < CONTEXT and sentences[lo - 1].passage_id == s.passage_id:
+            lo -= 1
+        while hi + 1 < n and hi - i < CONTEXT and sentences[hi + 1].passage_id == s.passage_id:
+            hi += 1
+        others = [j for j in range(lo, hi + 1) if j != i]
+        cos_ctx[i] = max((cos[j] for j in others), default=cos[i])
+        window: set[str] = set()
+        for j in range(lo, hi + 1):
+            window.update(sentences[j].terms)
+        lex_ctx[i] = _coverage(terms, window, idf, max_idf, foreign)
+    ranks = [rank_of[s.passage_id] for s in sentences]
+    kinds = [s.kind for s in sentences]
+    checkable = 1.0 if ask.checkable else 0.0
+    matrix = np.column_stack([
+        cos,
+        cos_ctx,
+        [hit_of[s.passage_id].dense for s in sentences],
+        [1.0 / (1 + r) for r in ranks],
+        lex,
+        lex_ctx,
+        facts,
+        checkable * (facts == 0),
+        facts * cos,
+        [k == "question" for k in kinds],
+        [k == "heading" for k in kinds],
+        [k == "item" for k in kinds],
+        [k == "lead_in" for k in kinds],
+        [len(s.text.split()) < 4 for s in sentences],
+        np.full(n, 1.0 if foreign else 0.0),
+        cos * (1.0 if foreign else 0.0),
+    ]).astype(np.float64)
+    return sentences, [hit_of[s.passage_id] for s in sentences], ranks, matrix, facts
+
+
+def answer_signals(retrieval: Retrieval, ask: Ask, probabilities: np.ndarray, logits: np.ndarray,
+                   facts: np.ndarray, eligible: np.ndarray) -> dict[str, float]:
+    """Question-level signals for the answerability model, from the best eligible sentences."""
+    probs = np.where(eligible, probabilities, 0.0)
+    order = np.argsort(-probs)
+    best = float(probs[order[0]]) if len(order) else 0.0
+    second = float(probs[order[1]]) if len(order) > 1 else 0.0
+    best_fact = float(facts[order[0]]) if len(order) else 0.0
+    s = retrieval.signals
+    idf, terms = retrieval.idf, retrieval.terms
+    total = sum(idf.get(t, retrieval.max_idf) for t in terms)
+    unknown = sum(retrieval.max_idf for t in terms if t not in idf)
+    return {
+        "best": best,
+        "second": second,
+        "best_logit": float(logits[order[0]]) if len(order) else -10.0,
+        "dense_top": float(s.get("dense_top", 0.0)),
+        "dense_z": float(s.get("dense_z", 0.0)),
+        "coverage": float(s.get("coverage", 0.0)),
+        "known_coverage": float(s.get("known_coverage", 0.0)),
+        "unknown_mass": unknown / total if total else 0.0,
+        "best_fact": best_fact,
+        "fact_missing": 1.0 if ask.checkable and float(np.max(np.where(eligible, facts, 0.0), initial=0.0)) == 0
+        else 0.0,
+        "checkable": 1.0 if ask.checkable else 0.0,
+        "foreign": 0.0 if retrieval.language == "nl" else 1.0,
+    }
+
+
+def eligible_mask(sentences: list[SentenceRecord], facts: np.ndarray) -> np.ndarray:
+    """Which sentences may stand as an answer: never a question, a bare heading or a fragment.
+
+    A short line that holds the asked fact (a name under "Begeleiding", a date line) may.
+    """
+    out = []
+    for s, fact in zip(sentences, facts, strict=True):
+        n_words = len(s.text.split())
+        if s.kind == "question":
+            out.append(False)
+        elif s.kind == "heading" or n_words < 3:
+            out.append(bool(fact >= 1.0) and n_words >= 2)
+        else:
+            out.append(True)
+    return np.array(out, dtype=bool)
+
+
+def weigh(retrieval: Retrieval, reader: IndexReader, model: EvidenceModel | None = None) -> Evidence:
+    """Score the sentences of the retrieved passages and decide whether they answer the question."""
+    model = model or EvidenceModel.load()
+    ask = ask_of(retrieval.question)
+    sentences, hits, ranks, matrix, facts = sentence_signals(retrieval, reader, ask)
+    if not sentences:
+        return Evidence(ask, [], [], False, 0.0, {})
+    logits = model.sentence.logit(matrix)
+    probabilities = np.asarray(_logistic(logits))
+    eligible = eligible_mask(sentences, facts)
+    signals = answer_signals(retrieval, ask, probabilities, logits, facts, eligible)
+    x = np.array([[signals[f] for f in ANSWER_FEATURES]])
+    confidence = float(model.answer.probability(x)[0])
+    threshold = model.thresholds["foreign" if signals["foreign"] else "nl"]
+    order = np.argsort(-np.where(eligible, probabilities, -1.0))
+    candidates = [Candidate(sentences[i], hits[i], ranks[i], matrix[i], float(probabilities[i]), float(facts[i]))
+                  for i in order if eligible[i]]
+    return Evidence(ask, candidates, sentences, bool(candidates) and confidence >= threshold, confidence, signals)

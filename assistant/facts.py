@@ -1,0 +1,262 @@
+"""What a question asks for, and which kinds of fact a sentence holds. Pure functions, nl/en/fr.
+
+An answer to "Hoeveel deelnemers…?" must hold a number, one to "Wie begeleidt…?" a person or an
+organisation, one to "Wanneer…?" a date or a time. A sentence on the right topic that lacks the asked
+kind of fact is no answer: this is how Wegwijzer tells "the documents are about this" from "the
+documents answer this". The patterns are generic (number words, month names, titles, address and
+e-mail shapes); none names anything in the corpus.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .analysis import STOPWORDS, fold, stem
+
+# Kinds of fact. A question asks for at most one; a sentence may hold several.
+NUMBER, AMOUNT, PERSON, DATE, PLACE, CONTACT, DEFINITION, REASON, METHOD, NAME, OTHER = (
+    "number", "amount", "person", "date", "place", "contact", "definition", "reason", "method", "name", "other")
+# The kinds a sentence can be checked for; the others (method, reason, name, other) are judged by topic.
+CHECKABLE = (NUMBER, AMOUNT, PERSON, DATE, PLACE, CONTACT, DEFINITION)
+
+
+@dataclass(frozen=True)
+class Ask:
+    """What a question asks for: the kind of fact, and the word it counts or names ("deelnemers")."""
+
+    kind: str
+    focus: str = ""  # folded focus word, e.g. "deelnemers" in "hoeveel deelnemers", "" when none
+    subject: str = ""  # for definitions: the thing to define ("pleinmakers")
+
+    @property
+    def checkable(self) -> bool:
+        return self.kind in CHECKABLE
+
+
+_MONEY_WORDS = r"(?:kost|kosten|kostte|prijs|prijzen|bedrag|bedragen|budget|budgetten|subsidie|subsidies|vergoeding|" \
+               r"premie|tarief|tarieven|betalen|betaalt|euro|middelen|financiering|cost|costs|price|fee|fees|budget|" \
+               r"amount|funding|paid|pay|coute|coutent|cout|prix|montant|tarif|frais|financement)"
+_CONTACT_WORDS = r"(?:adres|adressen|e-?mail|e-?mailadres|mailadres|telefoon|telefoonnummer|gsm|gsm-nummer|" \
+                 r"website|webadres|url|contactgegevens|address|email|phone|telephone|website|adresse|courriel|" \
+                 r"telephone|site)"
+
+# Words that say what is asked wherever they stand ("Wat is het adres van…", "Hoeveel kost…").
+_CONTENT_CUES: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(rf"\b{_CONTACT_WORDS}\b"), CONTACT),
+    (re.compile(rf"\b(?:hoeveel|hoe duur|wat|welk|what|which|how much|combien|quel|quelle)\b.*\b{_MONEY_WORDS}\b|"
+                rf"\b{_MONEY_WORDS}\b.*\b(?:hoeveel|how much|combien)\b|\bhoe duur\b"), AMOUNT),
+    (re.compile(r"\b(?:openingsuren|openingsuur|openingstijden|opening hours|heures d'ouverture|horaires?|"
+                r"date limite|deadline|uiterste datum)\b"), DATE),
+]
+# Question words; the one that comes first in the question decides ("Welke steden vertellen hoe…" asks
+# for places, not for a method).
+_QUESTION_WORDS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"\b(?:hoeveel|hoe groot|hoe hoog|hoe lang|hoe vaak|hoe oud|how many|how much|how long|how often|"
+                r"combien|welk aantal|welk percentage|what percentage|quel pourcentage|quel nombre|what number|"
+                r"het aantal)\b"), NUMBER),
+    (re.compile(r"\b(?:wanneer|hoe laat|welke datum|welke dag|welk jaar|op welke dag|when|what time|what date|"
+                r"which year|what year|quand|quelle date|quelle annee|a quelle heure|date limite|deadline)\b"), DATE),
+    (re.compile(r"\b(?:waar|waarheen|(?:in |naar )?welke (?:stad|steden|gemeente|gemeenten|provincie|zaal|straat|"
+                r"plaats|regio|land|locatie)|where|(?:in )?which (?:city|cities|town|place|country)|ou|"
+                r"(?:dans )?quelles? (?:villes?|communes?))\b"), PLACE),
+    (re.compile(r"\b(?:wie|who|whom|qui|welke (?:persoon|personen|spreker|sprekers|minister|partij|organisatie|"
+                r"organisaties|vereniging|verenigingen|partner|partners|onderzoeker|onderzoekers|instantie|dienst|"
+                r"universiteit)|welk (?:bureau|consultancybureau|agentschap|bedrijf)|which (?:organisation|"
+                r"organization|party|minister|person|agency|consultancy)|quel (?:ministre|parti|organisme)|"
+                r"quelle (?:organisation|personne))\b"), PERSON),
+    (re.compile(r"\b(?:waarom|why|pourquoi|om welke reden)\b"), REASON),
+    (re.compile(r"^(?:wat (?:is|zijn|betekent|betekenen|houdt)|what (?:is|are|does)|qu'est-ce que|qu'est ce que|"
+                r"c'est quoi|que sont)\b"), DEFINITION),
+    (re.compile(r"\b(?:hoe|how|comment|op welke manier|de quelle maniere|in what way)\b"), METHOD),
+    (re.compile(r"\b(?:welke|welk|which|what|quels?|quelles?)\b"), NAME),
+]
+
+_FOCUS_AFTER = re.compile(
+    r"\b(?:hoeveel|welke|welk|how many|how much|which|what|combien de|combien d'|quels|quelles|quel|quelle)\s+"
+    r"((?:[a-z0-9'-]+\s+){0,2}?[a-z0-9'-]{3,})")
+_DEFINE = re.compile(r"^(?:wat (?:is|zijn|betekent|betekenen)|what (?:is|are)|qu'est-ce que|qu'est ce que|"
+                     r"c'est quoi|que sont)\s+(?:een |de |het |a |an |the |les |la |le |l')?(.+?)\s*\??$")
+_FILLER = frozenset("de het een the a an le la les du des van in op voor er nog al zich".split())
+
+
+def ask_of(question: str) -> Ask:
+    """The kind of fact ``question`` asks for, and its focus word when there is one."""
+    q = " ".join(fold(question).replace("’", "'").split())
+    kind = next((k for pattern, k in _CONTENT_CUES if pattern.search(q)), "")
+    if not kind:
+        first = [(m.start(), i, k) for i, (pattern, k) in enumerate(_QUESTION_WORDS) if (m := pattern.search(q))]
+        kind = min(first)[2] if first else OTHER
+    focus = ""
+    m = _FOCUS_AFTER.search(q)
+    if m:
+        words = [w for w in m.group(1).split() if w not in _FILLER and w not in STOPWORDS]
+        focus = words[-1] if words else ""
+        if kind == NUMBER and focus in ("kost", "kosten", "keer", "vaak", "lang", "groot", "hoog"):
+            focus = ""
+    subject = ""
+    if kind == DEFINITION:
+        d = _DEFINE.search(q)
+        subject = d.group(1).strip(" ?") if d else ""
+    return Ask(kind, focus, subject)
+
+
+# ---------------------------------------------------------------- facts in sentences
+
+_NUMBER_WORDS = ("twee drie vier vijf zes zeven acht negen tien elf twaalf dertien veertien vijftien twintig "
+                 "dertig veertig vijftig zestig zeventig tachtig negentig honderd honderden duizend duizenden "
+                 "miljoen miljard tiental tientallen twintigtal dertigtal veertigtal vijftigtal honderdtal "
+                 "two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty hundred "
+                 "hundreds thousand million deux trois quatre cinq six sept huit neuf dix douze vingt trente "
+                 "quarante cinquante cent mille")
+_MONTHS = ("januari februari maart april mei juni juli augustus september oktober november december "
+           "jan feb mrt apr jun jul aug sep sept okt nov dec january february march may june july august october "
+           "janvier fevrier mars avril mai juin juillet aout septembre octobre novembre decembre")
+_WEEKDAYS = ("maandag dinsdag woensdag donderdag vrijdag zaterdag zondag monday tuesday wednesday thursday friday "
+             "saturday sunday lundi mardi mercredi jeudi vendredi samedi dimanche")
+
+_NUM = re.compile(rf"(?<![\w/.-])(?:\d+(?:[.,]\d+)*(?:-tal)?|(?:{'|'.join(_NUMBER_WORDS.split())}))(?![\w/])")
+_MONEY = re.compile(r"(?:€\s?\d|\d[\d.,]*\s?(?:€|euro\b|eur\b)|\bgratis\b|\bkosteloos\b|\bfree of charge\b|"
+                    r"\bgratuit)", re.I)
+_PERCENT = re.compile(r"\d\s?(?:%|procent\b|percent\b|pour cent\b)", re.I)
+_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+_DATE = re.compile(
+    rf"\b\d{{1,2}}\s+(?:{'|'.join(_MONTHS.split())})\b|\b(?:{'|'.join(_MONTHS.split())})\s+(?:19|20)\d\d\b|"
+    rf"\b\d{{1,2}}[/.-]\d{{1,2}}[/.-](?:19|20)?\d\d\b|\b(?:{'|'.join(_WEEKDAYS.split())})\b|"
+    r"\b(?:sinds|vanaf|tot|since|from|until|depuis|en)\s+(?:19|20)\d\d\b|"
+    r"\b\d{1,2}\s?u(?:\d\d)?\b|\b\d{1,2}[:.]\d\d\s?(?:u|uur|h)?\b|\b\d{1,2}h\d\d\b", re.I)
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_PHONE = re.compile(r"(?:\+32|\b0)\s?\d{1,3}(?:[\s./]?\d{2,3}){2,4}\b")
+_URL = re.compile(r"\b(?:https?://|www\.)\S+|\b[\w-]+\.(?:be|eu|com|org|net|vlaanderen|brussels)\b", re.I)
+_ADDRESS = re.compile(
+    r"\b[A-Z][\w'-]*(?:straat|laan|plein|berg|weg|lei|dreef|kaai|steenweg|markt|hof|park|singel|vest|baan|rei)"
+    r"\s+\d+[a-z]?\b|\b\d{4}\s+[A-Z][a-z]+|\b(?:rue|avenue|boulevard|place|chaussee)\s+[\w' -]+\d+", re.U)
+_TITLE = re.compile(r"\b(?i:prof|dr|drs|dhr|mevr|mr|ir|doctorandi|minister|schepen|burgemeester|coördinator|"
+                    r"coordinator|directeur|diensthoofd)\b\.?\s+[A-ZÀ-Ý]")
+_CAPWORD = r"[A-ZÀ-Ý][a-zà-ÿ'-]+"
+_NAME = re.compile(rf"\b{_CAPWORD}(?:\s+(?:van|de|der|den|van de|van der|vanden|le|la|du|des|&|en))?\s+{_CAPWORD}\b")
+_ACRONYM = re.compile(r"\b[A-Z][A-Z0-9&]{1,}(?:[a-z]{0,2}[A-Z]+)?\b")
+_ORG_WORDS = re.compile(r"\b(?:vzw|v\.z\.w|agentschap|universiteit|vereniging|stad|gemeente|ocmw|dienst|bureau|"
+                        r"overheid|ministerie|raad|huis|centrum|netwerk|platform|federatie|unie|commissie|"
+                        r"university|agency|council|association|city of|ville de|service|agence)\b", re.I)
+_PLACE_WORDS = re.compile(r"\b(?:in|te|op|naar|at|in the|a|au|dans)\s+(?:het\s+|de\s+|la\s+|le\s+)?[A-Z][\w'-]+")
+_COPULA = re.compile(r"\b(?:is|zijn|betekent|betekenen|verwijst|staat voor|bestaat uit|omvat|noemen we|heet|"
+                     r"heten|are|means|refers|est|sont|désigne)\b", re.I)
+# Capitalised words that do not make a sentence name someone: months, weekdays, sentence openers.
+_NOT_NAMES = frozenset(fold(w) for w in (_MONTHS + " " + _WEEKDAYS).split()) | frozenset(
+    "de het een in op voor met dit deze die dat er wij we ze zij hij je u ook en of maar als bij van tot na om "
+    "the a an this these those we they it in on for with de la le les des un une nous ils elle".split())
+
+
+@dataclass(frozen=True)
+class Fact:
+    """A fact found in a sentence: its kind, and the words that state it."""
+
+    kind: str
+    text: str
+
+
+def facts_in(sentence: str) -> list[Fact]:
+    """The facts ``sentence`` states, by kind (numbers, amounts, dates, people and organisations, places, contact)."""
+    out: list[Fact] = []
+    for m in _MONEY.finditer(sentence):
+        out.append(Fact(AMOUNT, _around(sentence, m.start(), m.end())))
+    for m in _PERCENT.finditer(sentence):
+        out.append(Fact(NUMBER, _around(sentence, m.start(), m.end())))
+    for m in _DATE.finditer(sentence):
+        out.append(Fact(DATE, m.group(0)))
+    for m in _YEAR.finditer(sentence):
+        out.append(Fact(DATE, m.group(0)))
+    dated = {f.text for f in out if f.kind == DATE}
+    for m in _NUM.finditer(sentence):
+        token = m.group(0)
+        if _YEAR.fullmatch(token) or any(token in d for d in dated):
+            continue
+        out.append(Fact(NUMBER, _around(sentence, m.start(), m.end())))
+    for pattern in (_EMAIL, _PHONE, _URL):
+        for m in pattern.finditer(sentence):
+            out.append(Fact(CONTACT, m.group(0)))
+    for m in _ADDRESS.finditer(sentence):
+        out.append(Fact(PLACE, m.group(0)))
+        out.append(Fact(CONTACT, m.group(0)))
+    for m in _TITLE.finditer(sentence):
+        out.append(Fact(PERSON, _around(sentence, m.start(), m.end(), after=3)))
+    for m in _NAME.finditer(sentence):
+        words = m.group(0).split()
+        if m.start() == 0 and len(words) == 2:
+            continue  # "Pleinmakers zijn": a capital at the start of a sentence names nobody
+        if fold(words[0]) in _NOT_NAMES or fold(words[-1]) in _NOT_NAMES:
+            continue
+        out.append(Fact(PERSON, m.group(0)))
+    for m in _ACRONYM.finditer(sentence):
+        out.append(Fact(PERSON, m.group(0)))  # organisations answer "wie" as well as people do
+    for m in _ORG_WORDS.finditer(sentence):
+        out.append(Fact(PERSON, _around(sentence, m.start(), m.end(), after=2)))
+    for m in _PLACE_WORDS.finditer(sentence):
+        if m.start() > 0 or len(sentence) < 40:
+            out.append(Fact(PLACE, m.group(0)))
+    copula = _COPULA.search(sentence)
+    if copula and 0 < len(sentence[:copula.start()].split()) <= 8:
+        out.append(Fact(DEFINITION, sentence[:copula.start()].strip(" :,")))  # the thing defined
+    return out
+
+
+def _around(text: str, start: int, end: int, after: int = 2) -> str:
+    """The match with up to ``after`` following words (what is counted: "24 acties")."""
+    tail = text[end:].split()[:after]
+    head = text[start:end]
+    return " ".join([head, *tail]).strip()
+
+
+# ---------------------------------------------------------------- matching
+
+
+def fact_match(ask: Ask, facts: list[Fact], question: str) -> float:
+    """How well ``facts`` (of one sentence) supply what ``ask`` asks for: 1.0 exactly, 0.5 loosely, 0 not.
+
+    A fact that only repeats the question ("Plan Samenleven" in a question about Plan Samenleven) does
+    not count. For counts, a number next to the counted word ("24 acties" for "hoeveel acties") is the
+    exact match; any other number only a loose one.
+    """
+    if not ask.checkable:
+        return 0.0
+    q_stems = {stem(w) for w in re.findall(r"[\w'-]+", fold(question))}
+
+    def new(fact: Fact) -> bool:
+        words = [stem(w) for w in re.findall(r"[\w'-]+", fold(fact.text))]
+        return any(w not in q_stems for w in words)
+
+    if ask.kind == DEFINITION:
+        subject = [stem(w) for w in re.findall(r"[\w'-]+", fold(ask.subject)) if w not in STOPWORDS]
+        for f in facts:
+            if f.kind == DEFINITION and subject:
+                defined = {stem(w) for w in re.findall(r"[\w'-]+", fold(f.text))}
+                if subject[0] in defined or sum(w in defined for w in subject) * 2 >= len(subject):
+                    return 1.0
+        return 0.0
+    kinds = [f for f in facts if f.kind == ask.kind and new(f)]
+    if ask.kind == NUMBER:
+        if ask.focus:
+            focus = stem(ask.focus)
+            if any(focus in {stem(w) for w in re.findall(r"[\w'-]+", fold(f.text))} for f in kinds):
+                return 1.0
+        return 0.5 if kinds else 0.0
+    if ask.kind == AMOUNT:
+        return 1.0 if kinds else 0.0
+    if ask.kind == PERSON:
+        strong = [f for f in kinds if _NAME.search(f.text) or _TITLE.search(f.text)]
+        return 1.0 if strong else (0.5 if kinds else 0.0)
+    return 1.0 if kinds else 0.0
+
+
+def encode_facts(facts: list[Fact]) -> str:
+    """Facts as one compact string for the index (``kind:text|kind:text``)."""
+    return "|".join(f"{f.kind}:{f.text.replace('|', ' ')}" for f in facts)
+
+
+def decode_facts(raw: str) -> list[Fact]:
+    out = []
+    for item in raw.split("|") if raw else []:
+        kind, _, text = item.partition(":")
+        out.append(Fact(kind, text))
+    return out

@@ -1,0 +1,39 @@
+"""The index: one owner of its format (``model``), two owners of storage behind one Protocol.
+
+``open_store(settings)`` is the factory: the file backend (version directories with FAISS and bm25s)
+by default, PostgreSQL with pgvector when ``WEGWIJZER_DATABASE_URL`` is set. Everything else reads an
+index through :class:`IndexReader` and writes one through :class:`IndexStore`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .files import CURRENT, LOCK, TMP_PREFIX, VERSIONS, FileIndexReader, FileIndexStore, IngestLock
+from .model import FORMAT_VERSION, DocumentEntry, Manifest, ModelInfo
+from .protocol import IndexReader, IndexStore, SentenceRecord, VersionContent
+
+if TYPE_CHECKING:
+    from ..config import Settings
+
+__all__ = [
+    "CURRENT", "FORMAT_VERSION", "LOCK", "TMP_PREFIX", "VERSIONS", "DocumentEntry", "FileIndexReader",
+    "FileIndexStore", "IndexReader", "IndexStore", "IngestLock", "Manifest", "ModelInfo", "SentenceRecord",
+    "VersionContent", "current_version", "open_store", "read_last_ingest",
+]
+
+
+def open_store(settings: Settings) -> IndexStore:
+    """The index store the settings select."""
+    return FileIndexStore(settings.index_dir)
+
+
+# Conveniences for the file backend, by index directory (status pages, tests, the CLI).
+
+def current_version(index_dir: Path) -> str | None:
+    return FileIndexStore(index_dir).current_version()
+
+
+def read_last_ingest(index_dir: Path) -> dict[str, Any] | None:
+    return FileIndexStore(index_dir).read_last_ingest()

@@ -1,0 +1,143 @@
+"""The seams of the index: one version to read (IndexReader) and the versions of a store (IndexStore).
+
+Two owners of storage implement them: version directories with FAISS and bm25s (``files``), and
+PostgreSQL with pgvector (``postgres``). Retrieval, evidence and the front ends only see these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from ..analysis import analyzer_config
+from ..types import Page, Passage
+from .model import DocumentEntry, Manifest, ModelInfo
+
+
+@dataclass(frozen=True)
+class SentenceRecord:
+    """One sentence of a passage as stored: span in the passage text, reading text, kind, facts, terms."""
+
+    id: int
+    passage_id: int
+    start: int
+    end: int
+    text: str
+    kind: str
+    block: int
+    facts: str = ""  # assistant.facts.encode_facts
+    terms: tuple[str, ...] = ()  # analysed terms, as the lexical index analyses the question
+
+
+@dataclass
+class VersionContent:
+    """Everything one version holds, as ingest hands it to a store to write.
+
+    ``passages[i].id == i`` and ``vectors[i]`` is its vector; ``sentences[j].id == j`` and
+    ``sentence_vectors[j]`` its vector. Terms are filled in by the store (it owns the analyser).
+    """
+
+    model: ModelInfo
+    chunker: dict[str, Any]
+    documents: list[DocumentEntry]
+    passages: list[Passage]
+    pages: list[Page]
+    vectors: np.ndarray
+    sentences: list[SentenceRecord]
+    sentence_vectors: np.ndarray
+    report: dict[str, Any] = field(default_factory=dict)
+    analyzer: dict[str, Any] = field(default_factory=analyzer_config)
+
+
+class IndexReader(Protocol):
+    """One published version, read-only and safe to share between threads."""
+
+    @property
+    def manifest(self) -> Manifest: ...
+
+    @property
+    def version_id(self) -> str: ...
+
+    @property
+    def passage_count(self) -> int: ...
+
+    def dense_search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k passage ids and cosines for one L2-normalised query vector, best first."""
+        ...
+
+    def dense_scores(self, query: np.ndarray, ids: Sequence[int]) -> np.ndarray:
+        """Exact cosines of the query against chosen passages."""
+        ...
+
+    def query_terms(self, question: str) -> list[str]:
+        """The question analysed as the lexical index was (stemming, folding, decompounding)."""
+        ...
+
+    def lexical_search(self, terms: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k passage ids and BM25 scores (only ids with a score above 0), best first."""
+        ...
+
+    def lexical_scores(self, terms: Sequence[str], ids: Sequence[int]) -> np.ndarray:
+        """BM25 scores of chosen passages."""
+        ...
+
+    def idf(self, terms: Sequence[str]) -> dict[str, float]:
+        """IDF of the terms the corpus knows (unknown terms are left out)."""
+        ...
+
+    @property
+    def max_idf(self) -> float: ...
+
+    def passages(self, ids: Sequence[int]) -> list[Passage]:
+        """Passages by id, in the order asked."""
+        ...
+
+    def passage_terms(self, ids: Sequence[int]) -> list[frozenset[str]]:
+        """The analysed terms of each passage (section path and text), in the order asked."""
+        ...
+
+    def passage_vectors(self, ids: Sequence[int]) -> np.ndarray: ...
+
+    def sentences(self, passage_ids: Sequence[int]) -> list[SentenceRecord]:
+        """The sentences of the given passages, in passage order then text order."""
+        ...
+
+    def sentence_vectors(self, ids: Sequence[int]) -> np.ndarray: ...
+
+    def document(self, source: str) -> tuple[list[Page], list[Passage]] | None:
+        """One document's page texts and passages, or None when it is not in this version."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class IndexStore(Protocol):
+    """Where versions live: write, publish atomically, find the current one, one ingest at a time."""
+
+    def current_version(self) -> str | None: ...
+
+    def open(self, version: str | None = None) -> IndexReader: ...
+
+    def write(self, content: VersionContent) -> str:
+        """Write a complete new version beside the published one; returns its id. Does not publish."""
+        ...
+
+    def publish(self, version_id: str) -> None: ...
+
+    def prune(self, keep: int = 3) -> list[str]: ...
+
+    def lock(self) -> AbstractContextManager[Any]:
+        """The exclusive ingest lock (IngestBusyError when another ingest holds it)."""
+        ...
+
+    def read_last_ingest(self) -> dict[str, Any] | None: ...
+
+    def write_last_ingest(self, report: dict[str, Any]) -> None: ...
+
+    def describe(self) -> str:
+        """Where the store is, for people (a path, or a database URL without its password)."""
+        ...
