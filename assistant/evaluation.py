@@ -41,7 +41,8 @@ def read_questions(path: Path) -> list[Question]:
     return out
 
 
-def _norm(text: str) -> str:
+def normalise(text: str) -> str:
+    """Whitespace collapsed and case folded: how gold strings are matched."""
     return re.sub(r"\s+", " ", text).strip().casefold()
 
 
@@ -54,7 +55,7 @@ def first_hit(answer: Answer, gold: tuple[str, ...], max_chars: int | None = Non
     budget = max_chars
     for c in answer.citations:
         text = c.text if budget is None else c.text[:budget]
-        if any(_norm(g) in _norm(text) for g in gold):
+        if any(normalise(g) in normalise(text) for g in gold):
             return c.n
         if budget is not None:
             budget -= len(c.text)

@@ -34,12 +34,14 @@ MODEL_PATH = Path(__file__).with_name("evidence_model.json")
 CONTEXT = 2  # neighbours on each side that lend a sentence their topic ("Begeleiding: …" under a session title)
 
 SENTENCE_FEATURES = (
-    "cos", "cos_ctx", "cos_passage", "rank", "lex", "lex_ctx", "fact", "fact_missing", "fact_x_cos",
-    "question", "heading", "item", "lead_in", "short", "foreign", "foreign_x_cos",
+    "cos", "rel_cos", "cos_prev", "cos_next", "cos_ctx", "cos_passage", "rank", "lex", "rel_lex", "lex_loose", "lex_ctx",
+    "lex_section", "focus", "fact", "fact_missing", "fact_x_cos", "question", "heading", "item", "lead_in",
+    "short", "log_words", "first", "foreign", "foreign_x_cos",
 )
 ANSWER_FEATURES = (
     "best", "second", "best_logit", "dense_top", "dense_z", "coverage", "known_coverage", "unknown_mass",
-    "best_fact", "fact_missing", "checkable", "foreign",
+    "best_fact", "fact_missing", "fact_lex", "fact_cos", "has_focus", "focus_found", "checkable", "foreign",
+    "open_dense", "open_best", "open_cov", "foreign_dense",
 )
 
 
@@ -112,6 +114,14 @@ class EvidenceModel:
                    {k: float(v) for k, v in data["thresholds"].items()}, dict(data.get("meta", {})))
 
     @classmethod
+    def neutral(cls) -> EvidenceModel:
+        """A model that weighs nothing: for calibration, which computes signals before any fit exists."""
+        def zero(features: tuple[str, ...]) -> LinearModel:
+            n = len(features)
+            return LinearModel(features, np.zeros(n), np.ones(n), np.zeros(n), 0.0)
+        return cls(zero(SENTENCE_FEATURES), zero(ANSWER_FEATURES), {"nl": 0.5, "foreign": 0.5}, {"neutral": True})
+
+    @classmethod
     def load(cls, path: Path = MODEL_PATH) -> EvidenceModel:
         return _load(str(path))
 
@@ -124,15 +134,20 @@ def _load(path: str) -> EvidenceModel:
 # ---------------------------------------------------------------- signals
 
 
+PREFIX = 6  # stems sharing their first six letters count as a loose match: registr(eren) ~ registr(atie)
+
+
 def _coverage(terms: list[str], present: set[str] | frozenset[str], idf: dict[str, float], max_idf: float,
-              known_only: bool) -> float:
+              known_only: bool, loose: bool = False) -> float:
+    """IDF-weighted share of the question's terms in ``present``; ``loose`` also accepts a shared prefix."""
+    prefixes = {p[:PREFIX] for p in present if len(p) >= PREFIX} if loose else set()
     total = found = 0.0
     for term in terms:
         if known_only and term not in idf:
             continue
         weight = idf.get(term, max_idf)
         total += weight
-        if term in present:
+        if term in present or (loose and len(term) >= PREFIX and term[:PREFIX] in prefixes):
             found += weight
     return found / total if total else 0.0
 
@@ -155,11 +170,23 @@ def sentence_signals(retrieval: Retrieval, reader: IndexReader, ask: Ask | None 
     foreign = retrieval.language != "nl"
     terms, idf, max_idf = retrieval.terms, retrieval.idf, retrieval.max_idf
     lex = np.array([_coverage(terms, set(s.terms), idf, max_idf, foreign) for s in sentences])
-    facts = np.array([fact_match(ask, decode_facts(s.facts), retrieval.question) for s in sentences])
+    lex_loose = np.array([_coverage(terms, set(s.terms), idf, max_idf, foreign, loose=True) for s in sentences])
+    focus_stems = set(reader.query_terms(ask.focus)) if ask.focus else set()
+    facts = np.array([fact_match(ask, decode_facts(s.facts), retrieval.question, focus_stems, frozenset(s.terms))
+                      for s in sentences])
     n = len(sentences)
     cos_ctx = np.zeros(n)
     lex_ctx = np.zeros(n)
+    cos_prev = cos.copy()
+    cos_next = cos.copy()
+    first = np.zeros(n)
     for i, s in enumerate(sentences):
+        if i > 0 and sentences[i - 1].passage_id == s.passage_id:
+            cos_prev[i] = cos[i - 1]
+        else:
+            first[i] = 1.0
+        if i + 1 < n and sentences[i + 1].passage_id == s.passage_id:
+            cos_next[i] = cos[i + 1]
         lo, hi = i, i
         while lo > 0 and i - lo < CONTEXT and sentences[lo - 1].passage_id == s.passage_id:
             lo -= 1
@@ -170,17 +197,29 @@ def sentence_signals(retrieval: Retrieval, reader: IndexReader, ask: Ask | None 
         window: set[str] = set()
         for j in range(lo, hi + 1):
             window.update(sentences[j].terms)
-        lex_ctx[i] = _coverage(terms, window, idf, max_idf, foreign)
+        lex_ctx[i] = _coverage(terms, window, idf, max_idf, foreign, loose=True)
+    section_terms = {h.passage.id: set(reader.query_terms(h.passage.section)) for h in hits}
+    lex_section = np.array([_coverage(terms, section_terms[s.passage_id] | set(s.terms), idf, max_idf, foreign)
+                            for s in sentences])
+    focus = np.array([1.0 if focus_stems and focus_stems & set(s.terms) else 0.0 for s in sentences])
     ranks = [rank_of[s.passage_id] for s in sentences]
     kinds = [s.kind for s in sentences]
     checkable = 1.0 if ask.checkable else 0.0
+    n_words = np.array([len(s.text.split()) for s in sentences], dtype=np.float64)
     matrix = np.column_stack([
         cos,
+        cos - cos.max(),
+        cos_prev,
+        cos_next,
         cos_ctx,
         [hit_of[s.passage_id].dense for s in sentences],
         [1.0 / (1 + r) for r in ranks],
         lex,
+        lex - lex.max(),
+        lex_loose,
         lex_ctx,
+        lex_section,
+        focus,
         facts,
         checkable * (facts == 0),
         facts * cos,
@@ -188,7 +227,9 @@ def sentence_signals(retrieval: Retrieval, reader: IndexReader, ask: Ask | None 
         [k == "heading" for k in kinds],
         [k == "item" for k in kinds],
         [k == "lead_in" for k in kinds],
-        [len(s.text.split()) < 4 for s in sentences],
+        n_words < 4,
+        np.log1p(n_words),
+        first,
         np.full(n, 1.0 if foreign else 0.0),
         cos * (1.0 if foreign else 0.0),
     ]).astype(np.float64)
@@ -196,9 +237,12 @@ def sentence_signals(retrieval: Retrieval, reader: IndexReader, ask: Ask | None 
 
 
 def answer_signals(retrieval: Retrieval, ask: Ask, probabilities: np.ndarray, logits: np.ndarray,
-                   facts: np.ndarray, eligible: np.ndarray) -> dict[str, float]:
+                   facts: np.ndarray, eligible: np.ndarray, matrix: np.ndarray,
+                   focus_found: float) -> dict[str, float]:
     """Question-level signals for the answerability model, from the best eligible sentences."""
     probs = np.where(eligible, probabilities, 0.0)
+    col = {f: i for i, f in enumerate(SENTENCE_FEATURES)}
+    fact_on = np.where(eligible, facts, 0.0)
     order = np.argsort(-probs)
     best = float(probs[order[0]]) if len(order) else 0.0
     second = float(probs[order[1]]) if len(order) > 1 else 0.0
@@ -217,11 +261,31 @@ def answer_signals(retrieval: Retrieval, ask: Ask, probabilities: np.ndarray, lo
         "known_coverage": float(s.get("known_coverage", 0.0)),
         "unknown_mass": unknown / total if total else 0.0,
         "best_fact": best_fact,
-        "fact_missing": 1.0 if ask.checkable and float(np.max(np.where(eligible, facts, 0.0), initial=0.0)) == 0
-        else 0.0,
+        "fact_missing": 1.0 if ask.checkable and float(np.max(fact_on, initial=0.0)) == 0 else 0.0,
+        # the asked kind of fact in a sentence that is itself about the question
+        "fact_lex": float(np.max(fact_on * matrix[:, col["lex_ctx"]], initial=0.0)),
+        "fact_cos": float(np.max(fact_on * matrix[:, col["cos_ctx"]], initial=0.0)),
+        "has_focus": 1.0 if ask.focus else 0.0,
+        "focus_found": focus_found,
         "checkable": 1.0 if ask.checkable else 0.0,
         "foreign": 0.0 if retrieval.language == "nl" else 1.0,
+        # questions that ask for no checkable kind of fact ("welke", "hoe") are judged on topic alone
+        "open_dense": 0.0 if ask.checkable else float(s.get("dense_top", 0.0)),
+        "open_best": 0.0 if ask.checkable else best,
+        "open_cov": 0.0 if ask.checkable else float(s.get("coverage", 0.0)),
+        "foreign_dense": float(s.get("dense_top", 0.0)) if retrieval.language != "nl" else 0.0,
     }
+
+
+def focus_found(retrieval: Retrieval, reader: IndexReader, ask: Ask, passages: int = 3) -> float:
+    """Whether the word the question counts or names ("deelnemers", "apps") occurs in the best passages."""
+    if not ask.focus:
+        return 0.0
+    focus = set(reader.query_terms(ask.focus))
+    if not focus:
+        return 0.0
+    present = reader.passage_terms([h.passage.id for h in retrieval.hits[:passages]])
+    return 1.0 if any(focus & terms for terms in present) else 0.0
 
 
 def eligible_mask(sentences: list[SentenceRecord], facts: np.ndarray) -> np.ndarray:
@@ -234,7 +298,7 @@ def eligible_mask(sentences: list[SentenceRecord], facts: np.ndarray) -> np.ndar
         n_words = len(s.text.split())
         if s.kind == "question":
             out.append(False)
-        elif s.kind == "heading" or n_words < 3:
+        elif n_words < 3 or (s.kind == "heading" and n_words < 6):
             out.append(bool(fact >= 1.0) and n_words >= 2)
         else:
             out.append(True)
@@ -251,7 +315,8 @@ def weigh(retrieval: Retrieval, reader: IndexReader, model: EvidenceModel | None
     logits = model.sentence.logit(matrix)
     probabilities = np.asarray(_logistic(logits))
     eligible = eligible_mask(sentences, facts)
-    signals = answer_signals(retrieval, ask, probabilities, logits, facts, eligible)
+    signals = answer_signals(retrieval, ask, probabilities, logits, facts, eligible, matrix,
+                             focus_found(retrieval, reader, ask))
     x = np.array([[signals[f] for f in ANSWER_FEATURES]])
     confidence = float(model.answer.probability(x)[0])
     threshold = model.thresholds["foreign" if signals["foreign"] else "nl"]

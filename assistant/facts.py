@@ -28,6 +28,7 @@ class Ask:
     kind: str
     focus: str = ""  # folded focus word, e.g. "deelnemers" in "hoeveel deelnemers", "" when none
     subject: str = ""  # for definitions: the thing to define ("pleinmakers")
+    detail: str = ""  # for dates: "year" or "time" when the question asks for just that
 
     @property
     def checkable(self) -> bool:
@@ -74,10 +75,26 @@ _QUESTION_WORDS: list[tuple[re.Pattern[str], str]] = [
 
 _FOCUS_AFTER = re.compile(
     r"\b(?:hoeveel|welke|welk|how many|how much|which|what|combien de|combien d'|quels|quelles|quel|quelle)\s+"
-    r"((?:[a-z0-9'-]+\s+){0,2}?[a-z0-9'-]{3,})")
+    r"((?:[a-z0-9'-]+\s+){0,2}[a-z0-9'-]{3,})")
 _DEFINE = re.compile(r"^(?:wat (?:is|zijn|betekent|betekenen)|what (?:is|are)|qu'est-ce que|qu'est ce que|"
                      r"c'est quoi|que sont)\s+(?:een |de |het |a |an |the |les |la |le |l')?(.+?)\s*\??$")
+_ROLE_AFTER = re.compile(r"\b(?:wie|who|qui)\s+(?:is|was|zijn|are|were|est|sont)\s+(?:de|het|the|le|la|les|l')?\s*"
+                         r"([a-z'-]{4,})")
+_YEAR_ASK = re.compile(r"\b(?:welk jaar|in welk jaar|which year|what year|quelle annee|en quelle annee|opgericht|"
+                       r"founded|fonde|fondee)\b")
+_TIME_ASK = re.compile(r"\b(?:hoe laat|openingsuren|openingsuur|openingstijden|what time|opening hours|"
+                       r"a quelle heure|horaires?|heures d'ouverture)\b")
 _FILLER = frozenset("de het een the a an le la les du des van in op voor er nog al zich".split())
+
+
+_MODIFIERS = frozenset(("nieuwe lokale andere grote kleine belangrijkste eerste tweede derde laatste concrete "
+                        "specifieke verschillende bepaalde extra vlaamse europese federale gentse mechelse").split())
+
+
+def _modifier(word: str) -> bool:
+    """An adjective or number before the noun a question asks about."""
+    return (word in _MODIFIERS or word in _NUMBER_WORDS.split() or word.isdigit()
+            or word.endswith(("isch", "sche")) or (word.endswith("e") and len(word) > 4 and word[-2] not in "ie"))
 
 
 def ask_of(question: str) -> Ask:
@@ -91,14 +108,23 @@ def ask_of(question: str) -> Ask:
     m = _FOCUS_AFTER.search(q)
     if m:
         words = [w for w in m.group(1).split() if w not in _FILLER and w not in STOPWORDS]
-        focus = words[-1] if words else ""
+        # "welk strategisch dossier", "welke vier thema's", "welke nieuwe projecten": skip to the noun
+        while len(words) > 1 and _modifier(words[0]):
+            words = words[1:]
+        focus = words[0] if words else ""
         if kind == NUMBER and focus in ("kost", "kosten", "keer", "vaak", "lang", "groot", "hoog"):
             focus = ""
+    if kind == PERSON and not focus:
+        role = _ROLE_AFTER.search(q)
+        focus = role.group(1) if role and role.group(1) not in STOPWORDS else ""
+    detail = ""
+    if kind == DATE:
+        detail = "year" if _YEAR_ASK.search(q) else "time" if _TIME_ASK.search(q) else ""
     subject = ""
     if kind == DEFINITION:
         d = _DEFINE.search(q)
         subject = d.group(1).strip(" ?") if d else ""
-    return Ask(kind, focus, subject)
+    return Ask(kind, focus, subject, detail)
 
 
 # ---------------------------------------------------------------- facts in sentences
@@ -118,6 +144,10 @@ _WEEKDAYS = ("maandag dinsdag woensdag donderdag vrijdag zaterdag zondag monday 
 _NUM = re.compile(rf"(?<![\w/.-])(?:\d+(?:[.,]\d+)*(?:-tal)?|(?:{'|'.join(_NUMBER_WORDS.split())}))(?![\w/])")
 _MONEY = re.compile(r"(?:€\s?\d|\d[\d.,]*\s?(?:€|euro\b|eur\b)|\bgratis\b|\bkosteloos\b|\bfree of charge\b|"
                     r"\bgratuit)", re.I)
+# A number right after one of these words names something ("actie 22", "workshop 1"); it counts nothing.
+_LABEL_WORDS = re.compile(r"(?:actie|acties|werksessie|sessie|workshop|deel|nr|nummer|artikel|art|hoofdstuk|"
+                          r"sleutelfactor|fiche|punt|stap|fase|pagina|blz|p|thema|versie|niveau|action|session|step|"
+                          r"page|chapter|article|level|sd|h)\.?\s*$", re.I)
 _PERCENT = re.compile(r"\d\s?(?:%|procent\b|percent\b|pour cent\b)", re.I)
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 _DATE = re.compile(
@@ -172,6 +202,10 @@ def facts_in(sentence: str) -> list[Fact]:
         token = m.group(0)
         if _YEAR.fullmatch(token) or any(token in d for d in dated):
             continue
+        before = sentence[max(0, m.start() - 16):m.start()]
+        after = sentence[m.end():m.end() + 2]
+        if _LABEL_WORDS.search(before) or after.startswith((":", ")")) or (m.start() == 0 and after.startswith(". ")):
+            continue  # a label or list number, not a quantity
         out.append(Fact(NUMBER, _around(sentence, m.start(), m.end())))
     for pattern in (_EMAIL, _PHONE, _URL):
         for m in pattern.finditer(sentence):
@@ -211,7 +245,12 @@ def _around(text: str, start: int, end: int, after: int = 2) -> str:
 # ---------------------------------------------------------------- matching
 
 
-def fact_match(ask: Ask, facts: list[Fact], question: str) -> float:
+_IS_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+_IS_TIME = re.compile(r"\b\d{1,2}\s?(?:u|h|:|\.)\s?\d{0,2}\b|\b\d{1,2}\s?uur\b", re.I)
+
+
+def fact_match(ask: Ask, facts: list[Fact], question: str, focus_terms: set[str] | None = None,
+               sentence_terms: set[str] | frozenset[str] | None = None) -> float:
     """How well ``facts`` (of one sentence) supply what ``ask`` asks for: 1.0 exactly, 0.5 loosely, 0 not.
 
     A fact that only repeats the question ("Plan Samenleven" in a question about Plan Samenleven) does
@@ -245,7 +284,14 @@ def fact_match(ask: Ask, facts: list[Fact], question: str) -> float:
         return 1.0 if kinds else 0.0
     if ask.kind == PERSON:
         strong = [f for f in kinds if _NAME.search(f.text) or _TITLE.search(f.text)]
+        if strong and focus_terms and sentence_terms is not None and not focus_terms & set(sentence_terms):
+            return 0.5  # "wie is de burgemeester": a name, but not said to be the burgemeester
         return 1.0 if strong else (0.5 if kinds else 0.0)
+    if ask.kind == DATE and ask.detail:
+        shape = _IS_YEAR if ask.detail == "year" else _IS_TIME
+        if any(shape.search(f.text) for f in kinds):
+            return 1.0
+        return 0.5 if kinds else 0.0
     return 1.0 if kinds else 0.0
 
 

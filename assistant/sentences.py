@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 
 # Bump when splitting changes what it produces: ingest then re-splits and re-embeds every sentence.
-SPLITTER_VERSION = 1
+SPLITTER_VERSION = 2
 
 # Abbreviations whose full stop does not end a sentence (lower case, without the final dot). Dutch first,
 # plus the English and French ones that occur in Belgian policy texts.
@@ -186,12 +186,29 @@ def _cut(joined: str) -> list[tuple[int, int]]:
     return [(a, b) for a, b in spans if b > a]
 
 
+_COLON_BEFORE_QUESTION = re.compile(r":\s+(?=[A-ZÀ-Ý])")
+
+
+def _split_questions_off(joined: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Cut "We bekijken hoe X en Y het deden: Waarom namen ze…?" at the colon: a statement and its questions."""
+    out = []
+    for a, b in spans:
+        piece = joined[a:b]
+        m = _COLON_BEFORE_QUESTION.search(piece)
+        if piece.rstrip().endswith("?") and m and len(piece[:m.start()].split()) >= 5:
+            out.append((a, a + m.start() + 1))
+            out.append((a + m.end(), b))
+        else:
+            out.append((a, b))
+    return out
+
+
 def split_sentences(text: str) -> list[Sentence]:
     """The sentences, headings and list items of ``text``, in order, with spans and reading text."""
     out: list[Sentence] = []
     for block_no, (lines, is_item) in enumerate(_blocks(text)):
         joined, origin = _join(lines)
-        spans = _cut(joined)
+        spans = _split_questions_off(joined, _cut(joined))
         for a, b in spans:
             piece = " ".join(joined[a:b].split())
             if not _WORD.search(piece):

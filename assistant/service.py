@@ -39,11 +39,12 @@ class Assistant:
     """
 
     def __init__(self, settings: Settings, store: idx.IndexStore, embedder: Embedder,
-                 follow: bool = True, follow_interval_s: float = 0.5) -> None:
+                 follow: bool = True, follow_interval_s: float = 0.5,
+                 evidence_model: EvidenceModel | None = None) -> None:
         self.settings = settings
         self.store = store
         self.embedder = embedder
-        self.model = EvidenceModel.load()
+        self.model = evidence_model or EvidenceModel.load()
         self._lock = threading.Lock()
         self._failed: str | None = None
         self._state = self._open(None)
@@ -56,7 +57,8 @@ class Assistant:
 
     @classmethod
     def load(cls, index_dir: Path | str | None = None, settings: Settings | None = None,
-             embedder: Embedder | None = None, follow: bool = True) -> Assistant:
+             embedder: Embedder | None = None, follow: bool = True,
+             evidence_model: EvidenceModel | None = None) -> Assistant:
         """Open the published index (default: the data directory's) and the model that must query it."""
         settings = settings or get_settings()
         if index_dir is not None:
@@ -67,7 +69,7 @@ class Assistant:
             raise IndexNotFoundError(t("index.missing") + f" ({store.describe()}; run `wegwijzer ingest`)")
         if embedder is None:
             embedder = load_embedder(settings.embedding_model, settings.models_dir)
-        return cls(settings, store, embedder, follow=follow)
+        return cls(settings, store, embedder, follow=follow, evidence_model=evidence_model)
 
     def _open(self, version: str | None) -> _State:
         reader = self.store.open(version)

@@ -137,3 +137,21 @@ def md_table(header: list[str], rows: list[list[Any]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def real_assistant(name: str, corpus: Path = CORPUS, analyzer: dict[str, Any] | None = None,
+                   neutral: bool = False) -> tuple[Any, Any]:
+    """An Assistant on the real model over ``corpus``, indexed into data/bench-<name> (kept between runs;
+    an ingest with nothing changed keeps the published version, so a second run starts in seconds)."""
+    from assistant import Assistant
+    from assistant.config import Settings
+    from assistant.evidence import EvidenceModel
+    from ingest.build import ingest
+
+    data = REPO / "data" / f"bench-{name}"
+    data.mkdir(parents=True, exist_ok=True)
+    settings = Settings(data_dir=data, corpus_dir=corpus)
+    embedder, _ = real_embedder()
+    ingest(settings, embedder=embedder, analyzer=analyzer)
+    model = EvidenceModel.neutral() if neutral else None
+    return Assistant.load(settings=settings, embedder=embedder, follow=False, evidence_model=model), settings

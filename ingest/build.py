@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from assistant import index as idx
+from assistant.analysis import analyzer_config
 from assistant.config import Settings
 from assistant.embedding import Embedder, load_embedder
 from assistant.facts import encode_facts, facts_in
@@ -67,7 +68,8 @@ def embedding_text(title: str, section: str, text: str) -> str:
 
 
 def ingest(settings: Settings, corpus_dir: Path | None = None, embedder: Embedder | None = None,
-           chunker: ChunkerSettings | None = None, progress: bool = False) -> IngestReport:
+           chunker: ChunkerSettings | None = None, progress: bool = False,
+           analyzer: dict[str, Any] | None = None) -> IngestReport:
     """Index ``corpus_dir`` (default: the configured corpus) into a new published version."""
     corpus_dir = Path(corpus_dir or settings.corpus_dir).resolve()
     chunker = chunker or ChunkerSettings()
@@ -78,7 +80,8 @@ def ingest(settings: Settings, corpus_dir: Path | None = None, embedder: Embedde
     store = idx.open_store(settings)
     with store.lock():
         try:
-            _ingest_locked(settings, store, corpus_dir, embedder, chunker, progress, report)
+            _ingest_locked(settings, store, corpus_dir, embedder, chunker, progress, report,
+                           analyzer or analyzer_config())
         except BaseException as exc:
             report.ok = False
             report.error = str(exc) or type(exc).__name__
@@ -146,7 +149,7 @@ class _Batch:
 
 
 def _ingest_locked(settings: Settings, store: idx.IndexStore, corpus_dir: Path, embedder: Embedder | None,
-                   chunker: ChunkerSettings, progress: bool, report: IngestReport) -> None:
+                   chunker: ChunkerSettings, progress: bool, report: IngestReport, analyzer: dict[str, Any]) -> None:
     store.prune()  # leftovers of an interrupted ingest go first
     embedder = embedder or load_embedder(settings.embedding_model, settings.models_dir)
     model = idx.ModelInfo.of(embedder.identity)
@@ -227,7 +230,8 @@ def _ingest_locked(settings: Settings, store: idx.IndexStore, corpus_dir: Path, 
     report.passages = len(batch.passages)
     report.sentences = len(batch.sentences)
     report.documents_removed = len(set(prev_docs) - {d.source for d in documents})
-    if previous is not None and not batch.to_embed and {d.source: d for d in documents} == prev_docs:
+    if previous is not None and not batch.to_embed and {d.source: d for d in documents} == prev_docs \
+            and previous.manifest.analyzer == analyzer:
         # Nothing changed: keep the published version rather than churn a copy that every running
         # service would then reload.
         report.version_id = previous.version_id
@@ -235,7 +239,8 @@ def _ingest_locked(settings: Settings, store: idx.IndexStore, corpus_dir: Path, 
         return
     version = store.write(idx.VersionContent(
         model=model, chunker=identity, documents=documents, passages=batch.passages, pages=batch.pages,
-        vectors=matrix, sentences=batch.sentences, sentence_vectors=sentence_matrix, report=report.to_dict()))
+        vectors=matrix, sentences=batch.sentences, sentence_vectors=sentence_matrix, report=report.to_dict(),
+        analyzer=analyzer))
     store.publish(version)
     report.version_id = version
     store.prune()

@@ -1,0 +1,327 @@
+"""Fit the evidence models (assistant/evidence_model.json) on labelled questions, with cross-validation.
+
+Two logistic regressions, as assistant/evidence.py describes them:
+
+1. the sentence model: does this sentence state the asked fact (it contains a gold string)?
+2. the answerability model: do the best sentences answer the question at all?
+
+The data are the *training* question sets: ../shared/eval/dev.jsonl and dev_nearmiss.jsonl,
+bench/extra_questions.jsonl and bench/questions/train_*.jsonl. The figures reported as
+"cross-validated" come from grouped k-fold cross-validation (all sentences of a question in one fold),
+nested so that the decision thresholds, too, are chosen on the training folds only. Our own held-out
+sets (bench/questions/test_*.jsonl) are never used for fitting; they are reported separately. The
+figures on the training questions themselves are labelled "in-sample" and are not evidence of quality.
+
+    .venv/bin/python bench/calibrate.py            # report only
+    .venv/bin/python bench/calibrate.py --write    # also write assistant/evidence_model.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import common
+import numpy as np
+
+from assistant.compose import choose_quotes
+from assistant.evaluation import Question, normalise, read_questions
+from assistant.evidence import (
+    ANSWER_FEATURES,
+    MODEL_PATH,
+    SENTENCE_FEATURES,
+    Candidate,
+    Evidence,
+    answer_signals,
+    eligible_mask,
+    focus_found,
+    sentence_signals,
+)
+from assistant.facts import ask_of
+
+SHARED = common.REPO.parent / "shared" / "eval"
+QUESTIONS = common.REPO / "bench" / "questions"
+# What a false refusal costs against letting an unanswerable question through, per question rate: a
+# policy officer who gets "not in the documents" for a question the documents answer loses trust too,
+# but a confident wrong answer is worse (it gets copied into a council note), hence below 1 per
+# question count at the usual 40:25 mix.
+FALSE_REFUSAL_COST = 1.5
+FOLDS = 5
+C = 1.0
+
+
+def training_sets() -> list[Path]:
+    sets = [SHARED / "dev.jsonl", SHARED / "dev_nearmiss.jsonl", common.EXTRA_SET]
+    sets += sorted(QUESTIONS.glob("train_*.jsonl"))
+    return [p for p in sets if p.is_file()]
+
+
+def test_sets() -> list[Path]:
+    return sorted(p for p in QUESTIONS.glob("test_*.jsonl") if p.is_file())
+
+
+@dataclass
+class Item:
+    """One labelled question with the signals of all its candidate sentences."""
+
+    q: Question
+    set: str
+    evidence_inputs: Any  # (retrieval, sentences, hits, ranks, matrix, facts, eligible)
+    labels: np.ndarray  # per sentence: contains a gold string
+    retrieved_gold: bool  # a retrieved passage holds a gold string
+
+
+def collect(assistant: Any, paths: list[Path]) -> list[Item]:
+    items = []
+    for path in paths:
+        for q in read_questions(path):
+            retrieval, _ = assistant.explain(q.question, top_k=5)
+            ask = ask_of(q.question)
+            sentences, hits, ranks, matrix, facts = sentence_signals(retrieval, assistant.reader, ask)
+            gold = [normalise(g) for g in q.gold]
+            labels = np.array([any(g in normalise(s.text) for g in gold) for s in sentences], dtype=bool)
+            in_passages = any(any(g in normalise(h.passage.text) for g in gold) for h in retrieval.hits)
+            eligible = eligible_mask(sentences, facts)
+            found = focus_found(retrieval, assistant.reader, ask)
+            items.append(Item(q, path.stem, (retrieval, ask, sentences, hits, ranks, matrix, facts, eligible, found),
+                              labels, in_passages))
+    return items
+
+
+def _fit(x: np.ndarray, y: np.ndarray, balanced: bool = False) -> dict[str, Any]:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    scaler = StandardScaler().fit(x)
+    scale = np.where(scaler.scale_ > 1e-9, scaler.scale_, 1.0)
+    model = LogisticRegression(C=C, max_iter=5000, class_weight="balanced" if balanced else None)
+    model.fit((x - scaler.mean_) / scale, y)
+    return {"mean": scaler.mean_.tolist(), "scale": scale.tolist(), "weights": model.coef_[0].tolist(),
+            "intercept": float(model.intercept_[0])}
+
+
+def _logit(params: dict[str, Any], x: np.ndarray) -> np.ndarray:
+    return ((x - np.asarray(params["mean"])) / np.asarray(params["scale"])) @ np.asarray(params["weights"]) + \
+        params["intercept"]
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-np.clip(z, -30, 30)))
+
+
+def fit_sentence_model(items: list[Item]) -> dict[str, Any]:
+    """P(this sentence states the answer): positives are gold sentences of answerable questions; every other
+    sentence is a negative, including all sentences retrieved for unanswerable questions (topical sentences
+    that do not answer are exactly what the model must learn to tell apart)."""
+    rows = [(it.evidence_inputs[5][it.evidence_inputs[7]], it.labels[it.evidence_inputs[7]])
+            for it in items if (it.q.answerable and it.labels.any()) or not it.q.answerable]
+    x = np.vstack([r[0] for r in rows])
+    y = np.concatenate([r[1] for r in rows])
+    return _fit(x, y)
+
+
+def answer_row(it: Item, sentence_params: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    retrieval, ask, sentences, hits, ranks, matrix, facts, eligible, found = it.evidence_inputs
+    if not sentences:
+        return np.zeros(len(ANSWER_FEATURES)), np.zeros(0)
+    logits = _logit(sentence_params, matrix)
+    probs = _sigmoid(logits)
+    signals = answer_signals(retrieval, ask, probs, logits, facts, eligible, matrix, found)
+    return np.array([signals[f] for f in ANSWER_FEATURES]), probs
+
+
+def fit_answer_model(items: list[Item], sentence_params: dict[str, Any],
+                     oof_sentence: dict[int, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Fit on answer signals computed with out-of-fold sentence models when given (no leakage)."""
+    x = np.vstack([answer_row(it, (oof_sentence or {}).get(i, sentence_params))[0] for i, it in enumerate(items)])
+    y = np.array([it.q.answerable for it in items])
+    return _fit(x, y, balanced=True)
+
+
+def group_of(it: Item) -> str:
+    return "nl" if it.q.lang == "nl" else "foreign"
+
+
+def choose_thresholds(probs: np.ndarray, items: list[Item]) -> dict[str, float]:
+    """Per language group, the threshold with the lowest cost on these (out-of-fold) probabilities."""
+    out = {}
+    for group in ("nl", "foreign"):
+        idx = [i for i, it in enumerate(items) if group_of(it) == group]
+        ans = [i for i in idx if items[i].q.answerable]
+        una = [i for i in idx if not items[i].q.answerable]
+        if not ans or not una:
+            out[group] = 0.5
+            continue
+        best = (float("inf"), 0.5)
+        for thr in np.unique(np.concatenate([probs[idx], [0.0, 1.0]])):
+            false_refusal = np.mean([probs[i] < thr for i in ans])
+            let_through = np.mean([probs[i] >= thr for i in una])
+            cost = let_through + FALSE_REFUSAL_COST * false_refusal
+            # ties: the middle of the widest gap is decided below by preferring the lower threshold
+            if cost < best[0] - 1e-12:
+                best = (cost, float(thr))
+        # place the threshold halfway to the next lower probability: less brittle than the exact value
+        lower = probs[idx][probs[idx] < best[1]]
+        out[group] = float((best[1] + lower.max()) / 2) if len(lower) else best[1]
+    return out
+
+
+def folds(items: list[Item], k: int, seed: int = 13) -> list[np.ndarray]:
+    """Question-level folds, stratified by (answerable, language group)."""
+    rng = np.random.default_rng(seed)
+    buckets: dict[tuple[bool, str], list[int]] = defaultdict(list)
+    for i, it in enumerate(items):
+        buckets[(it.q.answerable, group_of(it))].append(i)
+    assignment = np.zeros(len(items), dtype=int)
+    offset = 0
+    for key in sorted(buckets):
+        members = rng.permutation(buckets[key])
+        for j, i in enumerate(members):
+            assignment[i] = (j + offset) % k
+        offset += len(members)
+    return [np.where(assignment == f)[0] for f in range(k)]
+
+
+def fit_all(items: list[Item], k: int = FOLDS) -> dict[str, Any]:
+    """Sentence model, answer model (on out-of-fold sentence models) and thresholds (on out-of-fold answers)."""
+    inner = folds(items, k, seed=7)
+    oof_sentence = {}
+    for f in inner:
+        train = [items[i] for i in range(len(items)) if i not in set(f)]
+        params = fit_sentence_model(train)
+        for i in f:
+            oof_sentence[int(i)] = params
+    sentence_params = fit_sentence_model(items)
+    answer_params = fit_answer_model(items, sentence_params, oof_sentence)
+    oof_answer = np.zeros(len(items))
+    for f in inner:
+        fs = set(int(i) for i in f)
+        train_idx = [i for i in range(len(items)) if i not in fs]
+        train = [items[i] for i in train_idx]
+        a_params = fit_answer_model(train, sentence_params, {j: oof_sentence[i] for j, i in enumerate(train_idx)})
+        for i in f:
+            x, _ = answer_row(items[i], oof_sentence[int(i)])
+            oof_answer[i] = _sigmoid(_logit(a_params, x[None, :]))[0]
+    return {"sentence": sentence_params, "answer": answer_params, "thresholds": choose_thresholds(oof_answer, items)}
+
+
+def decide(it: Item, model: dict[str, Any]) -> tuple[bool, str]:
+    """Apply a fitted model to one item: (answered, answer text)."""
+    retrieval, ask, sentences, hits, ranks, matrix, facts, eligible, _ = it.evidence_inputs
+    if not sentences:
+        return False, ""
+    x, probs = answer_row(it, model["sentence"])
+    confidence = float(_sigmoid(_logit(model["answer"], x[None, :]))[0])
+    answered = confidence >= model["thresholds"][group_of(it)] and bool(eligible.any())
+    order = np.argsort(-np.where(eligible, probs, -1.0))
+    cands = [Candidate(sentences[i], hits[i], ranks[i], matrix[i], float(probs[i]), float(facts[i]))
+             for i in order if eligible[i]]
+    quotes = choose_quotes(Evidence(ask, cands, sentences, answered, confidence, {}))
+    return answered, " ".join(q.text for q in quotes)
+
+
+def score(items: list[Item], outcomes: list[tuple[bool, str]]) -> dict[str, Any]:
+    """Refusals, false refusals and 'the text states the fact', overall, by set and by language."""
+    def block(sel: list[int]) -> dict[str, Any]:
+        ans = [i for i in sel if items[i].q.answerable]
+        una = [i for i in sel if not items[i].q.answerable]
+        states = [i for i in ans if outcomes[i][0] and any(normalise(g) in normalise(outcomes[i][1])
+                                                          for g in items[i].q.gold)]
+        return {"answerable": len(ans), "unanswerable": len(una),
+                "states_fact": len(states) / len(ans) if ans else None,
+                "false_refusals": sum(1 for i in ans if not outcomes[i][0]),
+                "refused": sum(1 for i in una if not outcomes[i][0]),
+                "retrieved": sum(1 for i in ans if items[i].retrieved_gold)}
+    everything = list(range(len(items)))
+    out: dict[str, Any] = {"all": block(everything)}
+    for name in sorted({it.set for it in items}):
+        out[f"set:{name}"] = block([i for i in everything if items[i].set == name])
+    for lang in sorted({it.q.lang for it in items}):
+        out[f"lang:{lang}"] = block([i for i in everything if items[i].q.lang == lang])
+    return out
+
+
+def cross_validate(items: list[Item], k: int = FOLDS) -> tuple[dict[str, Any], list[tuple[bool, str]]]:
+    outcomes: list[tuple[bool, str]] = [(False, "")] * len(items)
+    for f in folds(items, k):
+        fs = set(int(i) for i in f)
+        train = [items[i] for i in range(len(items)) if i not in fs]
+        model = fit_all(train, k)
+        for i in f:
+            outcomes[i] = decide(items[i], model)
+    return score(items, outcomes), outcomes
+
+
+def table(title: str, result: dict[str, Any]) -> str:
+    lines = [f"### {title}", "", "| group | answerable | states the fact | false refusals | unanswerable | refused |",
+             "|---|---|---|---|---|---|"]
+    for name, r in result.items():
+        states = "" if r["states_fact"] is None else f"{r['states_fact']:.2f}"
+        lines.append(f"| {name} | {r['answerable']} | {states} | {r['false_refusals']} | {r['unanswerable']} | "
+                     f"{r['refused']} |")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--write", action="store_true", help="write assistant/evidence_model.json")
+    parser.add_argument("--folds", type=int, default=FOLDS)
+    parser.add_argument("--json-out", type=Path)
+    parser.add_argument("--show-errors", action="store_true")
+    args = parser.parse_args()
+
+    assistant, settings = common.real_assistant("calibrate", neutral=True)
+    train_paths, test_paths = training_sets(), test_sets()
+    print("training sets:", ", ".join(p.name for p in train_paths), file=sys.stderr)
+    items = collect(assistant, train_paths)
+    held_out = collect(assistant, test_paths) if test_paths else []
+
+    cv, outcomes = cross_validate(items, args.folds)
+    final = fit_all(items, args.folds)
+    in_sample = score(items, [decide(it, final) for it in items])
+    test = score(held_out, [decide(it, final) for it in held_out]) if held_out else {}
+
+    print(table(f"Cross-validated ({args.folds}-fold, nested thresholds) on the training questions", cv))
+    print()
+    if test:
+        print(table("Held-out (bench/questions/test_*.jsonl, never fitted on)", test))
+        print()
+    print(table("In-sample (the training questions themselves; not evidence of quality)", in_sample))
+    print("\nthresholds:", final["thresholds"])
+    if args.show_errors:
+        for it, (answered, text) in zip(items, outcomes, strict=True):
+            wrong = (it.q.answerable and (not answered or not any(normalise(g) in normalise(text) for g in it.q.gold))) \
+                or (not it.q.answerable and answered)
+            if wrong:
+                print(f"  {it.q.id:>5} {'ANS' if it.q.answerable else 'UNA'} answered={answered} "
+                      f"retrieved={it.retrieved_gold} {it.q.question[:70]!r} -> {text[:120]!r}")
+    meta = {
+        "fitted_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "training_sets": [p.name for p in train_paths],
+        "questions": len(items),
+        "model": assistant.embedder.identity.name, "fingerprint": assistant.embedder.identity.fingerprint,
+        "false_refusal_cost": FALSE_REFUSAL_COST, "folds": args.folds,
+        "cross_validated": cv, "held_out": test,
+    }
+    if args.write:
+        document = {
+            "sentence": {"features": list(SENTENCE_FEATURES), **final["sentence"]},
+            "answer": {"features": list(ANSWER_FEATURES), **final["answer"]},
+            "thresholds": final["thresholds"],
+            "meta": meta,
+        }
+        MODEL_PATH.write_text(json.dumps(document, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        print(f"wrote {MODEL_PATH}", file=sys.stderr)
+    if args.json_out:
+        args.json_out.write_text(json.dumps({"cv": cv, "held_out": test, "in_sample": in_sample}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
