@@ -4,7 +4,7 @@ Checks, for every file:
 
 * each line is a JSON object with the schema of ``../shared/eval/dev.jsonl`` (``id, lang, kind, question,
   gold``), or for ``followups.jsonl`` ``id, lang, kind, turns: [{question, gold}, ...]``;
-* ids are unique across all files and carry the file's prefix (ta, tn, to, sa, sn, so, f);
+* ids are unique across all files and carry the file's prefix (ta, tf, tn, tm, to, sa, sn, so, f);
 * kinds and gold fit the file: answerable files have ``lookup``/``paraphrase`` (Dutch) or ``crosslingual``
   (English, French) and at least one gold string; near-miss and off-topic files have ``unanswerable`` and
   no gold;
@@ -62,7 +62,9 @@ REFERENCE_SETS = (
 # file name -> (id prefix, answerable?)
 QUESTION_FILES = {
     "train_answerable.jsonl": ("ta", True),
+    "train_answerable_facts.jsonl": ("tf", True),
     "train_nearmiss.jsonl": ("tn", False),
+    "train_nearmiss_names.jsonl": ("tm", False),
     "train_offtopic.jsonl": ("to", False),
     "test_answerable.jsonl": ("sa", True),
     "test_nearmiss.jsonl": ("sn", False),
