@@ -4,7 +4,7 @@ Checks, for every file:
 
 * each line is a JSON object with the schema of ``../shared/eval/dev.jsonl`` (``id, lang, kind, question,
   gold``), or for ``followups.jsonl`` ``id, lang, kind, turns: [{question, gold}, ...]``;
-* ids are unique across all files and carry the file's prefix (ta, tf, tn, tm, to, sa, sn, so, f);
+* ids are unique across all files and carry the file's prefix (ta, tf, tn, tm, to, sa, sf, sn, sm, so, f);
 * kinds and gold fit the file: answerable files have ``lookup``/``paraphrase`` (Dutch) or ``crosslingual``
   (English, French) and at least one gold string; near-miss and off-topic files have ``unanswerable`` and
   no gold;
@@ -67,7 +67,9 @@ QUESTION_FILES = {
     "train_nearmiss_names.jsonl": ("tm", False),
     "train_offtopic.jsonl": ("to", False),
     "test_answerable.jsonl": ("sa", True),
+    "test_answerable_facts.jsonl": ("sf", True),
     "test_nearmiss.jsonl": ("sn", False),
+    "test_nearmiss_names.jsonl": ("sm", False),
     "test_offtopic.jsonl": ("so", False),
 }
 FOLLOWUPS = "followups.jsonl"
@@ -75,6 +77,8 @@ LANGS = {"nl", "en", "fr"}
 # (held-out id, tuning id) whose gold strings overlap although they ask different facts.
 DISTINCT_FACTS = {
     ("sa32", "d14"): "the website www.migrationwork.org, not the name of the consultancy MigrationWork",
+    ("sf13", "d21"): "on which other market Ghent and Mechelen test, not how to test landlords",
+    ("sf14", "x09"): "where bridge-figure programmes arise, not how schools and welfare organisations cooperate",
 }
 # First matching pattern names the question word; order matters ("hoeveel kost" before "hoeveel", "welke
 # functie" before "welke"). Persons, functions and organisations count as "wie", numbered actions as
