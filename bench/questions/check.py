@@ -4,7 +4,7 @@ Checks, for every file:
 
 * each line is a JSON object with the schema of ``../shared/eval/dev.jsonl`` (``id, lang, kind, question,
   gold``), or for ``followups.jsonl`` ``id, lang, kind, turns: [{question, gold}, ...]``;
-* ids are unique across all files and carry the file's prefix (ta, tn, to, sa, sn, so, f);
+* ids are unique across all files and carry the file's prefix (ta, tf, tn, tm, to, sa, sf, sn, sm, so, f);
 * kinds and gold fit the file: answerable files have ``lookup``/``paraphrase`` (Dutch) or ``crosslingual``
   (English, French) and at least one gold string; near-miss and off-topic files have ``unanswerable`` and
   no gold;
@@ -21,7 +21,14 @@ Flags (to be fixed, not errors of form):
   the paragraph);
 * two questions whose word sets have a Jaccard similarity above ``NEAR_DUP`` are near-duplicates, within
   our files (train against test above all) and against the shared dev sets and
-  ``bench/extra_questions.jsonl``.
+  ``bench/extra_questions.jsonl``;
+* a gold string of a held-out (``test_*``) file that contains, or is contained in, a gold string of a set
+  used for tuning (our ``train_*`` files, ``followups.jsonl``, the shared dev set,
+  ``bench/extra_questions.jsonl``) is a leak: the held-out fact was asked during tuning. Pairs known to
+  be different facts despite the overlap are listed in ``DISTINCT_FACTS``.
+
+It also prints how the questions of each file spread over question words (hoeveel, wanneer, wie, waar,
+welke, ...), so the balance between answerable and unanswerable sets stays visible.
 
     python bench/questions/check.py [-q]
 
@@ -55,14 +62,46 @@ REFERENCE_SETS = (
 # file name -> (id prefix, answerable?)
 QUESTION_FILES = {
     "train_answerable.jsonl": ("ta", True),
+    "train_answerable_facts.jsonl": ("tf", True),
     "train_nearmiss.jsonl": ("tn", False),
+    "train_nearmiss_names.jsonl": ("tm", False),
     "train_offtopic.jsonl": ("to", False),
     "test_answerable.jsonl": ("sa", True),
+    "test_answerable_facts.jsonl": ("sf", True),
     "test_nearmiss.jsonl": ("sn", False),
+    "test_nearmiss_names.jsonl": ("sm", False),
     "test_offtopic.jsonl": ("so", False),
 }
 FOLLOWUPS = "followups.jsonl"
 LANGS = {"nl", "en", "fr"}
+# (held-out id, tuning id) whose gold strings overlap although they ask different facts.
+DISTINCT_FACTS = {
+    ("sa32", "d14"): "the website www.migrationwork.org, not the name of the consultancy MigrationWork",
+    ("sf13", "d21"): "on which other market Ghent and Mechelen test, not how to test landlords",
+    ("sf14", "x09"): "where bridge-figure programmes arise, not how schools and welfare organisations cooperate",
+}
+# First matching pattern names the question word; order matters ("hoeveel kost" before "hoeveel", "welke
+# functie" before "welke"). Persons, functions and organisations count as "wie", numbered actions as
+# "welk nummer". A rough listing for balance, not a check.
+QUESTION_WORDS = (
+    ("hoeveel kost/bedrag", r"\b(hoeveel kost|welk bedrag|how much|combien co[uû]t|quel (est le )?montant)"),
+    ("hoeveel", r"\b(hoeveel|how many|combien)\b"),
+    ("wanneer/hoe laat", r"\b(wanneer|hoe laat|hoe lang|welke? (jaar|datum|dag)|when|what time|until when|"
+                         r"since when|(what|which) (year|date|day)|quand|jusqu'[àa] quand|depuis quand|"
+                         r"[àa] quelle heure|quel jour|en quelle ann[ée]e)\b"),
+    ("contact", r"(e-?mail|telefoon|phone|t[ée]l[ée]phone|website|site web|contacteren|contactperso|"
+                r"personnes? de contact|social media)"),
+    ("welk nummer", r"(actienummer|welk nummer|action number|quel num[ée]ro|welke acties? van het plan)"),
+    ("waar", r"\b(waar|(in|voor) welke (stad|gemeente|straat|zaal|regio)|welke stad|op welk adres|welk gebouw|"
+             r"where|at which address|(in )?which (city|room|regions?)|o[uù]|dans quelle (ville|salle))\b"),
+    ("wie", r"\b(wie|wiens|door wie|who|qui)\b|\b(welke?|which|quelle) (organisatie|organisation|functie|vereniging|"
+            r"medewerker|projectmanager|onderzoekster|research centre|agentschap|est la fonction)|"
+            r"van welke vereniging|met welk agentschap"),
+    ("welke/which", r"\b(welke?|which|quel(le)?s?)\b"),
+    ("hoe/how", r"\b(hoe|how|comment)\b"),
+    ("wat/what", r"\b(wat|waarop|what|qu'est-ce|que)\b"),
+    ("waarom, ja/nee", r"^(waarom|why|pourquoi|moet|moeten|kan|kunnen|is|zijn|bestaan|est-ce)\b"),
+)
 WEAK_PASSAGES = 2
 LONG_GOLD_WORDS = 10
 NEAR_DUP = 0.6
@@ -79,6 +118,15 @@ def words(text: str) -> frozenset[str]:
 
 def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / len(a | b) if a or b else 0.0
+
+
+def question_word(question: str) -> str:
+    """The kind of question by its question word, for the balance listing (not a check)."""
+    q = question.casefold()
+    for label, pattern in QUESTION_WORDS:
+        if re.search(pattern, q):
+            return label
+    return "other"
 
 
 @dataclass(frozen=True)
@@ -251,6 +299,27 @@ def check_near_duplicates(ours: list[Item], reference: list[Item], report: Repor
                 report.flags.append(f"COPY {item.label} = {ref.file}:{ref.label}")
 
 
+def is_held_out(item: Item) -> bool:
+    """Whether the question belongs to a held-out set (run only for the final report)."""
+    return item.file.startswith("test_")
+
+
+def check_leaks(ours: list[Item], reference: list[Item], report: Report) -> None:
+    """Flag held-out gold that overlaps gold of a set used for tuning (the fact was already asked there)."""
+    tuning = [item for item in ours if not is_held_out(item)] + reference
+    for item in filter(is_held_out, ours):
+        for gold in item.gold:
+            g = norm(gold)
+            for other in tuning:
+                if (item.label, other.label.split("/")[0]) in DISTINCT_FACTS:
+                    continue
+                for other_gold in other.gold:
+                    h = norm(other_gold)
+                    if g in h or h in g:
+                        report.flags.append(f"LEAK {item.label}: gold {gold!r} overlaps {other.file}:{other.label} "
+                                            f"gold {other_gold!r}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("-q", "--quiet", action="store_true", help="leave out the per-gold listing")
@@ -280,25 +349,29 @@ def main(argv: list[str] | None = None) -> int:
         langs = Counter(str(r.get("lang")) for r in rows)
         kinds = Counter(str(r.get("kind")) for r in rows)
         turns = Counter(len(r.get("turns") or []) for r in rows) if name == FOLLOWUPS else None
-        counts.append(f"  {name:<24} {len(rows):>3}  "
+        words_of_file = Counter(question_word(str(r.get("question", ""))) for r in rows if name != FOLLOWUPS)
+        counts.append(f"  {name:<30} {len(rows):>3}  "
                       + " ".join(f"{k} {v}" for k, v in sorted(langs.items())) + "  |  "
                       + " ".join(f"{k} {v}" for k, v in sorted(kinds.items()))
-                      + ("  |  " + " ".join(f"{k} turns: {v}" for k, v in sorted(turns.items())) if turns else ""))
+                      + ("  |  " + " ".join(f"{k} turns: {v}" for k, v in sorted(turns.items())) if turns else "")
+                      + ("\n  " + " " * 30 + "      " + ", ".join(f"{k} {v}" for k, v in words_of_file.most_common())
+                         if words_of_file else ""))
         ours.extend(items_of(name, rows))
 
     reference: list[Item] = []
     for path in REFERENCE_SETS:
         if path.exists():
-            reference.extend(Item(str(r.get("id")), path.name, str(r.get("question", "")), ())
+            reference.extend(Item(str(r.get("id")), path.name, str(r.get("question", "")), tuple(r.get("gold") or ()))
                              for r in read_jsonl(path, report))
         else:
             print(f"note: reference set {path} not found; near-duplicates against it not checked")
 
     per_doc = check_gold(ours, passages, report)
     check_near_duplicates(ours, reference, report)
+    check_leaks(ours, reference, report)
 
     print(f"corpus: {len({p.source for p in passages})} documents, {len(passages)} passages")
-    print("files (questions, languages | kinds):")
+    print("files (questions, languages | kinds; below: question words):")
     print("\n".join(counts))
     print("questions (and follow-up turns) with gold in each document:")
     for doc, n in sorted(per_doc.items()):
