@@ -170,7 +170,9 @@ def sentence_signals(retrieval: Retrieval, reader: IndexReader, ask: Ask | None 
     foreign = retrieval.language != "nl"
     terms, idf, max_idf = retrieval.terms, retrieval.idf, retrieval.max_idf
     lex = np.array([_coverage(terms, set(s.terms), idf, max_idf, foreign) for s in sentences])
-    lex_loose = np.array([_coverage(terms, set(s.terms), idf, max_idf, foreign, loose=True) for s in sentences])
+    # Loose prefix matches help Dutch word forms; for English or French they only find false cognates.
+    lex_loose = np.array([_coverage(terms, set(s.terms), idf, max_idf, foreign, loose=not foreign)
+                          for s in sentences])
     focus_stems = set(reader.query_terms(ask.focus)) if ask.focus else set()
     facts = np.array([fact_match(ask, decode_facts(s.facts), retrieval.question, focus_stems, frozenset(s.terms))
                       for s in sentences])
@@ -197,7 +199,7 @@ def sentence_signals(retrieval: Retrieval, reader: IndexReader, ask: Ask | None 
         window: set[str] = set()
         for j in range(lo, hi + 1):
             window.update(sentences[j].terms)
-        lex_ctx[i] = _coverage(terms, window, idf, max_idf, foreign, loose=True)
+        lex_ctx[i] = _coverage(terms, window, idf, max_idf, foreign, loose=not foreign)
     section_terms = {h.passage.id: set(reader.query_terms(h.passage.section)) for h in hits}
     lex_section = np.array([_coverage(terms, section_terms[s.passage_id] | set(s.terms), idf, max_idf, foreign)
                             for s in sentences])
