@@ -355,7 +355,9 @@ def test_upload_reindex_and_delete(client: TestClient, web_settings: Settings) -
 
 @pytest.mark.parametrize(("name", "content", "status", "code"), [
     ("virus.exe", b"MZ...", 415, "unsupported_type"),
-    ("notities.docx", b"PK..", 415, "unsupported_type"),
+    ("notities.docx", b"PK..", 422, "invalid_document"),
+    ("verslag.doc", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", 415, "unsupported_type"),
+    ("nota.docx", b"%PDF-1.7\n%%EOF\n", 422, "invalid_document"),
     ("geen-extensie", b"tekst", 415, "unsupported_type"),
     ("nep.pdf", b"dit is geen pdf", 422, "invalid_document"),
     ("leeg.txt", b"", 422, "invalid_document"),
