@@ -25,11 +25,12 @@ class DocumentInfo:
 
 @dataclass(frozen=True)
 class Page:
-    """The text of one page (PDF) or of a whole text document (page=None)."""
+    """The text of one page (PDF) or of a whole text document (page=None); ``ocr`` when read from a scan."""
 
     source: str
     page: int | None
     text: str
+    ocr: bool = False
 
 
 @dataclass(frozen=True)
