@@ -145,8 +145,9 @@ def _ingest_locked(settings: Settings, corpus_dir: Path, embedder: Embedder | No
         except OSError as exc:
             report.skipped.append({"source": source, "reason": t("ingest.unreadable", reason=exc.strerror)})
             continue
-        title = entry.get("title") or derive_title(doc.pages, Path(source).stem.replace("-", " "))
-        chunks = chunk_pages(doc.pages, chunker)
+        title = entry.get("title") or derive_title(doc.pages, Path(source).stem.replace("-", " "),
+                                                   doc.explicit_headings)
+        chunks = chunk_pages(doc.pages, chunker, doc.explicit_headings)
         if not chunks:
             report.skipped.append({"source": source, "reason": t("ingest.nothing_to_index")})
             continue
@@ -160,7 +161,7 @@ def _ingest_locked(settings: Settings, corpus_dir: Path, embedder: Embedder | No
         documents[source] = {
             "sha256": doc.sha256, "title": title, "publisher": entry.get("publisher", ""),
             "date": entry.get("date", ""), "kind": entry.get("kind", ""),
-            "language": entry.get("language", "nl-BE"), "pages": len(doc.pages) if doc.kind == "pdf" else None,
+            "language": entry.get("language", "nl-BE"), "pages": len(doc.pages) if doc.paged else None,
             "passages": len(chunks), "format": doc.kind, "catalog": entry,
         }
         report.documents_embedded += 1
