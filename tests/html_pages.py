@@ -36,7 +36,7 @@ DRUPAL = """<!DOCTYPE html>
   <h2>Taalpremie</h2>
   <p>Wie slaagt voor een examen Nederlands, krijgt een taalpremie van de stad:</p>
   <table><thead><tr><th>Niveau</th><th>Premie</th></tr></thead>
-  <tbody><tr><td>A2</td><td>75 euro</td></tr><tr><td>B1</td><td>150 euro</td></tr></tbody></table>
+  <tbody><tr><td>A2</td><td>75 euro</td></tr><tr><td>B2</td><td>200 euro</td></tr></tbody></table>
   <h2>Contact</h2>
   <p>Dienst Samenleven, Marktplein 3, 9999 Lindegem<br>samenleven@lindegem.example</p>
   <div class="share-buttons">Deel deze pagina: <a href="#">Facebook</a> <a href="#">LinkedIn</a></div>
@@ -120,7 +120,7 @@ PAGES = {"drupal": DRUPAL, "wordpress": WORDPRESS, "legacy": LEGACY}
 # Content every extractor must keep, per page.
 MUST_KEEP = {
     "drupal": ("Taalcafé in de bibliotheek", "Elke dinsdag van 14 tot 16 uur", "Alle niveaus zijn welkom",
-               "B1", "150 euro", "Marktplein 3"),
+               "Niveau: B2; Premie: 200 euro", "Marktplein 3"),
     "wordpress": ("Buddyproject voor nieuwkomers gaat van start", "maandelijks op stap", "Wie kan buddy worden?",
                   "vorming van twee avonden", "kennismakingsgesprek"),
     "legacy": ("Onthaalbureau voor nieuwkomers", "huurwaarborg", "Openingsuren", "woensdag van 13 tot 17 uur"),
