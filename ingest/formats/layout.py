@@ -17,6 +17,7 @@ HEADING_RATIO = 1.15  # a line this much larger than the body text is a heading
 MAX_HEADING_CHARS = 150
 MAX_LEVELS = 4
 PARAGRAPH_GAP = 1.5  # a vertical gap this many times the usual line pitch starts a new paragraph
+MAX_FURNITURE_CHARS = 100
 LONG_LINE = 0.6  # a line this long (share of the page's longest body line) was wrapped by the layout
 _BULLET = re.compile(r"^\s*(?:[-*•▪■●◦–\uf0b7\uf0a7]|\d{1,2}[.)]|[a-z][.)])\s+")
 _BULLET_GLYPHS = re.compile(r"^\s*[•▪■●◦\uf0b7\uf0a7]\s*")
@@ -216,7 +217,8 @@ def repeated_furniture(pages: Sequence[Sequence[Line]]) -> set[str]:
     counts: Counter[str] = Counter()
     for lines in pages:
         texts = [ln.text.strip() for ln in lines if ln.text.strip()]
-        counts.update({_furniture_key(t) for t in texts[:2] + texts[-2:]})
+        # headers and footers are short; a full line of body text that recurs is the author's, not furniture
+        counts.update({_furniture_key(t) for t in texts[:2] + texts[-2:] if len(t) <= MAX_FURNITURE_CHARS})
     threshold = max(3, len(pages) // 2 + 1)
     return {key for key, n in counts.items() if n >= threshold}
 
