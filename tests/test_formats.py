@@ -266,3 +266,15 @@ def test_discover_lists_every_supported_format(tmp_path: Path) -> None:
     found, skipped = discover(tmp_path)
     assert sorted(s for _, s in found) == sorted(f"a{s}" for s in SUPPORTED_SUFFIXES)
     assert skipped == [("b.xlsx", t("doc.unsupported"))]
+
+
+def test_without_tesseract_a_scan_is_skipped_with_the_reason(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ingest.formats import ocr
+
+    monkeypatch.setattr(ocr, "available", lambda: False)
+    path = make_scanned_pdf(tmp_path / "scan.pdf", SCAN_PAGES[:1])
+    with pytest.raises(DocumentError) as err:
+        load_document(path, "scan.pdf")
+    assert err.value.reason == t("doc.ocr_unavailable")
+    mixed = make_pdf(tmp_path / "gemengd.pdf", ["Een pagina met een echte tekstlaag over het onthaal.", ""])
+    assert [p.ocr for p in load_document(mixed, "gemengd.pdf").pages] == [False, False]
