@@ -1,6 +1,6 @@
 """File formats: ingest time per format (load + chunk, and with embedding) and OCR seconds per page.
 
-The same Dutch text (six sections of three paragraphs, a list and a table, ~7,000 characters) is
+The same Dutch text (six sections of three paragraphs, a list and a table, ~3,500 characters) is
 written as DOCX, ODT, HTML, PPTX, a text PDF and an image-only scanned PDF (tests/documents.py makes
 them), then each is loaded, chunked and embedded with the real model. OCR is timed per page:
 rendering (pypdfium2, 300 DPI) and Tesseract (nld+eng) apart.
@@ -72,6 +72,7 @@ def run(repeats: int = 3) -> dict[str, Any]:
 
     embedder, load_s = common.real_embedder()
     print(f"model load: {load_s:.1f} s", flush=True)
+    loads = [common.loadavg()[0]]
     rows = []
     with tempfile.TemporaryDirectory(prefix="wegwijzer-formats-") as tmp:
         paths = _make_all(Path(tmp))
@@ -99,7 +100,8 @@ def run(repeats: int = 3) -> dict[str, Any]:
             rows.append(row)
             print(row, flush=True)
         ocr = _ocr_per_page(paths["pdf (scan, OCR)"])
-    return {"formats": rows, "ocr": ocr, "machine": common.machine()}
+    loads.append(common.loadavg()[0])
+    return {"formats": rows, "ocr": ocr, "machine": common.machine(), "loadavg": [min(loads), max(loads)]}
 
 
 def _ocr_per_page(path: Path) -> dict[str, Any]:
@@ -135,9 +137,14 @@ def to_markdown(r: dict[str, Any]) -> str:
              f"{f['load_ms']:.0f}", f"{f['chunk_ms']:.1f}", f"{f['embed_s']:.2f}", f"{f['total_s']:.2f}"]
             for f in r["formats"]]
     o = r["ocr"]
+    low, high = r.get("loadavg", [0.0, 0.0])
+    cores = r.get("machine", {}).get("cores") or 2
+    busy = (f" **The machine was busy (1-minute load average {low:.1f} to {high:.1f} on {cores} cores, other "
+            "engineers' test runs): absolute times are high and noisy.**" if high > cores else "")
     return "\n".join([
-        "The same text (~7,000 characters: six sections, lists, a table) in every format; load + chunk is the "
-        "median of 3 runs (the scan: 1 run), embedding uses the real model on 2 cores.",
+        "Measured by `.venv/bin/python bench/formats.py`. The same text (~3,500 characters: six sections, "
+        "lists, a table) in every format; load + chunk is the median of 3 runs (the scan: 1 run), embedding "
+        f"uses the real model.{busy}",
         "",
         common.md_table(["format", "file", "characters", "pages", "passages", "load ms", "chunk ms", "embed s",
                          "total s"], rows),
