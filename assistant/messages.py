@@ -53,7 +53,32 @@ CATALOG: dict[str, dict[str, str]] = {
         "doc.empty": "het bestand is leeg",
         "doc.no_text": "het bestand bevat geen leesbare tekst (misschien een scan zonder tekstlaag)",
         "doc.not_utf8": "het bestand is geen leesbare tekst (geen UTF-8)",
-        "doc.unsupported": "dit bestandstype wordt niet ondersteund (alleen PDF, TXT en MD)",
+        "doc.unsupported": (
+            "dit bestandstype wordt niet ondersteund (wel: PDF, Word (DOCX), OpenDocument-tekst (ODT), "
+            "PowerPoint (PPTX), webpagina (HTML), tekst (TXT) en Markdown (MD))"
+        ),
+        "doc.encrypted_office": (
+            "het document is beveiligd met een wachtwoord; sla het zonder wachtwoord op en voeg het opnieuw toe"
+        ),
+        "doc.legacy_office": (
+            "dit is een Office-bestand in het oude formaat ({suffix}); sla het op als .docx of .pptx "
+            "en voeg het opnieuw toe"
+        ),
+        "doc.wrong_suffix": (
+            "het bestand heeft de extensie {suffix}, maar is eigenlijk {kind}; geef het de juiste extensie"
+        ),
+        "doc.archive_too_large": "het bestand pakt uit tot een onredelijk grote omvang (mogelijk een zip-bom)",
+        "doc.html_no_text": "de webpagina bevat geen hoofdtekst (alleen menu's, voettekst of niets)",
+        "doc.scan_unreadable": (
+            "het bestand bevat geen leesbare tekst: het is een scan die ook tekstherkenning (OCR) niet kon "
+            "lezen (lege of onleesbare pagina's)"
+        ),
+        "doc.ocr_unavailable": (
+            "het bestand is een scan zonder tekstlaag en tekstherkenning (Tesseract) is niet geïnstalleerd"
+        ),
+        "doc.too_many_scanned_pages": (
+            "het bestand heeft te veel gescande pagina's voor tekstherkenning ({pages}; maximum {limit})"
+        ),
         "doc.too_many_pages": "het PDF-bestand heeft te veel pagina's ({pages}; maximum {limit})",
         "doc.too_large": "het bestand is te groot ({size} MB; maximum {limit} MB)",
         "doc.too_much_content": "het PDF-bestand bevat te veel pagina-inhoud (meer dan {limit} MB na uitpakken)",
@@ -96,11 +121,13 @@ CATALOG: dict[str, dict[str, str]] = {
     "admin.unauthorized": "Je bent niet aangemeld als beheerder. Stuur een geldig toegangstoken mee.",
     "upload.no_file": "Kies een bestand om op te laden.",
     "upload.bad_name": "De bestandsnaam '{name}' is niet bruikbaar.",
-    "upload.bad_type": "Dit bestandstype wordt niet aanvaard. Laad een PDF-, TXT- of MD-bestand op.",
+    "upload.bad_type": (
+        "Dit bestandstype wordt niet aanvaard. Laad een PDF-, Word- (DOCX), OpenDocument- (ODT), "
+        "PowerPoint- (PPTX), HTML-, TXT- of MD-bestand op."
+    ),
     "upload.too_large": "Het bestand is te groot (maximum {limit} MB).",
     "upload.exists": "Er bestaat al een document '{name}'. Kies replace=true om het te vervangen.",
     "upload.bad_content": "Het bestand '{name}' is niet bruikbaar: {reason}.",
-    "upload.pdf_header": "het is geen geldig PDF-bestand",
     "delete.not_found": "Het document '{name}' staat niet in de documentenmap.",
     "page.title": "Fout",
     "page.back": "Terug naar de startpagina",

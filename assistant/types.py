@@ -25,7 +25,7 @@ class DocumentInfo:
 
 @dataclass(frozen=True)
 class Page:
-    """The text of one page (PDF) or of a whole text document (page=None)."""
+    """The text of one page (PDF) or of a whole text document (page=None); ``ocr`` when read from a scan."""
 
     source: str
     page: int | None

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import common
+import formats
 import ingest_bench
 import latency
 import numpy as np
@@ -123,7 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     lexical = "10000" if args.quick else "10000,100000"
     with tempfile.TemporaryDirectory(prefix="wegwijzer-bench-all-") as t:
         tmp = Path(t)
-        steps: list[tuple[str, list[str]]] = [("ingest_bench", []), ("quality", []), ("latency", [])]
+        steps: list[tuple[str, list[str]]] = [("ingest_bench", []), ("formats", []), ("quality", []),
+                                              ("latency", [])]
         for name, extra in steps:
             results[name], timing[name], err = _run(name, extra, tmp)
             loads.append(common.loadavg()[0])
@@ -178,6 +180,7 @@ def render(env: dict[str, Any], results: dict[str, Any], timing: dict[str, float
 
     section("Retrieval quality", "quality", quality.to_markdown)
     section("Ingest", "ingest_bench", ingest_bench.to_markdown)
+    section("File formats", "formats", formats.to_markdown)
     section("Query latency", "latency", latency.to_markdown)
     section("HTTP (`POST /api/ask`)", "http", http_markdown)
     section("Scale (synthetic vectors)", "scale", scale.to_markdown)

@@ -184,8 +184,9 @@ def _ingest_locked(settings: Settings, store: idx.IndexStore, corpus_dir: Path, 
             except OSError as exc:
                 report.skipped.append({"source": source, "reason": t("ingest.unreadable", reason=exc.strerror)})
                 continue
-            title = entry.get("title") or derive_title(doc.pages, Path(source).stem.replace("-", " "))
-            chunks = chunk_pages(doc.pages, chunker)
+            title = entry.get("title") or derive_title(doc.pages, Path(source).stem.replace("-", " "),
+                                                       doc.explicit_headings)
+            chunks = chunk_pages(doc.pages, chunker, doc.explicit_headings)
             if not chunks:
                 report.skipped.append({"source": source, "reason": t("ingest.nothing_to_index")})
                 continue
@@ -202,7 +203,7 @@ def _ingest_locked(settings: Settings, store: idx.IndexStore, corpus_dir: Path, 
             documents.append(idx.DocumentEntry(
                 source=source, sha256=doc.sha256, title=title, publisher=entry.get("publisher", ""),
                 date=entry.get("date", ""), kind=entry.get("kind", ""), language=entry.get("language", "nl-BE"),
-                pages=len(doc.pages) if doc.kind == "pdf" else None, passages=len(chunks), format=doc.kind,
+                pages=len(doc.pages) if doc.paged else None, passages=len(chunks), format=doc.kind,
                 ocr_pages=len(ocr_pages), catalog=entry))
             report.documents_embedded += 1
     finally:

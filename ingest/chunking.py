@@ -2,8 +2,11 @@
 
 The text is read as lines. Headings (Markdown ``#``, bold title lines, short title lines that open a
 block) set the section path and are kept at the top of the passage they introduce, so a heading is
-never a passage on its own. List items stay with their lead-in. Passages are bounded in size and
-split at sentence boundaries; every passage keeps its page and character span in the source.
+never a passage on its own. Formats whose loader knows the headings (PDF fonts, Word styles, HTML
+tags) mark them with ``#``; for those (``explicit_headings``) only marked lines are headings, their
+``#`` count is the level, and the section path follows the levels. List items stay with their
+lead-in. Passages are bounded in size and split at sentence boundaries; every passage keeps its page
+and character span in the source.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from assistant.types import Page
 
 # Bump when the chunking code changes what it produces: the manifest records it, so the next ingest
 # re-chunks and re-embeds everything instead of mixing passages cut two ways.
-CHUNKER_NAME = "structure-v2"
+CHUNKER_NAME = "structure-v3"
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,17 @@ class _Line:
     end: int
     clean: str
     opens_block: bool
+    level: int = 0  # number of '#' of a Markdown heading
+
+
+@dataclass(frozen=True)
+class LineInfo:
+    """A line as the chunker reads it: its span in the page text and its kind (for the document view)."""
+
+    start: int
+    end: int
+    kind: str  # "heading" | "major" | "list" | "text"
+    level: int  # '#' count of a marked heading, else 0
 
 
 _MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+")
@@ -74,6 +88,8 @@ _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)]*\s+(?=[\"'“‘(]?[A-Z0-
 _TERMINAL = (".", "!", ";", ",", ":")
 _INNER_SENTENCE = re.compile(r"[.?!]\s+[A-Z]")
 MAX_HEADING_CHARS = 160
+MAX_SECTION_PART_CHARS = 120  # one heading in a section path; longer ones end in "…" at a word boundary
+MAX_SECTION_LEVELS = 3  # a deep outline is cited by its three innermost headings
 MAX_BOLD_HEADING_CHARS = 260
 LIST_SLACK_CHARS = 300  # a list may overrun max_chars this much rather than lose its lead-in
 
@@ -95,11 +111,13 @@ def _bold_share(line: str) -> float:
     return bold / max(1, len(line.replace("*", "").strip()))
 
 
-def _classify(raw: str, clean: str, opens_block: bool, after_heading: bool) -> str:
+def _classify(raw: str, clean: str, opens_block: bool, after_heading: bool, explicit: bool = False) -> str:
     if _MD_HEADING.match(raw):
         return "major"
     stripped = raw.strip()
     list_match = _LIST.match(raw)
+    if explicit:
+        return "list" if list_match else "text"
     if list_match:
         rest = raw[list_match.end():].strip()
         # "2) **Taalbeleid:**" is a heading that introduces the list below it, not a list item.
@@ -120,7 +138,7 @@ def _classify(raw: str, clean: str, opens_block: bool, after_heading: bool) -> s
     return "text"
 
 
-def _lines(text: str) -> list[_Line]:
+def _lines(text: str, explicit: bool = False) -> list[_Line]:
     out: list[_Line] = []
     pos = 0
     blank_before = True
@@ -132,12 +150,74 @@ def _lines(text: str) -> list[_Line]:
             blank_before = blank_before or not raw.strip()
             continue
         after_heading = bool(out) and out[-1].kind in ("heading", "major")
-        kind = _classify(raw, clean, blank_before, after_heading)
+        kind = _classify(raw, clean, blank_before, after_heading, explicit)
         lead = len(raw) - len(raw.lstrip())
         trail = len(raw.rstrip())
-        out.append(_Line(kind, start + lead, start + trail, clean, blank_before))
+        level = len(raw.lstrip()) - len(raw.lstrip().lstrip("#")) if kind == "major" else 0
+        out.append(_Line(kind, start + lead, start + trail, clean, blank_before, level))
         blank_before = False
     return out
+
+
+def line_kinds(text: str, explicit_headings: bool = False) -> list[LineInfo]:
+    """How the chunker reads ``text``, line by line: what the document view shows as headings and lists."""
+    return [LineInfo(ln.start, ln.end, ln.kind, ln.level) for ln in _lines(text, explicit_headings)]
+
+
+def shorten(text: str, limit: int = MAX_SECTION_PART_CHARS) -> str:
+    """``text`` cut to ``limit`` characters at a word boundary, with "…"; never in the middle of a word."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 3:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:-–") + "…"
+
+
+class _Outline:
+    """The section path in force: two parts (major › minor) guessed from plain text, or heading levels."""
+
+    def __init__(self, explicit: bool, section: str = "") -> None:
+        self.explicit = explicit
+        self.stack: list[tuple[int, str]] = []  # explicit: (level, title) from outermost to innermost
+        self.major, self.minor = (section.split(" › ", 1) + [""])[:2] if section else ("", "")
+        if explicit and section:
+            self.stack = [(i + 1, part) for i, part in enumerate(section.split(" › "))]
+
+    @property
+    def path(self) -> str:
+        if self.explicit:
+            parts = [title for _, title in self.stack][-MAX_SECTION_LEVELS:]
+        else:
+            parts = [self.major, self.minor]
+        return " › ".join(shorten(p) for p in parts if p)
+
+    def parent_path(self, level: int) -> str:
+        """The path above a heading of ``level`` (explicit mode), or the major part (guessed headings)."""
+        if self.explicit:
+            parts = [title for lvl, title in self.stack if lvl < level][-MAX_SECTION_LEVELS:]
+            return " › ".join(shorten(p) for p in parts)
+        return shorten(self.major) if self.major else ""
+
+    def is_subheading(self, line: _Line) -> bool:
+        if self.explicit:
+            return any(lvl < line.level for lvl, _ in self.stack)
+        return line.kind != "major"
+
+    def enter(self, cluster: list[_Line], titles: list[str]) -> None:
+        if self.explicit:
+            for line, title in zip(cluster, titles, strict=True):
+                self.stack = [(lvl, t) for lvl, t in self.stack if lvl < line.level] + [(line.level, title)]
+            return
+        majors = [tl for ln, tl in zip(cluster, titles, strict=True) if ln.kind == "major"]
+        minors = [tl for ln, tl in zip(cluster, titles, strict=True) if ln.kind != "major"]
+        if majors:
+            self.major, self.minor = " ".join(majors), " ".join(minors)
+        elif len(cluster) > 1:
+            self.major, self.minor = " ".join(titles[:-1]), titles[-1]
+        else:
+            self.minor = titles[0]
 
 
 def _sentences(text: str, start: int) -> list[tuple[int, int]]:
@@ -196,13 +276,19 @@ class _Builder:
         self.has_content = self.has_content or content
 
 
-def chunk_page(page: Page, settings: ChunkerSettings | None = None, section: str = "") -> tuple[list[Chunk], str]:
+def chunk_page(page: Page, settings: ChunkerSettings | None = None, section: str = "",
+               explicit_headings: bool = False) -> tuple[list[Chunk], str]:
     """Chunk one page; returns the chunks and the section path in force at its end (for the next page)."""
-    settings = settings or ChunkerSettings()
+    outline = _Outline(explicit_headings, section)
+    chunks, last = _chunk_page(page, settings or ChunkerSettings(), outline)
+    return chunks, outline.path if explicit_headings else last
+
+
+def _chunk_page(page: Page, settings: ChunkerSettings, outline: _Outline) -> tuple[list[Chunk], str]:
+    """The page's chunks and the section of its last passage. ``outline`` is updated in place."""
     b = _Builder(page, settings)
-    major, minor = (section.split(" › ", 1) + [""])[:2] if section else ("", "")
-    b.section = section
-    lines = _lines(page.text)
+    b.section = outline.path
+    lines = _lines(page.text, outline.explicit)
     i = 0
     while i < len(lines):
         line = lines[i]
@@ -212,24 +298,19 @@ def chunk_page(page: Page, settings: ChunkerSettings | None = None, section: str
                 i += 1
                 cluster.append(lines[i])
             titles = [ln.clean.rstrip(":").strip() for ln in cluster]
-            minor_only = len(cluster) == 1 and cluster[0].kind != "major"
+            minor_only = len(cluster) == 1 and outline.is_subheading(line)
             if minor_only and b.has_content and b.size < settings.target_chars // 2:
                 # A short sub-section ("Richtvragen") followed by another ("Praktische tips") under the
                 # same key factor reads best as one passage; it is cited by the section both share.
-                b.section = major
+                b.section = outline.parent_path(line.level)
+                if outline.explicit:
+                    outline.enter(cluster, titles)
                 b.add(line.start, line.end, content=False)
                 i += 1
                 continue
             b.flush()
-            majors = [tl for ln, tl in zip(cluster, titles, strict=True) if ln.kind == "major"]
-            minors = [tl for ln, tl in zip(cluster, titles, strict=True) if ln.kind != "major"]
-            if majors:
-                major, minor = " ".join(majors), " ".join(minors)
-            elif len(cluster) > 1:
-                major, minor = " ".join(titles[:-1]), titles[-1]
-            else:
-                minor = titles[0]
-            b.section = " › ".join(s[:120] for s in (major, minor) if s)
+            outline.enter(cluster, titles)
+            b.section = outline.path
             for ln in cluster:
                 b.add(ln.start, ln.end, content=False)
             i += 1
@@ -306,20 +387,23 @@ def _bounded(page: Page, chunks: list[Chunk], settings: ChunkerSettings) -> list
     return out
 
 
-def chunk_pages(pages: list[Page] | tuple[Page, ...], settings: ChunkerSettings | None = None) -> list[Chunk]:
+def chunk_pages(pages: list[Page] | tuple[Page, ...], settings: ChunkerSettings | None = None,
+                explicit_headings: bool = False) -> list[Chunk]:
     """Chunk a document page by page; the section path carries over page breaks."""
     out: list[Chunk] = []
-    section = ""
+    outline = _Outline(explicit_headings)
     for page in pages:
-        chunks, section = chunk_page(page, settings, section)
+        chunks, last = _chunk_page(page, settings or ChunkerSettings(), outline)
         out.extend(chunks)
+        if not explicit_headings:  # guessed headings carry over as the section last cited
+            outline = _Outline(False, last)
     return out
 
 
-def derive_title(pages: list[Page] | tuple[Page, ...], fallback: str) -> str:
+def derive_title(pages: list[Page] | tuple[Page, ...], fallback: str, explicit_headings: bool = False) -> str:
     """A title for a document missing from the catalog: its first heading, else its first words."""
     for page in pages:
-        lines = _lines(page.text)
+        lines = _lines(page.text, explicit_headings)
         for ln in lines[:8]:
             if ln.kind in ("heading", "major") and 3 <= len(ln.clean) <= 140:
                 return ln.clean

@@ -2,6 +2,7 @@
 # Set up a fresh machine for Wegwijzer: .venv with CPU torch first (so pip never pulls a CUDA build),
 # the project, the materialised embedding model and an index of the shipped corpus.
 # Usage: scripts/bootstrap.sh [run|dev]   (dev adds test tools and Debian's chromium)
+# Both modes install Debian's Tesseract with its Dutch data, for scanned PDFs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode="${1:-run}"
@@ -25,13 +26,22 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 
+apt_install() {
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+  else
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+  fi
+}
+
+if ! tesseract --list-langs 2>/dev/null | grep -qx nld; then
+  echo "==> installing Debian's Tesseract with Dutch language data (OCR of scanned PDFs)"
+  apt_install tesseract-ocr tesseract-ocr-nld
+fi
+
 if [ "$mode" = "dev" ] && [ ! -x /usr/bin/chromium ]; then
   echo "==> installing Debian's chromium for the browser tests"
-  if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-  else
-    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-  fi
+  apt_install chromium
 fi
 
 echo "==> materialising the embedding model"

@@ -64,13 +64,15 @@ def test_bad_files_are_reported_and_skipped(settings: Settings, fake_embedder: F
     (corpus / "leeg.txt").write_bytes(b"")
     make_textless_pdf(corpus / "scan.pdf")
     (corpus / "notities.docx").write_bytes(b"PK\x03\x04")
+    (corpus / "begroting.xls").write_bytes(b"\xd0\xcf\x11\xe0")
     report = ingest(settings, embedder=fake_embedder)
     reasons = {s["source"]: s["reason"] for s in report.skipped}
     assert "beschadigd" in reasons["kapot.pdf"]
     assert "wachtwoord" in reasons["beveiligd.pdf"]
     assert "leeg" in reasons["leeg.txt"]
     assert "geen leesbare tekst" in reasons["scan.pdf"]
-    assert "niet ondersteund" in reasons["notities.docx"]
+    assert "beschadigd" in reasons["notities.docx"]
+    assert "niet ondersteund" in reasons["begroting.xls"]
     assert report.documents == 5 and report.ok
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from html import unescape
 from pathlib import Path
 
 import pytest
@@ -10,7 +9,7 @@ import pytest
 from assistant.types import DocumentInfo, Page, Passage
 from bots.web.errors import ApiError, validation_message
 from bots.web.highlight import highlight_spans
-from bots.web.pages import document_url, mark_text, render_document
+from bots.web.pages import document_url, render_document
 from bots.web.uploads import inside, safe_filename
 
 
@@ -65,29 +64,6 @@ def test_inside_keeps_paths_in_the_root(tmp_path: Path) -> None:
     assert inside(root, "sub/a.md") == (root / "sub" / "a.md").resolve()
     for bad in ("", "/etc/passwd", "../geheim.txt", "sub/../../geheim.txt", "link.txt", ".", "a\x00b"):
         assert inside(root, bad) is None, bad
-
-
-def test_mark_text_escapes_and_marks() -> None:
-    text = "Begin <b>vet</b> & einde."
-    out = mark_text(text, anchors=[(0, 1), (6, 2)], cited=(6, 16, 2))
-    assert "<b>" not in out and "&lt;b&gt;vet&lt;/b&gt;" in out
-    assert out.count('id="p-2"') == 1 and '<span class="anchor" id="p-1"></span>Begin' in out
-    import re
-
-    marked = re.search(r'<mark class="cited" id="p-2"[^>]*>(.*)</mark>', out)
-    assert marked is not None
-    assert unescape(re.sub(r'<span class="sr-only">.*?</span>', "", marked.group(1))) == text[6:16]
-
-
-def test_mark_text_hides_markdown_emphasis_but_keeps_offsets() -> None:
-    text = "Een **vet** woord en __nog__ een."
-    import re
-
-    out = mark_text(text, anchors=[], cited=(4, 11, 0), markdown=True)
-    visible = re.sub(r"<[^>]+>", "", re.sub(r'<span class="sr-only">.*?</span>', "", out))
-    assert visible == "Een vet woord en nog een."
-    assert re.search(r'<mark class="cited" id="p-0"[^>]*>(<span[^>]*>.*?</span>)?vet<', out)
-    assert "**vet**" in mark_text(text, anchors=[], cited=None)  # text files keep their characters
 
 
 def test_render_document_shows_only_the_cited_pdf_page() -> None:

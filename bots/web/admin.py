@@ -99,8 +99,9 @@ def status(ctx: Ctx) -> dict[str, Any]:
 @router.post("/documents", status_code=201, response_model=UploadResponse,
              responses={409: {"model": ErrorBody}, 413: {"model": ErrorBody}, 415: {"model": ErrorBody},
                         422: {"model": ErrorBody}},
-             summary="Laad een document op (PDF, TXT of MD) in de documentenmap")
-def upload(ctx: Ctx, file: Annotated[UploadFile | None, File(description="PDF-, TXT- of MD-bestand")] = None,
+             summary="Laad een document op (PDF, DOCX, ODT, PPTX, HTML, TXT of MD) in de documentenmap")
+def upload(ctx: Ctx, file: Annotated[UploadFile | None,
+                                     File(description="PDF-, DOCX-, ODT-, PPTX-, HTML-, TXT- of MD-bestand")] = None,
            replace: Annotated[bool, Query(description="Een bestaand document vervangen")] = False,
            reindex: Annotated[bool, Query(description="Meteen opnieuw indexeren")] = False) -> dict[str, Any]:
     if file is None or not file.filename:

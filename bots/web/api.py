@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Strict
 
 from assistant.messages import t
 from assistant.types import Answer
+from ingest.formats import for_suffix
 
 from .context import AssistantDep, Ctx
 from .errors import ApiError, ErrorBody
@@ -155,8 +156,12 @@ def original_file(source: str, ctx: Ctx, assistant: AssistantDep) -> FileRespons
     path = inside(ctx.settings.corpus_dir, source)
     if assistant.document(source) is None or path is None or not path.is_file():
         raise ApiError(404, "document_not_found", t("document.unknown"))
-    media = "application/pdf" if path.suffix.lower() == ".pdf" else "text/plain; charset=utf-8"
-    return FileResponse(path, media_type=media, content_disposition_type="inline", filename=path.name,
+    fmt = for_suffix(path.name)
+    # HTML pages go out as plain text: a document is never rendered as a page of this site
+    media = fmt.media_type if fmt else "application/octet-stream"
+    inline = media.startswith(("application/pdf", "text/plain"))
+    return FileResponse(path, media_type=media, content_disposition_type="inline" if inline else "attachment",
+                        filename=path.name,
                         headers={"Content-Security-Policy": "default-src 'none'; sandbox"})
 
 

@@ -56,6 +56,11 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         return FileResponse(STATIC_DIR / "demo.html", media_type="text/html; charset=utf-8",
                             headers={"Content-Security-Policy": CSP, "Cache-Control": "no-cache"})
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> FileResponse:
+        return FileResponse(STATIC_DIR / "favicon.ico", media_type="image/x-icon",
+                            headers={"Cache-Control": "public, max-age=86400"})
+
     @app.get("/widget.js", include_in_schema=False)
     def widget() -> FileResponse:
         return FileResponse(STATIC_DIR / "widget.js", media_type="text/javascript; charset=utf-8",

@@ -1,8 +1,8 @@
 """Server-rendered HTML: the readable document view and the document list. Pure functions.
 
-Every piece of document text is escaped; the cited passage is wrapped in ``<mark id="p-N">`` so the
-citation link ``/documents/{source}?passage=N#p-N`` scrolls to it and shows it highlighted without
-any script. PDFs are shown one page at a time, the page that holds the passage.
+Every piece of document text is escaped (``doctext``); the cited passage is wrapped in ``<mark id="p-N">``
+so the citation link ``/documents/{source}?passage=N#p-N`` scrolls to it and shows it highlighted
+without any script. PDFs are shown one page at a time, the page that holds the passage.
 """
 
 from __future__ import annotations
@@ -11,6 +11,11 @@ from html import escape
 from urllib.parse import quote
 
 from assistant.types import DocumentInfo, Page, Passage
+from ingest.formats import for_suffix
+
+from .doctext import mark_text
+
+__all__ = ["CSP", "document_url", "file_url", "mark_text", "render_document", "render_document_list"]
 
 KIND_NL = {"toolkit": "toolkit", "memorandum": "memorandum", "programme": "programma",
            "announcement": "aankondiging"}
@@ -38,42 +43,11 @@ def _shell(title: str, body: str, lang: str = "nl-BE") -> str:
         f'<!doctype html>\n<html lang="{escape(lang)}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(title)} - Wegwijzer</title>"
+        '<link rel="icon" href="/favicon.ico" sizes="32x32">'
+        '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">'
         '<link rel="stylesheet" href="/static/document.css"></head>'
         f"<body>{body}</body></html>\n"
     )
-
-
-def _plain(piece: str, markdown: bool) -> str:
-    # Markdown emphasis markers are noise for a reader; removed per piece, so offsets stay valid.
-    return escape(piece.replace("**", "").replace("__", "") if markdown else piece, quote=False)
-
-
-def mark_text(text: str, anchors: list[tuple[int, int]], cited: tuple[int, int, int] | None,
-              markdown: bool = False) -> str:
-    """Escaped ``text`` with empty anchors ``(offset, passage_id)`` and the cited ``(start, end, id)`` marked."""
-    events: dict[int, list[tuple[int, str]]] = {}
-    n = len(text)
-
-    def add(pos: int, order: int, fragment: str) -> None:
-        events.setdefault(max(0, min(pos, n)), []).append((order, fragment))
-
-    cited_id = cited[2] if cited else None
-    for offset, pid in anchors:
-        if pid != cited_id:
-            add(offset, 1, f'<span class="anchor" id="p-{pid}"></span>')
-    if cited:
-        start, end, pid = cited
-        add(start, 2, f'<mark class="cited" id="p-{pid}" tabindex="-1">'
-                       '<span class="sr-only">Begin van de geciteerde passage. </span>')
-        add(max(start, end), 0, '<span class="sr-only"> Einde van de geciteerde passage.</span></mark>')
-    out: list[str] = []
-    last = 0
-    for pos in sorted(events):
-        out.append(_plain(text[last:pos], markdown))
-        out.extend(fragment for _, fragment in sorted(events[pos], key=lambda item: item[0]))
-        last = pos
-    out.append(_plain(text[last:], markdown))
-    return "".join(out)
 
 
 def _meta(info: DocumentInfo) -> str:
@@ -113,19 +87,25 @@ def render_document(info: DocumentInfo, pages: list[Page], passages: list[Passag
         if current < total:
             nav.append(f'<a href="{escape(document_url(info.source, page=current + 1))}" rel="next">'
                        "Volgende pagina</a>")
-        nav.append(f'<a href="{escape(file_url(info.source))}#page={current}">Originele PDF openen</a>')
+        label = "Originele PDF openen" if info.source.lower().endswith(".pdf") else "Origineel bestand openen"
+        nav.append(f'<a href="{escape(file_url(info.source))}#page={current}">{label}</a>')
         parts.append(f'<nav class="pager" aria-label="Pagina\'s">{" ".join(nav)}</nav>')
     parts.append('<p class="back"><a href="/documents">Alle documenten</a></p></header>')
     parts.append(f'<main id="tekst" tabindex="-1" lang="{escape(info.language or "nl-BE")}">')
+    fmt = for_suffix(info.source)
+    explicit = bool(fmt and fmt.explicit_headings)
     for page in shown:
         if page.page is not None:
             parts.append(f'<h2 class="page-label" id="pagina-{page.page}">Pagina {page.page}</h2>')
+        if page.ocr:
+            parts.append('<p class="ocr-note" role="note">Deze pagina is een scan: de tekst is automatisch '
+                         "herkend (OCR) en kan fouten bevatten.</p>")
         anchors = [(p.start, p.id) for p in passages if p.page == page.page]
         span = None
         if cited is not None and cited.page == page.page:
             span = (cited.start, cited.end, cited.id)
-        markdown = info.source.lower().endswith(".md")
-        parts.append(f'<div class="doc-text">{mark_text(page.text, anchors, span, markdown)}</div>')
+        text = mark_text(page.text, anchors, span, explicit, heading_level=3 if page.page is not None else 2)
+        parts.append(f'<div class="doc-text">{text}</div>')
     parts.append("</main>")
     return _shell(info.title, "".join(parts), lang="nl-BE")
 

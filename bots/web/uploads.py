@@ -9,8 +9,9 @@ import uuid
 from pathlib import Path
 from typing import BinaryIO
 
+from assistant.errors import DocumentError
 from assistant.messages import t
-from ingest.loaders import SUPPORTED_SUFFIXES
+from ingest.formats import detect, for_suffix
 
 from .errors import ApiError
 
@@ -28,7 +29,7 @@ def safe_filename(raw: str) -> str:
     base = "".join(ch for ch in unicodedata.normalize("NFKD", base) if not unicodedata.combining(ch))
     stem, dot, ext = base.rpartition(".")
     suffix = f".{ext.lower()}" if dot else ""
-    if suffix not in SUPPORTED_SUFFIXES:
+    if for_suffix(suffix or ".") is None:
         raise ApiError(415, "unsupported_type", t("upload.bad_type"))
     stem = _UNSAFE.sub("-", stem)
     stem = re.sub(r"-{2,}", "-", stem).strip(".-_ ")[:MAX_NAME_CHARS].rstrip(".-_")
@@ -50,26 +51,12 @@ def inside(root: Path, relative: str) -> Path | None:
     return target
 
 
-def check_content(name: str, head: bytes, path: Path) -> None:
-    """Refuse content that does not match its suffix: a PDF header, or readable text without NUL bytes."""
-    if not head:
-        raise ApiError(422, "invalid_document", t("upload.bad_content", name=name, reason=t("doc.empty")))
-    if name.endswith(".pdf"):
-        if b"%PDF-" not in head[:1024]:
-            raise ApiError(422, "invalid_document", t("upload.bad_content", name=name,
-                                                       reason=t("upload.pdf_header")))
-        return
-    raw = path.read_bytes()
-    if b"\x00" in raw:
-        raise ApiError(422, "invalid_document", t("upload.bad_content", name=name, reason=t("doc.not_utf8")))
+def check_content(name: str, path: Path) -> None:
+    """Refuse content that does not match its suffix, by the same rules ingest uses (the format registry)."""
     try:
-        raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        try:
-            raw.decode("cp1252")  # old Windows files are common in municipalities; the loader reads them too
-        except UnicodeDecodeError:
-            raise ApiError(422, "invalid_document",
-                           t("upload.bad_content", name=name, reason=t("doc.not_utf8"))) from None
+        detect(path, name, suffix=Path(name).suffix)
+    except DocumentError as exc:
+        raise ApiError(422, "invalid_document", t("upload.bad_content", name=name, reason=exc.reason)) from None
 
 
 def store_upload(corpus_dir: Path, raw_name: str, stream: BinaryIO, limit: int, replace: bool) -> tuple[str, int]:
@@ -88,19 +75,16 @@ def store_upload(corpus_dir: Path, raw_name: str, stream: BinaryIO, limit: int, 
         raise ApiError(409, "document_exists", t("upload.exists", name=name))
     tmp = corpus_dir / f".upload-{uuid.uuid4().hex}.part"
     size = 0
-    head = b""
     try:
         with tmp.open("wb") as out:
             while block := stream.read(CHUNK):
                 size += len(block)
                 if size > limit:
                     raise ApiError(413, "too_large", t("upload.too_large", limit=limit // (1024 * 1024)))
-                if len(head) < 1024:
-                    head += block[: 1024 - len(head)]
                 out.write(block)
             out.flush()
             os.fsync(out.fileno())
-        check_content(name, head, tmp)
+        check_content(name, tmp)
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
@@ -110,7 +94,7 @@ def store_upload(corpus_dir: Path, raw_name: str, stream: BinaryIO, limit: int, 
 def delete_document(corpus_dir: Path, source: str) -> str:
     """Remove a document file from the corpus; returns its source name. 404 when it is not there."""
     target = inside(corpus_dir, source)
-    ok = (target is not None and target.is_file() and target.suffix.lower() in SUPPORTED_SUFFIXES
+    ok = (target is not None and target.is_file() and for_suffix(target.name) is not None
           and not any(part.startswith(".") for part in Path(source).parts))
     if not ok or target is None:
         raise ApiError(404, "document_not_found", t("delete.not_found", name=source[:120]))
