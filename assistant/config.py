@@ -51,7 +51,8 @@ def _networks(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     out = []
     for item in _list(env, name):
         try:
-            out.append(str(ipaddress.ip_network(item, strict=False)) if "/" in item else str(ipaddress.ip_address(item)))
+            network = ipaddress.ip_network(item, strict=False) if "/" in item else ipaddress.ip_address(item)
+            out.append(str(network))
         except ValueError:
             raise ConfigError(f"{name} must be a comma-separated list of IP addresses or networks such as "
                               f"'10.0.0.5' or '10.0.0.0/24'; {item!r} is neither.") from None

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 import logging
 import os
 import secrets
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator

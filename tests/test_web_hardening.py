@@ -120,7 +120,8 @@ def test_ten_votes_on_one_answer_leave_one_row(make_client: Any, fake_index: Set
     assert rows[0].helpful is False and rows[0].comment == "stem 9"  # the last vote counts
     assert "127.0.0.1" not in rows[0].user_ref
     # someone else (another address behind the trusted proxy) votes on the same answer: a second row
-    client.post("/api/feedback", json={"answer_id": answer_id, "helpful": True}, headers={"X-Forwarded-For": "192.0.2.7"})
+    client.post("/api/feedback", json={"answer_id": answer_id, "helpful": True},
+                headers={"X-Forwarded-For": "192.0.2.7"})
     assert len(FeedbackStore(fake_index.feedback_db).feedback()) == 2
     assert 'wegwijzer_feedback_total{helpful="false"} 1.0' in client.get("/metrics").text
 
@@ -280,7 +281,32 @@ def _response(sock: socket.socket) -> bytes:
     while b"\r\n\r\n" not in raw:
         raw += sock.recv(65536)
     head, _, body = raw.partition(b"\r\n\r\n")
-    length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length"))
+    length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                  if line.lower().startswith(b"content-length"))
     while len(body) < length:
         body += sock.recv(65536)
     return raw
+
+
+# ---------------------------------------------------------------- settings
+
+
+def test_hardening_settings_are_read_and_checked() -> None:
+    from assistant.errors import ConfigError
+
+    s = Settings.from_env({"WEGWIJZER_ASK_RATE_LIMIT": "12", "WEGWIJZER_UPLOAD_RATE_LIMIT": "0",
+                           "WEGWIJZER_TRUSTED_PROXIES": "10.0.0.5, 10.1.0.0/16, ::1",
+                           "WEGWIJZER_HEADER_TIMEOUT_S": "2.5", "WEGWIJZER_QUESTION_RETENTION_DAYS": "30",
+                           "WEGWIJZER_TELEGRAM_QUESTIONS_PER_MINUTE": "4"})
+    assert (s.ask_rate_limit, s.upload_rate_limit, s.header_timeout_s, s.body_timeout_s) == (12, 0, 2.5, 30.0)
+    assert s.trusted_proxies == ("10.0.0.5", "10.1.0.0/16", "::1")
+    assert s.question_retention_days == 30 and s.telegram_questions_per_minute == 4
+    defaults = Settings.from_env({})
+    assert (defaults.ask_rate_limit, defaults.question_retention_days, defaults.trusted_proxies) == (30, 90, ())
+    for name, value, needle in [("WEGWIJZER_TRUSTED_PROXIES", "10.0.0.5, proxy.intern", "'proxy.intern'"),
+                                ("WEGWIJZER_ASK_RATE_LIMIT", "-1", "at least 0"),
+                                ("WEGWIJZER_HEADER_TIMEOUT_S", "nan", "at least"),
+                                ("WEGWIJZER_BODY_TIMEOUT_S", "veel", "number of seconds"),
+                                ("WEGWIJZER_QUESTION_RETENTION_DAYS", "0", "at least 1")]:
+        with pytest.raises(ConfigError, match=needle):
+            Settings.from_env({name: value})

@@ -15,8 +15,8 @@ from assistant.config import Settings
 from assistant.embedding import Embedder, load_embedder
 from assistant.errors import IndexNotFoundError, ModelMismatchError, WegwijzerError
 from assistant.feedback import FeedbackStore, hash_user, local_salt
-from bots.ratelimit import SQLiteLimiter
 from assistant.messages import t
+from bots.ratelimit import SQLiteLimiter
 
 from .errors import ApiError
 from .metrics import Metrics

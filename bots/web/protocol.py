@@ -122,7 +122,7 @@ class TimeoutH11Protocol(H11Protocol):
         self._give_up("body", answer)
 
     def _give_up(self, what: str, answer: bool) -> None:
-        client = "%s:%d" % self.client if self.client else "a client"
+        client = f"{self.client[0]}:{self.client[1]}" if self.client else "a client"
         log.info("closing the connection of %s: request %s incomplete after the timeout", client, what)
         if answer:
             self.transport.write(_timeout_response())
