@@ -109,23 +109,28 @@ class SQLiteLimiter:
     """
 
     PRUNE_EVERY_S = 60.0
-    BUSY_TIMEOUT_S = 0.25
+    BUSY_TIMEOUT_MS = 250  # per check; opening (switching to WAL) may wait longer
+    WARN_EVERY_S = 60.0
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
         self._con: sqlite3.Connection | None = None
         self._next_prune = 0.0
-        self._warned = False
+        self._next_warning = 0.0
 
     def _connect(self) -> sqlite3.Connection:
         if self._con is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            con = sqlite3.connect(self.path, timeout=self.BUSY_TIMEOUT_S, isolation_level=None,
-                                  check_same_thread=False)
-            con.execute("PRAGMA journal_mode=WAL")
-            con.execute("PRAGMA synchronous=OFF")
-            con.execute(_SCHEMA)
+            con = sqlite3.connect(self.path, timeout=5.0, isolation_level=None, check_same_thread=False)
+            try:
+                con.execute("PRAGMA journal_mode=WAL")
+                con.execute("PRAGMA synchronous=OFF")
+                con.execute(_SCHEMA)
+                con.execute(f"PRAGMA busy_timeout={self.BUSY_TIMEOUT_MS}")
+            except sqlite3.Error:
+                con.close()
+                raise
             self._con = con
         return self._con
 
@@ -145,9 +150,10 @@ class SQLiteLimiter:
                     return ALLOWED
                 row = con.execute("SELECT tat FROM buckets WHERE key = ?", (key,)).fetchone()
             except sqlite3.Error as exc:
-                if not self._warned:
-                    log.warning("rate limits are not enforced: %s is unusable (%s)", self.path, exc)
-                    self._warned = True
+                if now >= self._next_warning:
+                    self._next_warning = now + self.WARN_EVERY_S
+                    log.warning("a request went through without its rate-limit check: %s is unusable (%s)",
+                                self.path, exc)
                 return ALLOWED
         _, decision = step(row[0] if row else None, now, limit)
         return decision
