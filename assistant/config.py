@@ -7,6 +7,7 @@ Every variable is prefixed ``WEGWIJZER_`` except ``TELEGRAM_BOT_TOKEN``. Front e
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -30,6 +31,32 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, got {value}.")
     return value
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float, minimum: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}.") from None
+    if not value >= minimum:  # also refuses nan
+        raise ConfigError(f"{name} must be at least {minimum:g} seconds, got {raw}.")
+    return value
+
+
+def _networks(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """IP addresses or networks (CIDR), normalised; a typo fails at start-up instead of silently trusting nobody."""
+    out = []
+    for item in _list(env, name):
+        try:
+            network = ipaddress.ip_network(item, strict=False) if "/" in item else ipaddress.ip_address(item)
+            out.append(str(network))
+        except ValueError:
+            raise ConfigError(f"{name} must be a comma-separated list of IP addresses or networks such as "
+                              f"'10.0.0.5' or '10.0.0.0/24'; {item!r} is neither.") from None
+    return tuple(out)
 
 
 def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
@@ -63,6 +90,12 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     admin_token: str = ""
     max_upload_bytes: int = 20 * 1024 * 1024
+    ask_rate_limit: int = 30  # questions per minute per client (0: no limit)
+    upload_rate_limit: int = 60  # uploads per hour per client (0: no limit)
+    trusted_proxies: tuple[str, ...] = ()  # addresses whose X-Forwarded-For names the client
+    header_timeout_s: float = 10.0  # a request's line and headers must arrive within this time
+    body_timeout_s: float = 30.0  # longest silence from a client in the middle of a request body
+    question_retention_days: int = 90  # questions (and the text stored with feedback) are kept this long
     # telegram
     telegram_token: str = ""
     telegram_api_url: str = "https://api.telegram.org/bot"
@@ -71,6 +104,7 @@ class Settings:
     telegram_admin_users: frozenset[int] = frozenset()
     telegram_webhook_url: str = ""
     telegram_webhook_port: int = 8443
+    telegram_questions_per_minute: int = 10  # per person (0: no limit)
 
     @property
     def index_dir(self) -> Path:
@@ -83,6 +117,16 @@ class Settings:
     @property
     def feedback_db(self) -> Path:
         return self.data_dir / "feedback.sqlite3"
+
+    @property
+    def ratelimit_db(self) -> Path:
+        """Rate-limit state shared by every worker process on this data directory."""
+        return self.data_dir / "ratelimit.sqlite3"
+
+    @property
+    def metrics_dir(self) -> Path:
+        """prometheus-client's multiprocess directory for the server on this port (emptied at start-up)."""
+        return self.data_dir / "metrics" / str(self.port)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -101,6 +145,12 @@ class Settings:
             cors_origins=_list(env, "WEGWIJZER_CORS_ORIGINS"),
             admin_token=env.get("WEGWIJZER_ADMIN_TOKEN", ""),
             max_upload_bytes=_int(env, "WEGWIJZER_MAX_UPLOAD_MB", 20, minimum=1) * 1024 * 1024,
+            ask_rate_limit=_int(env, "WEGWIJZER_ASK_RATE_LIMIT", 30, minimum=0),
+            upload_rate_limit=_int(env, "WEGWIJZER_UPLOAD_RATE_LIMIT", 60, minimum=0),
+            trusted_proxies=_networks(env, "WEGWIJZER_TRUSTED_PROXIES"),
+            header_timeout_s=_seconds(env, "WEGWIJZER_HEADER_TIMEOUT_S", 10.0, minimum=0.1),
+            body_timeout_s=_seconds(env, "WEGWIJZER_BODY_TIMEOUT_S", 30.0, minimum=0.1),
+            question_retention_days=_int(env, "WEGWIJZER_QUESTION_RETENTION_DAYS", 90, minimum=1),
             telegram_token=env.get("TELEGRAM_BOT_TOKEN", "").strip(),
             telegram_api_url=env.get("WEGWIJZER_TELEGRAM_API_URL") or "https://api.telegram.org/bot",
             telegram_allowed_users=_ids(env, "WEGWIJZER_TELEGRAM_ALLOWED_USERS"),
@@ -108,6 +158,7 @@ class Settings:
             telegram_admin_users=_ids(env, "WEGWIJZER_TELEGRAM_ADMIN_USERS"),
             telegram_webhook_url=env.get("WEGWIJZER_TELEGRAM_WEBHOOK_URL", "").strip(),
             telegram_webhook_port=_int(env, "WEGWIJZER_TELEGRAM_WEBHOOK_PORT", 8443, minimum=1),
+            telegram_questions_per_minute=_int(env, "WEGWIJZER_TELEGRAM_QUESTIONS_PER_MINUTE", 10, minimum=0),
         )
 
     def with_(self, **changes: object) -> Settings:

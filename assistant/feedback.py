@@ -1,13 +1,19 @@
 """Feedback on answers, stored in one SQLite file under the data directory.
 
-Shared by the web service and the Telegram bot. People are never stored by name: the bot passes a
-salted hash of the chat id as ``user_ref``.
+Shared by the web service and the Telegram bot. People are never stored by name: front ends pass a
+salted hash (of the Telegram user id, or of the web client's address) as ``user_ref``. Each person has
+one vote per answer: a later vote replaces the earlier one. Questions are kept for a limited time
+(``WEGWIJZER_QUESTION_RETENTION_DAYS``): :meth:`FeedbackStore.purge` removes older ones, at start-up
+and then periodically (:meth:`FeedbackStore.start_purging`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import os
+import secrets
 import sqlite3
 import threading
 import time
@@ -16,7 +22,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-SCHEMA_VERSION = 1
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 2
+DAY_S = 86400.0
+PURGE_EVERY_S = 3600.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS answers (
@@ -39,6 +49,12 @@ CREATE TABLE IF NOT EXISTS feedback (
     user_ref    TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS feedback_answer ON feedback(answer_id);
+CREATE INDEX IF NOT EXISTS answers_created ON answers(created_at);
+"""
+# Version 2: one vote per answer and person. Older duplicates keep their newest row.
+_MIGRATE_2 = """
+DELETE FROM feedback WHERE id NOT IN (SELECT max(id) FROM feedback GROUP BY answer_id, user_ref);
+CREATE UNIQUE INDEX IF NOT EXISTS feedback_one_vote ON feedback(answer_id, user_ref);
 """
 
 
@@ -54,8 +70,27 @@ class FeedbackRow:
 
 
 def hash_user(raw_id: int | str, salt: str) -> str:
-    """A stable pseudonym for a chat or user id; the raw id is never stored."""
+    """A stable pseudonym for a user id or a client address; the raw value is never stored."""
     return hashlib.sha256(f"{salt}:{raw_id}".encode()).hexdigest()[:32]
+
+
+def local_salt(data_dir: Path) -> str:
+    """A random secret kept in the data directory (created once, shared by every worker process)."""
+    path = Path(data_dir) / "feedback.salt"
+    try:
+        return path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".feedback.salt.{os.getpid()}")
+    tmp.write_text(secrets.token_hex(32), encoding="ascii")
+    try:
+        os.link(tmp, path)  # atomic and exclusive: when two workers race, both read the winner's salt
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path.read_text(encoding="ascii").strip()
 
 
 class FeedbackStore:
@@ -66,16 +101,23 @@ class FeedbackStore:
     and lets several worker processes share the file.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, retention_days: int | None = None) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.retention_days = retention_days
         self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._purger: threading.Thread | None = None
         self._con = sqlite3.connect(self.path, timeout=10, check_same_thread=False)
         self._con.execute("PRAGMA journal_mode=WAL")
         self._con.execute("PRAGMA synchronous=NORMAL")
         with self._connect() as con:
             con.executescript(_SCHEMA)
+            if con.execute("PRAGMA user_version").fetchone()[0] < 2:
+                con.executescript("BEGIN;" + _MIGRATE_2)  # executescript commits first; keep it one transaction
             con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        if retention_days is not None:
+            self.purge()
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -88,8 +130,50 @@ class FeedbackStore:
                 raise
 
     def close(self) -> None:
+        self.stop_purging()
         with self._lock:
             self._con.close()
+
+    # ------------------------------------------------------------------ retention
+
+    def purge(self, now: float | None = None) -> int:
+        """Remove questions older than the retention period; returns how many answers were removed.
+
+        The answers go; feedback rows keep their vote (totals and metrics stay whole) but lose the
+        question and the comment.
+        """
+        if self.retention_days is None:
+            return 0
+        cutoff = (time.time() if now is None else now) - self.retention_days * DAY_S
+        with self._connect() as con:
+            removed = con.execute("DELETE FROM answers WHERE created_at < ?", (cutoff,)).rowcount
+            con.execute("UPDATE feedback SET question = '', comment = '' WHERE created_at < ? "
+                        "AND (question != '' OR comment != '')", (cutoff,))
+        if removed:
+            log.info("removed %d questions older than %d days", removed, self.retention_days)
+        return int(removed)
+
+    def start_purging(self, every_s: float = PURGE_EVERY_S) -> None:
+        """Purge every ``every_s`` seconds in a daemon thread until :meth:`close`."""
+        if self._purger is not None:
+            return
+        stop = self._stop = threading.Event()
+
+        def loop() -> None:
+            while not stop.wait(every_s):
+                try:
+                    self.purge()
+                except sqlite3.Error as exc:  # a busy or read-only database: try again next time
+                    log.warning("could not remove old questions from %s: %s", self.path, exc)
+
+        self._purger = threading.Thread(target=loop, name="wegwijzer-retention", daemon=True)
+        self._purger.start()
+
+    def stop_purging(self) -> None:
+        self._stop.set()
+        if self._purger is not None and self._purger is not threading.current_thread():
+            self._purger.join(timeout=5)
+        self._purger = None
 
     def record_answer(self, answer_id: str, channel: str, question: str, found: bool,
                       sources: list[dict[str, object]]) -> None:
@@ -108,20 +192,29 @@ class FeedbackStore:
         return (row[0], json.loads(row[1])) if row else None
 
     def add_feedback(self, answer_id: str, channel: str, helpful: bool, comment: str = "",
-                     user_ref: str = "") -> bool:
-        """Store one vote; returns False when the answer id is unknown."""
-        known = self.lookup_answer(answer_id)
-        if known is None:
-            return False
-        question, sources = known
+                     user_ref: str = "") -> str | None:
+        """Store a vote, one per answer and ``user_ref``: a later vote replaces the earlier one.
+
+        Returns ``"new"``, ``"changed"`` (an earlier vote was replaced), ``"same"`` (the same vote
+        again), or None when the answer id is unknown (so ``if store.add_feedback(...)`` means stored).
+        """
         with self._connect() as con:
+            row = con.execute("SELECT question, sources FROM answers WHERE answer_id = ?", (answer_id,)).fetchone()
+            if row is None:
+                return None
+            question, sources = row
+            before = con.execute("SELECT helpful, comment FROM feedback WHERE answer_id = ? AND user_ref = ?",
+                                 (answer_id, user_ref)).fetchone()
             con.execute(
                 "INSERT INTO feedback (created_at, answer_id, channel, helpful, comment, question, sources, "
-                "user_ref) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (time.time(), answer_id, channel, int(helpful), comment, question,
-                 json.dumps(sources, ensure_ascii=False), user_ref),
+                "user_ref) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (answer_id, user_ref) DO UPDATE SET created_at = excluded.created_at, "
+                "channel = excluded.channel, helpful = excluded.helpful, comment = excluded.comment",
+                (time.time(), answer_id, channel, int(helpful), comment, question, sources, user_ref),
             )
-        return True
+        if before is None:
+            return "new"
+        return "same" if (bool(before[0]), before[1]) == (helpful, comment) else "changed"
 
     def feedback(self) -> list[FeedbackRow]:
         """All feedback rows, oldest first."""

@@ -131,6 +131,16 @@ CATALOG: dict[str, dict[str, str]] = {
     "delete.not_found": "Het document '{name}' staat niet in de documentenmap.",
     "page.title": "Fout",
     "page.back": "Terug naar de startpagina",
+        # hardening (issue 9): rate limits, slow clients, invalid text, the bot's per-person throttle
+        "rate.ask": "Je stelt veel vragen kort na elkaar. Wacht even en probeer het opnieuw over {seconds} s.",
+        "rate.upload": "Er werden veel bestanden kort na elkaar opgeladen. Probeer het opnieuw over {seconds} s.",
+        "request.timeout": "De aanvraag kwam te traag binnen en werd afgebroken. Probeer het opnieuw.",
+        "request.bad_unicode": "De aanvraag bevat tekens die geen geldige tekst zijn (ongeldige Unicode).",
+        "field.unicode": "het veld '{field}' bevat tekens die geen geldige tekst zijn (ongeldige Unicode)",
+        "bot.throttled": (
+            "Je stuurt veel vragen kort na elkaar. Wacht even: over {seconds} s beantwoord ik je volgende vraag."
+        ),
+        "bot.feedback_changed": "Je feedback op dit antwoord is aangepast. Bedankt!",
         # Telegram bot (keys ending in _html are Telegram HTML; fill-ins must be escaped)
         "bot.welcome_html": (
             "<b>Welkom bij Wegwijzer</b> 👋\n\n"

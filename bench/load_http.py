@@ -158,6 +158,7 @@ def start_server(data_dir: Path | None, workers: int, log_path: Path) -> tuple[s
         subprocess.run([sys.executable, "-m", "bots.cli", "ingest", "-q"], cwd=REPO, env=env, check=True,
                        stdout=sys.stderr)
     env["WEGWIJZER_DATA_DIR"] = str(Path(data_dir).resolve())
+    env["WEGWIJZER_ASK_RATE_LIMIT"] = "0"  # a load test is one client asking non-stop: measure, don't throttle
     port = free_port()
     log = log_path.open("wb")
     proc = subprocess.Popen([sys.executable, "-m", "bots.cli", "serve", "--host", "127.0.0.1", "--port", str(port),

@@ -103,6 +103,7 @@ class _Failure:
     description: str
     parameters: dict[str, Any] | None = None
     drop: bool = False
+    chat_id: int | None = None  # only for calls to this chat (None: any call of the method)
 
 
 def _decode(raw: dict[str, str]) -> dict[str, Any]:
@@ -214,11 +215,11 @@ class FakeBotAPI:
         return self.push({"callback_query": query})
 
     def fail_next(self, method: str, status: int = 429, description: str = "Too Many Requests: retry after 1",
-                  retry_after: int | None = 1, drop: bool = False) -> None:
-        """Answer the next ``method`` call with an error (or a dropped connection) instead of success."""
+                  retry_after: int | None = 1, drop: bool = False, chat_id: int | None = None) -> None:
+        """Answer the next ``method`` call (to ``chat_id``, if given) with an error or a dropped connection."""
         params = {"retry_after": retry_after} if status == 429 and retry_after is not None else None
         with self._cond:
-            self._failures.setdefault(method, []).append(_Failure(status, description, params, drop))
+            self._failures.setdefault(method, []).append(_Failure(status, description, params, drop, chat_id))
 
     # ------------------------------------------------------------------ what the test checks
 
@@ -318,8 +319,11 @@ class FakeBotAPI:
         if method == "getUpdates":
             return 200, {"ok": True, "result": self._get_updates(params)}
         with self._cond:
-            queue = self._failures.get(method)
-            failure = queue.pop(0) if queue else None
+            queue = self._failures.get(method) or []
+            chat = params.get("chat_id")
+            failure = next((f for f in queue if f.chat_id is None or str(f.chat_id) == str(chat)), None)
+            if failure is not None:
+                queue.remove(failure)
         if failure is not None:
             self._record(method, params, 0 if failure.drop else failure.status)
             if failure.drop:

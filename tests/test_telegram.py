@@ -458,6 +458,51 @@ def test_flood_limit_is_waited_out(api: FakeBotAPI, start_bot: StartBot, known: 
     assert attempts[1].at - attempts[0].at >= 1.0
 
 
+def test_a_flood_limit_in_one_chat_delays_only_that_chat(api: FakeBotAPI, start_bot: StartBot, known: Answer) -> None:
+    """Telegram answers Alice's chat with a 429 (retry after 3 s); Bob's answer must not wait for it."""
+    bob = ADMIN
+    start_bot()
+    api.fail_next("sendMessage", status=429, retry_after=3, chat_id=ALICE)
+    api.message(known.question, ALICE)
+    api.wait_for(lambda calls: any(c.method == "sendMessage" and c.status == 429 for c in calls), timeout=30)
+    refused = next(c for c in api.calls if c.method == "sendMessage" and c.status == 429)
+    assert refused.chat_id == ALICE
+    bob_answer = ask(api, known.question, bob)
+    alice_answer = ask(api, known.question, ALICE)
+    assert bob_answer.at - refused.at < 2.0, "Bob waited for Alice's flood limit"
+    assert alice_answer.at - refused.at >= 3.0  # Alice's chat did wait it out
+    assert bob_answer.at < alice_answer.at
+
+
+def test_someone_who_floods_is_told_once_and_others_are_unaffected(
+        api: FakeBotAPI, start_bot: StartBot, bot_settings: Settings, known: Answer) -> None:
+    start_bot(settings=bot_settings.with_(telegram_questions_per_minute=2))
+    for _ in range(6):
+        api.message(known.question, ALICE)
+    api.wait_for(lambda _: any("kort na elkaar" in plain(c) for c in api.sent(ALICE)))
+    answer = ask(api, known.question, ADMIN)  # another person is answered as usual
+    assert known.citations[0].title in plain(answer)
+    api.wait_for(lambda _: len(answers(api, ALICE)) >= 1, timeout=30)
+    api.quiet(0.5)
+    throttled = [plain(c) for c in api.sent(ALICE) if "kort na elkaar" in plain(c)]
+    assert len(throttled) == 1, throttled  # one polite message, then silence
+    assert "Wacht even" in throttled[0]
+    assert len(answers(api, ALICE)) <= 2  # at most the two questions the limit allows were answered
+
+
+def test_ten_votes_on_one_answer_leave_one_row(api: FakeBotAPI, start_bot: StartBot, bot_settings: Settings,
+                                               known: Answer) -> None:
+    start_bot()
+    answer = ask(api, known.question)
+    for i in range(10):
+        press(api, answer, "👍" if i % 2 == 0 else "👎")
+        api.wait_for(lambda _, n=i + 1: len(api.sent(method="answerCallbackQuery")) >= n)
+    rows = FeedbackStore(bot_settings.feedback_db).feedback()
+    assert len(rows) == 1 and rows[0].helpful is False  # the last vote counts
+    acks = [c.params["text"] for c in api.sent(method="answerCallbackQuery")]
+    assert acks[0] == say("bot.feedback_thanks") and set(acks[1:]) == {say("bot.feedback_changed")}
+
+
 def test_refused_formatting_is_resent_as_plain_text(api: FakeBotAPI, start_bot: StartBot,
                                                     known: Answer) -> None:
     start_bot()

@@ -241,6 +241,18 @@ def test_the_service_picks_up_the_first_index_without_restart(tmp_path: Path, co
         assert c.post("/api/ask", json={"question": QUESTION}).status_code == 200
 
 
+def samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    """Prometheus text parsed (with prometheus-client's own parser): (name, labels) -> value."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return {(s.name, frozenset(s.labels.items())): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+def sample(parsed: dict[tuple[str, frozenset[tuple[str, str]]], float], name: str, **labels: str) -> float:
+    return parsed.get((name, frozenset(labels.items())), 0.0)
+
+
 def test_metrics_in_prometheus_text_format(client: TestClient) -> None:
     answer = client.post("/api/ask", json={"question": QUESTION}).json()
     client.post("/api/ask", json={"question": ""})
@@ -248,13 +260,16 @@ def test_metrics_in_prometheus_text_format(client: TestClient) -> None:
     r = client.get("/metrics")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain; version=0.0.4")
     text = r.text
-    assert 'wegwijzer_http_requests_total{method="POST",route="/api/ask",status="200"} 1' in text
-    assert 'wegwijzer_http_requests_total{method="POST",route="/api/ask",status="422"} 1' in text
+    m = samples(text)
+    assert sample(m, "wegwijzer_http_requests_total", method="POST", route="/api/ask", status="200") == 1
+    assert sample(m, "wegwijzer_http_requests_total", method="POST", route="/api/ask", status="422") == 1
     assert '# TYPE wegwijzer_http_request_duration_seconds histogram' in text
-    assert 'wegwijzer_http_request_duration_seconds_bucket{method="POST",route="/api/ask",le="+Inf"} 2' in text
+    assert sample(m, "wegwijzer_http_request_duration_seconds_bucket", method="POST", route="/api/ask",
+                  le="+Inf") == 2
     found = "true" if answer["found"] else "false"
-    assert f'wegwijzer_answers_total{{found="{found}"}} 1' in text
-    assert 'wegwijzer_feedback_total{helpful="true"} 1' in text
+    assert sample(m, "wegwijzer_answers_total", found=found) == 1
+    assert sample(m, "wegwijzer_feedback_total", helpful="true") == 1
+    assert sample(m, "wegwijzer_index_info", version=answer["index_version"]) == 1
     # every sample line is "name{labels} number"
     for line in text.splitlines():
         if not line.startswith("#"):

@@ -69,7 +69,8 @@ def snapshot(root: Path, skip: tuple[Path, ...]) -> dict[str, tuple[int, int]]:
 
 @pytest.fixture
 def web(fake_index: Settings, fake_embedder: FakeEmbedder) -> Iterator[TestClient]:
-    app = create_app(fake_index.with_(admin_token=TOKEN), embedder=fake_embedder)
+    # Hundreds of hostile uploads from one client: rate limits off here (tests/test_web_hardening.py has them).
+    app = create_app(fake_index.with_(admin_token=TOKEN, upload_rate_limit=0), embedder=fake_embedder)
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -94,3 +95,20 @@ def test_document_url_quotes_the_source() -> None:
 def test_validation_messages_are_dutch(error: dict[str, object], code: str, needle: str) -> None:
     got_code, message = validation_message([error])
     assert got_code == code and needle in message
+
+
+def test_live_gauges_of_dead_workers_are_dropped(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from bots.web.metrics import mark_dead_workers
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True)
+    dead_pid = int(dead.stdout)
+    for name in (f"gauge_livemax_{dead_pid}.db", f"counter_{dead_pid}.db", f"gauge_livemax_{os.getpid()}.db"):
+        (tmp_path / name).write_bytes(b"")
+    mark_dead_workers(str(tmp_path))
+    left = sorted(p.name for p in tmp_path.iterdir())
+    # the dead worker's live gauge goes; its counters stay in the totals; a live process keeps its gauge
+    assert left == sorted([f"counter_{dead_pid}.db", f"gauge_livemax_{os.getpid()}.db"])

@@ -16,7 +16,6 @@ from urllib.parse import urlsplit
 from telegram import BotCommand, Update
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     CallbackQueryHandler,
     CommandHandler,
@@ -30,13 +29,14 @@ from assistant.feedback import FeedbackStore
 
 from . import handlers
 from .access import AccessPolicy
+from .flood import PerChatRateLimiter
 from .state import STATE_KEY, AssistantLike, BotState
 
 log = logging.getLogger(__name__)
 
 # "<bot id>:<secret>", as BotFather hands it out; checked only for shape, Telegram checks the rest.
 TOKEN_SHAPE = re.compile(r"[0-9]{1,20}:[A-Za-z0-9_-]{1,100}")
-RATE_LIMIT_RETRIES = 3  # how often AIORateLimiter waits out a 429 (retry_after) before giving up
+RATE_LIMIT_RETRIES = 3  # how often a 429 (retry_after) is waited out, in that chat only, before giving up
 POLL_TIMEOUT_S = 30.0  # long-poll duration of one getUpdates
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGABRT)  # graceful stop: Ctrl-C, systemd, docker
 UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
@@ -108,6 +108,7 @@ class _Application(Application):  # type: ignore[type-arg]
 async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
     """Load the assistant once (Telegram has accepted the token by now) and show the command menu."""
     state: BotState = app.bot_data[STATE_KEY]
+    state.store.start_purging()  # questions older than WEGWIJZER_QUESTION_RETENTION_DAYS go, hourly
     if state.loaded is None:
         from assistant import Assistant
 
@@ -118,6 +119,11 @@ async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
     except TelegramError as exc:  # a minimal Bot API server may not know the method; the menu is a nicety
         log.warning("could not set the command menu: %s", exc)
     log.info("Telegram bot @%s is running", app.bot.username)
+
+
+async def _post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
+    state: BotState = app.bot_data[STATE_KEY]
+    await asyncio.to_thread(state.store.stop_purging)
 
 
 def build_application(settings: Settings, assistant: AssistantLike | None = None, *,
@@ -131,7 +137,7 @@ def build_application(settings: Settings, assistant: AssistantLike | None = None
     salt = _salt(settings.telegram_token)
     state = BotState(
         settings=settings,
-        store=FeedbackStore(settings.feedback_db),
+        store=FeedbackStore(settings.feedback_db, retention_days=settings.question_retention_days),
         access=AccessPolicy(settings.telegram_allowed_users, settings.telegram_admin_users,
                             settings.telegram_join_code, settings.data_dir / "telegram_members.json", salt),
         salt=salt,
@@ -144,12 +150,13 @@ def build_application(settings: Settings, assistant: AssistantLike | None = None
         .token(settings.telegram_token)
         .base_url(settings.telegram_api_url)
         .base_file_url(_file_url(settings.telegram_api_url))
-        .rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
+        .rate_limiter(PerChatRateLimiter(max_retries=RATE_LIMIT_RETRIES))
         .concurrent_updates(64)  # people are served in parallel; one question at a time per person
         .connect_timeout(10.0)
         .read_timeout(15.0)
         .write_timeout(15.0)
         .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
         .build()
     )
     app.bot_data[STATE_KEY] = state

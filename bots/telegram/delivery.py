@@ -1,7 +1,7 @@
 """Getting messages to Telegram: retries with backoff, plain-text fallback, the typing indicator.
 
-Flood limits (429 with ``retry_after``) are python-telegram-bot's ``AIORateLimiter``'s job; this
-module handles the rest of what the network can do to a message.
+Flood limits (429 with ``retry_after``) are the rate limiter's job (``flood.PerChatRateLimiter``, per
+chat); this module handles the rest of what the network can do to a message.
 """
 
 from __future__ import annotations

@@ -42,6 +42,8 @@ CHANNEL = "telegram"
 GROUP_TYPES = (ChatType.GROUP, ChatType.SUPERGROUP)
 # Callback data: "<kind>:<answer id>", well under Telegram's 64 bytes.
 SOURCES, HELPFUL, NOT_HELPFUL = "src", "up", "down"
+FEEDBACK_ACKS = {"new": "bot.feedback_thanks", "changed": "bot.feedback_changed", "same": "bot.feedback_again",
+                 None: "bot.feedback_unknown"}
 
 
 def state(context: Context) -> BotState:
@@ -306,6 +308,8 @@ async def on_text(update: Update, context: Context) -> None:
     if question is None or not await admit(update, context):
         return
     st = state(context)
+    if not await _within_limit(update, context, user.id):
+        return
     try:
         question = st.assistant.validate(question)
     except InvalidQuestionError as exc:
@@ -326,6 +330,24 @@ async def on_text(update: Update, context: Context) -> None:
                                       reply_to=_reply_to(message))
     finally:
         st.busy.discard(user.id)
+
+
+async def _within_limit(update: Update, context: Context, user_id: int) -> bool:
+    """The per-person question limit: someone who floods is told once, politely, then ignored until it passes.
+
+    Other people are unaffected: the limit is per person, and a throttled message costs no retrieval.
+    """
+    st = state(context)
+    decision = st.throttle.hit(st.question_limit, str(user_id))
+    if decision.allowed:
+        return True
+    now = time.monotonic()
+    if st.throttle_told.get(user_id, 0.0) <= now:
+        st.throttle_told[user_id] = now + decision.retry_after
+        if len(st.throttle_told) > 10_000:
+            st.throttle_told = {k: v for k, v in st.throttle_told.items() if v > now}
+        await _say(update, context, render.escape(say("bot.throttled", seconds=decision.retry_after_s)))
+    return False
 
 
 async def _ack(query: CallbackQuery, text: str | None = None) -> None:
@@ -358,16 +380,11 @@ async def on_button(update: Update, context: Context) -> None:
             markup = render.passages_html(answer.citations)
         await delivery.send_long_html(context.bot, chat_id, markup)
     elif kind in (HELPFUL, NOT_HELPFUL):
-        vote = (answer_id, user.id)
-        if vote in st.votes:
-            await _ack(query, say("bot.feedback_again"))
-            return
-        st.votes.add(vote)  # before the write, so a double tap cannot store two rows
+        # One vote per answer and person (the store's unique key): a later vote replaces the earlier one,
+        # and a double tap stores one row. In a group each member votes for themselves.
         stored = await asyncio.to_thread(st.store.add_feedback, answer_id, CHANNEL, kind == HELPFUL,
-                                         user_ref=hash_user(chat_id, st.salt))
-        if not stored:
-            st.votes.discard(vote)
-        await _ack(query, say("bot.feedback_thanks" if stored else "bot.feedback_unknown"))
+                                         user_ref=hash_user(user.id, st.salt))
+        await _ack(query, say(FEEDBACK_ACKS[stored]))
     else:
         await _ack(query)
 

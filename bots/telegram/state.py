@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from assistant.config import Settings
 from assistant.feedback import FeedbackStore
 from assistant.types import Answer
+from bots.ratelimit import Limit, MemoryLimiter
 
 from .access import AccessPolicy
 
@@ -44,8 +45,9 @@ class BotState:
     reindex: Callable[[], Any] | None = None  # None: ingest the configured corpus with the assistant's model
     loaded: AssistantLike | None = None  # set at startup (post_init) unless injected
     answers: OrderedDict[str, Answer] = field(default_factory=OrderedDict)
-    votes: set[tuple[str, int]] = field(default_factory=set)
     busy: set[int] = field(default_factory=set)
+    throttle: MemoryLimiter = field(default_factory=MemoryLimiter)
+    throttle_told: dict[int, float] = field(default_factory=dict)  # user id -> when the throttle may speak again
     errors: deque[BaseException] = field(default_factory=lambda: deque(maxlen=100))
     reindexing: bool = False
 
@@ -65,3 +67,7 @@ class BotState:
 
     def recall(self, answer_id: str) -> Answer | None:
         return self.answers.get(answer_id)
+
+    @property
+    def question_limit(self) -> Limit:
+        return Limit("telegram", self.settings.telegram_questions_per_minute, 60.0)

@@ -2,10 +2,12 @@
 
     app.py       wiring (lifespan, middleware, routers)      api.py     public endpoints
     admin.py     bearer-token admin endpoints                 context.py what is loaded once and injected
-    errors.py    the one JSON error shape, Dutch messages      metrics.py Prometheus text by hand
+    errors.py    the one JSON error shape, Dutch messages      metrics.py prometheus-client (multiprocess)
     pages.py     document view HTML (pure)                    highlight.py matching-word spans (pure)
     uploads.py   safe names and paths for admin uploads       reindex.py background ingest
     limits.py    request body limits                          server.py  ``serve()`` (uvicorn)
+    guards.py    admin token and rate limits before the body, relative redirects
+    protocol.py  uvicorn's h11 protocol with header and body read timeouts
 """
 
 from .app import create_app

@@ -6,8 +6,9 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from fastapi.responses import FileResponse, HTMLResponse, Response
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic_core import PydanticCustomError
 
 from assistant.messages import t
 from assistant.types import Answer
@@ -15,6 +16,7 @@ from ingest.formats import for_suffix
 
 from .context import AssistantDep, Ctx
 from .errors import ApiError, ErrorBody
+from .guards import client_address
 from .highlight import highlight_spans
 from .pages import CSP, document_url, render_document, render_document_list
 from .uploads import inside
@@ -25,13 +27,28 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody, "description": text}
     for code, text in ((400, "Ongeldige JSON"), (422, "Ongeldige vraag of velden"), (503, "Nog geen index"))
 }
+RATE_LIMITED: dict[int | str, dict[str, Any]] = {
+    429: {"model": ErrorBody, "description": "Te veel vragen van deze client; zie Retry-After"},
+}
 MAX_COMMENT_CHARS = 2000
+
+
+def _valid_unicode(value: str) -> str:
+    """JSON may spell a lone surrogate (``"\\udc80"``); such text cannot be stored, encoded or answered."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise PydanticCustomError("invalid_unicode", "text holds a lone surrogate (invalid Unicode)") from None
+    return value
+
+
+Text = Annotated[StrictStr, AfterValidator(_valid_unicode)]
 
 
 class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    question: StrictStr = Field(description="De vraag, in gewone taal.",
+    question: Text = Field(description="De vraag, in gewone taal.",
                                 examples=["Wat doet een stad voor nieuwkomers?"])
     top_k: StrictInt | None = Field(default=None, ge=1, le=20, description="Aantal bronnen (1-20).")
 
@@ -64,9 +81,9 @@ class AskResponse(BaseModel):
 class FeedbackRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    answer_id: StrictStr = Field(min_length=1, max_length=64)
+    answer_id: Text = Field(min_length=1, max_length=64)
     helpful: StrictBool
-    comment: StrictStr = Field(default="", max_length=MAX_COMMENT_CHARS)
+    comment: Text = Field(default="", max_length=MAX_COMMENT_CHARS)
 
 
 class FeedbackResponse(BaseModel):
@@ -96,7 +113,7 @@ def answer_payload(answer: Answer, answer_id: str) -> dict[str, Any]:
     return data
 
 
-@router.post("/api/ask", response_model=AskResponse, responses=ERRORS, tags=["vragen"],
+@router.post("/api/ask", response_model=AskResponse, responses={**ERRORS, **RATE_LIMITED}, tags=["vragen"],
              summary="Stel een vraag en krijg een antwoord met bronnen")
 def ask(body: AskRequest, ctx: Ctx, assistant: AssistantDep) -> dict[str, Any]:
     # A plain def: retrieval is CPU-bound, so FastAPI runs it in its threadpool (STYLE habit 9).
@@ -105,15 +122,18 @@ def ask(body: AskRequest, ctx: Ctx, assistant: AssistantDep) -> dict[str, Any]:
     ctx.store.record_answer(answer_id, channel="web", question=answer.question, found=answer.found,
                             sources=[{"source": c.source, "title": c.title, "page": c.page, "section": c.section}
                                      for c in answer.citations])
-    ctx.metrics.observe_answer(answer.found)
+    ctx.metrics.observe_answer(answer.found, answer.index_version)
     return answer_payload(answer, answer_id)
 
 
 @router.post("/api/feedback", response_model=FeedbackResponse, tags=["vragen"],
              responses={404: {"model": ErrorBody, "description": "Onbekend antwoord"}, 422: ERRORS[422]},
-             summary="Geef feedback (👍/👎) op een antwoord")
-def feedback(body: FeedbackRequest, ctx: Ctx) -> dict[str, bool]:
-    if not ctx.store.add_feedback(body.answer_id, channel="web", helpful=body.helpful, comment=body.comment.strip()):
+             summary="Geef feedback (👍/👎) op een antwoord; een latere stem vervangt de vorige")
+def feedback(body: FeedbackRequest, ctx: Ctx, request: Request) -> dict[str, bool]:
+    # One vote per answer and client: the client is its address (a pseudonym of it is stored).
+    user_ref = ctx.client_ref(client_address(request.scope))
+    if not ctx.store.add_feedback(body.answer_id, channel="web", helpful=body.helpful, comment=body.comment.strip(),
+                                  user_ref=user_ref):
         raise ApiError(404, "answer_not_found", t("answer.unknown"))
     return {"ok": True}
 
@@ -177,9 +197,7 @@ def readyz(ctx: Ctx) -> dict[str, Any]:
     return {"status": "ready", "index_version": assistant.version}
 
 
-@router.get("/metrics", response_class=PlainTextResponse, tags=["beheer"], summary="Prometheus-metrieken")
-def metrics(ctx: Ctx, request: Request) -> PlainTextResponse:
-    ready = ctx.ready
-    version = ctx.assistant().version if ready else ""
-    text = ctx.metrics.render(ctx.store.counts(), version, ready)
-    return PlainTextResponse(text, media_type="text/plain; version=0.0.4; charset=utf-8")
+@router.get("/metrics", response_class=Response, tags=["beheer"], summary="Prometheus-metrieken (alle workers samen)")
+def metrics(ctx: Ctx) -> Response:
+    version = ctx.assistant().version if ctx.ready else ""
+    return Response(ctx.metrics.render(version), media_type="text/plain; version=0.0.4; charset=utf-8")

@@ -11,14 +11,17 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from assistant import Assistant
 from assistant.config import Settings, get_settings
 from assistant.embedding import Embedder
+from bots.ratelimit import Limit
 
 from . import admin, api
 from .context import WebContext
 from .errors import install_error_handlers
+from .guards import AdminGate, RateLimitMiddleware, RelativeRedirects, Rule
 from .limits import BodyLimitMiddleware
 from .metrics import MetricsMiddleware
 from .pages import CSP
@@ -39,10 +42,12 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ctx.open()
         if assistant is None:
             ctx.start()
         yield
         ctx.reindexer.join(timeout=30)
+        ctx.close()
 
     app = FastAPI(title="Wegwijzer", version="1.0", description=DESCRIPTION, lifespan=lifespan,
                   openapi_tags=[{"name": "vragen"}, {"name": "documenten"}, {"name": "beheer"}])
@@ -68,14 +73,24 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
-    # Each add wraps the previous: security headers outermost, then metrics (they see every response),
-    # CORS (answers preflights), and the body limits right before anything parses a body.
+    # Each add wraps the previous. From the outside in: the client's address from a trusted proxy's
+    # X-Forwarded-For (off unless WEGWIJZER_TRUSTED_PROXIES), security headers, relative redirects,
+    # metrics (they see every response), CORS (answers preflights, and lets the widget read a 429),
+    # rate limits and the admin token (both before any body is read), and the body size limits.
     app.add_middleware(BodyLimitMiddleware, limit=MAX_JSON_BODY, upload_limit=settings.max_upload_bytes,
                        upload_prefix="/api/admin/documents")
+    app.add_middleware(AdminGate, token=settings.admin_token)
+    app.add_middleware(RateLimitMiddleware, limiter=ctx.limiter, metrics=ctx.metrics, rules=[
+        Rule("POST", "/api/ask", Limit("ask", settings.ask_rate_limit, 60.0), "rate.ask"),
+        Rule("POST", "/api/admin/documents", Limit("upload", settings.upload_rate_limit, 3600.0), "rate.upload"),
+    ])
     app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"],
                        allow_headers=["Content-Type"], allow_credentials=False, max_age=600)
     app.add_middleware(MetricsMiddleware, metrics=ctx.metrics)
+    app.add_middleware(RelativeRedirects)
     app.add_middleware(_SecurityHeaders)
+    if settings.trusted_proxies:
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
     return app
 
 

@@ -14,8 +14,9 @@ from assistant import index as idx
 from assistant.config import Settings
 from assistant.embedding import Embedder, load_embedder
 from assistant.errors import IndexNotFoundError, ModelMismatchError, WegwijzerError
-from assistant.feedback import FeedbackStore
+from assistant.feedback import FeedbackStore, hash_user, local_salt
 from assistant.messages import t
+from bots.ratelimit import SQLiteLimiter
 
 from .errors import ApiError
 from .metrics import Metrics
@@ -39,9 +40,27 @@ class WebContext:
         self._failed_version: str | None = None
         self.problem = ""  # why the service is not ready, in Dutch
         self.problem_code = ""
-        self.store = FeedbackStore(settings.feedback_db)
-        self.metrics = Metrics()
+        self.store = FeedbackStore(settings.feedback_db, retention_days=settings.question_retention_days)
+        self.metrics = Metrics(self.store.counts)
+        self.limiter = SQLiteLimiter(settings.ratelimit_db)
+        self._salt = ""
         self.reindexer = Reindexer(settings, lambda: self.embedder, self._after_ingest)
+
+    def client_ref(self, address: str) -> str:
+        """A pseudonym for a client address (salted with a secret kept in the data directory)."""
+        if not self._salt:
+            self._salt = local_salt(self.settings.data_dir)
+        return hash_user(address, self._salt)
+
+    def open(self) -> None:
+        """Background upkeep while the service runs: removing questions past their retention period."""
+        self.store.start_purging()
+
+    def close(self) -> None:
+        """At shutdown (the store stays usable: tests may run an app's lifespan more than once)."""
+        self.store.stop_purging()
+        self.metrics.close()
+        self.limiter.close()
 
     def start(self) -> None:
         """Load the model and the index; a missing index is a state (not ready), not a crash."""

@@ -7,7 +7,9 @@ are rewritten into a Dutch sentence that names the bad field; stack traces never
 from __future__ import annotations
 
 import html
+import json
 import logging
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -60,9 +62,32 @@ class BodyTooLargeError(StarletteHTTPException):
         super().__init__(413, detail=limit)
 
 
+def printable(text: str) -> str:
+    """``text`` that can be encoded: a field name or message may echo a lone surrogate from the request."""
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def error_json(code: str, message: str) -> bytes:
+    """The error body as bytes, for middleware that answers before FastAPI sees the request."""
+    return json.dumps({"error": {"code": code, "message": printable(message)}}, ensure_ascii=False).encode()
+
+
+async def send_error(send: Callable[[MutableMapping[str, Any]], Awaitable[None]], status: int, code: str,
+                     message: str, headers: dict[str, str] | None = None, close: bool = False) -> None:
+    """Answer with the error shape from pure ASGI middleware; ``close`` when the body is left unread."""
+    body = error_json(code, message)
+    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    raw += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()]
+    if close:
+        raw.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
+
+
 def error_response(request: Request, status: int, code: str, message: str,
                    headers: dict[str, str] | None = None) -> Response:
     """JSON error, or a small Dutch HTML page for people who opened a document link in a browser."""
+    message = printable(message)
     if request.url.path.startswith("/documents/") and "text/html" in request.headers.get("accept", ""):
         page = (
             '<!doctype html><html lang="nl-BE"><head><meta charset="utf-8">'
@@ -80,6 +105,7 @@ _HTTP_CODES: dict[int, tuple[str, str]] = {
     400: ("bad_request", "request.failed"),
     404: ("not_found", "request.not_found"),
     405: ("method_not_allowed", "request.method"),
+    408: ("request_timeout", "request.timeout"),
     413: ("too_large", "request.failed"),
     415: ("unsupported_media_type", "request.unsupported_type"),
 }
@@ -100,11 +126,15 @@ def validation_message(errors: list[dict[str, Any]]) -> tuple[str, str]:
     ctx = err.get("ctx") or {}
     if kind == "json_invalid":
         return "invalid_json", t("request.not_json")
+    if kind in ("invalid_unicode", "string_unicode"):  # ours (api.Text), or pydantic's for the same fault
+        if not field:
+            return "invalid_unicode", t("request.bad_unicode")
+        return "invalid_unicode", t("request.invalid", detail=t("field.unicode", field=field))
     if not field or kind in ("model_attributes_type", "dict_type", "model_type"):
         return "invalid_request", t("request.invalid", detail=t("field.body"))
     if kind == "missing":
         detail = t("field.missing", field=field)
-    elif kind.startswith("string_type") or kind == "string_unicode":
+    elif kind.startswith("string_type"):
         detail = t("field.str", field=field)
     elif kind.startswith("int_") or kind == "int_type":
         detail = t("field.int", field=field)
@@ -139,6 +169,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if isinstance(exc.__cause__, UnicodeDecodeError):  # FastAPI's "error parsing the body": not UTF-8
+            return error_response(request, 422, "invalid_unicode", t("request.bad_unicode"))
         code, key = _HTTP_CODES.get(exc.status_code, ("error", "request.failed"))
         headers = dict(exc.headers) if exc.headers else None
         return error_response(request, exc.status_code, code, t(key), headers)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 from assistant.messages import t
 
-from .errors import BodyTooLargeError
+from .errors import BodyTooLargeError, send_error
 from .metrics import ASGIApp, Message, Receive, Scope, Send
 
 MULTIPART_OVERHEAD = 64 * 1024
@@ -53,9 +51,4 @@ class BodyLimitMiddleware:
 
     @staticmethod
     async def _refuse(send: Send, limit: int) -> None:
-        body = json.dumps({"error": {"code": "too_large", "message": t("request.too_large", limit=_human(limit))}},
-                          ensure_ascii=False).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(body)).encode()), (b"connection", b"close")]})
-        await send({"type": "http.response.body", "body": body})
+        await send_error(send, 413, "too_large", t("request.too_large", limit=_human(limit)), close=True)

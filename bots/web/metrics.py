@@ -1,15 +1,22 @@
-"""Prometheus metrics, written by hand in the text exposition format (no extra dependency).
+"""Prometheus metrics with prometheus-client; in multiprocess mode when ``serve()`` runs the service.
 
-Counters live in this process; with several uvicorn workers each worker reports its own, which
-Prometheus sums per instance label as usual. Route labels use the route template
-(``/documents/{source:path}``), never the raw path, so label cardinality stays bounded.
+``serve()`` points ``PROMETHEUS_MULTIPROC_DIR`` at a directory under the data directory (emptied at
+start-up) before any worker imports prometheus-client. Every worker then writes its samples to its own
+memory-mapped files there and a scrape of any worker reads them all, so with ``--workers N`` each scrape
+shows the totals of all workers instead of one worker's share. Without that variable (tests, an app
+built by hand) each :class:`Metrics` keeps its own registry in this process.
+
+Route labels use the route template (``/documents/{source:path}``), never the raw path, so label
+cardinality stays bounded.
 """
 
 from __future__ import annotations
 
-import threading
+import glob
+import os
+import re
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from typing import Any
 
 Scope = MutableMapping[str, Any]
@@ -19,84 +26,129 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+_LIVE_FILE = re.compile(r"gauge_live[a-z]+_(\d+)\.db")
 
 
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+def multiprocess_dir() -> str | None:
+    """The multiprocess directory this process writes to, or None (one registry per Metrics)."""
+    return os.environ.get(MULTIPROC_ENV) or None
 
 
-def _labels(**labels: str) -> str:
-    return "{" + ",".join(f'{k}="{_escape(v)}"' for k, v in labels.items()) + "}"
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
-class _Histogram:
-    def __init__(self) -> None:
-        self.buckets = [0] * len(LATENCY_BUCKETS)
-        self.count = 0
-        self.sum = 0.0
+def mark_dead_workers(path: str) -> None:
+    """Drop the live gauges of worker processes that are gone (crashed or restarted by uvicorn)."""
+    from prometheus_client import multiprocess
 
-    def observe(self, seconds: float) -> None:
-        self.count += 1
-        self.sum += seconds
-        for i, bound in enumerate(LATENCY_BUCKETS):
-            if seconds <= bound:
-                self.buckets[i] += 1
+    pids = {int(m.group(1)) for name in glob.glob(os.path.join(path, "gauge_live*.db"))
+            if (m := _LIVE_FILE.fullmatch(os.path.basename(name)))}
+    for pid in pids:
+        if pid != os.getpid() and not _alive(pid):
+            multiprocess.mark_process_dead(pid, path)
+
+
+class _FeedbackCollector:
+    """Feedback totals straight from the shared SQLite store at scrape time (web and Telegram votes)."""
+
+    def __init__(self, counts: Callable[[], dict[str, int]]) -> None:
+        self.counts = counts
+
+    def collect(self) -> Iterator[Any]:
+        from prometheus_client.core import CounterMetricFamily
+
+        counts = self.counts()
+        family = CounterMetricFamily("wegwijzer_feedback", "Feedback votes stored (all channels).",
+                                     labels=["helpful"])
+        family.add_metric(["true"], counts.get("helpful", 0))
+        family.add_metric(["false"], counts.get("not_helpful", 0))
+        yield family
 
 
 class Metrics:
-    """Thread-safe request, latency and answer counters for one process."""
+    """Request, latency, answer and rate-limit metrics of this process (and, in multiprocess mode, all)."""
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.requests: dict[tuple[str, str, str], int] = {}
-        self.latency: dict[tuple[str, str], _Histogram] = {}
-        self.answers = {"true": 0, "false": 0}
-        self.started = time.time()
+    def __init__(self, feedback_counts: Callable[[], dict[str, int]]) -> None:
+        import prometheus_client
+        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, values
+
+        prometheus_client.disable_created_metrics()  # *_created series are not kept in multiprocess mode
+        self.path = multiprocess_dir()
+        if self.path is not None and values.ValueClass is values.MutexValue:
+            raise RuntimeError(f"{MULTIPROC_ENV} was set after prometheus_client was imported; "
+                               "the metrics of this worker would be missing from every scrape")
+        self._feedback = _FeedbackCollector(feedback_counts)
+        # In multiprocess mode the samples live in files, and a fresh registry reads them per scrape.
+        self._registry = None if self.path is not None else CollectorRegistry()
+        if self._registry is not None:
+            self._registry.register(self._feedback)
+        reg = self._registry
+        self.requests = Counter("wegwijzer_http_requests", "HTTP requests by method, route template and status.",
+                                ["method", "route", "status"], registry=reg)
+        self.latency = Histogram("wegwijzer_http_request_duration_seconds", "Time to answer HTTP requests.",
+                                 ["method", "route"], buckets=LATENCY_BUCKETS, registry=reg)
+        self.answers = Counter("wegwijzer_answers", "Answers given, by whether the documents held an answer.",
+                               ["found"], registry=reg)
+        self.rate_limited = Counter("wegwijzer_rate_limited", "Requests refused by a per-client rate limit.",
+                                    ["limit"], registry=reg)
+        self.index_info = Gauge("wegwijzer_index_info", "Index versions in service (1 when a worker serves it).",
+                                ["version"], multiprocess_mode="livemax", registry=reg)
+        self.started = Gauge("wegwijzer_process_start_time_seconds",
+                             "Start time of the oldest running server process (Unix time).",
+                             multiprocess_mode="livemin", registry=reg)
+        self.started.set(time.time())
+        self._version = ""
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
-        with self._lock:
-            key = (method, route, str(status))
-            self.requests[key] = self.requests.get(key, 0) + 1
-            self.latency.setdefault((method, route), _Histogram()).observe(seconds)
+        self.requests.labels(method, route, str(status)).inc()
+        self.latency.labels(method, route).observe(seconds)
 
-    def observe_answer(self, found: bool) -> None:
-        with self._lock:
-            self.answers["true" if found else "false"] += 1
+    def observe_answer(self, found: bool, index_version: str = "") -> None:
+        self.answers.labels("true" if found else "false").inc()
+        if index_version:
+            self.serving(index_version)
 
-    def render(self, feedback: dict[str, int], index_version: str, ready: bool) -> str:
-        """The exposition text; ``feedback`` are the stored totals (shared by web and Telegram)."""
-        out: list[str] = []
-        with self._lock:
-            out += ["# HELP wegwijzer_http_requests_total HTTP requests by method, route template and status.",
-                    "# TYPE wegwijzer_http_requests_total counter"]
-            for (method, route, status), n in sorted(self.requests.items()):
-                out.append(f"wegwijzer_http_requests_total{_labels(method=method, route=route, status=status)} {n}")
-            out += ["# HELP wegwijzer_http_request_duration_seconds Time to answer HTTP requests.",
-                    "# TYPE wegwijzer_http_request_duration_seconds histogram"]
-            for (method, route), h in sorted(self.latency.items()):
-                for bound, n in zip(LATENCY_BUCKETS, h.buckets, strict=True):
-                    labels = _labels(method=method, route=route, le=f"{bound:g}")
-                    out.append(f"wegwijzer_http_request_duration_seconds_bucket{labels} {n}")
-                labels = _labels(method=method, route=route, le="+Inf")
-                out.append(f"wegwijzer_http_request_duration_seconds_bucket{labels} {h.count}")
-                base = _labels(method=method, route=route)
-                out.append(f"wegwijzer_http_request_duration_seconds_sum{base} {h.sum:.6f}")
-                out.append(f"wegwijzer_http_request_duration_seconds_count{base} {h.count}")
-            out += ["# HELP wegwijzer_answers_total Answers given, by whether the documents held an answer.",
-                    "# TYPE wegwijzer_answers_total counter"]
-            for found, n in sorted(self.answers.items()):
-                out.append(f"wegwijzer_answers_total{_labels(found=found)} {n}")
-        out += ["# HELP wegwijzer_feedback_total Feedback votes stored (all channels).",
-                "# TYPE wegwijzer_feedback_total counter",
-                f"wegwijzer_feedback_total{_labels(helpful='true')} {feedback.get('helpful', 0)}",
-                f"wegwijzer_feedback_total{_labels(helpful='false')} {feedback.get('not_helpful', 0)}",
-                "# HELP wegwijzer_index_info The index version in service (1 when an index is loaded).",
-                "# TYPE wegwijzer_index_info gauge",
-                f"wegwijzer_index_info{_labels(version=index_version)} {1 if ready else 0}",
-                "# HELP wegwijzer_process_start_time_seconds Start time of this process (Unix time).",
-                "# TYPE wegwijzer_process_start_time_seconds gauge",
-                f"wegwijzer_process_start_time_seconds {self.started:.3f}"]
-        return "\n".join(out) + "\n"
+    def observe_rate_limited(self, limit: str) -> None:
+        self.rate_limited.labels(limit).inc()
+
+    def serving(self, index_version: str) -> None:
+        """The index version this process answers from ("" when none is loaded)."""
+        if index_version == self._version:
+            return
+        if self._version:
+            self.index_info.labels(self._version).set(0)
+        if index_version:
+            self.index_info.labels(index_version).set(1)
+        self._version = index_version
+
+    def render(self, index_version: str) -> bytes:
+        """The exposition text: this process's registry, or every worker's files in multiprocess mode."""
+        from prometheus_client import CollectorRegistry, generate_latest, multiprocess
+
+        self.serving(index_version)
+        if self._registry is not None:
+            return generate_latest(self._registry)
+        assert self.path is not None
+        mark_dead_workers(self.path)
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry, path=self.path)
+        registry.register(self._feedback)
+        return generate_latest(registry)
+
+    def close(self) -> None:
+        """At worker shutdown: its live gauges leave the totals (its counters stay in them)."""
+        if self.path is not None:
+            from prometheus_client import multiprocess
+
+            multiprocess.mark_process_dead(os.getpid(), self.path)
 
 
 class MetricsMiddleware:

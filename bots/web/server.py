@@ -2,9 +2,36 @@
 
 from __future__ import annotations
 
+import functools
 import os
+import shutil
+from typing import Any
 
 from assistant.config import Settings
+
+from .metrics import MULTIPROC_ENV
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """What every server of this app gets (also the tests' servers): the protocol with read timeouts."""
+    from .protocol import TimeoutH11Protocol
+
+    # A partial is picklable, so it reaches spawned worker processes with the timeouts in it.
+    protocol = functools.partial(TimeoutH11Protocol, header_timeout=settings.header_timeout_s,
+                                 body_timeout=settings.body_timeout_s)
+    return {"http": protocol, "proxy_headers": False, "server_header": False}
+
+
+def prepare_metrics_dir(settings: Settings) -> None:
+    """An empty prometheus-client multiprocess directory for this server, named in the environment.
+
+    Before any worker imports prometheus-client (it reads the variable at import); emptied, so files of
+    workers from an earlier run do not count. Per port, so two servers on one data directory keep apart.
+    """
+    path = settings.metrics_dir
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True, exist_ok=True)
+    os.environ[MULTIPROC_ENV] = str(path)
 
 
 def serve(settings: Settings, workers: int = 1) -> None:
@@ -22,13 +49,14 @@ def serve(settings: Settings, workers: int = 1) -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
+    prepare_metrics_dir(settings)
+    options = uvicorn_options(settings)
     if workers == 1:
         from .app import create_app
 
-        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, proxy_headers=False,
-                    server_header=False, log_level="info")
+        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info", **options)
         return
     os.environ["WEGWIJZER_HOST"] = settings.host
     os.environ["WEGWIJZER_PORT"] = str(settings.port)
     uvicorn.run("bots.web.app:app_from_env", factory=True, host=settings.host, port=settings.port,
-                workers=workers, proxy_headers=False, server_header=False, log_level="info")
+                workers=workers, log_level="info", **options)

@@ -1,0 +1,165 @@
+"""Per-client rate limits for the front ends: GCRA (a token bucket kept as one timestamp per client).
+
+A limit of ``count`` per ``period`` lets a client make ``count`` requests at once and then one every
+``period / count`` seconds. The state of a client is one number, its *theoretical arrival time* (TAT):
+a request is allowed when the TAT it would leave behind is at most ``period`` ahead of now.
+
+Two stores with the same arithmetic: :class:`MemoryLimiter` for one process (the Telegram bot) and
+:class:`SQLiteLimiter` for the web service, whose worker processes share one file under the data
+directory, so ``serve --workers N`` does not hand a client N times its limit. Hand-written rather than
+``limits``/``slowapi``: those share state between processes only through Redis or memcached, which a
+municipal intranet server should not need for a few counters (bench/ratelimit.py measures the cost).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Limit:
+    """``count`` requests per ``period`` seconds per client; ``count == 0`` means no limit."""
+
+    name: str
+    count: int
+    period: float
+
+    def __post_init__(self) -> None:
+        if self.count < 0 or self.period <= 0:
+            raise ValueError(f"limit {self.name!r} needs count >= 0 and period > 0, got {self.count}/{self.period}")
+
+    @property
+    def interval(self) -> float:
+        return self.period / self.count
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    retry_after: float = 0.0  # seconds until the next request would be allowed (when refused)
+
+    @property
+    def retry_after_s(self) -> int:
+        """Whole seconds for a Retry-After header or a message: rounded up, at least 1."""
+        return max(1, math.ceil(self.retry_after))
+
+
+ALLOWED = Decision(True)
+
+
+def step(tat: float | None, now: float, limit: Limit) -> tuple[float | None, Decision]:
+    """The GCRA step: (the TAT to store or None to leave it, the decision) for a request at ``now``."""
+    new_tat = max(tat if tat is not None else now, now) + limit.interval
+    ahead = new_tat - now - limit.period
+    if ahead > 1e-9:
+        return None, Decision(False, ahead)
+    return new_tat, ALLOWED
+
+
+class MemoryLimiter:
+    """Limits kept in this process (thread-safe)."""
+
+    PRUNE_EVERY = 1000
+
+    def __init__(self) -> None:
+        self._tat: dict[tuple[str, str], float] = {}
+        self._lock = threading.Lock()
+        self._hits = 0
+
+    def hit(self, limit: Limit, client: str, now: float | None = None) -> Decision:
+        if limit.count == 0:
+            return ALLOWED
+        now = time.time() if now is None else now
+        key = (limit.name, client)
+        with self._lock:
+            new_tat, decision = step(self._tat.get(key), now, limit)
+            if new_tat is not None:
+                self._tat[key] = new_tat
+            self._hits += 1
+            if self._hits % self.PRUNE_EVERY == 0:  # forget clients whose bucket is full again
+                self._tat = {k: v for k, v in self._tat.items() if v > now}
+        return decision
+
+
+_SCHEMA = "CREATE TABLE IF NOT EXISTS buckets (key TEXT PRIMARY KEY, tat REAL NOT NULL) WITHOUT ROWID"
+# One statement for the common case: the row is created or advanced only when the request is allowed.
+_HIT = """
+INSERT INTO buckets (key, tat) VALUES (:key, :now + :interval)
+ON CONFLICT (key) DO UPDATE SET tat = max(tat, :now) + :interval
+WHERE max(tat, :now) + :interval - :now <= :period + 1e-9
+RETURNING tat
+"""
+
+
+class SQLiteLimiter:
+    """Limits shared by every process that opens the same file (the web service's workers).
+
+    WAL and ``synchronous=OFF``: a crash may forget the last few requests of a bucket, which only makes
+    the limit briefly more generous. When the database cannot be used (locked for too long, read-only,
+    disk full) requests are let through and the problem is logged: a rate limit must never take the
+    service down.
+    """
+
+    PRUNE_EVERY_S = 60.0
+    BUSY_TIMEOUT_MS = 250  # per check; opening (switching to WAL) may wait longer
+    WARN_EVERY_S = 60.0
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._con: sqlite3.Connection | None = None
+        self._next_prune = 0.0
+        self._next_warning = 0.0
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._con is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            con = sqlite3.connect(self.path, timeout=5.0, isolation_level=None, check_same_thread=False)
+            try:
+                con.execute("PRAGMA journal_mode=WAL")
+                con.execute("PRAGMA synchronous=OFF")
+                con.execute(_SCHEMA)
+                con.execute(f"PRAGMA busy_timeout={self.BUSY_TIMEOUT_MS}")
+            except sqlite3.Error:
+                con.close()
+                raise
+            self._con = con
+        return self._con
+
+    def hit(self, limit: Limit, client: str, now: float | None = None) -> Decision:
+        if limit.count == 0:
+            return ALLOWED
+        now = time.time() if now is None else now
+        key = f"{limit.name}:{client}"
+        params = {"key": key, "now": now, "interval": limit.interval, "period": limit.period}
+        with self._lock:
+            try:
+                con = self._connect()
+                if con.execute(_HIT, params).fetchone() is not None:
+                    if now >= self._next_prune:
+                        self._next_prune = now + self.PRUNE_EVERY_S
+                        con.execute("DELETE FROM buckets WHERE tat < ?", (now,))
+                    return ALLOWED
+                row = con.execute("SELECT tat FROM buckets WHERE key = ?", (key,)).fetchone()
+            except sqlite3.Error as exc:
+                if now >= self._next_warning:
+                    self._next_warning = now + self.WARN_EVERY_S
+                    log.warning("a request went through without its rate-limit check: %s is unusable (%s)",
+                                self.path, exc)
+                return ALLOWED
+        _, decision = step(row[0] if row else None, now, limit)
+        return decision
+
+    def close(self) -> None:
+        with self._lock:
+            if self._con is not None:
+                self._con.close()
+                self._con = None
