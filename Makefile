@@ -14,8 +14,8 @@ lint:           ## ruff, mypy and the import-layer contracts
 	.venv/bin/mypy assistant ingest bots
 	.venv/bin/lint-imports
 
-eval:           ## retrieval quality on the development questions
-	.venv/bin/wegwijzer eval ../shared/eval/dev.jsonl
+eval:           ## quality on the development questions (ranking, answer text, refusals)
+	.venv/bin/wegwijzer eval ../shared/eval/dev.jsonl ../shared/eval/dev_nearmiss.jsonl
 
 bench:          ## every benchmark; writes docs/benchmarks.md
 	.venv/bin/python bench/run_all.py

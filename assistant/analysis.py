@@ -56,10 +56,33 @@ _LANGUAGE_MARKERS = {
 }
 
 
+@lru_cache(maxsize=8192)
+def _fold_char(ch: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", ch.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+class _FoldTable(dict[int, str]):
+    """A ``str.translate`` table that works out each character's folding once, on first sight."""
+
+    def __missing__(self, code: int) -> str:
+        folded = self[code] = _fold_char(chr(code))
+        return folded
+
+
+_FOLD = _FoldTable()
+
+
+@lru_cache(maxsize=16384)
 def fold(text: str) -> str:
-    """Lower-case and strip accents: 'financiële' -> 'financiele', 'Gaëlle' -> 'gaelle'."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    """Lower-case and strip accents: 'financiële' -> 'financiele', 'Gaëlle' -> 'gaelle'.
+
+    Passages and their sentences are folded again for every question that retrieves them, so both the
+    per-character work and whole texts are cached.
+    """
+    if text.isascii():
+        return text.lower()
+    return text.translate(_FOLD)
 
 
 def words(text: str) -> list[str]:

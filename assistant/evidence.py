@@ -137,10 +137,14 @@ def _load(path: str) -> EvidenceModel:
 PREFIX = 6  # stems sharing their first six letters count as a loose match: registr(eren) ~ registr(atie)
 
 
+def _prefixes(terms: set[str] | frozenset[str]) -> frozenset[str]:
+    return frozenset(p[:PREFIX] for p in terms if len(p) >= PREFIX)
+
+
 def _coverage(terms: list[str], present: set[str] | frozenset[str], idf: dict[str, float], max_idf: float,
               known_only: bool, loose: bool = False) -> float:
     """IDF-weighted share of the question's terms in ``present``; ``loose`` also accepts a shared prefix."""
-    prefixes = {p[:PREFIX] for p in present if len(p) >= PREFIX} if loose else set()
+    prefixes = _prefixes(present) if loose else frozenset()
     total = found = 0.0
     for term in terms:
         if known_only and term not in idf:
@@ -169,45 +173,61 @@ def sentence_signals(retrieval: Retrieval, reader: IndexReader, ask: Ask | None 
     cos = vectors @ np.asarray(retrieval.query, dtype=np.float32)
     foreign = retrieval.language != "nl"
     terms, idf, max_idf = retrieval.terms, retrieval.idf, retrieval.max_idf
-    lex = np.array([_coverage(terms, set(s.terms), idf, max_idf, foreign) for s in sentences])
-    # Loose prefix matches help Dutch word forms; for English or French they only find false cognates.
-    lex_loose = np.array([_coverage(terms, set(s.terms), idf, max_idf, foreign, loose=not foreign)
-                          for s in sentences])
-    focus_stems = set(reader.query_terms(ask.focus)) if ask.focus else set()
-    facts = np.array([fact_match(ask, decode_facts(s.facts), retrieval.question, focus_stems, frozenset(s.terms))
-                      for s in sentences])
+    term_sets = [frozenset(s.terms) for s in sentences]
     n = len(sentences)
-    cos_ctx = np.zeros(n)
-    lex_ctx = np.zeros(n)
-    cos_prev = cos.copy()
-    cos_next = cos.copy()
-    first = np.zeros(n)
-    for i, s in enumerate(sentences):
-        if i > 0 and sentences[i - 1].passage_id == s.passage_id:
-            cos_prev[i] = cos[i - 1]
-        else:
-            first[i] = 1.0
-        if i + 1 < n and sentences[i + 1].passage_id == s.passage_id:
-            cos_next[i] = cos[i + 1]
-        lo, hi = i, i
-        while lo > 0 and i - lo < CONTEXT and sentences[lo - 1].passage_id == s.passage_id:
-            lo -= 1
-        while hi + 1 < n and hi - i < CONTEXT and sentences[hi + 1].passage_id == s.passage_id:
-            hi += 1
-        others = [j for j in range(lo, hi + 1) if j != i]
-        cos_ctx[i] = max((cos[j] for j in others), default=cos[i])
-        window: set[str] = set()
-        for j in range(lo, hi + 1):
-            window.update(sentences[j].terms)
-        lex_ctx[i] = _coverage(terms, window, idf, max_idf, foreign, loose=not foreign)
-    section_terms = {h.passage.id: set(reader.query_terms(h.passage.section)) for h in hits}
-    lex_section = np.array([_coverage(terms, section_terms[s.passage_id] | set(s.terms), idf, max_idf, foreign)
-                            for s in sentences])
-    focus = np.array([1.0 if focus_stems and focus_stems & set(s.terms) else 0.0 for s in sentences])
+    # Which question terms each sentence holds, as a matrix: coverage of any span of sentences is then a
+    # weighted OR over their rows. Terms the corpus never uses weigh fully (unless the question is not Dutch:
+    # then only the terms the corpus knows count).
+    weighted = [(t, idf.get(t, max_idf)) for t in terms if not foreign or t in idf]
+    weights = np.array([w for _, w in weighted], dtype=np.float64)
+    total = float(weights.sum())
+    exact = np.array([[t in ts for t, _ in weighted] for ts in term_sets], dtype=bool).reshape(n, len(weighted))
+    loose = exact.copy()
+    if not foreign:  # loose prefix matches help Dutch word forms; in English or French they find false cognates
+        prefix_sets = [_prefixes(ts) for ts in term_sets]
+        for j, (t, _) in enumerate(weighted):
+            if len(t) >= PREFIX:
+                loose[:, j] |= [t[:PREFIX] in ps for ps in prefix_sets]
+
+    def cover(rows: np.ndarray) -> np.ndarray:
+        return (rows @ weights) / total if total else np.zeros(len(rows))
+
+    lex = cover(exact)
+    lex_loose = cover(loose)
+    focus_stems = set(reader.query_terms(ask.focus)) if ask.focus else set()
+    facts = np.array([fact_match(ask, decode_facts(s.facts), retrieval.question, focus_stems, ts)
+                      for s, ts in zip(sentences, term_sets, strict=True)])
+    passage = np.array([s.passage_id for s in sentences])
+    same_prev = np.r_[False, passage[1:] == passage[:-1]]
+    same_next = np.r_[passage[:-1] == passage[1:], False]
+    cos_prev = np.where(same_prev, np.r_[cos[:1], cos[:-1]], cos)
+    cos_next = np.where(same_next, np.r_[cos[1:], cos[-1:]], cos)
+    first = (~same_prev).astype(np.float64)
+    # Neighbours within CONTEXT sentences of the same passage lend their topic and their words.
+    cos_ctx = np.full(n, -np.inf)
+    window = loose.copy()
+    for d in range(1, CONTEXT + 1):
+        same_back = np.r_[np.zeros(d, dtype=bool), passage[d:] == passage[:-d]] if d < n else np.zeros(n, bool)
+        same_fwd = np.r_[passage[:-d] == passage[d:], np.zeros(d, dtype=bool)] if d < n else np.zeros(n, bool)
+        if d < n:
+            back, fwd = np.r_[np.zeros(d), cos[:-d]], np.r_[cos[d:], np.zeros(d)]
+            cos_ctx = np.where(same_back, np.maximum(cos_ctx, back), cos_ctx)
+            cos_ctx = np.where(same_fwd, np.maximum(cos_ctx, fwd), cos_ctx)
+            window[d:] |= loose[:-d] & same_back[d:, None]
+            window[:-d] |= loose[d:] & same_fwd[:-d, None]
+    cos_ctx = np.where(np.isfinite(cos_ctx), cos_ctx, cos)
+    lex_ctx = cover(window)
+    section_rows = np.zeros_like(exact)
+    for h in hits:
+        sect = set(reader.query_terms(h.passage.section))
+        if sect:
+            section_rows[passage == h.passage.id] = [t in sect for t, _ in weighted]
+    lex_section = cover(exact | section_rows)
+    focus = np.array([1.0 if focus_stems and focus_stems & ts else 0.0 for ts in term_sets])
     ranks = [rank_of[s.passage_id] for s in sentences]
     kinds = [s.kind for s in sentences]
     checkable = 1.0 if ask.checkable else 0.0
-    n_words = np.array([len(s.text.split()) for s in sentences], dtype=np.float64)
+    n_words = np.array([s.text.count(" ") + 1 for s in sentences], dtype=np.float64)
     matrix = np.column_stack([
         cos,
         cos - cos.max(),

@@ -10,6 +10,7 @@ e-mail shapes); none names anything in the corpus.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from dataclasses import dataclass
 
 from .analysis import STOPWORDS, fold, stem
@@ -249,6 +250,19 @@ _IS_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 _IS_TIME = re.compile(r"\b\d{1,2}\s?(?:u|h|:|\.)\s?\d{0,2}\b|\b\d{1,2}\s?uur\b", re.I)
 
 
+_TOKEN = re.compile(r"[\w'-]+")
+
+
+@lru_cache(maxsize=8192)
+def _stem_list(text: str) -> tuple[str, ...]:
+    return tuple(stem(w) for w in _TOKEN.findall(fold(text)))
+
+
+@lru_cache(maxsize=1024)
+def _stems(text: str) -> frozenset[str]:
+    return frozenset(_stem_list(text))
+
+
 def fact_match(ask: Ask, facts: list[Fact], question: str, focus_terms: set[str] | None = None,
                sentence_terms: set[str] | frozenset[str] | None = None) -> float:
     """How well ``facts`` (of one sentence) supply what ``ask`` asks for: 1.0 exactly, 0.5 loosely, 0 not.
@@ -259,17 +273,16 @@ def fact_match(ask: Ask, facts: list[Fact], question: str, focus_terms: set[str]
     """
     if not ask.checkable:
         return 0.0
-    q_stems = {stem(w) for w in re.findall(r"[\w'-]+", fold(question))}
+    q_stems = _stems(question)
 
     def new(fact: Fact) -> bool:
-        words = [stem(w) for w in re.findall(r"[\w'-]+", fold(fact.text))]
-        return any(w not in q_stems for w in words)
+        return any(w not in q_stems for w in _stem_list(fact.text))
 
     if ask.kind == DEFINITION:
-        subject = [stem(w) for w in re.findall(r"[\w'-]+", fold(ask.subject)) if w not in STOPWORDS]
+        subject = [stem(w) for w in _TOKEN.findall(fold(ask.subject)) if w not in STOPWORDS]
         for f in facts:
             if f.kind == DEFINITION and subject:
-                defined = {stem(w) for w in re.findall(r"[\w'-]+", fold(f.text))}
+                defined = _stems(f.text)
                 if subject[0] in defined or sum(w in defined for w in subject) * 2 >= len(subject):
                     return 1.0
         return 0.0
@@ -277,7 +290,7 @@ def fact_match(ask: Ask, facts: list[Fact], question: str, focus_terms: set[str]
     if ask.kind == NUMBER:
         if ask.focus:
             focus = stem(ask.focus)
-            if any(focus in {stem(w) for w in re.findall(r"[\w'-]+", fold(f.text))} for f in kinds):
+            if any(focus in _stems(f.text) for f in kinds):
                 return 1.0
         return 0.5 if kinds else 0.0
     if ask.kind == AMOUNT:

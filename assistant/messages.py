@@ -90,6 +90,25 @@ CATALOG: dict[str, dict[str, str]] = {
         "cli.ingest_unchanged": "index {version}: ongewijzigd ({documents} documenten, {passages} passages)",
         "cli.warning": "waarschuwing: {warning}",
         "cli.embedding_passages": "Passages berekenen",
+        # evaluation report (wegwijzer eval)
+        "eval.ranking_header": "Rangschikking (beantwoordbare vragen; eerst de bronnen, dan de verwante passagen):",
+        "eval.kind": "soort",
+        "eval.reading_header": "Wat de gebruiker leest:",
+        "eval.answerable": "vragen",
+        "eval.states": "feit",
+        "eval.false_refusals": "geweigerd",
+        "eval.unanswerable": "zonder",
+        "eval.refused": "geweigerd",
+        "eval.all": "alles",
+        "eval.set": "set",
+        "eval.language": "taal",
+        "eval.latency": "antwoordtijd (ms): p50 {p50}  p95 {p95}",
+        "eval.misses": "niet op rang 1, feit niet in de tekst, of ten onrechte beantwoord: {ids}",
+        "eval.legend": (
+            "feit: aandeel beantwoordbare vragen waarvan de antwoordtekst het gevraagde feit bevat; "
+            "geweigerd (links): beantwoordbare vragen die ten onrechte geweigerd werden; "
+            "zonder: vragen zonder antwoord in de documenten; geweigerd (rechts): hoeveel daarvan geweigerd werden."
+        ),
         "cli.embedding_sentences": "Zinnen berekenen",
         # citations
         "cite.page": "p. {page}",
@@ -167,6 +186,7 @@ CATALOG: dict[str, dict[str, str]] = {
             "\n\n<b>Voor beheerders</b>\n/status: de index\n/herindexeer: de documenten opnieuw indexeren"
         ),
         "bot.sources_heading": "Bronnen",
+        "bot.related_heading": "Verwante passagen",
         "bot.file": "Bestand: {files}",
         "bot.files": "Bestanden: {files}",
         "bot.not_found_hint": "Typ /bronnen om te zien welke documenten ik ken.",

@@ -8,6 +8,7 @@ and rare Dutch words ("correspondentietesten", "12work") that embeddings blur.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -48,12 +49,14 @@ class Retrieval:
     signals: dict[str, float] = field(default_factory=dict)
 
 
-def shingles(text: str, n: int = 3) -> set[tuple[str, ...]]:
+@lru_cache(maxsize=4096)
+def shingles(text: str, n: int = 3) -> frozenset[tuple[str, ...]]:
+    """Word trigrams of a passage (cached: the same passages come back for question after question)."""
     toks = words(text)
-    return {tuple(toks[i:i + n]) for i in range(max(1, len(toks) - n + 1))}
+    return frozenset(tuple(toks[i:i + n]) for i in range(max(1, len(toks) - n + 1)))
 
 
-def jaccard(a: set[tuple[str, ...]], b: set[tuple[str, ...]]) -> float:
+def jaccard(a: frozenset[tuple[str, ...]], b: frozenset[tuple[str, ...]]) -> float:
     return len(a & b) / len(a | b) if a and b else 0.0
 
 
@@ -120,7 +123,7 @@ class Retriever:
         ranked = sorted(fused, key=lambda pid: -fused[pid])
 
         hits: list[Hit] = []
-        seen: list[set[tuple[str, ...]]] = []
+        seen: list[frozenset[tuple[str, ...]]] = []
         window = 3 * k
         start = 0
         while len(hits) < k and start < len(ranked):

@@ -56,11 +56,16 @@ def _cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         return 0
     print(answer.text)
-    for c in answer.citations:
-        where = f", p. {c.page}" if c.page else ""
-        section = f" — {c.section}" if c.section else ""
-        print(f"\n[{c.n}] {c.title}{where}{section}  ({c.source}, score {c.score:.3f})")
-        print("    " + c.text.replace("\n", "\n    "))
+    for heading, citations in ((t("bot.sources_heading"), answer.citations),
+                               (t("bot.related_heading"), answer.related)):
+        if not citations:
+            continue
+        print(f"\n{heading}:")
+        for c in citations:
+            where = f", p. {c.page}" if c.page else ""
+            section = f" — {c.section}" if c.section else ""
+            print(f"\n[{c.n}] {c.title}{where}{section}  ({c.source}, score {c.score:.3f})")
+            print("    " + c.text.replace("\n", "\n    "))
     return 0
 
 
@@ -68,9 +73,10 @@ def _cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     from assistant import Assistant
     from assistant.evaluation import evaluate, format_report, read_questions
 
-    assistant = Assistant.load(settings=settings)
+    assistant = Assistant.load(settings=settings, follow=False)
     assistant.ask("opwarmen")  # first call pays one-off costs; keep them out of the latency figures
-    result = evaluate(lambda q: assistant.ask(q, top_k=args.top_k), read_questions(Path(args.questions)))
+    questions = [q for path in args.questions for q in read_questions(Path(path))]
+    result = evaluate(lambda q: assistant.ask(q, top_k=args.top_k), questions)
     print(json.dumps(result, ensure_ascii=False, indent=2) if args.json else format_report(result))
     return 0
 
@@ -78,14 +84,18 @@ def _cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
 def _cmd_status(settings: Settings, args: argparse.Namespace) -> int:
     from assistant import index as idx
 
-    version = idx.current_version(settings.index_dir)
+    store = idx.open_store(settings)
+    version = store.current_version()
     if version is None:
-        print("no index published yet")
+        print(t("index.missing"))
         return 1
-    manifest = idx.read_manifest(settings.index_dir / idx.VERSIONS / version)
-    print(json.dumps({"version": version, "documents": len(manifest.documents),
-                      "passages": manifest.passage_count, "model": manifest.model,
-                      "last_ingest": idx.read_last_ingest(settings.index_dir)}, indent=2, ensure_ascii=False))
+    reader = store.open(version)
+    manifest = reader.manifest
+    print(json.dumps({"version": version, "format_version": manifest.format_version,
+                      "documents": len(manifest.documents), "passages": manifest.passage_count,
+                      "sentences": manifest.sentence_count, "model": manifest.model.__dict__,
+                      "last_ingest": store.read_last_ingest()}, indent=2, ensure_ascii=False))
+    reader.close()
     return 0
 
 
@@ -124,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_ask)
 
     p = sub.add_parser("eval", help="measure retrieval quality on a JSONL question set")
-    p.add_argument("questions")
+    p.add_argument("questions", nargs="+")
     p.add_argument("--json", action="store_true")
     p.add_argument("--top-k", type=int, default=5)
     p.set_defaults(func=_cmd_eval)

@@ -60,13 +60,18 @@ def citation_label(c: Citation, lang: str = "nl", section_chars: int | None = No
     return f"{label} — {section}"
 
 
-def answer_html(answer: Answer, sources_heading: str, lang: str = "nl") -> str:
-    """The answer text with bold ``[n]`` markers, then one numbered line per cited source (if found)."""
+def answer_html(answer: Answer, sources_heading: str, lang: str = "nl", related_heading: str = "") -> str:
+    """The answer text with bold ``[n]`` markers, one numbered line per source it cites, and (given a heading)
+    the other retrieved passages apart, in italics: related reading, never sources."""
     body = _MARKER.sub(r"<b>[\1]</b>", escape(answer.text))
-    if not answer.found or not answer.citations:  # passages near an unanswered question are no sources
-        return body
-    lines = [f"<b>[{c.n}]</b> {escape(citation_label(c, lang, SECTION_CHARS))}" for c in answer.citations]
-    return f"{body}\n\n<b>{escape(sources_heading)}</b>\n" + "\n".join(lines)
+    parts = [body]
+    if answer.found and answer.citations:  # passages near an unanswered question are no sources
+        lines = [f"<b>[{c.n}]</b> {escape(citation_label(c, lang, SECTION_CHARS))}" for c in answer.citations]
+        parts.append(f"<b>{escape(sources_heading)}</b>\n" + "\n".join(lines))
+    if related_heading and answer.related:
+        lines = [f"[{c.n}] {escape(citation_label(c, lang, SECTION_CHARS))}" for c in answer.related]
+        parts.append(f"<i>{escape(related_heading)}</i>\n<i>" + "\n".join(lines) + "</i>")
+    return "\n\n".join(parts)
 
 
 def source_files(citations: Iterable[Citation]) -> list[str]:

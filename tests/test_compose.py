@@ -1,30 +1,78 @@
-from assistant.analysis import analyze
-from assistant.compose import best_sentence, compose_answer
+"""Answer composition from scored sentences: quotes, [n] markers, citations apart from related passages."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from assistant.compose import compose, not_found
+from assistant.evidence import Candidate, Evidence
+from assistant.facts import ask_of
+from assistant.index.protocol import SentenceRecord
 from assistant.messages import t
-from assistant.types import Citation
+from assistant.retrieval import Hit
+from assistant.types import Passage
 
 
-def _cite(n: int, text: str, source: str = "a.txt") -> Citation:
-    return Citation(n=n, text=text, title=f"Titel {source}", source=source, page=None, section="", score=0.9,
-                    passage_id=n, start=0, end=len(text))
+def _hit(pid: int, title: str, text: str = "tekst") -> Hit:
+    p = Passage(id=pid, source=f"doc{pid}.txt", title=title, page=None, section="", start=0, end=len(text), text=text)
+    return Hit(p, score=1.0, dense=0.9 - pid / 100, lexical=0.0, coverage=0.0, known_coverage=0.0)
 
 
-def test_best_sentence_prefers_a_real_sentence_over_the_heading() -> None:
-    text = "Werksessie actie 22: Pleinmakers aanbieden\nDe stad startte ermee. Pleinmakers zijn inwoners van een buurt."
-    assert best_sentence(set(analyze("Wat zijn pleinmakers?")), text) == "Pleinmakers zijn inwoners van een buurt."
+def _sentence(sid: int, pid: int, text: str, kind: str = "sentence", block: int = 0) -> SentenceRecord:
+    return SentenceRecord(id=sid, passage_id=pid, start=0, end=len(text), text=text, kind=kind, block=block)
 
 
-def test_list_markers_are_dropped() -> None:
-    text = "Richtvragen\n- ✓ Zijn er tolken aanwezig in het geval van taalbarrières?"
-    assert best_sentence(set(analyze("tolken")), text).startswith("Zijn er tolken")
+def _evidence(hits: list[Hit], scored: list[tuple[SentenceRecord, float]],
+              others: list[SentenceRecord] = ()) -> Evidence:  # type: ignore[assignment]
+    hit_of = {h.passage.id: h for h in hits}
+    candidates = [Candidate(s, hit_of[s.passage_id], 0, np.zeros(1), p, 0.0)
+                  for s, p in sorted(scored, key=lambda sp: -sp[1])]
+    sentences = sorted([s for s, _ in scored] + list(others), key=lambda s: s.id)
+    return Evidence(ask_of("Wat is dit?"), candidates, sentences, True, 0.9, {})
 
 
-def test_answer_cites_with_markers_and_refers_to_the_rest() -> None:
-    cites = [_cite(1, "Pleinmakers zijn inwoners van een buurt."), _cite(2, "Iets anders.", "b.txt")]
-    text = compose_answer("Wat zijn pleinmakers?", cites, found=True)
-    assert text.startswith("Volgens Titel a.txt [1]: Pleinmakers zijn inwoners")
-    assert "[2]" in text
+def test_each_sentence_carries_its_own_passage_and_document() -> None:
+    hits = [_hit(0, "Toolkit"), _hit(1, "Memorandum"), _hit(2, "Programma")]
+    ev = _evidence(hits, [(_sentence(10, 1, "Het memorandum vraagt taskforces."), 0.9),
+                          (_sentence(20, 2, "De sessie toont voorbeelden."), 0.7)])
+    text, citations, related = compose(ev, hits)
+    assert text.splitlines() == [f"{t('answer.according_to', title='Memorandum')}: Het memorandum vraagt taskforces. [1]",
+                                 f"{t('answer.according_to', title='Programma')}: De sessie toont voorbeelden. [2]"]
+    assert [(c.n, c.title) for c in citations] == [(1, "Memorandum"), (2, "Programma")]
+    assert [(c.n, c.title) for c in related] == [(3, "Toolkit")]  # retrieved, not relied on
 
 
-def test_not_found_text_is_plain() -> None:
-    assert compose_answer("x", [_cite(1, "iets")], found=False) == t("answer.not_found")
+def test_a_weak_second_sentence_is_left_out() -> None:
+    hits = [_hit(0, "A"), _hit(1, "B")]
+    ev = _evidence(hits, [(_sentence(1, 0, "Sterk antwoord hier."), 0.9), (_sentence(2, 1, "Zwak iets anders."), 0.2)])
+    text, citations, related = compose(ev, hits)
+    assert "Zwak" not in text and len(citations) == 1 and len(related) == 1
+
+
+def test_near_repeats_are_quoted_once() -> None:
+    hits = [_hit(0, "Programma"), _hit(1, "Aankondiging")]
+    same = "De studiedag vindt plaats in de KBR op 31 maart."
+    ev = _evidence(hits, [(_sentence(1, 0, same), 0.9), (_sentence(2, 1, same), 0.88)])
+    text, citations, _ = compose(ev, hits)
+    assert text.count("KBR") == 1 and len(citations) == 1
+
+
+def test_a_lead_in_brings_its_list_items() -> None:
+    hits = [_hit(0, "Toolkit")]
+    lead = _sentence(1, 0, "De toolkits behandelen vier thema's:", kind="lead_in")
+    items = [_sentence(2 + i, 0, x, kind="item") for i, x in enumerate(["Gendergevoelige integratie", "Werk", "Taal"])]
+    text, _, _ = compose(_evidence(hits, [(lead, 0.9)], items), hits)
+    assert "vier thema's: Gendergevoelige integratie; Werk; Taal. [1]" in text
+
+
+def test_sentences_of_one_passage_keep_their_text_order() -> None:
+    hits = [_hit(0, "Doc")]
+    ev = _evidence(hits, [(_sentence(5, 0, "Tweede zin volgt."), 0.9), (_sentence(4, 0, "Eerste zin staat."), 0.8)])
+    text, _, _ = compose(ev, hits)
+    assert text.index("Eerste") < text.index("Tweede")
+
+
+def test_a_refusal_has_no_sources_only_related_passages() -> None:
+    hits = [_hit(0, "A"), _hit(1, "B")]
+    text, citations, related = not_found(hits)
+    assert text == t("answer.not_found") and citations == () and [c.n for c in related] == [1, 2]

@@ -256,7 +256,7 @@ def test_bad_files_of_every_format_are_skipped_by_name_and_the_index_stays(
                        "leeg.html": t("doc.html_no_text"), "onleesbare-scan.pdf": t("doc.scan_unreadable")}
     assert report.ok and report.documents == 5 and report.unchanged
     assert idx.current_version(fake_index.index_dir) == published
-    idx.load_index(fake_index.index_dir)  # still whole
+    idx.open_index(fake_index.index_dir)  # still whole
 
 
 def test_discover_lists_every_supported_format(tmp_path: Path) -> None:

@@ -19,13 +19,32 @@ from .pdfs import make_corrupt_pdf, make_encrypted_pdf, make_pdf, make_textless_
 
 
 def test_first_ingest_indexes_every_document(fake_index: Settings) -> None:
-    manifest = idx.read_manifest(fake_index.index_dir / idx.VERSIONS / idx.current_version(fake_index.index_dir))
-    assert manifest.format_version == idx.FORMAT_VERSION
+    reader = idx.open_index(fake_index.index_dir)
+    manifest = reader.manifest
+    assert manifest.format_version == idx.FORMAT_VERSION == 2
     assert len(manifest.documents) == 5
-    assert manifest.model["name"] == "fake-trigram"
+    assert manifest.model.name == "fake-trigram"
     assert manifest.chunker["target_chars"] == 900
-    for info in manifest.documents.values():
-        assert len(info["sha256"]) == 64 and info["passages"] > 0
+    for info in manifest.documents:
+        assert len(info.sha256) == 64 and info.passages > 0
+    # every passage is split into sentences, each with a vector, spans inside the passage and its facts
+    assert manifest.sentence_count > manifest.passage_count
+    sentences = reader.sentences(range(manifest.passage_count))
+    assert len(sentences) == manifest.sentence_count
+    passages = {p.id: p for p in reader.passages(range(manifest.passage_count))}
+    for s in sentences:
+        assert 0 <= s.start < s.end <= len(passages[s.passage_id].text)
+    assert reader.sentence_vectors([0, 1]).shape == (2, manifest.model.dim)
+    assert any("24 acties" in s.facts for s in sentences)
+
+
+def test_an_index_of_format_1_asks_for_a_reindex(fake_index: Settings, fake_embedder: FakeEmbedder) -> None:
+    vdir = fake_index.index_dir / idx.VERSIONS / idx.current_version(fake_index.index_dir)
+    (vdir / "manifest.json").write_text(json.dumps({"format_version": 1, "version_id": vdir.name}))
+    with pytest.raises(WegwijzerError, match="formaatversie 1.*wegwijzer ingest"):
+        Assistant.load(settings=fake_index, embedder=fake_embedder)
+    report = ingest(fake_index, embedder=fake_embedder)  # the re-index it asks for works without clean-up
+    assert report.ok and not report.unchanged and report.documents_embedded == 5
 
 
 def test_catalog_titles_are_used(fake_index: Settings, fake_embedder: FakeEmbedder) -> None:
@@ -100,13 +119,13 @@ def test_interrupted_write_leaves_no_partial_version(fake_index: Settings, fake_
     def boom(*a: object, **k: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(idx, "_write_jsonl", boom)
+    monkeypatch.setattr(idx.files, "_write_database", boom)
     with pytest.raises(WegwijzerError, match="No space left.*vorige index blijft in gebruik"):
         ingest(fake_index, embedder=fake_embedder)
     assert idx.current_version(fake_index.index_dir) == before
     leftovers = [p.name for p in (fake_index.index_dir / idx.VERSIONS).iterdir() if p.name.startswith(".tmp")]
     assert leftovers == []
-    idx.load_index(fake_index.index_dir)  # still whole
+    idx.open_index(fake_index.index_dir)  # still whole
 
 
 def test_new_format_version_is_refused(fake_index: Settings, fake_embedder: FakeEmbedder) -> None:
@@ -155,17 +174,17 @@ def test_questions_never_wait_for_a_new_version_to_load(fake_index: Settings, fa
 
     a = Assistant.load(settings=fake_index, embedder=fake_embedder)
     old = a.version
+    release = threading.Event()
+    real_open = a._open
+
+    def slow_open(version: str | None):  # type: ignore[no-untyped-def]
+        release.wait(10)
+        return real_open(version)
+
+    monkeypatch.setattr(a, "_open", slow_open)
     (fake_index.corpus_dir / "extra.txt").write_text("Een nieuw document over buurtkoks in Zoersel.")
     ingest(fake_index, embedder=fake_embedder)
-    release = threading.Event()
-    real_load = a._load
-
-    def slow_load(version: str | None):  # type: ignore[no-untyped-def]
-        release.wait(10)
-        return real_load(version)
-
-    monkeypatch.setattr(a, "_load", slow_load)
-    a._checked = 0.0
+    time.sleep(1.0)  # the watcher has seen the new version and is loading it (held up by slow_open)
     started = time.monotonic()
     assert a.ask("buurtkoks").index_version == old  # answered from memory while the new version loads
     assert time.monotonic() - started < 2
@@ -174,3 +193,21 @@ def test_questions_never_wait_for_a_new_version_to_load(fake_index: Settings, fa
     while a.version == old and time.monotonic() < deadline:
         time.sleep(0.05)
     assert a.version != old
+    a.close()
+
+
+def test_an_idle_assistant_follows_a_new_version_within_a_second(fake_index: Settings,
+                                                                 fake_embedder: FakeEmbedder) -> None:
+    import time
+
+    a = Assistant.load(settings=fake_index, embedder=fake_embedder)
+    old = a.version
+    (fake_index.corpus_dir / "extra.txt").write_text("Een nieuw document over buurtkoks in Zoersel.")
+    report = ingest(fake_index, embedder=fake_embedder)
+    published = time.monotonic()
+    while a.version == old and time.monotonic() - published < 5:
+        time.sleep(0.02)
+    assert a.version == report.version_id
+    assert time.monotonic() - published < 1.0  # no question asked: the watcher thread switched
+    assert any(d["source"] == "extra.txt" for d in a.documents())
+    a.close()

@@ -206,8 +206,10 @@ def test_ingest_numbers_passages_and_keeps_spans_in_the_pages(texts: list[str]) 
             (corpus / f"doc{i}.md").write_text(text, encoding="utf-8", errors="replace")
         s = Settings(data_dir=Path(tmp) / "data", corpus_dir=corpus)
         ingest(s, embedder=FakeEmbedder())
-        data = idx.load_index(s.index_dir)
-        assert [p.id for p in data.passages] == list(range(len(data.passages)))
-        for p in data.passages:
-            page_text = {pg.page: pg.text for pg in data.pages[p.source]}[p.page]
+        data = idx.open_index(s.index_dir)
+        passages = data.passages(range(data.passage_count))
+        assert [p.id for p in passages] == list(range(data.passage_count))
+        for p in passages:
+            pages, _ = data.document(p.source)  # type: ignore[misc]
+            page_text = {pg.page: pg.text for pg in pages}[p.page]
             assert 0 <= p.start < p.end <= len(page_text) and p.text.strip()

@@ -414,5 +414,5 @@ def test_hostile_pdfs_are_skipped_at_reindex_with_a_reason_and_the_rest_indexes(
         assert "een-bom.pdf" in sources and not sources & set(skipped)
         answer = c.post("/api/ask", json={"question": "Wanneer opent buurthuis Kwakkel voor nieuwkomers?"})
         assert answer.status_code == 200 and answer.json()["index_version"] == after
-        assert "een-bom.pdf" in {c_["source"] for c_ in answer.json()["citations"]}
+        assert "een-bom.pdf" in {c_["source"] for c_ in answer.json()["citations"] + answer.json()["related"]}
     assert os.path.getsize(fake_index.corpus_dir / "gedeelde-bom.pdf") < MB

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CURRENT", "FORMAT_VERSION", "LOCK", "TMP_PREFIX", "VERSIONS", "DocumentEntry", "FileIndexReader",
     "FileIndexStore", "IndexReader", "IndexStore", "IngestLock", "Manifest", "ModelInfo", "SentenceRecord",
-    "VersionContent", "current_version", "open_store", "read_last_ingest",
+    "VersionContent", "current_version", "open_index", "open_store", "read_last_ingest",
 ]
 
 
@@ -30,6 +30,11 @@ def open_store(settings: Settings) -> IndexStore:
 
 
 # Conveniences for the file backend, by index directory (status pages, tests, the CLI).
+
+def open_index(index_dir: Path, version: str | None = None) -> FileIndexReader:
+    """Open a version (default: the published one) of the index directory ``index_dir``."""
+    return FileIndexStore(index_dir).open(version)
+
 
 def current_version(index_dir: Path) -> str | None:
     return FileIndexStore(index_dir).current_version()

@@ -334,7 +334,7 @@ class FileIndexStore:
         try:
             dim = content.model.dim
             kind = _write_vectors(tmp / VECTORS, content.vectors, dim)
-            np.save(tmp / SENTENCE_VECTORS, np.asarray(content.sentence_vectors, dtype=np.float16).reshape(-1, dim))
+            _write_npy(tmp / SENTENCE_VECTORS, np.asarray(content.sentence_vectors, dtype=np.float16).reshape(-1, dim))
             analyzer = dict(content.analyzer)
             texts = [lexical_text(p) for p in passages]
             analyser = Analyser(analyzer, vocabulary_of(texts))
@@ -470,6 +470,19 @@ def _write_vectors(path: Path, vectors: np.ndarray, dim: int) -> str:
         reason = str(exc).splitlines()[-1] if str(exc) else "write failed"
         raise OSError(f"cannot write {path.name}: {reason}") from exc
     return "hnsw" if isinstance(index, faiss.IndexHNSWFlat) else "flat"
+
+
+def _write_npy(path: Path, array: np.ndarray, rows_per_write: int = 65536) -> None:
+    """``np.save`` through Python's file writes, so a full disk or a size limit is an OSError with its errno
+    (numpy's own writer reports only "N requested and M written")."""
+    array = np.ascontiguousarray(array)
+    header = {"descr": np.lib.format.dtype_to_descr(array.dtype), "fortran_order": False, "shape": array.shape}
+    with path.open("wb") as fh:
+        np.lib.format.write_array_header_1_0(fh, header)
+        for i in range(0, len(array), rows_per_write):
+            fh.write(array[i:i + rows_per_write].tobytes())
+        fh.flush()
+        os.fsync(fh.fileno())
 
 
 def _write_lexical(directory: Path, docs: list[list[str]], vocabulary: Iterable[str]) -> None:

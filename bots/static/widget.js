@@ -36,7 +36,7 @@
       bot: "Wegwijzer:",
       thinking: "Wegwijzer zoekt in de documenten…",
       sources: "Bronnen",
-      related: "Misschien verwante passagen",
+      related: "Verwante passagen",
       page: "p. {page}",
       refSuffix: " naar bron {n}",
       openDoc: "Bekijk in het document",
@@ -119,7 +119,9 @@
     ".answer{margin:0;white-space:pre-line}",
     ".ref{display:inline;margin:0 1px;padding:0 3px;min-width:0;border:1px solid var(--ww-accent);border-radius:4px;",
     "  background:#fff;color:var(--ww-accent);font-size:.85em;font-weight:700;line-height:1.3;vertical-align:1px}",
-    ".sources h3{margin:12px 0 6px;font-size:14px;text-transform:uppercase;letter-spacing:.04em;",
+    ".related{margin-top:10px}.related summary{cursor:pointer;font-size:13px;font-weight:600;color:var(--ww-muted);" +
+      "padding:4px 0}.related summary:focus-visible{outline:2px solid var(--ww-accent);outline-offset:2px}" +
+      ".sources h3{margin:12px 0 6px;font-size:14px;text-transform:uppercase;letter-spacing:.04em;",
     "  color:var(--ww-muted)}",
     ".cards{list-style:none;margin:0;padding:0;display:flex;flex-direction:column;gap:8px}",
     ".card{border:1px solid var(--ww-line);border-left:4px solid var(--ww-accent);border-radius:8px;",
@@ -537,6 +539,8 @@
       var m = this.m, data = msg.data || {};
       var key = this._uid + "-a" + String(data.answer_id || Math.random()).replace(/[^a-zA-Z0-9]/g, "").slice(0, 32);
       var citations = Array.isArray(data.citations) ? data.citations : [];
+      var related = Array.isArray(data.related) ? data.related : [];
+      if (data.found === false) { related = citations.concat(related); citations = []; } // never sources
       var cards = {};
 
       var answer = h("p", { class: "answer" }, h("span", { class: "sr-only" }, m.bot + " "));
@@ -556,16 +560,24 @@
       });
 
       var bubble = h("div", { class: "bubble" }, answer);
-      if (citations.length) {
+      var cardList = (items) => {
         var list = h("ol", { class: "cards" });
-        citations.forEach((c) => {
+        items.forEach((c) => {
           var card = this._card(c, key);
           cards[String(c.n)] = card;
           list.appendChild(h("li", null, card));
         });
-        // Without an answer the server may still send the nearest passages: offered as related, not as sources.
-        bubble.appendChild(h("div", { class: "sources" }, h("h3", null, data.found === false ? m.related : m.sources),
-          list));
+        return list;
+      };
+      if (citations.length) {
+        bubble.appendChild(h("div", { class: "sources" }, h("h3", null, m.sources), cardList(citations)));
+      }
+      // The other passages retrieval found: further reading, kept apart from the sources and folded away.
+      if (related.length) {
+        var details = h("details", { class: "related" },
+          h("summary", null, m.related + " (" + String(related.length) + ")"), cardList(related));
+        if (!citations.length) details.setAttribute("open", "");
+        bubble.appendChild(details);
       }
       if (data.answer_id) bubble.appendChild(this._feedback(msg, key));
       return h("li", { class: "msg bot" }, bubble);

@@ -269,12 +269,16 @@ def _sources(answer: Answer) -> list[dict[str, object]]:
 
 
 def answer_markup(answer: Answer) -> str:
-    """The message for an answer: cited text and sources, or "not found" with a pointer to /bronnen."""
+    """The message for an answer: cited text and its sources, then related passages apart; or "not found",
+    the passages that came closest (as related reading, never as sources) and a pointer to /bronnen."""
+    related = say("bot.related_heading")
     if _cited(answer):
         files = render.source_files(answer.citations)
         where = say("bot.file" if len(files) == 1 else "bot.files", files=", ".join(files))
-        return f"{render.answer_html(answer, say('bot.sources_heading'))}\n<i>{render.escape(where)}</i>"
-    return f"{render.escape(answer.text)}\n\n{render.escape(say('bot.not_found_hint'))}"
+        html = render.answer_html(answer, say("bot.sources_heading"), related_heading=related)
+        return f"{html}\n\n<i>{render.escape(where)}</i>"
+    html = render.answer_html(answer, say("bot.sources_heading"), related_heading=related)
+    return f"{html}\n\n{render.escape(say('bot.not_found_hint'))}"
 
 
 _BARE_COMMAND = re.compile(r"/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]+))?(?:\s+(.*))?", re.S)
@@ -374,10 +378,17 @@ async def on_button(update: Update, context: Context) -> None:
         answer = st.recall(answer_id)
         if answer is None:
             markup = render.escape(say("bot.sources_expired"))
-        elif not _cited(answer):
+        elif not _cited(answer) and not answer.related:
             markup = render.escape(say("bot.sources_none"))
         else:
-            markup = render.passages_html(answer.citations)
+            blocks = []
+            if _cited(answer):
+                blocks.append(f"<b>{render.escape(say('bot.sources_heading'))}</b>\n\n" +
+                              render.passages_html(answer.citations))
+            if answer.related:
+                blocks.append(f"<b>{render.escape(say('bot.related_heading'))}</b>\n\n" +
+                              render.passages_html(answer.related))
+            markup = "\n\n".join(blocks)
         await delivery.send_long_html(context.bot, chat_id, markup)
     elif kind in (HELPFUL, NOT_HELPFUL):
         # One vote per answer and person (the store's unique key): a later vote replaces the earlier one,

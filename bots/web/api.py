@@ -64,6 +64,7 @@ class CitationOut(BaseModel):
     passage_id: int
     start: int
     end: int
+    ocr: bool = Field(default=False, description="De passage komt uit een gescande pagina (OCR).")
     url: str = Field(description="Documentweergave met de passage gemarkeerd.")
     highlights: list[tuple[int, int]] = Field(description="Tekenposities in `text` van woorden uit de vraag.")
 
@@ -73,7 +74,10 @@ class AskResponse(BaseModel):
     question: str
     found: bool
     text: str
-    citations: list[CitationOut]
+    citations: list[CitationOut] = Field(description="De passages waarop het antwoord steunt ([n] in de tekst).")
+    related: list[CitationOut] = Field(description="Andere gevonden passages: verwant, geen bron van het antwoord.")
+    mode: str = Field(description="'extractive' (geciteerde zinnen) of 'generated' (taalmodel, elke zin nagekeken).")
+    conversation_id: str
     index_version: str
     latency_ms: float
 
@@ -107,7 +111,7 @@ def answer_payload(answer: Answer, answer_id: str) -> dict[str, Any]:
     """The Answer contract plus the id for feedback, a view link and highlight spans per citation."""
     data = answer.to_dict()
     data["answer_id"] = answer_id
-    for c in data["citations"]:
+    for c in data["citations"] + data["related"]:
         c["url"] = document_url(c["source"], c["passage_id"])
         c["highlights"] = highlight_spans(answer.question, c["text"])
     return data

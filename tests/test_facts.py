@@ -1,0 +1,105 @@
+"""Answer-type detection: what a question asks for, and which facts a sentence holds (nl, en, fr)."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.analysis import analyze
+from assistant.facts import (
+    AMOUNT,
+    CONTACT,
+    DATE,
+    DEFINITION,
+    METHOD,
+    NAME,
+    NUMBER,
+    PERSON,
+    PLACE,
+    ask_of,
+    decode_facts,
+    encode_facts,
+    fact_match,
+    facts_in,
+)
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("Hoeveel vrijwilligers helpen mee?", NUMBER),
+    ("How many people found a job?", NUMBER),
+    ("Combien de villes participent ?", NUMBER),
+    ("Hoeveel kost een tolk per uur?", AMOUNT),
+    ("What fee is charged for a no-show?", AMOUNT),
+    ("Wie begeleidt de sessie?", PERSON),
+    ("Who leads the workshop?", PERSON),
+    ("Qui anime l'atelier ?", PERSON),
+    ("Wanneer vindt de studiedag plaats?", DATE),
+    ("When is the deadline?", DATE),
+    ("Quand a lieu la journée ?", DATE),
+    ("Wat zijn de openingsuren van het loket?", DATE),
+    ("Waar vindt de inspiratiedag plaats?", PLACE),
+    ("Where is the meeting held?", PLACE),
+    ("Où se trouve le bureau ?", PLACE),
+    ("Welke steden vertellen hoe ze werkten?", PLACE),
+    ("Wat is het adres van het huis?", CONTACT),
+    ("Naar welk e-mailadres stuur je een mail?", CONTACT),
+    ("What is the phone number of the office?", CONTACT),
+    ("Wat zijn pleinmakers?", DEFINITION),
+    ("Hoe kunnen steden discriminatie opsporen?", METHOD),
+    ("Welke taskforces vraagt de federatie?", NAME),
+])
+def test_question_kinds(question: str, kind: str) -> None:
+    assert ask_of(question).kind == kind
+
+
+def test_focus_skips_modifiers_to_the_noun() -> None:
+    assert ask_of("Welke vier thema's behandelen de toolkits?").focus == "thema's"
+    assert ask_of("Bij welk strategisch dossier hoort de fiche?").focus == "dossier"
+    assert ask_of("Hoeveel deelnemers telde de sessie?").focus == "deelnemers"
+    assert ask_of("Wie is de burgemeester van Turnhout?").focus == "burgemeester"
+
+
+def test_years_and_times_are_asked_apart() -> None:
+    assert ask_of("In welk jaar werd het agentschap opgericht?").detail == "year"
+    assert ask_of("Hoe laat begint de dag?").detail == "time"
+
+
+def _match(question: str, sentence: str) -> float:
+    ask = ask_of(question)
+    return fact_match(ask, facts_in(sentence), question, set(analyze(ask.focus)), frozenset(analyze(sentence)))
+
+
+def test_a_count_must_count_what_is_asked() -> None:
+    assert _match("Rond hoeveel acties draait het plan?", "Het plan draait rond 24 acties.") == 1.0
+    assert _match("Hoeveel deelnemers telde de sessie?", "Het plan draait rond 24 acties.") == 0.5
+    assert _match("Hoeveel deelnemers telde de sessie?", "Werksessie actie 13: correspondentietesten") == 0.0
+
+
+def test_dates_years_and_times() -> None:
+    assert _match("Tot wanneer kan men registreren?", "Registratie sluit op 20 maart 2023.") == 1.0
+    assert _match("In welk jaar begon het project?", "Het project startte in 2012 in de stad.") == 1.0
+    assert _match("Hoe laat begint de sessie?", "De sessie begint om 10u15 in zaal B.") == 1.0
+    assert _match("Hoe laat begint de sessie?", "De sessie vindt plaats op 20 maart.") == 0.5
+    assert _match("Wanneer start de sessie?", "De sessie behandelt het taalbeleid.") == 0.0
+
+
+def test_people_amounts_places_and_contacts() -> None:
+    assert _match("Wie begeleidt de sessie?", "Begeleiding: Frank Philips (Stad Gent).") == 1.0
+    assert _match("Wie is de burgemeester van Gent?", "Begeleiding: Frank Philips (Stad Gent).") == 0.5
+    assert _match("Hoeveel kost deelname?", "Deelname is gratis.") == 1.0
+    assert _match("Hoeveel kost deelname?", "Deelname staat open voor iedereen.") == 0.0
+    assert _match("Waar vindt de dag plaats?", "KBR: Kunstberg 28, 1000 Brussel") == 1.0
+    assert _match("Naar welk e-mailadres stuur je een mail?", "Mail naar events_bsog@vub.be voor info.") == 1.0
+
+
+def test_a_fact_that_only_repeats_the_question_does_not_count() -> None:
+    assert _match("Wie organiseert Plan Samenleven?", "Plan Samenleven is een plan.") == 0.0
+
+
+def test_definitions_need_the_thing_defined() -> None:
+    assert _match("Wat zijn pleinmakers?", "Pleinmakers zijn inwoners van een buurt.") == 1.0
+    assert _match("Wat zijn pleinmakers?", "Buurtwerkers zijn inwoners van een buurt.") == 0.0
+
+
+def test_facts_round_trip_through_the_index_encoding() -> None:
+    facts = facts_in("Op 20 maart 2023 kwamen 24 deelnemers naar Kunstberg 28 | Brussel.")
+    assert decode_facts(encode_facts(facts)) == [f.__class__(f.kind, f.text.replace("|", " ")) for f in facts]
