@@ -40,24 +40,55 @@ def _overlap(a: str, b: str) -> float:
     return len(wa & wb) / min(len(wa), len(wb)) if wa and wb else 0.0
 
 
-def _with_items(lead: SentenceRecord, sentences: list[SentenceRecord]) -> str:
-    """A lead-in ("... de volgende vier thema's:") followed by the list items under it."""
-    items: list[str] = []
+SHORT_ITEM_WORDS = 8  # a list item this short is a name in a list, read with its lead-in and siblings
+
+
+def _join_items(lead: str, items: list[str]) -> str:
+    kept: list[str] = []
     size = 0
-    started = False
-    for s in sentences:
-        if s.passage_id != lead.passage_id:
-            continue
-        if s.id == lead.id:
-            started = True
-            continue
-        if not started:
-            continue
-        if s.kind not in ("item", "question") or len(items) >= MAX_LIST_ITEMS or size > MAX_LIST_CHARS:
+    for item in items:
+        if len(kept) >= MAX_LIST_ITEMS or size > MAX_LIST_CHARS:
+            kept.append("…")
             break
-        items.append(s.text.rstrip(";,."))
-        size += len(s.text)
-    return f"{lead.text} {'; '.join(items)}." if items else lead.text
+        kept.append(item.rstrip(";,."))
+        size += len(item)
+    body = "; ".join(kept)
+    return f"{lead} {body}." if lead else f"{body}."
+
+
+def unit_text(sentence: SentenceRecord, sentences: list[SentenceRecord]) -> str:
+    """What an answer quotes for ``sentence``: the sentence itself, or a whole short list.
+
+    A lead-in ("... de volgende vier thema's:") brings the items under it; a short item ("Voldoende NT2
+    aanbod") is read with the lead-in above its list and its sibling items, because one item of a list
+    rarely answers "which ..." alone. ``sentences`` are the passage's sentences in text order.
+    """
+    mine = [s for s in sentences if s.passage_id == sentence.passage_id]
+    try:
+        at = next(i for i, s in enumerate(mine) if s.id == sentence.id)
+    except StopIteration:
+        return sentence.text
+    if sentence.kind == "lead_in":
+        items = []
+        for s in mine[at + 1:]:
+            if s.kind not in ("item", "question"):
+                break
+            items.append(s.text)
+        return _join_items(sentence.text, items) if items else sentence.text
+    if sentence.kind != "item" or len(sentence.text.split()) > SHORT_ITEM_WORDS:
+        return sentence.text
+    first = at
+    while first > 0 and mine[first - 1].kind == "item":
+        first -= 1
+    last = at
+    while last + 1 < len(mine) and mine[last + 1].kind == "item":
+        last += 1
+    if first == last:
+        return sentence.text
+    lead = ""
+    if first > 0 and (mine[first - 1].kind in ("lead_in", "heading") or mine[first - 1].text.endswith(":")):
+        lead = mine[first - 1].text
+    return _join_items(lead, [s.text for s in mine[first:last + 1]])
 
 
 def choose_quotes(evidence: Evidence) -> list[Quote]:
@@ -74,9 +105,11 @@ def choose_quotes(evidence: Evidence) -> list[Quote]:
         if any(_overlap(c.sentence.text, q.sentence.text) >= DUPLICATE_OVERLAP for q in chosen):
             continue
         chosen.append(c)
-    quotes = []
+    quotes: list[Quote] = []
     for c in chosen:
-        text = _with_items(c.sentence, evidence.sentences) if c.sentence.kind == "lead_in" else c.sentence.text
+        text = unit_text(c.sentence, evidence.sentences)
+        if any(text == q.text for q in quotes):
+            continue  # two items of one list: the list is quoted once
         quotes.append(Quote(c, text))
     return quotes
 

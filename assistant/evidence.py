@@ -26,17 +26,34 @@ from typing import Any
 
 import numpy as np
 
-from .facts import Ask, ask_of, decode_facts, fact_match
+from .facts import (
+    AMOUNT,
+    CONTACT,
+    DATE,
+    DEFINITION,
+    NAME,
+    NUMBER,
+    PERSON,
+    PLACE,
+    Ask,
+    ask_of,
+    decode_facts,
+    fact_match,
+)
 from .index.protocol import IndexReader, SentenceRecord
 from .retrieval import Hit, Retrieval
 
 MODEL_PATH = Path(__file__).with_name("evidence_model.json")
+# The asked kind of fact weighs differently per kind (a place line answers "waar" by itself; a name is
+# common and needs its topic), so the sentence model sees the fact match once per group of kinds.
+_FACT_GROUPS = ((NUMBER, AMOUNT), (PERSON,), (DATE,), (PLACE,), (CONTACT,), (DEFINITION,))
 CONTEXT = 2  # neighbours on each side that lend a sentence their topic ("Begeleiding: …" under a session title)
 
 SENTENCE_FEATURES = (
     "cos", "rel_cos", "cos_prev", "cos_next", "cos_ctx", "cos_passage", "rank", "lex", "rel_lex", "lex_loose", "lex_ctx",
     "lex_section", "focus", "fact", "fact_missing", "fact_x_cos", "question", "heading", "item", "lead_in",
-    "short", "log_words", "first", "foreign", "foreign_x_cos",
+    "short", "log_words", "first", "foreign", "foreign_x_cos", "novelty", "focus_named",
+    "fact_number", "fact_person", "fact_date", "fact_place", "fact_contact", "fact_definition",
 )
 ANSWER_FEATURES = (
     "best", "second", "best_logit", "dense_top", "dense_z", "coverage", "known_coverage", "unknown_mass",
@@ -224,6 +241,9 @@ def sentence_signals(retrieval: Retrieval, reader: IndexReader, ask: Ask | None 
             section_rows[passage == h.passage.id] = [t in sect for t, _ in weighted]
     lex_section = cover(exact | section_rows)
     focus = np.array([1.0 if focus_stems and focus_stems & ts else 0.0 for ts in term_sets])
+    # What a sentence adds beyond the question: a heading that restates the question adds nothing.
+    q_terms = set(terms)
+    novelty = np.array([len(ts - q_terms) / len(ts) if ts else 0.0 for ts in term_sets])
     ranks = [rank_of[s.passage_id] for s in sentences]
     kinds = [s.kind for s in sentences]
     checkable = 1.0 if ask.checkable else 0.0
@@ -254,6 +274,9 @@ def sentence_signals(retrieval: Retrieval, reader: IndexReader, ask: Ask | None 
         first,
         np.full(n, 1.0 if foreign else 0.0),
         cos * (1.0 if foreign else 0.0),
+        novelty,
+        focus * (1.0 if ask.kind in (NAME, PLACE, PERSON) else 0.0),
+        *(facts * (1.0 if ask.kind in kinds_ else 0.0) for kinds_ in _FACT_GROUPS),
     ]).astype(np.float64)
     return sentences, [hit_of[s.passage_id] for s in sentences], ranks, matrix, facts
 

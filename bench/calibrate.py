@@ -30,7 +30,7 @@ from typing import Any
 import common
 import numpy as np
 
-from assistant.compose import choose_quotes
+from assistant.compose import choose_quotes, unit_text
 from assistant.evaluation import Question, normalise, read_questions
 from assistant.evidence import (
     ANSWER_FEATURES,
@@ -85,7 +85,8 @@ def collect(assistant: Any, paths: list[Path]) -> list[Item]:
             ask = ask_of(q.question)
             sentences, hits, ranks, matrix, facts = sentence_signals(retrieval, assistant.reader, ask)
             gold = [normalise(g) for g in q.gold]
-            labels = np.array([any(g in normalise(s.text) for g in gold) for s in sentences], dtype=bool)
+            labels = np.array([any(g in normalise(unit_text(s, sentences)) for g in gold) for s in sentences],
+                              dtype=bool)
             in_passages = any(any(g in normalise(h.passage.text) for g in gold) for h in retrieval.hits)
             eligible = eligible_mask(sentences, facts)
             found = focus_found(retrieval, assistant.reader, ask)
