@@ -96,6 +96,24 @@ def _cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_watch(settings: Settings, args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from ingest.jobs import Reindexer
+    from ingest.watch import CorpusWatcher
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+    print(t("watch.started", corpus=settings.corpus_dir, quiet=f"{settings.watch_quiet_s:g}"), flush=True)
+    watcher = CorpusWatcher(settings, Reindexer(settings), on_event=lambda text: print(text, flush=True))
+    try:
+        watcher.run(stop)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
 def _cmd_telegram(settings: Settings, args: argparse.Namespace) -> int:
     from bots.telegram import run
 
@@ -137,6 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=None, help="port (default 8000)")
     p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     p.set_defaults(func=_cmd_serve)
+
+    p = sub.add_parser("watch", help=t("watch.help"), description=t("watch.help"))
+    p.set_defaults(func=_cmd_watch)
 
     p = sub.add_parser("telegram", help="run the Telegram bot")
     p.set_defaults(func=_cmd_telegram)

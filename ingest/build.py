@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,10 @@ from .chunking import ChunkerSettings, chunk_pages, derive_title
 from .loaders import discover, load_document
 
 log = logging.getLogger(__name__)
+
+# Told how far an ingest is: ("documents", read so far, total) while reading, then ("passages",
+# embedded so far, total to embed). The job process writes it to the job state.
+ProgressCallback = Callable[[str, int, int], None]
 
 
 @dataclass
@@ -63,7 +68,8 @@ def embedding_text(title: str, section: str, text: str) -> str:
 
 
 def ingest(settings: Settings, corpus_dir: Path | None = None, embedder: Embedder | None = None,
-           chunker: ChunkerSettings | None = None, progress: bool = False) -> IngestReport:
+           chunker: ChunkerSettings | None = None, progress: bool = False,
+           on_progress: ProgressCallback | None = None) -> IngestReport:
     """Index ``corpus_dir`` (default: the configured corpus) into a new published version."""
     corpus_dir = Path(corpus_dir or settings.corpus_dir).resolve()
     chunker = chunker or ChunkerSettings()
@@ -73,7 +79,7 @@ def ingest(settings: Settings, corpus_dir: Path | None = None, embedder: Embedde
         raise WegwijzerError(t("ingest.no_corpus", corpus=corpus_dir))
     with idx.IngestLock(settings.index_dir):
         try:
-            _ingest_locked(settings, corpus_dir, embedder, chunker, progress, report)
+            _ingest_locked(settings, corpus_dir, embedder, chunker, progress, report, on_progress)
         except BaseException as exc:
             report.ok = False
             report.error = str(exc) or type(exc).__name__
@@ -102,7 +108,7 @@ def _previous(settings: Settings, model: dict[str, Any], chunker: ChunkerSetting
 
 
 def _ingest_locked(settings: Settings, corpus_dir: Path, embedder: Embedder | None, chunker: ChunkerSettings,
-                   progress: bool, report: IngestReport) -> None:
+                   progress: bool, report: IngestReport, on_progress: ProgressCallback | None = None) -> None:
     idx.prune(settings.index_dir)  # leftovers of an interrupted ingest go first
     embedder = embedder or load_embedder(settings.embedding_model, settings.models_dir)
     model = embedder.identity.to_dict()
@@ -121,7 +127,9 @@ def _ingest_locked(settings: Settings, corpus_dir: Path, embedder: Embedder | No
     vectors: list[np.ndarray] = []
     to_embed: list[tuple[int, str]] = []  # (passage index, text to embed)
 
-    for path, source in files:
+    for done, (path, source) in enumerate(files):
+        if on_progress is not None:
+            on_progress("documents", done, len(files))
         entry = catalog.get(source, {})
         try:
             digest = file_sha256(path)
@@ -168,9 +176,11 @@ def _ingest_locked(settings: Settings, corpus_dir: Path, embedder: Embedder | No
 
     if not passages:
         raise WegwijzerError(t("ingest.no_documents", corpus=corpus_dir, skipped=len(report.skipped)))
+    if on_progress is not None:
+        on_progress("documents", len(files), len(files))
     matrix = np.vstack(vectors).astype(np.float32)
     if to_embed:
-        matrix[[i for i, _ in to_embed]] = _embed(embedder, [t for _, t in to_embed], progress)
+        matrix[[i for i, _ in to_embed]] = _embed(embedder, [t for _, t in to_embed], progress, on_progress)
     report.passages_embedded = len(to_embed)
     report.documents = len(documents)
     report.passages = len(passages)
@@ -192,12 +202,17 @@ def _ingest_locked(settings: Settings, corpus_dir: Path, embedder: Embedder | No
              report.passages, report.passages_embedded)
 
 
-def _embed(embedder: Embedder, texts: list[str], progress: bool, batch: int = 32) -> np.ndarray:
+def _embed(embedder: Embedder, texts: list[str], progress: bool, on_progress: ProgressCallback | None = None,
+           batch: int = 32) -> np.ndarray:
     from tqdm import tqdm
 
     out = []
     with tqdm(total=len(texts), desc="Embedding", unit="passage", disable=not progress) as bar:
         for i in range(0, len(texts), batch):
+            if on_progress is not None:
+                on_progress("passages", i, len(texts))
             out.append(embedder.embed_passages(texts[i:i + batch]))
             bar.update(len(texts[i:i + batch]))
+    if on_progress is not None:
+        on_progress("passages", len(texts), len(texts))
     return np.vstack(out)

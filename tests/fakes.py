@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import time
+from pathlib import Path
 
 import numpy as np
 
@@ -35,3 +37,24 @@ class FakeEmbedder:
         self.calls += 1
         self.passages_embedded += len(texts)
         return np.array([self._one(t) for t in texts], dtype=np.float32).reshape(len(texts), self.identity.dim)
+
+
+class GatedFakeEmbedder(FakeEmbedder):
+    """A fake embedder for job processes that parks before embedding passages until the test releases it.
+
+    It touches ``gate/embedding`` when it gets there and goes on once ``gate/release`` exists, so a
+    test can act while a re-index job is running. Picklable as ``functools.partial(GatedFakeEmbedder,
+    gate)``, which is how a job process receives it.
+    """
+
+    def __init__(self, gate: str, timeout: float = 120.0) -> None:
+        super().__init__()
+        self.gate = Path(gate)
+        self.timeout = timeout
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        (self.gate / "embedding").touch()
+        deadline = time.monotonic() + self.timeout
+        while not (self.gate / "release").exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return super().embed_passages(texts)
