@@ -256,11 +256,15 @@ def _take(store: JobStore) -> Job | None:
 
 
 def _finish(store: JobStore, job: Job, **fields: Any) -> None:
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kB on Linux
+
     def change(queue: JobQueue) -> JobQueue:
         cur = queue.current
         if cur is None or cur.id != job.id:
             return queue
-        return queue.with_current(replace(cur, **{"finished_at": time.time(), **fields}))
+        return queue.with_current(replace(cur, **{"finished_at": time.time(), "peak_rss_kb": peak, **fields}))
 
     store.update(change)
 

@@ -63,6 +63,7 @@ class Job:
     spawned_at: float | None = None
     progress: Progress = field(default_factory=Progress)
     report: dict[str, Any] | None = None  # the ingest report (assistant-independent plain data)
+    peak_rss_kb: int | None = None  # peak memory of the job process up to the end of this job
     error: str = ""  # Dutch, for people
     note: str = ""  # Dutch, what a queued job waits for
 

@@ -17,6 +17,7 @@ import uvicorn
 
 from assistant.config import Settings
 from bots.web import create_app
+from ingest.jobs import Reindexer
 
 from .fakes import FakeEmbedder
 
@@ -30,7 +31,8 @@ def main(argv: list[str]) -> None:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     print(f"PORT {sock.getsockname()[1]}", flush=True)
-    config = uvicorn.Config(create_app(settings, embedder=FakeEmbedder()), log_level="warning",
+    jobs = Reindexer(settings, embedder_factory=FakeEmbedder)  # re-index job processes use the fake model too
+    config = uvicorn.Config(create_app(settings, embedder=FakeEmbedder(), jobs=jobs), log_level="warning",
                             access_log=False, server_header=False)
     uvicorn.Server(config).run(sockets=[sock])
 

@@ -74,6 +74,7 @@ class ReindexJob(BaseModel):
     pid: int | None
     progress: JobProgress
     report: dict[str, Any] | None
+    peak_rss_kb: int | None
     error: str
     note: str
 
