@@ -77,15 +77,20 @@ def _cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
 
 def _cmd_status(settings: Settings, args: argparse.Namespace) -> int:
     from assistant import index as idx
+    from ingest.jobs import Reindexer
 
     version = idx.current_version(settings.index_dir)
     if version is None:
         print("no index published yet")
         return 1
     manifest = idx.read_manifest(settings.index_dir / idx.VERSIONS / version)
+    jobs = Reindexer(settings).store.read()  # read only: `status` never starts or settles anything
     print(json.dumps({"version": version, "documents": len(manifest.documents),
                       "passages": manifest.passage_count, "model": manifest.model,
-                      "last_ingest": idx.read_last_ingest(settings.index_dir)}, indent=2, ensure_ascii=False))
+                      "last_ingest": idx.read_last_ingest(settings.index_dir),
+                      "reindex_job": jobs.current.to_dict() if jobs.current else None,
+                      "reindex_next": jobs.next.to_dict() if jobs.next else None},
+                     indent=2, ensure_ascii=False))
     return 0
 
 

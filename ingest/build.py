@@ -29,8 +29,9 @@ from .loaders import discover, load_document
 
 log = logging.getLogger(__name__)
 
-# Told how far an ingest is: ("documents", read so far, total) while reading, then ("passages",
-# embedded so far, total to embed). The job process writes it to the job state.
+# Told how far an ingest is: ("reading", 0, 0) right before it reads the corpus folder, ("documents",
+# read so far, total) while reading, then ("passages", embedded so far, total to embed). The job
+# process writes it to the job state.
 ProgressCallback = Callable[[str, int, int], None]
 
 
@@ -116,6 +117,8 @@ def _ingest_locked(settings: Settings, corpus_dir: Path, embedder: Embedder | No
     previous = _previous(settings, model, chunker)
     prev_docs = previous.manifest.documents if previous else {}
 
+    if on_progress is not None:
+        on_progress("reading", 0, 0)  # before the corpus is read: changes made until now are in this run
     catalog, problems = read_catalog(corpus_dir)
     report.warnings.extend(problems)
     files, unsupported = discover(corpus_dir)

@@ -91,9 +91,9 @@ class Reindexer:
     def request(self, channel: str, changed_at: float | None = None) -> Ticket:
         """Make sure a job runs that sees the corpus as it is now (or as of ``changed_at``, epoch seconds).
 
-        Returns at once. The job that carries the request is the queued one if there is one (it has
-        not read the corpus yet), else a follow-up of the running job, which starts right after it.
-        A running job already carries the request when it started after ``changed_at``.
+        Returns at once. The job that carries the request is the current one while it has not read the
+        corpus yet (queued, or running but still loading the model) or began reading after
+        ``changed_at``; otherwise the one follow-up of the running job, which starts right after it.
         """
         now = time.time()
         changed_at = now if changed_at is None else changed_at
@@ -109,7 +109,9 @@ class Reindexer:
             elif cur.state == QUEUED:
                 queue = queue.with_current(cur.joined(channel))
                 ticket.append(Ticket(queue.current, None, t("job.joined")))  # type: ignore[arg-type]
-            elif cur.started_at is not None and cur.started_at > changed_at:
+            elif cur.read_at is None or cur.read_at > changed_at:
+                # Running, but it has not read the corpus yet, or began after the change: it sees it.
+                # (The job process records read_at under this lock before it reads a single file.)
                 queue = queue.with_current(cur.joined(channel))
                 ticket.append(Ticket(queue.current, None, t("job.included")))  # type: ignore[arg-type]
             else:
@@ -219,13 +221,18 @@ class _ProgressWriter:
             if cur is None or cur.id != self.job_id:
                 return queue
             p = cur.progress
+            if phase == "reading":
+                return queue.with_current(replace(cur, read_at=time.time(), progress=replace(p, phase=phase)))
             p = replace(p, phase=phase, documents_done=done, documents_total=total) if phase == "documents" \
                 else replace(p, phase=phase, passages_done=done, passages_total=total)
             return queue.with_current(replace(cur, progress=p))
 
+        if phase == "reading":  # must be on record before the corpus is read: requests rely on it
+            self.store.update(change)
+            return
         try:
             self.store.update(change)
-        except WegwijzerError as exc:  # progress is a nicety; the job goes on
+        except WegwijzerError as exc:  # the rest of progress is a nicety; the job goes on
             log.warning("could not record progress: %s", exc)
 
 
@@ -246,7 +253,7 @@ def _take(store: JobStore) -> Job | None:
         if cur is None or cur.state != QUEUED:
             store.release_runner()  # inside the update: a request now either sees us active or starts a new process
             return queue
-        job = replace(cur, state=RUNNING, started_at=now, pid=os.getpid(), host=HOST, note="",
+        job = replace(cur, state=RUNNING, started_at=now, read_at=None, pid=os.getpid(), host=HOST, note="",
                       progress=Progress())
         taken.append(job)
         return queue.with_current(job)
@@ -298,7 +305,8 @@ def run_jobs(settings: Settings, embedder_factory: EmbedderFactory | None = None
                 report = _ingest(settings, embedder, _ProgressWriter(store, job.id))
             except IngestBusyError:
                 # `wegwijzer ingest` (or another tool) is indexing this data dir: wait for it, then run.
-                _finish(store, job, state=QUEUED, started_at=None, finished_at=None, note=t("job.waiting"))
+                _finish(store, job, state=QUEUED, started_at=None, read_at=None, finished_at=None,
+                        note=t("job.waiting"))
                 time.sleep(BUSY_RETRY_S)
                 continue
             except WegwijzerError as exc:

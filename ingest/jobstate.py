@@ -40,7 +40,7 @@ RUNNER_LOCK = ".runner.lock"  # held by the one job process for as long as it ru
 class Progress:
     """How far a running job is: documents read so far, passages embedded so far."""
 
-    phase: str = ""  # "" | "documents" | "passages"
+    phase: str = ""  # "" | "reading" | "documents" | "passages"
     documents_done: int = 0
     documents_total: int = 0
     passages_done: int = 0
@@ -57,6 +57,7 @@ class Job:
     channels: tuple[str, ...] = ()  # who asked: web, telegram, watch, ...
     requests: int = 1  # requests coalesced into this run
     started_at: float | None = None
+    read_at: float | None = None  # when this run began reading the corpus: later changes are not in it
     finished_at: float | None = None
     host: str = ""
     pid: int | None = None  # the job process (spawned, then the one running it)

@@ -40,21 +40,27 @@ class FakeEmbedder:
 
 
 class GatedFakeEmbedder(FakeEmbedder):
-    """A fake embedder for job processes that parks before embedding passages until the test releases it.
+    """A fake embedder for job processes that parks until the test releases it.
 
-    It touches ``gate/embedding`` when it gets there and goes on once ``gate/release`` exists, so a
-    test can act while a re-index job is running. Picklable as ``functools.partial(GatedFakeEmbedder,
-    gate)``, which is how a job process receives it.
+    It touches ``gate/embedding`` before embedding passages and goes on once ``gate/release`` exists,
+    so a test can act while a re-index job is running. With ``on_load`` it parks while being loaded
+    instead (``gate/loading`` until ``gate/loaded``): the job is running but has not read the corpus.
+    Picklable as ``functools.partial(GatedFakeEmbedder, gate)``, which is how a job process receives it.
     """
 
-    def __init__(self, gate: str, timeout: float = 120.0) -> None:
+    def __init__(self, gate: str, timeout: float = 120.0, on_load: bool = False) -> None:
         super().__init__()
         self.gate = Path(gate)
         self.timeout = timeout
+        if on_load:
+            self._park("loading", "loaded")
+
+    def _park(self, here: str, until: str) -> None:
+        (self.gate / here).touch()
+        deadline = time.monotonic() + self.timeout
+        while not (self.gate / until).exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
-        (self.gate / "embedding").touch()
-        deadline = time.monotonic() + self.timeout
-        while not (self.gate / "release").exists() and time.monotonic() < deadline:
-            time.sleep(0.02)
+        self._park("embedding", "release")
         return super().embed_passages(texts)

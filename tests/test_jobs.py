@@ -84,7 +84,11 @@ def test_requests_during_a_run_join_one_follow_up_that_indexes_every_change(fake
     _add(fake_index, "eerste.md")
     first = reindexer.request("web")
     _wait_path(gate / "embedding")  # the first job has read the corpus and is embedding
-    assert reindexer.status().current.state == RUNNING  # type: ignore[union-attr]
+    running = reindexer.status().current
+    assert running is not None and running.state == RUNNING and running.read_at is not None
+    # a change the watcher saw before the job began reading is in it; one seen after needs a follow-up
+    seen_before = reindexer.request("watch", changed_at=running.read_at - 1)
+    assert seen_before.job.id == first.job.id and seen_before.message == t("job.included")
     tickets = []
     for name in ("tweede.md", "derde.md", "vierde.md"):
         _add(fake_index, name)
@@ -95,6 +99,7 @@ def test_requests_during_a_run_join_one_follow_up_that_indexes_every_change(fake
     assert tickets[0].message == t("job.queued_behind")
     queue = reindexer.status()
     assert queue.next is not None and queue.next.requests == 3 and set(queue.next.channels) == {"web", "telegram"}
+    assert queue.current is not None and queue.current.requests == 2
     (gate / "release").touch()
     assert _wait(reindexer, first.job.id).state == DONE
     done = _wait(reindexer, follow.id)
@@ -104,6 +109,26 @@ def test_requests_during_a_run_join_one_follow_up_that_indexes_every_change(fake
     assert {"eerste.md", "tweede.md", "derde.md", "vierde.md"} <= set(manifest.documents)
     queue = reindexer.status()
     assert queue.next is None and [h.id for h in queue.history[:2]] == [follow.id, first.job.id]
+
+
+def test_a_request_joins_a_running_job_that_has_not_read_the_corpus_yet(fake_index: Settings,
+                                                                         tmp_path: Path) -> None:
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    (gate / "release").touch()
+    reindexer = Reindexer(fake_index, embedder_factory=functools.partial(GatedFakeEmbedder, str(gate), on_load=True))
+    _add(fake_index, "vroeg.md")
+    first = reindexer.request("web")
+    _wait_path(gate / "loading")  # running, still loading the model
+    running = reindexer.status().current
+    assert running is not None and running.state == RUNNING and running.read_at is None
+    _add(fake_index, "laat.md")
+    joined = reindexer.request("watch")
+    assert joined.job.id == first.job.id and joined.message == t("job.included") and reindexer.status().next is None
+    (gate / "loaded").touch()
+    job = _wait(reindexer, first.job.id)
+    assert job.state == DONE and job.report is not None and job.report["documents_embedded"] == 2
+    assert job.read_at is not None and job.started_at <= job.read_at <= job.finished_at  # type: ignore[operator]
 
 
 def test_a_request_joins_a_job_that_has_not_started_yet(fake_index: Settings, tmp_path: Path) -> None:

@@ -69,6 +69,7 @@ class ReindexJob(BaseModel):
     requests: int
     requested_at: float
     started_at: float | None
+    read_at: float | None
     finished_at: float | None
     host: str
     pid: int | None
@@ -120,6 +121,15 @@ def _queue(queue: JobQueue) -> dict[str, Any]:
             "recent": [j.to_dict() for j in queue.history[:5]]}
 
 
+def _jobs_status(ctx: Ctx) -> JobQueue:
+    """The shared job state; settling a dead job needs a write, and a read-only data dir still shows it."""
+    try:
+        return ctx.jobs.status()
+    except WegwijzerError as exc:
+        log.warning("could not settle the job state: %s", exc)
+        return ctx.jobs.store.read()
+
+
 def _after_change(ctx: Ctx, reindex: bool) -> dict[str, Any]:
     """Request the re-index an upload or delete asked for; the change itself is already made."""
     if not reindex:
@@ -137,7 +147,7 @@ def status(ctx: Ctx) -> dict[str, Any]:
     out: dict[str, Any] = {
         "ready": ctx.ready,
         "problem": ctx.problem if not ctx.ready else "",
-        "reindex": _queue(ctx.jobs.status()),
+        "reindex": _queue(_jobs_status(ctx)),
         "corpus": {"documents": sorted(source for _, source in files),
                    "unsupported": [{"source": s, "reason": r} for s, r in unsupported]},
     }
@@ -173,9 +183,14 @@ def delete(source: str, ctx: Ctx,
 
 
 @router.post("/reindex", status_code=202, response_model=ReindexTicket,
+             responses={503: {"model": ErrorBody, "description": "De jobtoestand kan niet worden geschreven"}},
              summary="Herindexeer in een apart proces; loopt er al een, dan volgt er meteen nog een")
 def reindex(ctx: Ctx) -> dict[str, Any]:
-    return _ticket(ctx.jobs.request(CHANNEL))
+    try:
+        return _ticket(ctx.jobs.request(CHANNEL))
+    except WegwijzerError as exc:  # e.g. the data directory is read-only: the job state cannot be written
+        log.warning("could not request a re-index: %s", exc)
+        raise ApiError(503, "reindex_unavailable", str(exc)) from exc
 
 
 @router.get("/reindex/{job_id}", response_model=ReindexJob, summary="Een herindexering: toestand en verslag",
