@@ -170,6 +170,7 @@ def test_two_workers_index_every_upload_report_one_job_state_and_switch_without_
                         while conns[order[1]].get(f"/api/admin/reindex/{first_id}",
                                                   headers=ADMIN).json()["read_at"] is None:
                             assert time.monotonic() < deadline
+                            conns[order[0]].get("/healthz")  # an idle keep-alive connection gets closed
                             time.sleep(0.05)
             finally:
                 for conn in conns.values():
