@@ -245,3 +245,38 @@ def test_the_loop_starts_a_real_job_and_a_second_watcher_stays_passive(fake_inde
         active.stop()
         stop.set()
         passive_thread.join(10)
+
+
+def test_wegwijzer_watch_runs_until_sigterm_and_a_second_one_waits(fake_index: Settings, tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    from assistant.config import REPO_ROOT
+    from assistant.messages import t
+
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "WEGWIJZER_DATA_DIR": str(fake_index.data_dir),
+           "WEGWIJZER_CORPUS_DIR": str(fake_index.corpus_dir), "WEGWIJZER_WATCH_POLL_S": "0.2"}
+
+    def start() -> subprocess.Popen[str]:
+        return subprocess.Popen([sys.executable, "-m", "bots.cli", "watch"], cwd=REPO_ROOT, env=env, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    first = start()
+    try:
+        assert first.stdout is not None
+        line = first.stdout.readline()
+        assert line.startswith("Wegwijzer bewaakt") and str(fake_index.corpus_dir) in line
+        time.sleep(1.0)  # it holds the watch lock now
+        second = start()
+        try:
+            assert second.stdout is not None
+            second.stdout.readline()
+            assert second.stdout.readline().strip() == t("watch.passive")
+        finally:
+            second.send_signal(signal.SIGTERM)
+            assert second.wait(timeout=30) == 0
+    finally:
+        first.send_signal(signal.SIGTERM)
+        assert first.wait(timeout=30) == 0
+    assert not (fake_index.index_dir / "job.json").exists()  # the index was up to date: no job
