@@ -44,7 +44,7 @@ def watched(tmp_path_factory: pytest.TempPathFactory, real_index_settings: Setti
     s = copy_index(real_index_settings, Settings(data_dir=base / "data", corpus_dir=corpus))
     (s.data_dir / "models").symlink_to(models_dir.resolve(), target_is_directory=True)
     with wegwijzer_serve(s.data_dir, s.corpus_dir, base / "log", WEGWIJZER_WATCH_QUIET_S=str(QUIET_S),
-                         WEGWIJZER_WATCH_POLL_S="0.5") as server:
+                         WEGWIJZER_WATCH_POLL_S="0.5", WEGWIJZER_ASK_RATE_LIMIT="0") as server:  # asks as a probe
         yield server, s
 
 
