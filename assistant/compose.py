@@ -136,7 +136,8 @@ def compose(evidence: Evidence, hits: list[Hit], lang: str = "nl") -> tuple[str,
     hit_of = {h.passage.id: h for h in hits}
     lines = []
     for pid in order:
-        mine = sorted((q for q in quotes if q.candidate.sentence.passage_id == pid), key=lambda q: q.candidate.sentence.id)
+        mine = sorted((q for q in quotes if q.candidate.sentence.passage_id == pid),
+                      key=lambda q: q.candidate.sentence.id)
         title = hit_of[pid].passage.title
         body = " ".join(f"{q.text} [{numbers[pid]}]" for q in mine)
         lines.append(f"{t('answer.according_to', lang, title=title)}: {body}")

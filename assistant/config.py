@@ -46,6 +46,19 @@ def _seconds(env: Mapping[str, str], name: str, default: float, minimum: float) 
     return value
 
 
+_TRUE = frozenset({"1", "true", "yes", "on", "ja", "aan"})
+_FALSE = frozenset({"0", "false", "no", "off", "nee", "uit"})
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in _TRUE or raw in _FALSE:
+        return raw in _TRUE
+    raise ConfigError(f"{name} must be on or off (1/0, true/false), got {raw!r}.")
+
+
 def _networks(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     """IP addresses or networks (CIDR), normalised; a typo fails at start-up instead of silently trusting nobody."""
     out = []
@@ -105,6 +118,12 @@ class Settings:
     telegram_webhook_url: str = ""
     telegram_webhook_port: int = 8443
     telegram_questions_per_minute: int = 10  # per person (0: no limit)
+    # re-index jobs and the watched corpus folder
+    watch: bool = True  # `serve` re-indexes by itself when files in the corpus change
+    watch_quiet_s: float = 5.0  # a change is indexed once the folder was quiet (sizes, mtimes) this long
+    watch_poll_s: float = 2.0  # how often the corpus folder is scanned (polling works on network shares)
+    ingest_nice: int = 10  # the job process runs this much nicer than the services (0-19)
+    ingest_threads: int = 1  # compute threads of the job process
 
     @property
     def index_dir(self) -> Path:
@@ -159,6 +178,11 @@ class Settings:
             telegram_webhook_url=env.get("WEGWIJZER_TELEGRAM_WEBHOOK_URL", "").strip(),
             telegram_webhook_port=_int(env, "WEGWIJZER_TELEGRAM_WEBHOOK_PORT", 8443, minimum=1),
             telegram_questions_per_minute=_int(env, "WEGWIJZER_TELEGRAM_QUESTIONS_PER_MINUTE", 10, minimum=0),
+            watch=_bool(env, "WEGWIJZER_WATCH", True),
+            watch_quiet_s=_seconds(env, "WEGWIJZER_WATCH_QUIET_S", 5.0, minimum=0.0),
+            watch_poll_s=_seconds(env, "WEGWIJZER_WATCH_POLL_S", 2.0, minimum=0.1),
+            ingest_nice=min(_int(env, "WEGWIJZER_INGEST_NICE", 10, minimum=0), 19),
+            ingest_threads=_int(env, "WEGWIJZER_INGEST_THREADS", 1, minimum=1),
         )
 
     def with_(self, **changes: object) -> Settings:

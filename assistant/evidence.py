@@ -50,7 +50,8 @@ _FACT_GROUPS = ((NUMBER, AMOUNT), (PERSON,), (DATE,), (PLACE,), (CONTACT,), (DEF
 CONTEXT = 2  # neighbours on each side that lend a sentence their topic ("Begeleiding: …" under a session title)
 
 SENTENCE_FEATURES = (
-    "cos", "rel_cos", "cos_prev", "cos_next", "cos_ctx", "cos_passage", "rank", "lex", "rel_lex", "lex_loose", "lex_ctx",
+    "cos", "rel_cos", "cos_prev", "cos_next", "cos_ctx", "cos_passage", "rank", "lex", "rel_lex", "lex_loose",
+    "lex_ctx",
     "lex_section", "focus", "fact", "fact_missing", "fact_x_cos", "question", "heading", "item", "lead_in",
     "short", "log_words", "first", "foreign", "foreign_x_cos", "novelty", "focus_named",
     "fact_number", "fact_person", "fact_date", "fact_place", "fact_contact", "fact_definition",

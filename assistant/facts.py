@@ -10,8 +10,8 @@ e-mail shapes); none names anything in the corpus.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .analysis import STOPWORDS, fold, stem
 

@@ -231,6 +231,38 @@ CATALOG: dict[str, dict[str, str]] = {
         ),
         "bot.reindex_skipped": "Overgeslagen: {items}",
         "bot.reindex_failed": "De herindexering is mislukt. De vorige index blijft in gebruik.",
+        # ---- re-index jobs and the watched corpus folder (ingest/jobs.py, ingest/watch.py) ----
+        "job.started": "De herindexering is gestart.",
+        "job.joined": "Er stond al een herindexering klaar om te starten; je wijziging wordt daarin meegenomen.",
+        "job.included": "De lopende herindexering neemt je wijziging mee.",
+        "job.queued_behind": (
+            "Er loopt al een herindexering. Je wijziging komt in de volgende, die meteen daarna start."
+        ),
+        "job.interrupted": (
+            "De herindexering werd onderbroken (het indexeerproces stopte onverwacht); "
+            "de vorige index blijft in gebruik."
+        ),
+        "job.not_started": "Het indexeerproces kon niet starten; de vorige index blijft in gebruik.",
+        "job.crashed": (
+            "De herindexering is mislukt door een onverwachte fout ({reason}); de vorige index blijft in gebruik."
+        ),
+        "job.waiting": "Wacht tot een andere indexering op deze gegevensmap klaar is.",
+        "job.unknown": "Deze herindexering is onbekend (of te lang geleden).",
+        "bot.reindex_queued": "Er loopt al een herindexering; de jouwe start meteen daarna…",
+        "bot.reindex_timeout": (
+            "De herindexering is na {minutes} minuten nog niet klaar. Volg ze verder met /status."
+        ),
+        "watch.help": "bewaak de documentenmap en herindexeer vanzelf na wijzigingen",
+        "watch.started": (
+            "Wegwijzer bewaakt {corpus}: nieuwe, gewijzigde en verwijderde bestanden worden "
+            "na {quiet} s rust opnieuw geïndexeerd. Stoppen met Ctrl+C."
+        ),
+        "watch.passive": (
+            "Een ander proces bewaakt deze gegevensmap al; dit proces neemt over als dat stopt."
+        ),
+        "watch.requested": "Wijzigingen in de documentenmap ({changes}): herindexering {job}. {message}",
+        "watch.finished": "Herindexering {job}: {outcome}",
+        "watch.unreadable": "De documentenmap {corpus} is niet leesbaar ({reason}); ik probeer het opnieuw.",
     },
 }
 

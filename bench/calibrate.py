@@ -297,13 +297,14 @@ def main() -> int:
     print("\nthresholds:", final["thresholds"])
     if args.show_errors:
         for it, (answered, text) in zip(items, outcomes, strict=True):
-            wrong = (it.q.answerable and (not answered or not any(normalise(g) in normalise(text) for g in it.q.gold))) \
+            states = any(normalise(g) in normalise(text) for g in it.q.gold)
+            wrong = (it.q.answerable and (not answered or not states)) \
                 or (not it.q.answerable and answered)
             if wrong:
                 print(f"  {it.q.id:>5} {'ANS' if it.q.answerable else 'UNA'} answered={answered} "
                       f"retrieved={it.retrieved_gold} {it.q.question[:70]!r} -> {text[:120]!r}")
     meta = {
-        "fitted_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "fitted_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "training_sets": [p.name for p in train_paths],
         "questions": len(items),
         "model": assistant.embedder.identity.name, "fingerprint": assistant.embedder.identity.fingerprint,

@@ -72,7 +72,8 @@ def run(materialise: bool = True) -> dict[str, Any]:
         from assistant import index as idx
         from ingest.build import embedding_text
 
-        passages = idx.load_index(settings.index_dir).passages
+        reader = idx.open_index(settings.index_dir)
+        passages = reader.passages(range(reader.passage_count))
         texts = [embedding_text(p.title, p.section, p.text) for p in passages]
         t0 = time.perf_counter()
         embedder.embed_passages(texts)

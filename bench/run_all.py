@@ -25,11 +25,15 @@ import ingest_bench
 import latency
 import numpy as np
 import quality
+import reindex_load
 import scale
 
 BENCH = Path(__file__).resolve().parent
 OUT = common.REPO / "docs" / "benchmarks.md"
 COMMAND = ".venv/bin/python bench/run_all.py"
+# bench/reindex_load.py runs: the default job settings, the job at full strength for comparison, two workers
+REINDEX_RUNS = [["--workers", "1"], ["--workers", "1", "--ingest-nice", "0", "--ingest-threads", "2"],
+                ["--workers", "2"]]
 
 
 def _run(name: str, args: list[str], tmp: Path) -> tuple[dict[str, Any] | None, float, str]:
@@ -109,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="skip the 1M scale case and the 100k lexical build")
     parser.add_argument("--no-http", action="store_true", help="skip bench/load_http.py")
+    parser.add_argument("--no-reindex", action="store_true", help="skip bench/reindex_load.py (~10 min)")
     parser.add_argument("--out", type=Path, default=OUT,
                         help=f"markdown report (default {OUT.relative_to(common.REPO)})")
     args = parser.parse_args(argv)
@@ -136,6 +141,18 @@ def main(argv: list[str] | None = None) -> int:
             loads.append(common.loadavg()[0])
             if err:
                 errors["http"] = err
+        if not args.no_reindex:
+            runs, started_reindex = [], time.perf_counter()
+            for k, extra in enumerate(REINDEX_RUNS):
+                (tmp / f"reindex{k}").mkdir()
+                run, _, err = _run("reindex_load", extra, tmp / f"reindex{k}")
+                loads.append(common.loadavg()[0])
+                if err:
+                    errors["reindex_load"] = err
+                elif run is not None:
+                    runs.append(run)
+            results["reindex_load"] = runs or None
+            timing["reindex_load"] = time.perf_counter() - started_reindex
         results["scale"], timing["scale"], err = _run("scale", ["--sizes", sizes, "--lexical-sizes", lexical], tmp)
         loads.append(common.loadavg()[0])
         if err:
@@ -151,7 +168,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def render(env: dict[str, Any], results: dict[str, Any], timing: dict[str, float], errors: dict[str, str],
            loads: list[float], total: float, args: argparse.Namespace) -> str:
-    cmd = COMMAND + (" --quick" if args.quick else "") + (" --no-http" if args.no_http else "")
+    cmd = COMMAND + (" --quick" if args.quick else "") + (" --no-http" if args.no_http else "") \
+        + (" --no-reindex" if args.no_reindex else "")
     busy = max(loads) > (env["cores"] or 1)
     out = [
         "# Benchmarks",
@@ -183,6 +201,7 @@ def render(env: dict[str, Any], results: dict[str, Any], timing: dict[str, float
     section("File formats", "formats", formats.to_markdown)
     section("Query latency", "latency", latency.to_markdown)
     section("HTTP (`POST /api/ask`)", "http", http_markdown)
+    section("Re-index under load", "reindex_load", reindex_load.to_markdown)
     section("Scale (synthetic vectors)", "scale", scale.to_markdown)
     if results.get("scale"):
         out.extend(["### The automatic switch to HNSW", "",

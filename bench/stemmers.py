@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import common
-import numpy as np
 
 from assistant.analysis import analyzer_config
 from assistant.evaluation import normalise, read_questions

@@ -83,6 +83,7 @@ def _cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
 
 def _cmd_status(settings: Settings, args: argparse.Namespace) -> int:
     from assistant import index as idx
+    from ingest.jobs import Reindexer
 
     store = idx.open_store(settings)
     version = store.current_version()
@@ -91,10 +92,14 @@ def _cmd_status(settings: Settings, args: argparse.Namespace) -> int:
         return 1
     reader = store.open(version)
     manifest = reader.manifest
+    jobs = Reindexer(settings).store.read()  # read only: `status` never starts or settles anything
     print(json.dumps({"version": version, "format_version": manifest.format_version,
                       "documents": len(manifest.documents), "passages": manifest.passage_count,
                       "sentences": manifest.sentence_count, "model": manifest.model.__dict__,
-                      "last_ingest": store.read_last_ingest()}, indent=2, ensure_ascii=False))
+                      "last_ingest": store.read_last_ingest(),
+                      "reindex_job": jobs.current.to_dict() if jobs.current else None,
+                      "reindex_next": jobs.next.to_dict() if jobs.next else None},
+                     indent=2, ensure_ascii=False))
     reader.close()
     return 0
 
@@ -103,6 +108,24 @@ def _cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from bots.web import serve
 
     serve(settings.with_(host=args.host or settings.host, port=args.port or settings.port), workers=args.workers)
+    return 0
+
+
+def _cmd_watch(settings: Settings, args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from ingest.jobs import Reindexer
+    from ingest.watch import CorpusWatcher
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+    print(t("watch.started", corpus=settings.corpus_dir, quiet=f"{settings.watch_quiet_s:g}"), flush=True)
+    watcher = CorpusWatcher(settings, Reindexer(settings), on_event=lambda text: print(text, flush=True))
+    try:
+        watcher.run(stop)
+    except KeyboardInterrupt:
+        pass
     return 0
 
 
@@ -147,6 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=None, help="port (default 8000)")
     p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     p.set_defaults(func=_cmd_serve)
+
+    p = sub.add_parser("watch", help=t("watch.help"), description=t("watch.help"))
+    p.set_defaults(func=_cmd_watch)
 
     p = sub.add_parser("telegram", help="run the Telegram bot")
     p.set_defaults(func=_cmd_telegram)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -18,11 +19,11 @@ from assistant import index as idx
 from assistant.analysis import analyzer_config
 from assistant.config import Settings
 from assistant.embedding import Embedder, load_embedder
-from assistant.facts import encode_facts, facts_in
-from assistant.sentences import SPLITTER_VERSION, split_sentences
 from assistant.errors import DocumentError, IndexFormatError, IndexNotFoundError, IndexWriteError, WegwijzerError
+from assistant.facts import encode_facts, facts_in
 from assistant.hashing import file_sha256
 from assistant.messages import t
+from assistant.sentences import SPLITTER_VERSION, split_sentences
 from assistant.types import Page, Passage
 
 from .catalog import read_catalog
@@ -30,6 +31,10 @@ from .chunking import ChunkerSettings, chunk_pages, derive_title
 from .loaders import discover, load_document
 
 log = logging.getLogger(__name__)
+
+# on_progress(stage, done, total): stage is "reading" (once, right before the corpus is read), "documents"
+# or "passages"; the re-index job records it so every worker can show how far a re-index is.
+ProgressCallback = Callable[[str, int, int], None]
 
 
 @dataclass
@@ -69,7 +74,7 @@ def embedding_text(title: str, section: str, text: str) -> str:
 
 def ingest(settings: Settings, corpus_dir: Path | None = None, embedder: Embedder | None = None,
            chunker: ChunkerSettings | None = None, progress: bool = False,
-           analyzer: dict[str, Any] | None = None) -> IngestReport:
+           analyzer: dict[str, Any] | None = None, on_progress: ProgressCallback | None = None) -> IngestReport:
     """Index ``corpus_dir`` (default: the configured corpus) into a new published version."""
     corpus_dir = Path(corpus_dir or settings.corpus_dir).resolve()
     chunker = chunker or ChunkerSettings()
@@ -81,7 +86,7 @@ def ingest(settings: Settings, corpus_dir: Path | None = None, embedder: Embedde
     with store.lock():
         try:
             _ingest_locked(settings, store, corpus_dir, embedder, chunker, progress, report,
-                           analyzer or analyzer_config())
+                           analyzer or analyzer_config(), on_progress)
         except BaseException as exc:
             report.ok = False
             report.error = str(exc) or type(exc).__name__
@@ -149,7 +154,8 @@ class _Batch:
 
 
 def _ingest_locked(settings: Settings, store: idx.IndexStore, corpus_dir: Path, embedder: Embedder | None,
-                   chunker: ChunkerSettings, progress: bool, report: IngestReport, analyzer: dict[str, Any]) -> None:
+                   chunker: ChunkerSettings, progress: bool, report: IngestReport, analyzer: dict[str, Any],
+                   on_progress: ProgressCallback | None = None) -> None:
     store.prune()  # leftovers of an interrupted ingest go first
     embedder = embedder or load_embedder(settings.embedding_model, settings.models_dir)
     model = idx.ModelInfo.of(embedder.identity)
@@ -158,6 +164,8 @@ def _ingest_locked(settings: Settings, store: idx.IndexStore, corpus_dir: Path, 
     previous = _previous(store, model, identity)
     prev_docs = {d.source: d for d in previous.manifest.documents} if previous else {}
 
+    if on_progress is not None:
+        on_progress("reading", 0, 0)  # before the corpus is read: changes made until now are in this run
     catalog, problems = read_catalog(corpus_dir)
     report.warnings.extend(problems)
     files, unsupported = discover(corpus_dir)
@@ -166,7 +174,9 @@ def _ingest_locked(settings: Settings, store: idx.IndexStore, corpus_dir: Path, 
     documents: list[idx.DocumentEntry] = []
     batch = _Batch()
     try:
-        for path, source in files:
+        for done, (path, source) in enumerate(files):
+            if on_progress is not None:
+                on_progress("documents", done, len(files))
             entry = catalog.get(source, {})
             try:
                 digest = file_sha256(path)
@@ -212,10 +222,14 @@ def _ingest_locked(settings: Settings, store: idx.IndexStore, corpus_dir: Path, 
 
     if not batch.passages:
         raise WegwijzerError(t("ingest.no_documents", corpus=corpus_dir, skipped=len(report.skipped)))
+    if on_progress is not None:
+        on_progress("documents", len(files), len(files))
     matrix = np.vstack(batch.vectors).astype(np.float32)
+    # Progress counts passages and their sentences together: both are embedded, sentences after passages.
+    total = len(batch.to_embed) + len(batch.sentences_to_embed)
     if batch.to_embed:
         matrix[[i for i, _ in batch.to_embed]] = _embed(embedder, [t for _, t in batch.to_embed], progress,
-                                                       t("cli.embedding_passages"))
+                                                       t("cli.embedding_passages"), on_progress, 0, total)
     sentence_matrix = np.zeros((len(batch.sentences), dim), dtype=np.float32)
     row = 0
     for block in batch.sentence_vectors:
@@ -224,7 +238,8 @@ def _ingest_locked(settings: Settings, store: idx.IndexStore, corpus_dir: Path, 
         row += len(block)
     if batch.sentences_to_embed:
         sentence_matrix[[i for i, _ in batch.sentences_to_embed]] = _embed(
-            embedder, [t for _, t in batch.sentences_to_embed], progress, t("cli.embedding_sentences"))
+            embedder, [t for _, t in batch.sentences_to_embed], progress, t("cli.embedding_sentences"), on_progress,
+            len(batch.to_embed), total)
     report.passages_embedded = len(batch.to_embed)
     report.sentences_embedded = len(batch.sentences_to_embed)
     report.documents = len(documents)
@@ -270,12 +285,19 @@ def _reuse(previous: idx.IndexReader, source: str, batch: _Batch) -> None:
         batch.add_sentences(passage, previous.sentence_vectors([s.id for s in sentences]), sentences)
 
 
-def _embed(embedder: Embedder, texts: list[str], progress: bool, label: str, batch: int = 32) -> np.ndarray:
+def _embed(embedder: Embedder, texts: list[str], progress: bool, label: str,
+           on_progress: ProgressCallback | None = None, offset: int = 0, total: int = 0,
+           batch: int = 32) -> np.ndarray:
     from tqdm import tqdm
 
     out = []
+    total = total or len(texts)
     with tqdm(total=len(texts), desc=label, unit="", disable=not progress) as bar:
         for i in range(0, len(texts), batch):
+            if on_progress is not None:
+                on_progress("passages", offset + i, total)
             out.append(embedder.embed_passages(texts[i:i + batch]))
             bar.update(len(texts[i:i + batch]))
+    if on_progress is not None:
+        on_progress("passages", offset + len(texts), total)
     return np.vstack(out)

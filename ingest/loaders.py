@@ -16,6 +16,7 @@ from assistant.types import Page
 
 from .formats import SUPPORTED_SUFFIXES, detect, for_suffix, load_pages
 from .formats.pdf import MAX_PDF_CONTENT_BYTES, MAX_PDF_PAGES
+from .names import is_ignored_path
 
 __all__ = ["MAX_FILE_BYTES", "MAX_PDF_CONTENT_BYTES", "MAX_PDF_PAGES", "SUPPORTED_SUFFIXES", "LoadedDocument",
            "discover", "load_document"]
@@ -46,7 +47,7 @@ def discover(corpus_dir: Path) -> tuple[list[tuple[Path, str]], list[tuple[str, 
     skipped: list[tuple[str, str]] = []
     for path in sorted(Path(corpus_dir).rglob("*")):
         rel = path.relative_to(corpus_dir).as_posix()
-        if any(part.startswith(".") for part in Path(rel).parts) or not path.is_file():
+        if is_ignored_path(rel) or not path.is_file():
             continue
         if path.name == "catalog.toml" or path.name.lower().startswith("readme"):
             continue

@@ -36,8 +36,9 @@ def test_each_sentence_carries_its_own_passage_and_document() -> None:
     ev = _evidence(hits, [(_sentence(10, 1, "Het memorandum vraagt taskforces."), 0.9),
                           (_sentence(20, 2, "De sessie toont voorbeelden."), 0.7)])
     text, citations, related = compose(ev, hits)
-    assert text.splitlines() == [f"{t('answer.according_to', title='Memorandum')}: Het memorandum vraagt taskforces. [1]",
-                                 f"{t('answer.according_to', title='Programma')}: De sessie toont voorbeelden. [2]"]
+    according = t("answer.according_to", title="Memorandum"), t("answer.according_to", title="Programma")
+    assert text.splitlines() == [f"{according[0]}: Het memorandum vraagt taskforces. [1]",
+                                 f"{according[1]}: De sessie toont voorbeelden. [2]"]
     assert [(c.n, c.title) for c in citations] == [(1, "Memorandum"), (2, "Programma")]
     assert [(c.n, c.title) for c in related] == [(3, "Toolkit")]  # retrieved, not relied on
 

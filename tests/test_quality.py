@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -22,49 +23,95 @@ from .pdfs import make_pdf
 
 pytestmark = pytest.mark.real_model
 
+# Bars for the dev sets (tuning data): see test_dev_answers_state_the_fact_and_refuse_what_is_not_there.
+STATES_FACT_BAR = 0.60
+REFUSED_BAR = 0.60
+FALSE_REFUSALS_BAR = 2
+
+
+NEARMISS_SET = DEV_SET.with_name("dev_nearmiss.jsonl")
+
 
 @pytest.fixture(scope="module")
 def dev_result(real_assistant: Assistant) -> dict:
-    if not DEV_SET.is_file():
+    if not DEV_SET.is_file() or not NEARMISS_SET.is_file():
         if os.environ.get("CI"):
-            pytest.fail(f"{DEV_SET} is missing: CI must measure the dev set")
-        pytest.skip(f"{DEV_SET} is not present (it lives in ../shared beside the repository)")
-    result = evaluate(lambda q: real_assistant.ask(q, top_k=5), read_questions(DEV_SET))
+            pytest.fail(f"{DEV_SET.parent} is missing: CI must measure the dev sets")
+        pytest.skip(f"{DEV_SET.parent} is not present (it lives in ../shared beside the repository)")
+    questions = read_questions(DEV_SET) + read_questions(NEARMISS_SET)
+    result = evaluate(lambda q: real_assistant.ask(q, top_k=5), questions)
     print("\n" + format_report(result))
     return result
 
 
-def test_dev_set_ranking_meets_the_bar(dev_result: dict) -> None:
+# The dev sets are tuning data (bench/calibrate.py fits on them, with cross-validation): these bars guard
+# against regressions; cross-validated and held-out figures are in docs/benchmarks.md.
+def test_dev_ranking_meets_the_bar(dev_result: dict) -> None:
     overall = dev_result["answerable"]["all"]
-    assert overall["hit@1"] >= 0.85, format_report(dev_result)
-    assert overall["hit@5"] == 1.0, format_report(dev_result)
-    assert overall["mrr"] >= 0.90, format_report(dev_result)
+    assert overall["hit@1"] >= 0.80, format_report(dev_result)
+    assert overall["hit@5"] >= 0.95, format_report(dev_result)
 
 
-def test_dev_set_abstention_is_exact(dev_result: dict) -> None:
-    assert dev_result["abstention"]["n"] == 4
-    assert dev_result["abstention"]["accuracy"] == 1.0, format_report(dev_result)
-    assert dev_result["false_abstentions"] == 0, format_report(dev_result)
+def test_dev_answers_state_the_fact_and_refuse_what_is_not_there(dev_result: dict) -> None:
+    reading = dev_result["reading"]["all"]
+    assert reading["states_fact"] >= STATES_FACT_BAR, format_report(dev_result)
+    assert reading["refused"] >= REFUSED_BAR * reading["unanswerable"], format_report(dev_result)
+    assert reading["false_refusals"] <= FALSE_REFUSALS_BAR, format_report(dev_result)
+
+
+def test_english_and_french_answerable_questions_stay_answered(dev_result: dict) -> None:
+    for lang in ("en", "fr"):
+        rows = [r for r in dev_result["questions"] if r["lang"] == lang and r["answerable"]]
+        assert rows and sum(not r["found"] for r in rows) <= len(rows) // 4, (lang, rows)
 
 
 def test_answer_contract(real_assistant: Assistant) -> None:
     ans = real_assistant.ask("Wat zijn pleinmakers?", top_k=3)
-    assert ans.found
-    assert "[1]" in ans.text and "Pleinmakers" in ans.text
-    assert 1 <= len(ans.citations) <= 3
+    assert ans.found and ans.mode == "extractive"
+    assert "Pleinmakers zijn inwoners" in ans.text  # the answer text states the fact itself
     first = ans.citations[0]
     assert first.source == "plan-samenleven-inspiratiedag-werksessies.txt"
     assert first.title == "Inspiratiedag Plan Samenleven: programma en werksessies"
+    assert f"Volgens {first.title}" in ans.text and "[1]" in ans.text
     assert first.page is None and "Pleinmakers" in first.section
-    assert [c.n for c in ans.citations] == [1, 2, 3]
-    assert ans.citations[0].score >= ans.citations[-1].score - 0.05
+    assert len(ans.citations) + len(ans.related) == 3
+    assert [c.n for c in ans.citations + ans.related] == [1, 2, 3]
+    for c in ans.citations:  # every cited passage is quoted: its marker is in the text
+        assert f"[{c.n}]" in ans.text
+    for c in ans.related:  # related passages are not
+        assert f"[{c.n}]" not in ans.text
     json.dumps(ans.to_dict())  # JSON-ready
 
 
-def test_no_answer_is_said_plainly_in_dutch(real_assistant: Assistant) -> None:
+def test_no_answer_is_said_plainly_in_dutch_without_sources(real_assistant: Assistant) -> None:
     ans = real_assistant.ask("Wat is het bedrag van het leefloon voor een alleenstaande in 2024?")
     assert not ans.found
     assert ans.text == t("answer.not_found")
+    assert ans.citations == () and ans.related  # the nearest passages are related reading, never sources
+
+
+@pytest.mark.parametrize("question", [
+    "Hoeveel deelnemers telde de werksessie over correspondentietesten?",
+    "Wat is het telefoonnummer van het onthaalhuis De Nomade?",
+    "Welke minister is bevoegd voor het Plan Samenleven?",
+])
+def test_a_question_on_the_topic_asking_for_a_missing_fact_is_refused(real_assistant: Assistant,
+                                                                     question: str) -> None:
+    assert not real_assistant.ask(question).found
+
+
+def test_no_question_sentence_or_bare_heading_stands_as_the_answer(real_assistant: Assistant) -> None:
+    from assistant.sentences import split_sentences
+
+    questions = [q.question for q in read_questions(DEV_SET)] if DEV_SET.is_file() else []
+    for question in questions + ["Welke vragen stel je best over verenigingen?", "Wat zijn de richtvragen?"]:
+        ans = real_assistant.ask(question)
+        if not ans.found:
+            continue
+        for line in ans.text.splitlines():
+            quoted = line.split(": ", 1)[1] if ": " in line else line
+            for s in split_sentences(re.sub(r"\s*\[\d+\]", "", quoted)):
+                assert s.kind != "question" or s.text.endswith(":"), (question, s.text)
 
 
 @pytest.mark.parametrize("question, source", [
@@ -123,8 +170,8 @@ def test_cli_ask_json_and_missing_index(real_index_settings: Settings, tmp_path:
     out = _cli(["ask", "Wie begeleidt de werksessie over correspondentietesten?", "--json", "--top-k", "2"], data)
     assert out.returncode == 0, out.stderr
     answer = json.loads(out.stdout)
-    assert answer["found"] is True and len(answer["citations"]) == 2
-    assert "Frank Philips" in answer["citations"][0]["text"]
+    assert answer["found"] is True and len(answer["citations"]) + len(answer["related"]) == 2
+    assert "Frank Philips" in answer["text"] and "Frank Philips" in answer["citations"][0]["text"]
 
     empty = _cli(["ask", "Wat zijn pleinmakers?"], tmp_path / "leeg")
     assert empty.returncode == 1

@@ -36,7 +36,8 @@ def test_a_layout_line_break_is_joined() -> None:
 
 
 def test_end_of_line_hyphenation_is_undone_but_real_hyphens_stay() -> None:
-    assert texts("De stad wil haar integratie-\nbeleid versterken.") == ["De stad wil haar integratiebeleid versterken."]
+    assert texts("De stad wil haar integratie-\nbeleid versterken.") == [
+        "De stad wil haar integratiebeleid versterken."]
     assert texts("Samenwerking tussen school- en\nwelzijnswerk is nodig.") == [
         "Samenwerking tussen school- en welzijnswerk is nodig."]
     assert texts("Ook Noord-\nBrabant doet mee.") == ["Ook Noord-Brabant doet mee."]

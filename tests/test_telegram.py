@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import shutil
 import threading
 import time
@@ -29,6 +30,7 @@ from bots.telegram import app as app_module
 from bots.telegram import build_application, serve
 from bots.telegram.state import STATE_KEY, BotState
 from bots.telegram.texts import say
+from ingest.jobs import Reindexer
 
 from .botapi_server import TOKEN, Call, FakeBotAPI, parse_telegram_html, utf16_len
 
@@ -394,11 +396,12 @@ def test_in_groups_only_mentions_and_replies_are_answered(api: FakeBotAPI, start
     assert len(api.sent(GROUP)) == 2
 
 
-def test_admin_status_and_reindex(api: FakeBotAPI, start_bot: StartBot, tmp_path: Path,
+def test_admin_status_and_reindex(api: FakeBotAPI, start_bot: StartBot, tmp_path: Path, models_dir: Path,
                                   real_index_settings: Settings, real_embedder: Any, known: Answer) -> None:
     data = tmp_path / "data"
     shutil.copytree(real_index_settings.data_dir, data, symlinks=True,
                     ignore=shutil.ignore_patterns("models", "*.lock"))
+    (data / "models").symlink_to(models_dir.resolve(), target_is_directory=True)  # for the job process
     settings = Settings(data_dir=data, corpus_dir=real_index_settings.corpus_dir, telegram_token=TOKEN,
                         telegram_api_url=api.base_url, telegram_allowed_users=frozenset({ALICE}),
                         telegram_admin_users=frozenset({ADMIN}))
@@ -416,6 +419,11 @@ def test_admin_status_and_reindex(api: FakeBotAPI, start_bot: StartBot, tmp_path
     assert plain(api.sent(ADMIN)[1]) == say("bot.reindex_started")
     done = plain(api.sent(ADMIN, "editMessageText")[0])
     assert done.startswith("Herindexering klaar") and "5 documenten" in done
+    # the bot only requested and polled: the ingest ran in a job process, recorded in the shared job state
+    job = Reindexer(settings).status().current
+    assert job is not None and job.state == "done" and job.channels == ("telegram",)
+    assert job.pid is not None and job.pid != os.getpid() and job.report is not None
+    assert job.report["version_id"] in done
     assert ask(api, known.question, ADMIN).ok
 
 

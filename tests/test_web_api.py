@@ -6,6 +6,7 @@ behaviour); the tests marked ``real_model`` check real answers on the real index
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 import sqlite3
@@ -19,9 +20,12 @@ from fastapi.testclient import TestClient
 
 from assistant.config import Settings
 from assistant.feedback import FeedbackStore
+from assistant.messages import t
 from bots.web import create_app
+from ingest.jobs import Reindexer
 
-from .web_support import copy_index
+from .fakes import FakeEmbedder, GatedFakeEmbedder
+from .web_support import copy_index, until_serving
 
 ORIGIN = "https://intranet.stad.test"
 TOKEN = "beheer-geheim-123"
@@ -47,7 +51,8 @@ def web_settings(fake_index: Settings) -> Settings:
 
 @pytest.fixture
 def client(web_settings: Settings, fake_embedder: Any) -> Iterator[TestClient]:
-    with TestClient(create_app(web_settings, embedder=fake_embedder), raise_server_exceptions=False) as c:
+    jobs = Reindexer(web_settings, embedder_factory=FakeEmbedder)  # job processes embed with the fake model too
+    with TestClient(create_app(web_settings, embedder=fake_embedder, jobs=jobs), raise_server_exceptions=False) as c:
         yield c
 
 
@@ -325,14 +330,15 @@ def test_admin_status(client: TestClient) -> None:
     assert status["ready"] is True
     assert status["index"]["version"] and status["index"]["documents"] == 5
     assert status["index"]["last_ingest"]["ok"] is True
-    assert status["reindex"]["state"] == "idle"
+    assert status["reindex"] == {"current": None, "next": None, "recent": []}
     assert "inclucities-toolkit-stad-voor-iedereen.md" in status["corpus"]["documents"]
 
 
-def _wait_reindex(client: TestClient, timeout: float = 60) -> dict[str, Any]:
+def _wait_reindex(client: TestClient, ticket: dict[str, Any], timeout: float = 60) -> dict[str, Any]:
+    """The job of a re-index ticket once it finished (the job process runs it; we poll its state)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        job = client.get("/api/admin/status", headers=ADMIN).json()["reindex"]
+        job = client.get(f"/api/admin/reindex/{ticket['job']['id']}", headers=ADMIN).json()
         if job["state"] in ("done", "failed"):
             return dict(job)
         time.sleep(0.05)
@@ -348,9 +354,11 @@ def test_upload_reindex_and_delete(client: TestClient, web_settings: Settings) -
     assert body["source"] == "Taalcafe-Bibliotheek-2024.txt" and body["size"] == len(text.encode())
     assert (web_settings.corpus_dir / "Taalcafe-Bibliotheek-2024.txt").read_text(encoding="utf-8") == text
     assert not list(web_settings.corpus_dir.parent.glob("*.TXT"))
-    assert body["reindex"]["state"] in ("running", "done")
-    job = _wait_reindex(client)
+    assert body["reindex"]["job"]["state"] == "queued" and body["reindex"]["queued_behind"] is None
+    assert body["reindex"]["message"] == t("job.started")
+    job = _wait_reindex(client, body["reindex"])
     assert job["state"] == "done" and job["report"]["documents_embedded"] == 1
+    until_serving(client, job["report"]["version_id"])
     sources = {d["source"] for d in client.get("/api/documents").json()}
     assert "Taalcafe-Bibliotheek-2024.txt" in sources
 
@@ -363,7 +371,9 @@ def test_upload_reindex_and_delete(client: TestClient, web_settings: Settings) -
 
     gone = client.delete("/api/admin/documents/Taalcafe-Bibliotheek-2024.txt?reindex=true", headers=ADMIN)
     assert gone.status_code == 200 and gone.json()["source"] == "Taalcafe-Bibliotheek-2024.txt"
-    assert _wait_reindex(client)["report"]["documents_removed"] == 1
+    job = _wait_reindex(client, gone.json()["reindex"])
+    assert job["report"]["documents_removed"] == 1
+    until_serving(client, job["report"]["version_id"])
     assert "Taalcafe-Bibliotheek-2024.txt" not in {d["source"] for d in client.get("/api/documents").json()}
     assert_error(client.delete("/api/admin/documents/Taalcafe-Bibliotheek-2024.txt", headers=ADMIN), 404,
                  "document_not_found")
@@ -399,7 +409,9 @@ def test_uploaded_pdf_is_indexed_and_viewed_page_by_page(client: TestClient, web
     r = client.post("/api/admin/documents?reindex=true", headers=ADMIN,
                     files={"file": ("Nota onthaal.pdf", pdf.read_bytes(), "application/pdf")})
     assert r.status_code == 201 and r.json()["source"] == "Nota-onthaal.pdf"
-    assert _wait_reindex(client)["state"] == "done"
+    job = _wait_reindex(client, r.json()["reindex"])
+    assert job["state"] == "done"
+    until_serving(client, job["report"]["version_id"])
     doc = next(d for d in client.get("/api/documents").json() if d["source"] == "Nota-onthaal.pdf")
     assert doc["pages"] == 2
     ctx = client.app.state.ctx  # type: ignore[attr-defined]
@@ -430,24 +442,29 @@ def test_delete_stays_inside_the_corpus(client: TestClient, source: str) -> None
     assert_error(client.delete(f"/api/admin/documents/{source}", headers=ADMIN), 404)
 
 
-def test_reindex_twice_is_busy(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    import threading
-
-    import ingest.build
-
-    release = threading.Event()
-    real_ingest = ingest.build.ingest
-
-    def slow_ingest(*args: Any, **kwargs: Any) -> Any:
-        release.wait(10)
-        return real_ingest(*args, **kwargs)
-
-    monkeypatch.setattr(ingest.build, "ingest", slow_ingest)
-    first = client.post("/api/admin/reindex", headers=ADMIN)
-    assert first.status_code == 202 and first.json()["state"] == "running"
-    assert "indexering" in assert_error(client.post("/api/admin/reindex", headers=ADMIN), 409, "index_busy")
-    release.set()
-    assert _wait_reindex(client)["state"] == "done"
+def test_a_reindex_request_during_a_run_is_queued_not_refused(web_settings: Settings, fake_embedder: Any,
+                                                               tmp_path: Path) -> None:
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    jobs = Reindexer(web_settings, embedder_factory=functools.partial(GatedFakeEmbedder, str(gate)))
+    (web_settings.corpus_dir / "eerst.md").write_text("# Eerst\n\nEen document over buurtwerk.\n")
+    with TestClient(create_app(web_settings, embedder=fake_embedder, jobs=jobs)) as c:
+        first = c.post("/api/admin/reindex", headers=ADMIN)
+        assert first.status_code == 202 and first.json()["job"]["state"] == "queued"
+        deadline = time.monotonic() + 60
+        while not (gate / "embedding").exists():
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        second = c.post("/api/admin/reindex", headers=ADMIN)
+        assert second.status_code == 202, second.text
+        body = second.json()
+        assert body["queued_behind"] == first.json()["job"]["id"] and body["message"] == t("job.queued_behind")
+        status = c.get("/api/admin/status", headers=ADMIN).json()["reindex"]
+        assert status["current"]["state"] == "running" and status["next"]["id"] == body["job"]["id"]
+        (gate / "release").touch()
+        assert _wait_reindex(c, first.json())["state"] == "done"
+        assert _wait_reindex(c, body)["state"] == "done"
+        assert_error(c.get("/api/admin/reindex/bestaat-niet", headers=ADMIN), 404, "job_unknown")
 
 
 def test_failed_reindex_is_reported_and_the_old_index_stays(client: TestClient, web_settings: Settings) -> None:
@@ -455,8 +472,9 @@ def test_failed_reindex_is_reported_and_the_old_index_stays(client: TestClient, 
     for path in web_settings.corpus_dir.iterdir():
         if path.is_file() and path.suffix in (".md", ".txt"):
             path.unlink()
-    assert client.post("/api/admin/reindex", headers=ADMIN).status_code == 202
-    job = _wait_reindex(client)
+    r = client.post("/api/admin/reindex", headers=ADMIN)
+    assert r.status_code == 202
+    job = _wait_reindex(client, r.json())
     assert job["state"] == "failed" and job["error"]
     assert client.get("/readyz").json()["index_version"] == version
     assert client.post("/api/ask", json={"question": QUESTION}).status_code == 200

@@ -3,11 +3,13 @@
     python -m tests.web_fake_server DATA_DIR CORPUS_DIR ADMIN_TOKEN
 
 Binds 127.0.0.1 on a free port, prints ``PORT <n>`` on stdout once listening, and serves until SIGTERM
-or SIGINT. The default upload limit (20 MB) applies unless WEGWIJZER_MAX_UPLOAD_MB says otherwise.
+or SIGINT. The default upload limit (20 MB) applies unless WEGWIJZER_MAX_UPLOAD_MB says otherwise;
+WEGWIJZER_TEST_JOB_GATE=DIR parks re-index jobs before they embed (see ``GatedFakeEmbedder``).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 import sys
@@ -17,8 +19,9 @@ import uvicorn
 
 from assistant.config import Settings
 from bots.web import create_app
+from ingest.jobs import Reindexer
 
-from .fakes import FakeEmbedder
+from .fakes import FakeEmbedder, GatedFakeEmbedder
 
 
 def main(argv: list[str]) -> None:
@@ -30,7 +33,11 @@ def main(argv: list[str]) -> None:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     print(f"PORT {sock.getsockname()[1]}", flush=True)
-    config = uvicorn.Config(create_app(settings, embedder=FakeEmbedder()), log_level="warning",
+    # Re-index job processes use the fake model too; WEGWIJZER_TEST_JOB_GATE parks them before embedding.
+    gate = os.environ.get("WEGWIJZER_TEST_JOB_GATE")
+    factory = functools.partial(GatedFakeEmbedder, gate) if gate else FakeEmbedder
+    jobs = Reindexer(settings, embedder_factory=factory)
+    config = uvicorn.Config(create_app(settings, embedder=FakeEmbedder(), jobs=jobs), log_level="warning",
                             access_log=False, server_header=False)
     uvicorn.Server(config).run(sockets=[sock])
 

@@ -48,6 +48,20 @@ def child_pids(pid: int) -> list[int]:
     return out
 
 
+def wegwijzer_serve(data_dir: Path, corpus_dir: Path, log_dir: Path, workers: int = 1,
+                    **env: str) -> ServerProcess:
+    """``wegwijzer serve`` (``python -m bots.cli serve``) on a free 127.0.0.1 port for a data and corpus dir.
+
+    ``env`` adds settings (``WEGWIJZER_ADMIN_TOKEN="..."``, ``WEGWIJZER_WATCH="0"``, ...). Use it as a
+    context manager: it waits for ``/readyz`` and stops the server (and its job processes) on exit.
+    """
+    port = free_port()
+    args = ["-m", "bots.cli", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+    settings_env = {"WEGWIJZER_DATA_DIR": str(data_dir), "WEGWIJZER_CORPUS_DIR": str(corpus_dir),
+                    "WEGWIJZER_CORS_ORIGINS": "", **env}
+    return ServerProcess(args, log_dir, env=settings_env, port=port)
+
+
 class ServerProcess:
     """A server subprocess in its own session, logging to files; stopped (then killed) on exit."""
 

@@ -77,3 +77,23 @@ def copy_index(source: Settings, dest: Settings) -> Settings:
     shutil.copytree(source.index_dir, dest.index_dir, symlinks=True,
                     ignore=shutil.ignore_patterns("*.lock"))
     return dest
+
+
+NUDGE_QUESTION = "Wat doet de stad voor nieuwkomers?"
+
+
+def until_serving(client: Any, version: str, timeout: float = 30.0) -> None:
+    """Wait until the service behind ``client`` (TestClient or httpx.Client) answers from index ``version``.
+
+    The one place tests wait for a worker to follow a newly published version. On main an idle worker
+    only switches when a question arrives (``Assistant.ask`` starts the switch in the background), so
+    this asks one; once workers follow new versions by themselves, the question can go.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        if client.get("/readyz").json().get("index_version") == version:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still not serving {version} after {timeout:.0f} s")
+        client.post("/api/ask", json={"question": NUDGE_QUESTION})
+        time.sleep(0.05)

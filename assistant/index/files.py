@@ -40,7 +40,7 @@ from ..analysis import analyzer_config
 from ..errors import IndexFormatError, IndexNotFoundError, IndexWriteError, IngestBusyError
 from ..messages import t
 from ..types import Page, Passage
-from .lexical import B, K1, Analyser, idf, lexical_text, vocabulary_of
+from .lexical import K1, Analyser, B, idf, lexical_text, vocabulary_of
 from .model import FORMAT_VERSION, Manifest
 from .protocol import SentenceRecord, VersionContent
 
@@ -130,7 +130,7 @@ class FileIndexReader:
         if self._vectors.ntotal and self._vectors.d != manifest.model.dim:
             raise IndexFormatError(t("index.damaged", reason=f"{vdir.name}: vector dimension {self._vectors.d}"))
         if manifest.vector_index == "hnsw":
-            faiss.downcast_index(self._vectors).hnsw.efSearch = HNSW_EF_SEARCH
+            faiss.downcast_index(self._vectors).hnsw.efSearch = HNSW_EF_SEARCH  # type: ignore[attr-defined]
 
     # ------------------------------------------------------------ basics
 

@@ -122,6 +122,10 @@ class IndexStore(Protocol):
 
     def open(self, version: str | None = None) -> IndexReader: ...
 
+    def read_manifest(self, version: str) -> Manifest:
+        """A version's manifest alone (cheap: no vectors or passages are opened)."""
+        ...
+
     def write(self, content: VersionContent) -> str:
         """Write a complete new version beside the published one; returns its id. Does not publish."""
         ...

@@ -8,9 +8,8 @@ import importlib.util
 import logging
 import re
 import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
 from urllib.parse import urlsplit
 
 from telegram import BotCommand, Update
@@ -26,6 +25,7 @@ from telegram.ext import (
 from assistant.config import Settings
 from assistant.errors import ConfigError
 from assistant.feedback import FeedbackStore
+from ingest.jobs import Reindexer
 
 from . import handlers
 from .access import AccessPolicy
@@ -127,11 +127,11 @@ async def _post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
 
 
 def build_application(settings: Settings, assistant: AssistantLike | None = None, *,
-                      reindex: Callable[[], Any] | None = None) -> Application:  # type: ignore[type-arg]
+                      jobs: Reindexer | None = None) -> Application:  # type: ignore[type-arg]
     """The bot, ready to run: handlers registered, feedback store (and assistant, if given) in ``bot_data``.
 
     Without ``assistant`` the published index is loaded at startup, after Telegram accepted the token.
-    ``reindex`` replaces the ingest that /herindexeer runs (default: the configured corpus).
+    ``jobs`` requests the re-index jobs that /herindexeer starts (default: the configured corpus and model).
     """
     check_settings(settings)
     salt = _salt(settings.telegram_token)
@@ -141,7 +141,7 @@ def build_application(settings: Settings, assistant: AssistantLike | None = None
         access=AccessPolicy(settings.telegram_allowed_users, settings.telegram_admin_users,
                             settings.telegram_join_code, settings.data_dir / "telegram_members.json", salt),
         salt=salt,
-        reindex=reindex,
+        jobs=jobs,
         loaded=assistant,
     )
     app = (

@@ -12,7 +12,6 @@ import logging
 import re
 import time
 from collections.abc import Callable, Coroutine
-from functools import partial
 from typing import Any
 
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity, Update
@@ -30,6 +29,8 @@ from assistant.feedback import hash_user
 from assistant.messages import t
 from assistant.types import Answer
 from bots import render
+from ingest.jobs import Reindexer
+from ingest.jobstate import Job
 
 from . import delivery
 from .state import STATE_KEY, BotState
@@ -44,6 +45,8 @@ GROUP_TYPES = (ChatType.GROUP, ChatType.SUPERGROUP)
 SOURCES, HELPFUL, NOT_HELPFUL = "src", "up", "down"
 FEEDBACK_ACKS = {"new": "bot.feedback_thanks", "changed": "bot.feedback_changed", "same": "bot.feedback_again",
                  None: "bot.feedback_unknown"}
+REINDEX_POLL_S = 1.0  # how often /herindexeer looks at the job state
+REINDEX_WAIT_S = 4 * 3600.0  # after this it stops waiting and points to /status
 
 
 def state(context: Context) -> BotState:
@@ -129,13 +132,6 @@ async def on_sources(update: Update, context: Context) -> None:
         passages_label=say("bot.document_line", passages="{passages}")))
 
 
-def _ingest(st: BotState) -> Any:
-    from ingest.build import ingest
-
-    # The assistant's embedder: the model is loaded once per process.
-    return ingest(st.settings, progress=False, embedder=getattr(st.assistant, "embedder", None))
-
-
 def _seconds(value: Any) -> str:
     """A duration as people read it: one decimal, Belgian decimal comma."""
     try:
@@ -172,38 +168,54 @@ async def on_status(update: Update, context: Context) -> None:
 
 
 async def on_reindex(update: Update, context: Context) -> None:
-    """/herindexeer (admins): rebuild the index; the assistant switches to it once it is published."""
+    """/herindexeer (admins): request a re-index job and report its start and outcome from the job state.
+
+    The job runs in its own process (ingest/jobs.py); this handler only polls the shared job state, so
+    the bot keeps answering meanwhile, and a request while a job runs joins the follow-up job.
+    """
     if not await admit_admin(update, context):
         return
     st, chat = state(context), update.effective_chat
     if chat is None:
         return
-    if st.reindexing:
-        await _say(update, context, render.escape(t("index.busy")))
-        return
-    st.reindexing = True
+    jobs = st.reindexer
     try:
-        progress = await delivery.send_html(context.bot, chat.id, render.escape(say("bot.reindex_started")),
-                                            reply_to=_reply_to(update.effective_message))
-        try:
-            report = await asyncio.to_thread(st.reindex or partial(_ingest, st))
-        except IngestBusyError:
-            text = t("index.busy")
-        except WegwijzerError as exc:
-            log.warning("re-index failed: %s", exc)
-            text = f"{say('bot.reindex_failed')}\n{exc}"
-        else:
-            refresh = getattr(st.assistant, "refresh", None)
-            if callable(refresh):
-                await asyncio.to_thread(refresh, True)
-            text = say("bot.reindex_done", version=report.version_id, documents=report.documents,
-                       passages=report.passages, embedded=report.passages_embedded, seconds=_seconds(report.seconds))
-            if report.skipped:
-                text += "\n" + say("bot.reindex_skipped", items="; ".join(
-                    f"{item.get('source')}: {item.get('reason')}" for item in report.skipped))
-        await delivery.edit_html(context.bot, progress, render.escape(text))
-    finally:
-        st.reindexing = False
+        ticket = await asyncio.to_thread(jobs.request, CHANNEL)
+    except WegwijzerError as exc:
+        log.warning("could not request a re-index: %s", exc)
+        await _say(update, context, render.escape(f"{say('bot.reindex_failed')}\n{exc}"))
+        return
+    first = say("bot.reindex_queued" if ticket.behind is not None else "bot.reindex_started")
+    progress = await delivery.send_html(context.bot, chat.id, render.escape(first),
+                                        reply_to=_reply_to(update.effective_message))
+    job = await _wait_for_job(jobs, ticket.job.id)
+    if job is None:
+        text = say("bot.reindex_timeout", minutes=int(REINDEX_WAIT_S // 60))
+    elif job.state == "done" and job.report is not None:
+        refresh = getattr(st.assistant, "refresh", None)
+        if callable(refresh):  # switch now rather than on the next question
+            await asyncio.to_thread(refresh, True)
+        report = job.report
+        text = say("bot.reindex_done", version=report.get("version_id", "?"), documents=report.get("documents", "?"),
+                   passages=report.get("passages", "?"), embedded=report.get("passages_embedded", "?"),
+                   seconds=_seconds(report.get("seconds")))
+        if report.get("skipped"):
+            text += "\n" + say("bot.reindex_skipped", items="; ".join(
+                f"{item.get('source')}: {item.get('reason')}" for item in report["skipped"]))
+    else:
+        text = f"{say('bot.reindex_failed')}\n{job.error}" if job.error else say("bot.reindex_failed")
+    await delivery.edit_html(context.bot, progress, render.escape(text))
+
+
+async def _wait_for_job(jobs: Reindexer, job_id: str) -> Job | None:
+    """The job once it finished (None after REINDEX_WAIT_S); polls the shared state, never blocks the loop."""
+    deadline = time.monotonic() + REINDEX_WAIT_S
+    while time.monotonic() < deadline:
+        job = await asyncio.to_thread(jobs.job, job_id)
+        if job is None or job.finished:
+            return job
+        await asyncio.sleep(REINDEX_POLL_S)
+    return None
 
 
 async def on_unknown_command(update: Update, context: Context) -> None:

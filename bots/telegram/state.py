@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 from collections import OrderedDict, deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -12,6 +11,7 @@ from assistant.config import Settings
 from assistant.feedback import FeedbackStore
 from assistant.types import Answer
 from bots.ratelimit import Limit, MemoryLimiter
+from ingest.jobs import Reindexer
 
 from .access import AccessPolicy
 
@@ -42,20 +42,25 @@ class BotState:
     store: FeedbackStore
     access: AccessPolicy
     salt: str
-    reindex: Callable[[], Any] | None = None  # None: ingest the configured corpus with the assistant's model
+    jobs: Reindexer | None = None  # re-index jobs (a separate process); None: made from the settings
     loaded: AssistantLike | None = None  # set at startup (post_init) unless injected
     answers: OrderedDict[str, Answer] = field(default_factory=OrderedDict)
     busy: set[int] = field(default_factory=set)
     throttle: MemoryLimiter = field(default_factory=MemoryLimiter)
     throttle_told: dict[int, float] = field(default_factory=dict)  # user id -> when the throttle may speak again
     errors: deque[BaseException] = field(default_factory=lambda: deque(maxlen=100))
-    reindexing: bool = False
 
     @property
     def assistant(self) -> AssistantLike:
         if self.loaded is None:
             raise RuntimeError("the assistant is loaded at startup (post_init); the bot is not started yet")
         return self.loaded
+
+    @property
+    def reindexer(self) -> Reindexer:
+        if self.jobs is None:
+            self.jobs = Reindexer(self.settings)
+        return self.jobs
 
     def remember(self, answer: Answer) -> str:
         """Keep ``answer`` under a new short id (callback data is limited to 64 bytes)."""

@@ -6,6 +6,7 @@ origins cannot call it: CORS never allows the Authorization header.
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Query, UploadFile
@@ -13,7 +14,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
 from assistant import index as idx
+from assistant.errors import WegwijzerError
 from assistant.messages import t
+from ingest.jobs import Ticket
+from ingest.jobstate import Job, JobQueue
 from ingest.loaders import discover
 
 from .context import Ctx
@@ -21,6 +25,8 @@ from .errors import ApiError, ErrorBody
 from .guards import admin_refusal
 from .uploads import delete_document, store_upload
 
+log = logging.getLogger(__name__)
+CHANNEL = "web"
 bearer = HTTPBearer(auto_error=False, description="WEGWIJZER_ADMIN_TOKEN")
 
 
@@ -46,39 +52,93 @@ router = APIRouter(prefix="/api/admin", tags=["beheer"], dependencies=[Depends(r
                    responses=AUTH_ERRORS)
 
 
+class JobProgress(BaseModel):
+    phase: str
+    documents_done: int
+    documents_total: int
+    passages_done: int
+    passages_total: int
+
+
 class ReindexJob(BaseModel):
-    state: str
+    """One re-index job as every worker sees it (the shared job state)."""
+
+    id: str
+    state: str  # queued | running | done | failed
+    channels: list[str]
+    requests: int
+    requested_at: float
     started_at: float | None
+    read_at: float | None
     finished_at: float | None
+    host: str
+    pid: int | None
+    progress: JobProgress
     report: dict[str, Any] | None
+    peak_rss_kb: int | None
     error: str
-    runs: int
+    note: str
+
+
+class ReindexTicket(BaseModel):
+    """The job that carries a request, and (in Dutch) why it does not start at once."""
+
+    job: ReindexJob
+    queued_behind: str | None
+    message: str
+
+
+class ReindexQueue(BaseModel):
+    current: ReindexJob | None
+    next: ReindexJob | None
+    recent: list[ReindexJob]
 
 
 class UploadResponse(BaseModel):
     source: str
     size: int
-    reindex: ReindexJob | None
+    reindex: ReindexTicket | None
+    reindex_error: str = ""
 
 
 class DeleteResponse(BaseModel):
     source: str
-    reindex: ReindexJob | None
+    reindex: ReindexTicket | None
+    reindex_error: str = ""
 
 
-def _start_reindex(ctx: Ctx) -> dict[str, Any]:
-    if not ctx.reindexer.start():
-        raise ApiError(409, "index_busy", t("index.busy"))
-    return ctx.reindexer.snapshot()
+def _job(job: Job | None) -> dict[str, Any] | None:
+    return job.to_dict() if job is not None else None
 
 
-def _refuse_if_busy(ctx: Ctx, reindex: bool) -> None:
-    """Refuse an upload or delete that asks for a re-index while one runs, before the corpus changes.
+def _ticket(ticket: Ticket) -> dict[str, Any]:
+    return {"job": _job(ticket.job), "queued_behind": ticket.behind.id if ticket.behind else None,
+            "message": ticket.message}
 
-    Otherwise the change was made and the answer was still 409, so a client that retried got 'exists'.
-    """
-    if reindex and ctx.reindexer.running:
-        raise ApiError(409, "index_busy", t("index.busy"))
+
+def _queue(queue: JobQueue) -> dict[str, Any]:
+    return {"current": _job(queue.current), "next": _job(queue.next),
+            "recent": [j.to_dict() for j in queue.history[:5]]}
+
+
+def _jobs_status(ctx: Ctx) -> JobQueue:
+    """The shared job state; settling a dead job needs a write, and a read-only data dir still shows it."""
+    try:
+        return ctx.jobs.status()
+    except WegwijzerError as exc:
+        log.warning("could not settle the job state: %s", exc)
+        return ctx.jobs.store.read()
+
+
+def _after_change(ctx: Ctx, reindex: bool) -> dict[str, Any]:
+    """Request the re-index an upload or delete asked for; the change itself is already made."""
+    if not reindex:
+        return {"reindex": None}
+    try:
+        return {"reindex": _ticket(ctx.jobs.request(CHANNEL))}
+    except WegwijzerError as exc:
+        log.warning("could not request a re-index: %s", exc)
+        return {"reindex": None, "reindex_error": str(exc)}
 
 
 @router.get("/status", summary="Indexstatus: versie, documenten, laatste indexering en haar verslag")
@@ -87,7 +147,7 @@ def status(ctx: Ctx) -> dict[str, Any]:
     out: dict[str, Any] = {
         "ready": ctx.ready,
         "problem": ctx.problem if not ctx.ready else "",
-        "reindex": ctx.reindexer.snapshot(),
+        "reindex": _queue(_jobs_status(ctx)),
         "corpus": {"documents": sorted(source for _, source in files),
                    "unsupported": [{"source": s, "reason": r} for s, r in unsupported]},
     }
@@ -109,24 +169,34 @@ def upload(ctx: Ctx, file: Annotated[UploadFile | None,
            reindex: Annotated[bool, Query(description="Meteen opnieuw indexeren")] = False) -> dict[str, Any]:
     if file is None or not file.filename:
         raise ApiError(422, "no_file", t("upload.no_file"))
-    _refuse_if_busy(ctx, reindex)
     name, size = store_upload(ctx.settings.corpus_dir, file.filename, file.file,
                               ctx.settings.max_upload_bytes, replace)
-    return {"source": name, "size": size, "reindex": _start_reindex(ctx) if reindex else None}
+    return {"source": name, "size": size, **_after_change(ctx, reindex)}
 
 
 @router.delete("/documents/{source:path}", response_model=DeleteResponse,
-               responses={409: {"model": ErrorBody, "description": "Er loopt al een indexering"}},
                summary="Verwijder een document uit de documentenmap")
 def delete(source: str, ctx: Ctx,
            reindex: Annotated[bool, Query(description="Meteen opnieuw indexeren")] = False) -> dict[str, Any]:
-    _refuse_if_busy(ctx, reindex)
     removed = delete_document(ctx.settings.corpus_dir, source)
-    return {"source": removed, "reindex": _start_reindex(ctx) if reindex else None}
+    return {"source": removed, **_after_change(ctx, reindex)}
 
 
-@router.post("/reindex", status_code=202, response_model=ReindexJob,
-             responses={409: {"model": ErrorBody, "description": "Er loopt al een indexering"}},
-             summary="Start een nieuwe indexering op de achtergrond")
+@router.post("/reindex", status_code=202, response_model=ReindexTicket,
+             responses={503: {"model": ErrorBody, "description": "De jobtoestand kan niet worden geschreven"}},
+             summary="Herindexeer in een apart proces; loopt er al een, dan volgt er meteen nog een")
 def reindex(ctx: Ctx) -> dict[str, Any]:
-    return _start_reindex(ctx)
+    try:
+        return _ticket(ctx.jobs.request(CHANNEL))
+    except WegwijzerError as exc:  # e.g. the data directory is read-only: the job state cannot be written
+        log.warning("could not request a re-index: %s", exc)
+        raise ApiError(503, "reindex_unavailable", str(exc)) from exc
+
+
+@router.get("/reindex/{job_id}", response_model=ReindexJob, summary="Een herindexering: toestand en verslag",
+            responses={404: {"model": ErrorBody, "description": "Onbekende herindexering"}})
+def reindex_job(job_id: str, ctx: Ctx) -> dict[str, Any]:
+    job = ctx.jobs.job(job_id)
+    if job is None:
+        raise ApiError(404, "job_unknown", t("job.unknown"))
+    return job.to_dict()

@@ -17,6 +17,7 @@ from assistant import Assistant
 from assistant.config import Settings, get_settings
 from assistant.embedding import Embedder
 from bots.ratelimit import Limit
+from ingest.jobs import Reindexer
 
 from . import admin, api
 from .context import WebContext
@@ -35,10 +36,11 @@ met een Nederlandstalige boodschap."""
 
 
 def create_app(settings: Settings | None = None, assistant: Assistant | None = None,
-               embedder: Embedder | None = None) -> FastAPI:
-    """The web service. Tests inject ``assistant`` or ``embedder``; otherwise the lifespan loads them once."""
+               embedder: Embedder | None = None, jobs: Reindexer | None = None) -> FastAPI:
+    """The web service. Tests inject ``assistant``, ``embedder`` or ``jobs`` (how re-index jobs run);
+    otherwise the lifespan loads them once."""
     settings = settings or get_settings()
-    ctx = WebContext(settings, assistant=assistant, embedder=embedder)
+    ctx = WebContext(settings, assistant=assistant, embedder=embedder, jobs=jobs)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -46,7 +48,6 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         if assistant is None:
             ctx.start()
         yield
-        ctx.reindexer.join(timeout=30)
         ctx.close()
 
     app = FastAPI(title="Wegwijzer", version="1.0", description=DESCRIPTION, lifespan=lifespan,

@@ -17,21 +17,25 @@ from assistant.errors import IndexNotFoundError, ModelMismatchError, WegwijzerEr
 from assistant.feedback import FeedbackStore, hash_user, local_salt
 from assistant.messages import t
 from bots.ratelimit import SQLiteLimiter
+from ingest.jobs import Reindexer
 
 from .errors import ApiError
 from .metrics import Metrics
-from .reindex import Reindexer
 
 log = logging.getLogger(__name__)
 
 
 class WebContext:
-    """The assistant (once an index exists), the embedder, the feedback store, metrics and the re-indexer."""
+    """The assistant (once an index exists), the embedder, the feedback store, metrics and re-index jobs.
+
+    Re-indexing never runs here: ``jobs`` starts a separate job process and reads the job state that
+    every worker shares; the assistant notices the version it publishes.
+    """
 
     RETRY_LOAD_EVERY_S = 1.0
 
     def __init__(self, settings: Settings, assistant: Assistant | None = None,
-                 embedder: Embedder | None = None) -> None:
+                 embedder: Embedder | None = None, jobs: Reindexer | None = None) -> None:
         self.settings = settings
         self.embedder = embedder or (assistant.embedder if assistant is not None else None)
         self._assistant = assistant
@@ -44,7 +48,7 @@ class WebContext:
         self.metrics = Metrics(self.store.counts)
         self.limiter = SQLiteLimiter(settings.ratelimit_db)
         self._salt = ""
-        self.reindexer = Reindexer(settings, lambda: self.embedder, self._after_ingest)
+        self.jobs = jobs or Reindexer(settings)
 
     def client_ref(self, address: str) -> str:
         """A pseudonym for a client address (salted with a secret kept in the data directory)."""
@@ -102,14 +106,6 @@ class WebContext:
             if self._assistant is None:
                 self._failed_version = current
             return self._assistant
-
-    def _after_ingest(self) -> None:
-        """Called by the re-indexer: switch to the new version now instead of on the next question."""
-        assistant = self._assistant
-        if assistant is None:
-            self._try_load(force=True)
-        else:
-            assistant.refresh(force=True)
 
     @property
     def ready(self) -> bool:

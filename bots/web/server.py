@@ -5,11 +5,15 @@ from __future__ import annotations
 import functools
 import os
 import shutil
-from typing import Any
+import sys
+from typing import TYPE_CHECKING, Any
 
 from assistant.config import Settings
 
 from .metrics import MULTIPROC_ENV
+
+if TYPE_CHECKING:
+    from ingest.watch import CorpusWatcher
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
@@ -51,12 +55,34 @@ def serve(settings: Settings, workers: int = 1) -> None:
         raise ValueError(f"workers must be at least 1, got {workers}")
     prepare_metrics_dir(settings)
     options = uvicorn_options(settings)
-    if workers == 1:
-        from .app import create_app
+    watcher = _start_watcher(settings)
+    try:
+        if workers == 1:
+            from .app import create_app
 
-        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info", **options)
-        return
-    os.environ["WEGWIJZER_HOST"] = settings.host
-    os.environ["WEGWIJZER_PORT"] = str(settings.port)
-    uvicorn.run("bots.web.app:app_from_env", factory=True, host=settings.host, port=settings.port,
-                workers=workers, log_level="info", **options)
+            uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info", **options)
+            return
+        os.environ["WEGWIJZER_HOST"] = settings.host
+        os.environ["WEGWIJZER_PORT"] = str(settings.port)
+        uvicorn.run("bots.web.app:app_from_env", factory=True, host=settings.host, port=settings.port,
+                    workers=workers, log_level="info", **options)
+    finally:
+        if watcher is not None:
+            watcher.stop()
+
+
+def _start_watcher(settings: Settings) -> CorpusWatcher | None:
+    """The corpus folder watcher, once per ``serve`` (in the supervising process, not in every worker).
+
+    It starts re-index jobs as separate processes; the watch lock in the data directory keeps a second
+    ``serve`` or ``wegwijzer watch`` on the same data from acting too.
+    """
+    if not settings.watch:
+        return None
+    from ingest.jobs import Reindexer
+    from ingest.watch import CorpusWatcher
+
+    def tell(text: str) -> None:
+        print(f"wegwijzer-watch: {text}", file=sys.stderr, flush=True)
+
+    return CorpusWatcher(settings, Reindexer(settings), on_event=tell).start()

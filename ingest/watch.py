@@ -1,0 +1,252 @@
+"""The watched corpus folder: new, changed and removed files start a re-index job after a quiet period.
+
+Why polling a (size, mtime) snapshot rather than inotify or watchdog: the corpus folder is often a
+network share (SMB, NFS) that colleagues drop files into, and inotify never hears about changes made
+by other machines on a share. watchdog's PollingObserver would do the same stat-based diff, but we
+would still write the part that matters (wait until the folder is quiet, then one job for all changes)
+and it brings a thread per watch and event objects we would throw away. A scan of a few thousand
+files is a few milliseconds of ``os.scandir`` + ``stat`` every ``watch_poll_s``.
+
+A file still being copied changes size or mtime between scans, so the folder is not quiet yet: the job
+starts only once every file stayed the same for ``watch_quiet_s``. Hidden and temporary names
+(``~$x.docx``, ``.part``, dot files) are ignored, by the same rule ingest uses. A copy that stalls
+for longer than the quiet period may be indexed half-written (and is skipped as damaged if it cannot
+be read); it is indexed again as soon as the copy completes, because that changes it once more.
+
+Only one watcher acts per data directory (``.watch.lock``): with ``serve --workers N``, a stand-alone
+``wegwijzer watch`` and replicas on one share, the others wait and take over if it stops.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from assistant.config import Settings
+from assistant.errors import WegwijzerError
+from assistant.messages import t
+
+from .jobs import Reindexer, Ticket
+from .names import is_ignored
+
+log = logging.getLogger(__name__)
+
+WATCH_LOCK = ".watch.lock"
+
+
+@dataclass(frozen=True)
+class Stamp:
+    size: int
+    mtime_ns: int
+
+
+Snapshot = dict[str, Stamp]
+
+
+def scan(corpus_dir: Path) -> Snapshot:
+    """Every file under ``corpus_dir`` that ingest may read, by relative path, with its size and mtime.
+
+    Raises OSError when a folder cannot be listed (a share that is away): the caller must not take
+    that for "every file was removed".
+    """
+    out: Snapshot = {}
+    stack = [(Path(corpus_dir), "")]
+    while stack:
+        folder, prefix = stack.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if is_ignored(entry.name):
+                    continue
+                rel = prefix + entry.name
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append((Path(entry.path), rel + "/"))
+                    elif entry.is_file():
+                        st = entry.stat()
+                        out[rel] = Stamp(st.st_size, st.st_mtime_ns)
+                except OSError:  # removed between listing and stat: it is simply not there
+                    continue
+    return out
+
+
+def describe(before: Snapshot, after: Snapshot) -> str:
+    """A short Dutch count of what changed, for logs and the `wegwijzer watch` output."""
+    added = len(after.keys() - before.keys())
+    removed = len(before.keys() - after.keys())
+    changed = sum(1 for k in after.keys() & before.keys() if after[k] != before[k])
+    parts = [f"{n} {word}" for n, word in ((added, "nieuw"), (changed, "gewijzigd"), (removed, "verwijderd")) if n]
+    return ", ".join(parts) or "geen"
+
+
+class CorpusWatcher:
+    """Scans the corpus folder and asks :class:`Reindexer` for a job once changes have settled.
+
+    ``poll()`` is one step (tests drive it with their own clock); ``run()`` loops it until stopped.
+    """
+
+    def __init__(self, settings: Settings, reindexer: Reindexer, *, quiet_s: float | None = None,
+                 poll_s: float | None = None, clock: Callable[[], float] = time.monotonic,
+                 on_event: Callable[[str], None] | None = None) -> None:
+        self.settings = settings
+        self.corpus_dir = Path(settings.corpus_dir)
+        self.reindexer = reindexer
+        self.quiet_s = settings.watch_quiet_s if quiet_s is None else quiet_s
+        self.poll_s = settings.watch_poll_s if poll_s is None else poll_s
+        self.clock = clock
+        self.on_event = on_event or (lambda text: log.info("%s", text))
+        self.baseline: Snapshot | None = None  # the folder as the last requested job will see it
+        self.seen: Snapshot | None = None  # the folder at the last scan
+        self.changed_at = 0.0  # clock time the last difference between two scans was seen
+        self.changed_wall = 0.0  # the same, in epoch seconds (jobs compare it with their start)
+        self.waiting_for: str | None = None  # the job id whose outcome is still to be told
+        self.problem = ""
+        self._lock: Any = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------ one step
+
+    def poll(self) -> Ticket | None:
+        """Scan once; request a job when the folder differs from the last request and has been quiet."""
+        try:
+            snap = scan(self.corpus_dir)
+        except OSError as exc:
+            problem = t("watch.unreadable", corpus=self.corpus_dir, reason=exc.strerror or exc)
+            if problem != self.problem:
+                self.problem = problem
+                self.on_event(problem)
+            return None
+        self.problem = ""
+        now = self.clock()
+        if self.seen is None:  # first scan: compare with what the published index was built from
+            self.seen = snap
+            self.baseline = snap if not self._index_is_stale(snap) else {}
+            self.changed_at, self.changed_wall = now, time.time()
+        elif snap != self.seen:
+            self.seen = snap
+            self.changed_at, self.changed_wall = now, time.time()
+        self._tell_outcome()
+        if snap == self.baseline or now - self.changed_at < self.quiet_s:
+            return None
+        ticket = self.reindexer.request("watch", changed_at=self.changed_wall)
+        self.on_event(t("watch.requested", changes=describe(self.baseline or {}, snap), job=ticket.job.id,
+                        message=ticket.message))
+        self.baseline = snap
+        self.waiting_for = ticket.job.id
+        return ticket
+
+    def _tell_outcome(self) -> None:
+        if self.waiting_for is None:
+            return
+        job = self.reindexer.job(self.waiting_for)
+        if job is not None and not job.finished:
+            return
+        self.waiting_for = None
+        if job is None:
+            return
+        if job.state == "done" and job.report:
+            r = job.report
+            outcome = t("cli.ingest_done", version=r.get("version_id"), documents=r.get("documents"),
+                        passages=r.get("passages"), embedded_docs=r.get("documents_embedded"),
+                        embedded=r.get("passages_embedded"), reused=r.get("documents_reused"),
+                        removed=r.get("documents_removed"), seconds=f"{float(r.get('seconds') or 0):.1f}")
+        else:
+            outcome = job.error or job.state
+        self.on_event(t("watch.finished", job=job.id, outcome=outcome))
+
+    def _index_is_stale(self, snap: Snapshot) -> bool:
+        """Whether the folder changed while nobody watched (files newer than the index, names it lacks)."""
+        try:
+            built = indexed_sources(self.settings)
+        except WegwijzerError as exc:  # an index we cannot read needs a re-index anyway
+            log.info("published index unreadable (%s): re-indexing", exc)
+            return bool(snap)
+        if built is None:
+            return bool(snap)
+        built_at, known = built
+        if any(stamp.mtime_ns / 1e9 > built_at for stamp in snap.values()):
+            return True
+        from .loaders import discover
+
+        files, unsupported = discover(self.corpus_dir)
+        present = {source for _, source in files} | {source for source, _ in unsupported}
+        return present != known
+
+    # ------------------------------------------------------------ the loop
+
+    def _claim(self) -> bool:
+        """Hold the data directory's watch lock; only its holder acts."""
+        if self._lock is not None:
+            return True
+        from filelock import FileLock, Timeout
+
+        try:
+            self.settings.index_dir.mkdir(parents=True, exist_ok=True)
+            lock = FileLock(str(self.settings.index_dir / WATCH_LOCK), timeout=0)
+            lock.acquire()
+        except (Timeout, OSError):
+            return False
+        self._lock = lock
+        return True
+
+    def run(self, stop: threading.Event | None = None) -> None:
+        """Watch until ``stop`` is set (or :meth:`stop` is called)."""
+        stop = stop or self._stop
+        told_passive = False
+        try:
+            while not stop.is_set() and not self._stop.is_set():
+                if self._claim():
+                    try:
+                        self.poll()
+                    except WegwijzerError as exc:  # e.g. the job state cannot be written: try again later
+                        log.warning("watcher: %s", exc)
+                    except Exception:  # the watcher must outlive any single bad scan
+                        log.exception("watcher step failed")
+                elif not told_passive:
+                    told_passive = True
+                    self.on_event(t("watch.passive"))
+                stop.wait(self.poll_s)
+        finally:
+            if self._lock is not None:
+                self._lock.release()
+                self._lock = None
+
+    def start(self) -> CorpusWatcher:
+        """Run in a daemon thread (``wegwijzer serve``)."""
+        self._thread = threading.Thread(target=self.run, name="wegwijzer-watch", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+
+def indexed_sources(settings: Settings) -> tuple[float, set[str]] | None:
+    """(when the published version was built, the sources it indexed or reported skipped); None without one.
+
+    The one place the watcher reads the index format.
+    """
+    from assistant import index as idx
+    from assistant.errors import IndexFormatError
+
+    store = idx.open_store(settings)
+    version = store.current_version()
+    if version is None:
+        return None
+    try:
+        manifest = store.read_manifest(version)
+    except IndexFormatError:
+        return None  # an index of an older format: the watcher treats it as absent, so a re-index follows
+    known = {d.source for d in manifest.documents}
+    last = store.read_last_ingest() or {}
+    report = last if last.get("version_id") == version else (manifest.report or {})
+    known |= {item.get("source", "") for item in report.get("skipped") or ()}
+    return float(manifest.created_at), known
