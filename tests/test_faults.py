@@ -109,6 +109,9 @@ elif mode == "ask":
                 versions.append(ans.index_version)
         except Exception as exc:  # every failure counts, whatever its type
             errors.append(repr(exc))
+    settle = time.monotonic() + 2  # the watcher thread follows the last version within a second
+    while a.version != idx.current_version(settings.index_dir) and time.monotonic() < settle:
+        time.sleep(0.05)
     print(json.dumps({"answered": answered, "errors": errors, "versions": versions, "final": a.version}))
 """
 
@@ -350,6 +353,9 @@ def test_questions_keep_being_answered_during_reindexes(fake_index: Settings, tm
     assert errors == []
     assert answered > 20
     final = idx.current_version(fake_index.index_dir)
+    deadline = time.monotonic() + 2  # the watcher thread follows a new version within a second
+    while a.version != final and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert a.version == final != first
     assert seen[0] == first and seen[-1] == final
 
