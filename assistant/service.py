@@ -15,7 +15,7 @@ from typing import Any
 from . import index as idx
 from .compose import compose_answer
 from .config import Settings, get_settings
-from .embedding import Embedder, load_embedder
+from .embedding import Embedder, ModelIdentity, embedder_for
 from .errors import IndexNotFoundError, InvalidQuestionError, ModelMismatchError
 from .messages import t
 from .retrieval import Retriever
@@ -77,15 +77,15 @@ class Assistant:
         if idx.current_version(index_dir) is None:  # say so before spending seconds on the model
             raise IndexNotFoundError(t("index.missing") + f" ({index_dir}; run `wegwijzer ingest`)")
         if embedder is None:
-            embedder = load_embedder(settings.embedding_model, settings.models_dir)
+            embedder = embedder_for(settings)
         return cls(settings, index_dir, embedder)
 
     def _load(self, version: str | None) -> _State:
         data = idx.load_index(self.index_dir, version)
-        built = data.manifest.model
+        built = ModelIdentity.from_dict(data.manifest.model)
         mine = self.embedder.identity
-        if built.get("fingerprint") != mine.fingerprint or int(built.get("dim", 0)) != mine.dim:
-            raise ModelMismatchError(t("index.model_mismatch", built=built.get("name"), configured=mine.name))
+        if built.fingerprint != mine.fingerprint or built.dim != mine.dim:
+            raise ModelMismatchError(t("index.model_mismatch", built=built.label, configured=mine.label))
         return _State(data, Retriever(data, self.embedder))
 
     # ------------------------------------------------------------ index following

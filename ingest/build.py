@@ -17,7 +17,7 @@ import numpy as np
 
 from assistant import index as idx
 from assistant.config import Settings
-from assistant.embedding import Embedder, load_embedder
+from assistant.embedding import Embedder, embedder_for
 from assistant.errors import DocumentError, IndexFormatError, IndexNotFoundError, IndexWriteError, WegwijzerError
 from assistant.hashing import file_sha256
 from assistant.messages import t
@@ -111,7 +111,7 @@ def _previous(settings: Settings, model: dict[str, Any], chunker: ChunkerSetting
 def _ingest_locked(settings: Settings, corpus_dir: Path, embedder: Embedder | None, chunker: ChunkerSettings,
                    progress: bool, report: IngestReport, on_progress: ProgressCallback | None = None) -> None:
     idx.prune(settings.index_dir)  # leftovers of an interrupted ingest go first
-    embedder = embedder or load_embedder(settings.embedding_model, settings.models_dir)
+    embedder = embedder or embedder_for(settings)
     model = embedder.identity.to_dict()
     dim = embedder.identity.dim
     previous = _previous(settings, model, chunker)
