@@ -97,11 +97,14 @@ class _DropMistralRegexWarning(logging.Filter):
         return "fix_mistral_regex" not in record.getMessage()
 
 
+_MISTRAL_FILTER = _DropMistralRegexWarning()
+
+
 def _quiet_transformers() -> None:
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # a weight-loading bar on every start is noise in service logs
-    hf_logging.get_logger("transformers.tokenization_utils_base").addFilter(_DropMistralRegexWarning())
+    hf_logging.get_logger("transformers.tokenization_utils_base").addFilter(_MISTRAL_FILTER)  # once
 
 
 def _session_options(threads: int) -> Any:
@@ -254,7 +257,8 @@ class BatchingEmbedder:
 
     def _take(self) -> list[_Request]:
         """The waiting requests, oldest first, up to max_batch texts (always at least one request)."""
-        batch, size = [], 0
+        batch: list[_Request] = []
+        size = 0
         while self._pending and (not batch or size + len(self._pending[0].texts) <= self.max_batch):
             request = self._pending.pop(0)
             batch.append(request)
