@@ -23,6 +23,7 @@ import json
 import logging
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -224,8 +225,11 @@ class BatchingEmbedder:
         self._cond = threading.Condition()
         self._pending: list[_Request] = []
         self._busy = False
-        self.batches = 0  # model calls made for questions (read by tests and benchmarks)
+        # Read by tests and benchmarks; written only by the caller running a batch, one at a time.
+        self.batches = 0  # model calls made for questions
+        self.texts = 0
         self.largest_batch = 0
+        self.busy_s = 0.0  # seconds spent inside the model for questions
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         return self.inner.embed_passages(texts)
@@ -268,7 +272,9 @@ class BatchingEmbedder:
     def _run(self, batch: list[_Request]) -> None:
         texts = [text for request in batch for text in request.texts]
         self.batches += 1
+        self.texts += len(texts)
         self.largest_batch = max(self.largest_batch, len(texts))
+        started = time.perf_counter()
         try:
             vectors = self.inner.embed_queries(texts)
         except Exception as exc:
@@ -287,6 +293,7 @@ class BatchingEmbedder:
                 request.vectors = vectors[start:start + len(request.texts)]
                 start += len(request.texts)
         finally:
+            self.busy_s += time.perf_counter() - started
             for request in batch:
                 request.done = True
 
