@@ -201,7 +201,7 @@ def test_serving_processes_default_to_one_compute_thread(monkeypatch: pytest.Mon
     seen: dict[str, object] = {}
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(app=app))
     monkeypatch.setattr("bots.web.app.create_app", lambda settings: settings)
-    monkeypatch.delenv("WEGWIJZER_EMBEDDING_THREADS", raising=False)
+    monkeypatch.setenv("WEGWIJZER_EMBEDDING_THREADS", "")  # serve() sets it; restored after the test
     server.serve(Settings(data_dir=tmp_path, corpus_dir=tmp_path))
     assert seen["app"].embedding_threads == 1  # type: ignore[attr-defined]
     assert os.environ["WEGWIJZER_EMBEDDING_THREADS"] == "1"
