@@ -52,7 +52,9 @@ def serve(settings: Settings, workers: int = 1) -> None:
     # OMP_NUM_THREADS still wins. Set here because torch reads it when it is first imported.
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     # The same for ONNX Runtime, which ignores OMP_NUM_THREADS; questions that arrive together are
-    # embedded as one batch on that thread (assistant.embedding.BatchingEmbedder).
+    # embedded as one batch on that thread (assistant.embedding.BatchingEmbedder). Set in the
+    # environment for the workers, so a re-index process started by the service inherits it too and
+    # leaves the other core to the questions; override it in that process's environment to change that.
     if not settings.embedding_threads:
         settings = settings.with_(embedding_threads=1)
     os.environ["WEGWIJZER_EMBEDDING_THREADS"] = str(settings.embedding_threads)
