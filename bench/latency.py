@@ -24,6 +24,8 @@ from typing import Any
 import common
 import numpy as np
 
+from assistant.config import DEFAULT_EMBEDDING_BACKEND
+
 GOAL = 1.5
 TORCH_GOAL = 0.5
 
@@ -65,15 +67,18 @@ def _profile(assistant: Any, questions: list[str], top: int = 14) -> list[dict[s
     return rows[:top]
 
 
-def run(rounds: int = 5) -> dict[str, Any]:
+def run(rounds: int = 5, threads: int = 1, backend: str = DEFAULT_EMBEDDING_BACKEND) -> dict[str, Any]:
     from assistant import Assistant
     from assistant.config import DEFAULT_MODEL, Settings
-    from assistant.embedding import open_embedder
+    from assistant.embedding import load_embedder, open_embedder
     from assistant.evaluation import read_questions
     from ingest.build import ingest
 
-    embedder, _ = common.real_embedder()
-    torch_embedder = open_embedder(DEFAULT_MODEL, common.SHARED_MODELS, backend="torch")
+    # Both on `threads` compute threads (default 1, as a `wegwijzer serve` worker): two thread pools
+    # of two threads each in one process on two cores fight each other (torch's OpenMP threads spin),
+    # which made the torch reference 5-10x slower and the ratio meaningless.
+    embedder = load_embedder(DEFAULT_MODEL, common.SHARED_MODELS, backend=backend, threads=threads)
+    torch_embedder = open_embedder(DEFAULT_MODEL, common.SHARED_MODELS, backend="torch", threads=threads)
     questions = [q.question for q in read_questions(common.DEV_SET)]
     with common.temp_data_dir() as data:
         settings = Settings(data_dir=data, corpus_dir=common.CORPUS)
@@ -114,7 +119,7 @@ def run(rounds: int = 5) -> dict[str, Any]:
                         "p95": common.ms(common.percentile(rest, 0.95))},
         "torch_ms": {"p50": common.ms(common.percentile(torch_floor, 0.5)),
                      "p95": common.ms(common.percentile(torch_floor, 0.95))},
-        "backend": embedder.identity.backend,
+        "backend": embedder.identity.backend, "threads": threads,
         "first_ask_ms": common.ms(first_ask_s),
         "profile": profile, "loadavg_end": common.loadavg(),
     }
@@ -153,7 +158,8 @@ def to_markdown(r: dict[str, Any]) -> str:
             ["**ratio ask / torch encode**", f"**{r['torch_ratio_p50']:.2f}**", ""]]
     out = [f"Warm, single question at a time, {r['samples']} asks ({r['questions']} dev questions × "
            f"{r['rounds']} rounds), floor, ask and torch encode interleaved in the same process; backend "
-           f"`{r['backend']}`. Goals: ask p50 ≤ {GOAL} × floor p50 — **{'met' if r['goal_met'] else 'not met'}**; "
+           f"`{r['backend']}`, {r['threads']} compute thread(s) for each model. Goals: ask p50 ≤ {GOAL} × floor "
+           f"p50 — **{'met' if r['goal_met'] else 'not met'}**; "
            f"ask p50 ≤ {TORCH_GOAL} × torch encode p50 — **{'met' if r['torch_goal_met'] else 'not met'}**. "
            f"First ask after loading: {r['first_ask_ms']:.0f} ms. Load average at the end: "
            f"{r['loadavg_end'][0]:.2f}.",
@@ -169,9 +175,11 @@ def to_markdown(r: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=1, help="compute threads of both models (default 1)")
+    parser.add_argument("--backend", default=DEFAULT_EMBEDDING_BACKEND, help="backend of the ask and the floor")
     parser.add_argument("--json-out", type=Path)
     args = parser.parse_args(argv)
-    result = run(args.rounds)
+    result = run(args.rounds, args.threads, args.backend)
     print("\n".join(report_lines(result)))
     for p in result["profile"]:
         print(f"  {p['cum_ms_per_ask']:8.2f} ms cum {p['self_ms_per_ask']:8.2f} ms self {p['calls_per_ask']:6.1f}x "
