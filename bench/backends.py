@@ -145,8 +145,8 @@ def run(rounds: int = 3, clients: tuple[int, ...] = (1, 8)) -> dict[str, Any]:
             "rounds": rounds, "backends": rows, "loadavg_end": common.loadavg()}
 
 
-HEADER = ["backend", "dev hit@1", "dev hit@5", "dev MRR", "dev abstention", "dev false abst.", "near-miss hit@1",
-          "near-miss hit@5", "near-miss MRR", "near-miss abstention", "near-miss false abst.", "cos passages min/mean",
+HEADER = ["backend", "dev hit@1", "dev hit@5", "dev MRR", "dev abstention", "dev false abst.",
+          "near-miss abstention", "cos passages min/mean",
           "cos questions min/mean", "batched = single (min cos)", "ingest passages/s", "1 query, 1 thread p50/p95 ms"]
 
 
@@ -158,10 +158,11 @@ def table_rows(r: dict[str, Any]) -> list[list[str]]:
     out = []
     for backend, b in r["backends"].items():
         cells = [f"`{backend}`"]
-        for key in ("dev", "nearmiss"):
-            q = b[key]
-            cells += [_num(q["hit@1"]), _num(q["hit@5"]), _num(q["mrr"]),
-                      f"{q['abstention']:.2f} of {q['abstention_n']}", str(q["false_abstentions"])]
+        q = b["dev"]
+        cells += [_num(q["hit@1"]), _num(q["hit@5"]), _num(q["mrr"]),
+                  f"{q['abstention']:.2f} of {q['abstention_n']}", str(q["false_abstentions"])]
+        # The near-miss set holds only unanswerable questions: abstention is all it measures.
+        cells.append(f"{b['nearmiss']['abstention']:.2f} of {b['nearmiss']['abstention_n']}")
         cells += [f"{b['cos_passages']['min']:.5f} / {b['cos_passages']['mean']:.5f}",
                   f"{b['cos_questions']['min']:.5f} / {b['cos_questions']['mean']:.5f}",
                   f"{b['batched_vs_single']['min']:.5f}", f"{b['passages_per_s']:.1f}",
