@@ -53,8 +53,7 @@ def serve(settings: Settings, workers: int = 1) -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     # The same for ONNX Runtime, which ignores OMP_NUM_THREADS; questions that arrive together are
     # embedded as one batch on that thread (assistant.embedding.BatchingEmbedder). Set in the
-    # environment for the workers, so a re-index process started by the service inherits it too and
-    # leaves the other core to the questions; override it in that process's environment to change that.
+    # environment for the workers; re-index jobs use WEGWIJZER_INGEST_THREADS instead.
     if not settings.embedding_threads:
         settings = settings.with_(embedding_threads=1)
     os.environ["WEGWIJZER_EMBEDDING_THREADS"] = str(settings.embedding_threads)
