@@ -201,6 +201,9 @@ def test_serving_processes_default_to_one_compute_thread(monkeypatch: pytest.Mon
     seen: dict[str, object] = {}
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(app=app))
     monkeypatch.setattr("bots.web.app.create_app", lambda settings: settings)
+    # Only the thread setting is under test: no metrics directory in the environment, no watcher.
+    monkeypatch.setattr(server, "prepare_metrics_dir", lambda settings: None)
+    monkeypatch.setattr(server, "_start_watcher", lambda settings: None)
     monkeypatch.setenv("WEGWIJZER_EMBEDDING_THREADS", "")  # serve() sets it; restored after the test
     server.serve(Settings(data_dir=tmp_path, corpus_dir=tmp_path))
     assert seen["app"].embedding_threads == 1  # type: ignore[attr-defined]
