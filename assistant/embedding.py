@@ -118,8 +118,9 @@ def _session_options(threads: int) -> Any:
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     # Pool threads that spin after a run steal the cores a neighbour needs (the event loop, faiss,
-    # another worker, torch's own threads): with spinning on, a torch encode interleaved with ONNX
-    # calls in one process took 10x longer. A model call is milliseconds, so waking costs little.
+    # another worker, torch's own threads); two spinning pools in one process on two cores made a torch
+    # encode interleaved with ONNX calls take 170-250 ms instead of ~20 (bench/latency.py, busy machine).
+    # A model call is milliseconds, so waking the pool costs little.
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return options
 
