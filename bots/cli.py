@@ -19,10 +19,10 @@ from assistant.messages import t
 
 
 def _cmd_setup(settings: Settings, args: argparse.Namespace) -> int:
-    from assistant.embedding import load_embedder
+    from assistant.embedding import embedder_for
 
-    emb = load_embedder(settings.embedding_model, settings.models_dir)
-    print(f"model ready: {emb.identity.name} (dim {emb.identity.dim}, fingerprint {emb.identity.fingerprint})")
+    emb = embedder_for(settings)
+    print(f"model ready: {emb.identity.label} (dim {emb.identity.dim}, fingerprint {emb.identity.fingerprint})")
     return 0
 
 
