@@ -114,7 +114,7 @@ def run(rounds: int = 3, clients: tuple[int, ...] = (1, 8)) -> dict[str, Any]:
             row["ingest_s"] = round(time.perf_counter() - t0, 2)
             if not passages:
                 reader = idx.open_index(settings.index_dir)
-                passages = [p.text for p in reader.passages(range(reader.passage_count()))]
+                passages = [p.text for p in reader.passages(range(reader.passage_count))]
                 reader.close()
             assistant = Assistant.load(settings=settings, embedder=embedder)
             assistant.ask("opwarmen")
