@@ -263,6 +263,63 @@ CATALOG: dict[str, dict[str, str]] = {
         "watch.requested": "Wijzigingen in de documentenmap ({changes}): herindexering {job}. {message}",
         "watch.finished": "Herindexering {job}: {outcome}",
         "watch.unreadable": "De documentenmap {corpus} is niet leesbaar ({reason}); ik probeer het opnieuw.",
+        # ---- admin page /beheer, catalog editing, documents through the bot (issue 10: items 1, 5, 7) ----
+        "catalog.field.title": "titel",
+        "catalog.field.publisher": "uitgever",
+        "catalog.field.date": "datum",
+        "catalog.field.kind": "soort",
+        "catalog.field.language": "taal",
+        "catalog.not_text": "Het veld '{field}' moet tekst zijn.",
+        "catalog.control_chars": "Het veld '{field}' bevat onzichtbare stuurtekens; typ de tekst opnieuw.",
+        "catalog.too_long": "Het veld '{field}' is te lang (maximum {limit} tekens).",
+        "catalog.bad_date": (
+            "De datum '{value}' is ongeldig. Schrijf ze als jaar, jaar-maand of jaar-maand-dag, "
+            "bijvoorbeeld 2024, 2024-03 of 2024-03-31."
+        ),
+        "catalog.bad_kind": "De soort '{value}' bestaat niet. Kies een van: {kinds}.",
+        "catalog.bad_language": "De taal '{value}' is geen geldige taalcode, zoals nl-BE, nl, fr of en.",
+        "catalog.unknown_field": "Het veld '{field}' bestaat niet in de catalogus.",
+        "catalog.unreadable": (
+            "De catalogus (catalog.toml) kan niet gelezen worden ({reason}). Herstel het bestand eerst; "
+            "er werd niets gewijzigd."
+        ),
+        "catalog.not_a_table": "De catalogus heeft voor '{source}' geen geldige tabel; herstel catalog.toml eerst.",
+        "catalog.busy": "De catalogus wordt net door iemand anders aangepast. Probeer het zo opnieuw.",
+        "catalog.unwritable": "De catalogus kan niet worden weggeschreven ({reason}); er werd niets gewijzigd.",
+        "beheer.signed_out": "Je bent niet (meer) aangemeld. Meld je opnieuw aan met het beheertoken.",
+        "beheer.bad_token": "Dit beheertoken klopt niet.",
+        "beheer.csrf": (
+            "Deze aanvraag is geweigerd: het beveiligingstoken van je sessie ontbreekt of klopt niet. "
+            "Herlaad de beheerpagina en probeer het opnieuw."
+        ),
+        "beheer.signed_out_ok": "Je bent afgemeld.",
+        "beheer.status_changed": "gewijzigd; de wijziging wacht op een herindexering",
+        "beheer.status_removed": "verwijderd uit de documentenmap; verdwijnt bij de volgende herindexering",
+        "rate.login": "Te veel aanmeldpogingen kort na elkaar. Probeer het opnieuw over {seconds} s.",
+        "document.not_in_corpus": "Het document '{name}' staat niet in de documentenmap.",
+        "csv.date": "datum",
+        "csv.channel": "kanaal",
+        "csv.vote": "oordeel",
+        "csv.helpful": "nuttig",
+        "csv.not_helpful": "niet nuttig",
+        "csv.comment": "opmerking",
+        "csv.question": "vraag",
+        "csv.sources": "bronnen",
+        "csv.count": "aantal",
+        "csv.first_asked": "eerst gesteld",
+        "csv.last_asked": "laatst gesteld",
+        "csv.variants": "andere formuleringen",
+        "bot.upload_admin_only": (
+            "Alleen beheerders kunnen documenten toevoegen. Je bestand werd niet opgehaald en niet bewaard."
+        ),
+        "bot.upload_refused": "Ik kan dit bestand niet toevoegen: {reason}",
+        "bot.upload_too_large": "Het bestand is te groot ({size} MB; maximum {limit} MB). Het werd niet opgehaald.",
+        "bot.upload_failed": "Het bestand kon niet worden opgehaald bij Telegram. Probeer het opnieuw.",
+        "bot.upload_stored": "{name} is bewaard in de documentenmap. Herindexering gestart…",
+        "bot.upload_replaced": "{name} vervangt het bestaande document met die naam. Herindexering gestart…",
+        "bot.upload_indexed": "{name} is geïndexeerd: {passages} passages (index {version}).",
+        "bot.upload_skipped": "{name} werd niet geïndexeerd: {reason}",
+        "bot.upload_missing": "{name} staat niet in de nieuwe index (index {version}).",
     },
 }
 
