@@ -204,9 +204,9 @@
       body.appendChild(el("tr", { "data-source": d.source }, [
         title,
         el("td", { "data-label": "Uitgever", text: d.publisher }),
-        el("td", { "data-label": "Datum", text: d.date }),
-        el("td", { "data-label": "Soort", text: d.kind_label }),
-        el("td", { "data-label": "Taal", text: d.language }),
+        el("td", { "data-label": "Datum", className: "nowrap", text: d.date }),
+        el("td", { "data-label": "Soort", className: "nowrap", text: d.kind_label }),
+        el("td", { "data-label": "Taal", className: "nowrap", text: d.language }),
         el("td", { "data-label": "Pagina's", className: "num", text: d.pages === null ? "" : String(d.pages) }),
         el("td", { "data-label": "Passages", className: "num",
                    text: d.passages === null ? "" : String(d.passages) }),
