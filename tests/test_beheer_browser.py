@@ -115,8 +115,8 @@ def sign_in(page: Any, url: str) -> None:
 def wait_for_job(page: Any) -> str:
     """Wait until the live status says the re-index finished; returns that text."""
     page.wait_for_function("""() => { const t = document.getElementById('job-text').textContent;
-                              return t.startsWith('Herindexering klaar') || t.startsWith('De herindexering is mislukt'); }""",
-                           timeout=JOB_TIMEOUT_MS)
+                              return t.startsWith('Herindexering klaar')
+                                  || t.startsWith('De herindexering is mislukt'); }""", timeout=JOB_TIMEOUT_MS)
     text = page.locator("#job-text").inner_text()
     assert text.startswith("Herindexering klaar"), text
     return str(text)
