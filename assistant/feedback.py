@@ -300,22 +300,26 @@ def group_questions(rows: Iterable[tuple[float, str, str]]) -> list[QuestionGrou
     """Group (asked at, channel, question) rows, given newest first, into counted groups, newest first.
 
     Two questions are one group when their normalised text is equal, has the same words in another
-    order, or differs by a typo or two (difflib ratio >= NEAR_IDENTICAL); "Wie is de schepen van
-    onderwijs?" and "Wie is de schepen van sport?" stay apart, since their one differing word is most
-    of what they ask.
+    order, or differs by a typo or two (difflib ratio >= NEAR_IDENTICAL and no content word without
+    a near twin); "Wie is de schepen van onderwijs?" and "Wie is de schepen van sport?" stay apart,
+    since their one differing word is most of what they ask. Only groups that share a content word
+    are compared, so thousands of distinct questions do not cost a comparison each with each.
     """
     groups: list[QuestionGroup] = []
     by_key: dict[str, QuestionGroup] = {}
     by_words: dict[tuple[str, ...], QuestionGroup] = {}
+    by_word: dict[str, list[QuestionGroup]] = {}
     for asked_at, channel, question in rows:
         key = normalise_question(question)
         if not key:
             continue
         words = tuple(sorted(key.split()))
-        group = by_key.get(key) or by_words.get(words) or _similar(groups, key)
+        group = by_key.get(key) or by_words.get(words) or _similar(by_word, key)
         if group is None:
             group = QuestionGroup(question=question, first_asked=asked_at, last_asked=asked_at, key=key)
             groups.append(group)
+            for word in {w for w in words if len(w) >= 4}:
+                by_word.setdefault(word, []).append(group)
         elif question != group.question and question not in group.variants and len(group.variants) < MAX_VARIANTS:
             group.variants.append(question)
         group.count += 1
@@ -329,16 +333,27 @@ def group_questions(rows: Iterable[tuple[float, str, str]]) -> list[QuestionGrou
     return groups
 
 
-def _similar(groups: list[QuestionGroup], key: str) -> QuestionGroup | None:
-    for group in groups:
-        a, b = group.key, key
-        if abs(len(a) - len(b)) > max(len(a), len(b)) * (1 - NEAR_IDENTICAL):
+def _similar(by_word: dict[str, list[QuestionGroup]], key: str) -> QuestionGroup | None:
+    """The group ``key`` is a near-twin of, among groups sharing at least half of its content words."""
+    content = list(dict.fromkeys(w for w in key.split() if len(w) >= 4))
+    shared: dict[int, int] = {}
+    candidates: dict[int, QuestionGroup] = {}
+    for word in content:
+        for group in by_word.get(word, ()):
+            shared[id(group)] = shared.get(id(group), 0) + 1
+            candidates[id(group)] = group
+    need = max(1, len(content) // 2)
+    for gid in sorted(shared, key=lambda g: -shared[g]):
+        if shared[gid] < need:
+            break
+        a = candidates[gid].key
+        if abs(len(a) - len(key)) > max(len(a), len(key)) * (1 - NEAR_IDENTICAL):
             continue
-        matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+        matcher = difflib.SequenceMatcher(None, a, key, autojunk=False)
         if matcher.real_quick_ratio() < NEAR_IDENTICAL or matcher.quick_ratio() < NEAR_IDENTICAL:
             continue
-        if matcher.ratio() >= NEAR_IDENTICAL and _same_content_words(a, b):
-            return group
+        if matcher.ratio() >= NEAR_IDENTICAL and _same_content_words(a, key):
+            return candidates[gid]
     return None
 
 

@@ -293,6 +293,10 @@ CATALOG: dict[str, dict[str, str]] = {
             "Herlaad de beheerpagina en probeer het opnieuw."
         ),
         "beheer.signed_out_ok": "Je bent afgemeld.",
+        "beheer.exists": (
+            "Er bestaat al een document '{name}'. Vink 'Een bestaand document met dezelfde bestandsnaam "
+            "vervangen' aan om het te vervangen."
+        ),
         "beheer.status_changed": "gewijzigd; de wijziging wacht op een herindexering",
         "beheer.status_removed": "verwijderd uit de documentenmap; verdwijnt bij de volgende herindexering",
         "rate.login": "Te veel aanmeldpogingen kort na elkaar. Probeer het opnieuw over {seconds} s.",

@@ -327,9 +327,12 @@ def test_upload_rules_are_the_api_s(client: TestClient) -> None:
                              files={"file": ("x.pdf", b"dit is geen pdf")}), 422, "invalid_document")
     assert_error(client.post("/beheer/api/documents", headers=headers,
                              files={"file": ("groot.txt", b"a" * (300 * 1024))}), 413)
-    assert_error(client.post("/beheer/api/documents", headers=headers,
-                             files={"file": ("vvsg-memorandum-migratie-en-integratie.txt", b"Nieuw.")}),
-                 409, "document_exists")
+    name = "vvsg-memorandum-migratie-en-integratie.txt"
+    message = assert_error(client.post("/beheer/api/documents", headers=headers, files={"file": (name, b"Nieuw.")}),
+                           409, "document_exists")
+    assert name in message and "vervangen" in message and "replace=true" not in message
+    r = client.post("/beheer/api/documents?replace=true", headers=headers, files={"file": (name, b"Nieuw.")})
+    assert r.status_code == 201 and r.json()["source"] == name
 
 
 # ---------------------------------------------------------------- feedback, unanswered questions, CSV

@@ -337,7 +337,8 @@
         var values = readFields(li);
         Object.keys(values).forEach(function (k) { if (values[k]) form.append(k, values[k]); });
         li.querySelector(".state").textContent = "Bezig met opladen…";
-        return api("POST", "/documents", form, true).then(function (data) {
+        var replace = $("replace") && $("replace").checked ? "?replace=true" : "";
+        return api("POST", "/documents" + replace, form, true).then(function (data) {
           stored.push(data.source);
           state.pending = state.pending.filter(function (q) { return q.id !== p.id; });
         }, function (err) {

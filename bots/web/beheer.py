@@ -25,7 +25,7 @@ from assistant.hashing import file_sha256
 from assistant.messages import t
 from ingest import catalog
 from ingest.catalog import CatalogError
-from ingest.corpusfiles import CorpusFileError, delete_document, inside, store_upload
+from ingest.corpusfiles import CorpusFileError, delete_document, inside, safe_filename, store_upload
 from ingest.formats import SUPPORTED_SUFFIXES, for_suffix
 from ingest.loaders import discover
 
@@ -34,7 +34,7 @@ from .admin import CHANNEL, _jobs_status, _queue, _ticket
 from .context import Ctx, WebContext
 from .errors import ApiError
 from .pages import KIND_NL, document_url
-from .session import COOKIE_PATH, Session, cookie_header
+from .session import COOKIE_PATH, Session, cookie_from_header, cookie_header
 from .uploads import api_error
 
 log = logging.getLogger(__name__)
@@ -97,8 +97,6 @@ def _session_body(ctx: WebContext, session: Session | None) -> dict[str, Any]:
 
 @router.get("/api/session")
 def session_state(ctx: Ctx, request: Request) -> JSONResponse:
-    from .session import cookie_from_header
-
     session = ctx.sessions.verify(cookie_from_header(request.headers.get("cookie")))
     return JSONResponse(_session_body(ctx, session), headers={"Cache-Control": "no-store"})
 
@@ -254,6 +252,9 @@ def upload(ctx: Ctx, request: Request, file: Annotated[UploadFile | None, File()
     except CatalogError as exc:
         raise _catalog_error(exc) from None
     except CorpusFileError as exc:
+        if exc.kind == "exists":  # the API's message names its query parameter; the page has a checkbox
+            name = safe_filename(file.filename)
+            raise ApiError(409, "document_exists", t("beheer.exists", name=name)) from None
         raise api_error(exc) from None
     entry: dict[str, str] = {}
     if meta:
