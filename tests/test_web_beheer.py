@@ -397,3 +397,12 @@ def test_unanswered_questions_are_grouped_and_counted(client: TestClient) -> Non
     rows = _csv_rows(client.get("/beheer/api/unanswered.csv"))
     assert rows[0][:2] == ["vraag", "aantal"] and len(rows) == 5
     assert ["Hoe vraag ik een omgevingsvergunnig aan?", "3"] == rows[3][:2]
+
+
+def test_the_bearer_api_delete_drops_the_catalog_entry_too(client: TestClient, beheer_settings: Settings) -> None:
+    source = "vvsg-memorandum-migratie-en-integratie.txt"
+    assert source in read_catalog(beheer_settings.corpus_dir)[0]
+    r = client.delete(f"/api/admin/documents/{source}", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert r.status_code == 200
+    entries, _ = read_catalog(beheer_settings.corpus_dir)
+    assert source not in entries and len(entries) == 4
