@@ -406,3 +406,16 @@ def test_the_bearer_api_delete_drops_the_catalog_entry_too(client: TestClient, b
     assert r.status_code == 200
     entries, _ = read_catalog(beheer_settings.corpus_dir)
     assert source not in entries and len(entries) == 4
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("=1+1", "'=1+1"), ("+31 6", "'+31 6"), ("-2", "'-2"), ("@SUM(A1)", "'@SUM(A1)"), ("\tx", "'\tx"),
+    ("\r=x", "'\r=x"), ("gewone tekst", "gewone tekst"), ("a=b", "a=b"), ("", ""), (None, ""), (3, "3"),
+])
+def test_csv_cells_never_start_a_formula(value: object, expected: str) -> None:
+    from bots.web.csvexport import cell, to_csv
+
+    assert cell(value) == expected
+    text = to_csv(["kop"], [[value]])
+    assert text.startswith("\ufeffkop\r\n")
+    assert next(csv.reader(io.StringIO(text[1:]), delimiter=";")) == ["kop"]
