@@ -282,8 +282,10 @@ def test_the_keyboard_alone_does_everything(page: Any, site: dict[str, Any], tmp
     page.locator("#docs-table tbody tr[data-source]").first.wait_for()
     assert page.evaluate(ACTIVE)["tag"] == "h1"  # after sign-in, focus moves to the page's heading
 
-    picker = tab_to(page, lambda a: a["id"] == "file-input")  # the file picker is reachable
-    assert picker["outline"].split()[0] != "none"
+    tab_to(page, lambda a: a["id"] == "file-input")  # the file picker is reachable
+    label = page.locator("label[for='file-input']")  # the visible button shows the focus of the hidden picker
+    assert label.evaluate("l => getComputedStyle(l).outlineStyle") != "none" and label.is_visible()
+    assert label.inner_text() == "Bestanden kiezen"
     edit = tab_to(page, lambda a: a["label"].startswith("Bewerk "))
     assert edit["outline"].split()[0] != "none" and int(edit["outline"].split()[1].rstrip("px")) >= 2
     page.keyboard.press("Enter")

@@ -548,7 +548,7 @@
   function renderFeedback(data) {
     var c = data.counts || {};
     $("fb-summary").textContent = "In totaal " + (c.helpful || 0) + " keer 👍 nuttig en " + (c.not_helpful || 0) +
-      " keer 👎 niet nuttig. Hieronder " + data.feedback.length + " stemmen.";
+      " keer 👎 niet nuttig. Hieronder " + data.feedback.length + (data.feedback.length === 1 ? " stem." : " stemmen.");
     var body = $("fb-table").tBodies[0];
     body.textContent = "";
     if (!data.feedback.length) {
