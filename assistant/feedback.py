@@ -10,6 +10,7 @@ and then periodically (:meth:`FeedbackStore.start_purging`).
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import json
 import logging
@@ -20,7 +21,7 @@ import sqlite3
 import threading
 import time
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Set
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -281,7 +282,8 @@ class QuestionGroup:
     first_asked: float = 0.0
     channels: list[str] = field(default_factory=list)
     variants: list[str] = field(default_factory=list)  # other wordings, most recent first (at most 5)
-    key: str = ""
+    key: str = ""  # the normalised first wording, which the others are compared with
+    content: frozenset[str] = frozenset()  # its long words (what the question is about)
 
 
 MAX_VARIANTS = 5
@@ -302,24 +304,31 @@ def group_questions(rows: Iterable[tuple[float, str, str]]) -> list[QuestionGrou
     Two questions are one group when their normalised text is equal, has the same words in another
     order, or differs by a typo or two (difflib ratio >= NEAR_IDENTICAL and no content word without
     a near twin); "Wie is de schepen van onderwijs?" and "Wie is de schepen van sport?" stay apart,
-    since their one differing word is most of what they ask. Only groups that share a content word
-    are compared, so thousands of distinct questions do not cost a comparison each with each.
+    since their one differing word is most of what they ask. Near twins differ in at most
+    ``WORDS_APART`` words, so they share a blocking key (their words with up to that many left out,
+    as in SymSpell's deletion neighbourhoods); only groups that share one are compared, which keeps
+    template-like questions ("Waar vind ik X voor Y in Z?") from costing a comparison each with each.
     """
     groups: list[QuestionGroup] = []
     by_key: dict[str, QuestionGroup] = {}
     by_words: dict[tuple[str, ...], QuestionGroup] = {}
-    by_word: dict[str, list[QuestionGroup]] = {}
+    by_block: dict[int, list[QuestionGroup]] = {}
     for asked_at, channel, question in rows:
         key = normalise_question(question)
         if not key:
             continue
         words = tuple(sorted(key.split()))
-        group = by_key.get(key) or by_words.get(words) or _similar(by_word, key)
+        group = by_key.get(key) or by_words.get(words)
+        blocks: set[int] | None = None
         if group is None:
-            group = QuestionGroup(question=question, first_asked=asked_at, last_asked=asked_at, key=key)
+            blocks = _blocking_keys(key)
+            group = _similar(by_block, blocks, key)
+        if group is None:
+            group = QuestionGroup(question=question, first_asked=asked_at, last_asked=asked_at, key=key,
+                                  content=frozenset(_long_words(key)))
             groups.append(group)
-            for word in {w for w in words if len(w) >= 4}:
-                by_word.setdefault(word, []).append(group)
+            for block in blocks or ():
+                by_block.setdefault(block, []).append(group)
         elif question != group.question and question not in group.variants and len(group.variants) < MAX_VARIANTS:
             group.variants.append(question)
         group.count += 1
@@ -333,38 +342,74 @@ def group_questions(rows: Iterable[tuple[float, str, str]]) -> list[QuestionGrou
     return groups
 
 
-def _similar(by_word: dict[str, list[QuestionGroup]], key: str) -> QuestionGroup | None:
-    """The group ``key`` is a near-twin of, among groups sharing at least half of its content words."""
-    content = list(dict.fromkeys(w for w in key.split() if len(w) >= 4))
-    shared: dict[int, int] = {}
-    candidates: dict[int, QuestionGroup] = {}
-    for word in content:
-        for group in by_word.get(word, ()):
-            shared[id(group)] = shared.get(id(group), 0) + 1
-            candidates[id(group)] = group
-    need = max(1, len(content) // 2)
-    for gid in sorted(shared, key=lambda g: -shared[g]):
-        if shared[gid] < need:
-            break
-        a = candidates[gid].key
+WORDS_APART = 2  # near twins differ in at most this many words (of three letters or more)
+MAX_BLOCK_WORDS = 24  # longer questions get keys with one word left out only (their count grows quadratically)
+
+
+def _blocking_keys(key: str) -> set[int]:
+    """Hashes of the question's words (3+ letters, sorted) with up to ``WORDS_APART`` of them left out.
+
+    A typo replaces a word, a slip adds or drops one: two questions within two such edits share a key.
+    """
+    words = sorted(w for w in key.split() if len(w) >= 3) or sorted(key.split())
+    n = len(words)
+    out = {hash(tuple(words))}
+    if n < 2:
+        return out
+    for i in range(n):
+        one = words[:i] + words[i + 1:]
+        out.add(hash(tuple(one)))
+        if n >= 4 and n <= MAX_BLOCK_WORDS:
+            for j in range(i, n - 1):
+                out.add(hash(tuple(one[:j] + one[j + 1:])))
+    return out
+
+
+def _similar(by_block: dict[int, list[QuestionGroup]], blocks: set[int], key: str) -> QuestionGroup | None:
+    """The most recent group ``key`` is a near twin of, among the groups that share a blocking key."""
+    seen: set[int] = set()
+    candidates: list[QuestionGroup] = []
+    content = _long_words(key)
+    for block in blocks:
+        for group in by_block.get(block, ()):
+            if id(group) not in seen:
+                seen.add(id(group))
+                candidates.append(group)
+    candidates.sort(key=lambda g: g.last_asked, reverse=True)
+    for group in candidates:
+        a = group.key
         if abs(len(a) - len(key)) > max(len(a), len(key)) * (1 - NEAR_IDENTICAL):
             continue
-        matcher = difflib.SequenceMatcher(None, a, key, autojunk=False)
-        if matcher.real_quick_ratio() < NEAR_IDENTICAL or matcher.quick_ratio() < NEAR_IDENTICAL:
+        if not _same_content_words(group.content, content):  # cheap: it looks only at the words that differ
             continue
-        if matcher.ratio() >= NEAR_IDENTICAL and _same_content_words(a, key):
-            return candidates[gid]
+        matcher = difflib.SequenceMatcher(None, a, key, autojunk=False)
+        if matcher.real_quick_ratio() >= NEAR_IDENTICAL and matcher.quick_ratio() >= NEAR_IDENTICAL \
+                and matcher.ratio() >= NEAR_IDENTICAL:
+            return group
     return None
 
 
-def _same_content_words(a: str, b: str) -> bool:
-    """No long word in one is missing (even misspelt) from the other: a different topic is a different question."""
-    def long_words(text: str) -> set[str]:
-        return {w for w in text.split() if len(w) >= 4}
+def _long_words(text: str) -> set[str]:
+    return {w for w in text.split() if len(w) >= 4}
 
-    wa, wb = long_words(a), long_words(b)
-    for word in wa ^ wb:
+
+def _same_content_words(wa: Set[str], wb: Set[str]) -> bool:
+    """No long word in one is missing (even misspelt) from the other: a different topic is a different question."""
+    differ = wa ^ wb
+    if len(differ) > 2 * WORDS_APART:
+        return False
+    for word in differ:
         other = wb if word in wa else wa
-        if not difflib.get_close_matches(word, other, n=1, cutoff=0.75):
+        if not any(_close_words(word, o) for o in other):
             return False
     return True
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _close_words(a: str, b: str) -> bool:
+    """The same word, misspelt (difflib ratio >= 0.75, as ``difflib.get_close_matches`` judges it).
+
+    Cached: the lists hold the same words over and over, and this is the inner loop of the grouping.
+    """
+    matcher = difflib.SequenceMatcher(None, b, a)
+    return matcher.real_quick_ratio() >= 0.75 and matcher.quick_ratio() >= 0.75 and matcher.ratio() >= 0.75
