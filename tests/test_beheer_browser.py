@@ -43,6 +43,9 @@ COMMENT = "Het adres van de bibliotheek ontbreekt."
 OUTSIDE = ["Hoe vraag ik een omgevingsvergunning aan voor een verbouwing?",
            "Wat zijn de openingsuren van het containerpark in Lochristi?",
            "Wat is het bedrag van het leefloon voor een alleenstaande in 2024?"]
+NOTE_NAME = "Fietsatelier Zwalmbeek.md"
+NOTE_SOURCE = "Fietsatelier-Zwalmbeek.md"
+NOTE_TITLE = "Fietsatelier Zwalmbeek"
 XSS = '<img src=x onerror="document.title=\'gekaapt\'">'
 
 
@@ -102,6 +105,13 @@ def refused_question(real_assistant: Assistant) -> str:
     pytest.fail("the real assistant claims to answer every question outside the corpus")
 
 
+def _note(directory: Path) -> Path:
+    path = directory / NOTE_NAME
+    path.write_text("# Fietsatelier\n\nIn het fietsatelier van Zwalmbeek herstellen nieuwkomers en buren samen "
+                    "fietsen, elke zaterdag van 10 tot 12 uur.\n", encoding="utf-8")
+    return path
+
+
 # ---------------------------------------------------------------- helpers
 
 
@@ -112,11 +122,16 @@ def sign_in(page: Any, url: str) -> None:
     page.locator("#docs-table tbody tr[data-source]").first.wait_for()
 
 
-def wait_for_job(page: Any) -> str:
-    """Wait until the live status says the re-index finished; returns that text."""
-    page.wait_for_function("""() => { const t = document.getElementById('job-text').textContent;
-                              return t.startsWith('Herindexering klaar')
-                                  || t.startsWith('De herindexering is mislukt'); }""", timeout=JOB_TIMEOUT_MS)
+def job_text(page: Any) -> str:
+    return str(page.locator("#job-text").inner_text())
+
+
+def wait_for_job(page: Any, before: str) -> str:
+    """Wait until the live status says a re-index finished, other than the one it said ``before``."""
+    page.wait_for_function("""before => { const t = document.getElementById('job-text').textContent;
+                              return t !== before && (t.startsWith('Herindexering klaar')
+                                                      || t.startsWith('De herindexering is mislukt')); }""",
+                           arg=before, timeout=JOB_TIMEOUT_MS)
     text = page.locator("#job-text").inner_text()
     assert text.startswith("Herindexering klaar"), text
     return str(text)
@@ -128,14 +143,16 @@ def doc_row(page: Any, source: str) -> Any:
 
 def drop_files(page: Any, selector: str, files: list[Path]) -> None:
     """A real drop event with a DataTransfer holding the files (what dragging from the desktop delivers)."""
-    payload = [{"name": f.name, "data": base64.b64encode(f.read_bytes()).decode()} for f in files]
+    types = {".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+             ".md": "text/markdown"}
+    payload = [{"name": f.name, "type": types.get(f.suffix, ""), "data": base64.b64encode(f.read_bytes()).decode()}
+               for f in files]
     page.evaluate("""([selector, files]) => {
         const zone = document.querySelector(selector);
         const dt = new DataTransfer();
         for (const f of files) {
           const bytes = Uint8Array.from(atob(f.data), c => c.charCodeAt(0));
-          dt.items.add(new File([bytes], f.name,
-                                {type: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document'}));
+          dt.items.add(new File([bytes], f.name, {type: f.type}));
         }
         for (const type of ['dragenter', 'dragover', 'drop']) {
           zone.dispatchEvent(new DragEvent(type, {dataTransfer: dt, bubbles: true, cancelable: true}));
@@ -170,23 +187,31 @@ def test_upload_edit_ask_delete_and_the_lists(page: Any, browser: Any, site: dic
     assert page.locator("#docs-table tbody tr[data-source]").count() == 5
     assert page.evaluate("document.cookie") == ""  # HttpOnly: the script never sees the session
 
-    # drop a DOCX, give it its metadata, upload: it is indexed and its row says so
-    drop_files(page, "#dropzone", [_docx(tmp_path)])
+    # drop a DOCX and a note together, give each its metadata, upload: one re-index, both rows say indexed
+    drop_files(page, "#dropzone", [_docx(tmp_path), _note(tmp_path)])
     item = page.locator("#pending li").first
     item.wait_for()
+    assert page.locator("#pending li").count() == 2
     assert DOCX_NAME in item.locator(".name").inner_text()
+    note = page.locator("#pending li").nth(1)
+    assert NOTE_NAME in note.locator(".name").inner_text()
+    note.get_by_label("Titel").fill(NOTE_TITLE)
     item.get_by_label("Titel").fill(FIRST_TITLE)
     item.get_by_label("Uitgever").fill("Gemeente Zwalmbeek")
     item.get_by_label("Datum").fill("2024-09")
     item.get_by_label("Soort").select_option("other")
     page.screenshot(path=str(tmp_path / "beheer-opladen.png"), full_page=True)
+    before = job_text(page)
     page.locator("#upload-button").click()
     expect(page.locator("#notice")).to_contain_text("opgeladen")
-    wait_for_job(page)
+    wait_for_job(page, before)
     row = doc_row(page, SOURCE)
     row.wait_for()
     assert FIRST_TITLE in row.inner_text() and "geïndexeerd" in row.inner_text()
     assert (corpus / SOURCE).exists()
+    page.wait_for_function("""() => { const r = document.querySelector("tr[data-source='Fietsatelier-Zwalmbeek.md']");
+                              return r && r.textContent.includes('geïndexeerd'); }""")
+    assert NOTE_TITLE in doc_row(page, NOTE_SOURCE).inner_text()
 
     # edit the title in the dialog; the re-index carries it into the index
     row.get_by_role("button", name=f"Bewerk {FIRST_TITLE}").click()
@@ -195,9 +220,10 @@ def test_upload_edit_ask_delete_and_the_lists(page: Any, browser: Any, site: dic
     assert dialog.get_by_label("Titel").input_value() == FIRST_TITLE
     dialog.get_by_label("Titel").fill(NEW_TITLE)
     page.screenshot(path=str(tmp_path / "beheer-bewerken.png"))
+    before = job_text(page)
     dialog.get_by_role("button", name="Opslaan en herindexeren").click()
     expect(dialog).to_be_hidden()
-    wait_for_job(page)
+    wait_for_job(page, before)
     page.wait_for_function("""t => { const r = document.querySelector("tr[data-source='Taalcafe-Zwalmbeek.docx']");
                               return r && r.textContent.includes(t) && r.textContent.includes('geïndexeerd'); }""",
                            arg=NEW_TITLE)
@@ -229,8 +255,9 @@ def test_upload_edit_ask_delete_and_the_lists(page: Any, browser: Any, site: dic
     assert NEW_TITLE in confirm.inner_text()
     assert page.evaluate("document.activeElement.id") == "delete-cancel"  # the safe choice has focus
     page.screenshot(path=str(tmp_path / "beheer-verwijderen.png"))
+    before = job_text(page)
     confirm.get_by_role("button", name="Verwijderen").click()
-    wait_for_job(page)
+    wait_for_job(page, before)
     page.wait_for_function("() => !document.querySelector(\"tr[data-source='Taalcafe-Zwalmbeek.docx']\")")
     assert not (corpus / SOURCE).exists()
 
@@ -305,8 +332,9 @@ def test_the_keyboard_alone_does_everything(page: Any, site: dict[str, Any], tmp
 
     tab_to(page, lambda a: a["id"] == "reindex", shift=True)
     assert page.locator("#job-text").get_attribute("aria-live") == "polite"
+    before = job_text(page)
     page.keyboard.press("Enter")
-    wait_for_job(page)  # the outcome is announced in the live region
+    wait_for_job(page, before)  # the outcome is announced in the live region
     page.screenshot(path=str(tmp_path / "beheer-toetsenbord.png"))
     assert not page.errors, page.errors  # type: ignore[attr-defined]
 

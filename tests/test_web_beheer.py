@@ -93,6 +93,47 @@ def test_the_page_is_served_with_a_strict_policy(client: TestClient) -> None:
         assert client.get(asset).status_code == 200
 
 
+def test_every_text_of_the_page_comes_from_the_catalogue(client: TestClient) -> None:
+    import html
+    import json
+    import re
+
+    from assistant.messages import section
+
+    page = client.get("/beheer").text
+    texts = section("beheer.ui.")
+    assert "{{" not in page and "}}" not in page  # every placeholder was filled in
+    block = re.search(r'<script id="beheer-text" type="application/json">(.*?)</script>', page, re.S)
+    assert block is not None and json.loads(block.group(1)) == texts
+    assert f"<h1>{html.escape(texts['app.title'])}</h1>" in page
+    script = client.get("/static/beheer.js").text
+    used = set(re.findall(r'tx\("([a-z_.]+)"\s*[,)]', script)) | set(re.findall(r'"(job\.[a-z_]+)"', script))
+    used |= {f"status.{s}" for s in ("indexed", "waiting", "skipped")}  # tx("status." + d.status)
+    assert used and used <= set(texts), sorted(used - set(texts))
+    # no Dutch sentence left in the script itself: string literals are keys, names and selectors
+    literals = re.findall(r'"([^"\\]*)"', script.split("var TEXT")[1])
+    words = {w for text in texts.values() for w in re.findall(r"[a-zé]{3,}", text.lower())}
+    sentences = [s for s in literals if " " in s]  # keys, ids and paths have no spaces
+    assert not [s for s in sentences if len([w for w in re.findall(r"[a-zé]{3,}", s.lower()) if w in words]) >= 2]
+
+
+def test_a_text_cannot_close_the_data_block() -> None:
+    from assistant.messages import CATALOG
+    from bots.web import beheer
+
+    key = "beheer.ui.app.title"
+    original = CATALOG["nl"][key]
+    CATALOG["nl"][key] = "</script><script>alert(1)</script>"
+    beheer.page_html.cache_clear()
+    try:
+        page = beheer.page_html()
+        assert page.count("</script>") == 2  # the data block's and beheer.js's own
+        assert "&lt;/script&gt;&lt;script&gt;" in page
+    finally:
+        CATALOG["nl"][key] = original
+        beheer.page_html.cache_clear()
+
+
 def test_without_an_admin_token_the_page_says_it_is_off(fake_index: Settings, fake_embedder: Any) -> None:
     with _client(fake_index, fake_embedder) as c:
         assert c.get("/beheer/api/session").json()["enabled"] is False

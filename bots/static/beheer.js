@@ -2,27 +2,34 @@
  * Wegwijzer admin page (/beheer). Vanilla JavaScript, nothing loaded from elsewhere (the page's CSP
  * allows only this origin). Everything that comes from the server or from a file name is inserted as
  * text (textContent), never as HTML. State-changing requests carry the session's CSRF token in the
- * X-CSRF-Token header; the session itself is an HttpOnly cookie this script cannot read.
+ * X-CSRF-Token header; the session itself is an HttpOnly cookie this script cannot read. Every text
+ * comes from the catalogue (assistant/messages.py, "beheer.ui.*"), handed over in the page's
+ * #beheer-text data block; tx(key, values) fills in its {names}.
  */
 (function () {
   "use strict";
 
   var API = "/beheer/api";
   var POLL_MS = 1000;
+  var TEXT = JSON.parse(document.getElementById("beheer-text").textContent);
+
+  function tx(key, values) {
+    var text = Object.prototype.hasOwnProperty.call(TEXT, key) ? TEXT[key] : key;
+    return text.replace(/\{(\w+)\}/g, function (whole, name) {
+      return values && Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : whole;
+    });
+  }
+
   var FIELDS = [
-    { name: "title", label: "Titel", placeholder: "wordt anders uit het document gehaald" },
-    { name: "publisher", label: "Uitgever", placeholder: "bv. VVSG" },
-    { name: "date", label: "Datum", placeholder: "bv. 2024 of 2024-03-31", help: "Jaar, jaar-maand of jaar-maand-dag." },
-    { name: "kind", label: "Soort", select: true },
-    { name: "language", label: "Taal", placeholder: "nl-BE" },
+    { name: "title", label: tx("col.title"), placeholder: tx("field.title_hint") },
+    { name: "publisher", label: tx("col.publisher"), placeholder: tx("field.publisher_hint") },
+    { name: "date", label: tx("col.date"), placeholder: tx("field.date_hint"), help: tx("field.date_help") },
+    { name: "kind", label: tx("col.kind"), select: true },
+    { name: "language", label: tx("col.language"), placeholder: tx("field.language_hint") },
   ];
-  var STATUS = { indexed: "geïndexeerd", waiting: "wacht op indexering", skipped: "overgeslagen" };
   var PHASES = {
-    queued: "De herindexering wacht om te starten…",
-    "": "De herindexering start…",
-    reading: "De herindexering leest de documentenmap…",
-    documents: "De herindexering leest de documenten…",
-    passages: "De herindexering berekent de passages…",
+    queued: "job.queued", "": "job.starting", reading: "job.reading", documents: "job.reading_documents",
+    passages: "job.embedding",
   };
 
   var state = { csrf: "", kinds: [], suffixes: [], maxMb: 20, pending: [], following: null, lastPhase: null,
@@ -68,12 +75,12 @@
       return response.json().catch(function () { return null; }).then(function (data) {
         if (response.ok) return data;
         var message = data && data.error && data.error.message ? data.error.message
-          : "Er ging iets mis (" + response.status + "). Probeer het opnieuw.";
+          : tx("error.status", { status: response.status });
         if (response.status === 401 && path !== "/login") showLogin(message);
         throw new ApiError(response.status, message);
       });
     }, function () {
-      throw new ApiError(0, "Wegwijzer is niet bereikbaar. Controleer je verbinding en probeer het opnieuw.");
+      throw new ApiError(0, tx("error.offline"));
     });
   }
 
@@ -108,8 +115,7 @@
     state.kinds = data.kinds || [];
     state.suffixes = data.suffixes || [];
     state.maxMb = data.max_upload_mb || 20;
-    $("formats").textContent = "Toegelaten: " + state.suffixes.join(", ") + "; hoogstens " + state.maxMb +
-      " MB per bestand.";
+    $("formats").textContent = tx("drop.formats", { suffixes: state.suffixes.join(", "), mb: state.maxMb });
   }
 
   function start() {
@@ -121,7 +127,7 @@
         if (!data.signed_in) { showLogin(); return; }
         enterApp(false);
       })
-      .catch(function () { notice("Wegwijzer is niet bereikbaar. Herlaad de pagina."); $("loading").hidden = true; });
+      .catch(function () { notice(tx("error.offline_reload")); $("loading").hidden = true; });
   }
 
   function enterApp(focusHeading) {
@@ -142,7 +148,7 @@
     event.preventDefault();
     var token = $("token").value;
     $("login-error").textContent = "";
-    if (!token.trim()) { $("login-error").textContent = "Vul het beheertoken in."; $("token").focus(); return; }
+    if (!token.trim()) { $("login-error").textContent = tx("login.empty"); $("token").focus(); return; }
     var button = this.querySelector("button");
     button.disabled = true;
     api("POST", "/login", { token: token }).then(function (data) {
@@ -170,31 +176,32 @@
   function renderDocuments(data) {
     var index = data.index || {};
     $("index-summary").textContent = index.version
-      ? "Index in gebruik: " + index.documents + " documenten, " + index.passages + " passages (versie " +
-        index.version + ")."
-      : "Er is nog geen index.";
+      ? tx("docs.summary", { documents: index.documents, passages: index.passages, version: index.version })
+      : tx("docs.no_index");
     var body = $("docs-table").tBodies[0];
     body.textContent = "";
     if (!data.documents.length) {
       body.appendChild(el("tr", {}, [el("td", { colspan: "9", className: "empty",
-                                                text: "De documentenmap is leeg." })]));
+                                                text: tx("docs.empty") })]));
     }
     data.documents.forEach(function (d) {
-      var title = el("td", { "data-label": "Titel" }, [
+      var title = el("td", { "data-label": tx("col.title") }, [
         d.url ? el("a", { href: d.url, text: d.title }) : el("span", { text: d.title }),
         el("span", { className: "sub", text: d.source }),
       ]);
-      var status = el("td", { "data-label": "Status" }, [
-        el("span", { className: "status " + d.status, text: STATUS[d.status] || d.status }),
+      var status = el("td", { "data-label": tx("col.status") }, [
+        el("span", { className: "status " + d.status, text: tx("status." + d.status) }),
         d.reason ? el("span", { className: "reason", text: d.reason }) : null,
       ]);
-      var actions = el("td", { "data-label": "Acties" });
+      var actions = el("td", { "data-label": tx("col.actions") });
       if (d.editable) {
         var wrap = el("div", { className: "actions" });
         var edit = el("button", { type: "button", className: "secondary", "data-action": "edit",
-                                  "data-source": d.source, "aria-label": "Bewerk " + d.title, text: "Bewerken" });
+                                  "data-source": d.source, "aria-label": tx("docs.edit_label", { title: d.title }),
+                                  text: tx("docs.edit") });
         var del = el("button", { type: "button", className: "secondary", "data-action": "delete",
-                                 "data-source": d.source, "aria-label": "Verwijder " + d.title, text: "Verwijderen" });
+                                 "data-source": d.source, "aria-label": tx("docs.delete_label", { title: d.title }),
+                                 text: tx("docs.delete") });
         edit.addEventListener("click", function () { openEdit(d, edit); });
         del.addEventListener("click", function () { openDelete(d, del); });
         wrap.appendChild(edit);
@@ -203,12 +210,12 @@
       }
       body.appendChild(el("tr", { "data-source": d.source }, [
         title,
-        el("td", { "data-label": "Uitgever", text: d.publisher }),
-        el("td", { "data-label": "Datum", className: "nowrap", text: d.date }),
-        el("td", { "data-label": "Soort", className: "nowrap", text: d.kind_label }),
-        el("td", { "data-label": "Taal", className: "nowrap", text: d.language }),
-        el("td", { "data-label": "Pagina's", className: "num", text: d.pages === null ? "" : String(d.pages) }),
-        el("td", { "data-label": "Passages", className: "num",
+        el("td", { "data-label": tx("col.publisher"), text: d.publisher }),
+        el("td", { "data-label": tx("col.date"), className: "nowrap", text: d.date }),
+        el("td", { "data-label": tx("col.kind"), className: "nowrap", text: d.kind_label }),
+        el("td", { "data-label": tx("col.language"), className: "nowrap", text: d.language }),
+        el("td", { "data-label": tx("col.pages"), className: "num", text: d.pages === null ? "" : String(d.pages) }),
+        el("td", { "data-label": tx("col.passages"), className: "num",
                    text: d.passages === null ? "" : String(d.passages) }),
         status, actions,
       ]));
@@ -221,7 +228,7 @@
       var id = prefix + "-" + f.name;
       var input;
       if (f.select) {
-        input = el("select", { id: id, name: f.name }, [el("option", { value: "", text: "(niet ingevuld)" })]);
+        input = el("select", { id: id, name: f.name }, [el("option", { value: "", text: tx("field.unset") })]);
         state.kinds.forEach(function (k) { input.appendChild(el("option", { value: k.value, text: k.label })); });
         input.value = values[f.name] || "";
       } else {
@@ -254,9 +261,9 @@
     Array.prototype.forEach.call(list, function (file) {
       var problem = "";
       if (state.suffixes.indexOf(suffixOf(file.name)) < 0) {
-        problem = "Dit bestandstype wordt niet aanvaard (wel: " + state.suffixes.join(", ") + ").";
+        problem = tx("upload.bad_type", { suffixes: state.suffixes.join(", ") });
       } else if (file.size > state.maxMb * 1024 * 1024) {
-        problem = "Het bestand is te groot (maximum " + state.maxMb + " MB).";
+        problem = tx("upload.too_large", { mb: state.maxMb });
       }
       state.pending.push({ id: state.nextId++, file: file, problem: problem });
     });
@@ -277,8 +284,8 @@
     state.pending.forEach(function (p) {
       var li = list.querySelector("li[data-id='" + p.id + "']");
       if (!li) {
-        var remove = el("button", { type: "button", className: "link", text: "Uit de lijst halen",
-                                    "aria-label": p.file.name + " uit de lijst halen" });
+        var remove = el("button", { type: "button", className: "link", text: tx("upload.remove"),
+                                    "aria-label": tx("upload.remove_label", { name: p.file.name }) });
         remove.addEventListener("click", function () {
           state.pending = state.pending.filter(function (q) { return q.id !== p.id; });
           renderPending();
@@ -286,7 +293,8 @@
           ($("pending").querySelector("input") || $("file-input")).focus();
         });
         li = el("li", { "data-id": String(p.id) }, [
-          el("p", { className: "name", text: p.file.name + " (" + Math.max(1, Math.round(p.file.size / 1024)) + " kB)" }),
+          el("p", { className: "name",
+                    text: tx("upload.file", { name: p.file.name, kb: Math.max(1, Math.round(p.file.size / 1024)) }) }),
           fieldInputs("f" + p.id, {}),
           el("p", { className: "state", role: "status" }),
           el("p", { className: "error" }),
@@ -336,7 +344,7 @@
         form.append("file", p.file, p.file.name);
         var values = readFields(li);
         Object.keys(values).forEach(function (k) { if (values[k]) form.append(k, values[k]); });
-        li.querySelector(".state").textContent = "Bezig met opladen…";
+        li.querySelector(".state").textContent = tx("upload.busy");
         var replace = $("replace") && $("replace").checked ? "?replace=true" : "";
         return api("POST", "/documents" + replace, form, true).then(function (data) {
           stored.push(data.source);
@@ -356,8 +364,8 @@
         if (failed) failed.focus();
         return null;
       }
-      notice(stored.length === 1 ? "1 document opgeladen: " + stored[0] + "."
-             : stored.length + " documenten opgeladen: " + stored.join(", ") + ".", true);
+      notice(tx(stored.length === 1 ? "upload.done_one" : "upload.done_many",
+                { count: stored.length, names: stored.join(", ") }), true);
       return requestReindex();
     }).catch(function () { /* signed out: the sign-in form is shown */ })
       .then(function () { button.disabled = false; });
@@ -388,7 +396,7 @@
 
   function openEdit(doc, opener) {
     state.editing = doc;
-    $("edit-source").textContent = "Bestand: " + doc.source;
+    $("edit-source").textContent = tx("edit.file", { source: doc.source });
     var fields = $("edit-fields");
     fields.textContent = "";
     var values = {};
@@ -414,7 +422,7 @@
     api("PATCH", "/documents/" + encodeURIComponent(doc.source).replace(/%2F/g, "/"), readFields($("edit-fields")))
       .then(function (data) {
         closeDialog($("edit-dialog"));
-        notice("De gegevens van " + doc.source + " zijn bewaard.", true);
+        notice(tx("edit.saved", { source: doc.source }), true);
         startFollowing(data.reindex, data.reindex_error);
         return loadDocuments().then(function () { restoreFocus(doc.source, "edit"); });
       }, function (err) {
@@ -428,8 +436,7 @@
 
   function openDelete(doc, opener) {
     state.deleting = doc;
-    $("delete-text").textContent = "“" + doc.title + "” (" + doc.source + ") wordt uit de documentenmap " +
-      "verwijderd. Na de herindexering komt het niet meer in antwoorden voor. Dit kan je niet ongedaan maken.";
+    $("delete-text").textContent = tx("delete.text", { title: doc.title, source: doc.source });
     $("delete-error").textContent = "";
     openDialog($("delete-dialog"), opener);
     $("delete-cancel").focus(); // the safe choice first
@@ -447,7 +454,7 @@
     api("DELETE", "/documents/" + encodeURIComponent(doc.source).replace(/%2F/g, "/")).then(function (data) {
       state.deleting = null;
       closeDialog($("delete-dialog"));
-      notice(doc.source + " is verwijderd.", true);
+      notice(tx("delete.done", { source: doc.source }), true);
       startFollowing(data.reindex, data.reindex_error);
       return loadDocuments().then(function () { $("docs-title").focus(); });
     }, function (err) { $("delete-error").textContent = err.message; });
@@ -469,7 +476,7 @@
   function startFollowing(ticket, error) {
     if (error) { notice(error); return; }
     if (!ticket) return;
-    say(ticket.message || PHASES.queued);
+    say(ticket.message || tx(PHASES.queued));
     state.lastPhase = null;
     followJobs(false);
   }
@@ -501,38 +508,38 @@
     var p = job.progress || {};
     if (job.state === "queued" || job.state === "running") {
       var phase = job.state === "queued" ? "queued" : (p.phase || "");
-      if (phase !== state.lastPhase) { say(job.note || PHASES[phase] || PHASES[""]); state.lastPhase = phase; }
+      if (phase !== state.lastPhase) { say(job.note || tx(PHASES[phase] || PHASES[""])); state.lastPhase = phase; }
       var done = 0, total = 0, detail = "";
       if (p.phase === "documents") {
         done = p.documents_done; total = p.documents_total;
-        detail = "Documenten: " + done + " van " + total;
+        detail = tx("job.documents", { done: done, total: total });
       } else if (p.phase === "passages") {
         done = p.passages_done; total = p.passages_total;
-        detail = "Passages en zinnen: " + done + " van " + total;
+        detail = tx("job.passages", { done: done, total: total });
       }
       bar.hidden = false;
       if (total) { bar.max = total; bar.value = done; bar.setAttribute("aria-valuetext", detail); }
       else { bar.removeAttribute("value"); bar.removeAttribute("aria-valuetext"); }
-      $("job-detail").textContent = detail + (next ? " · er volgt nog een herindexering" : "");
+      $("job-detail").textContent = detail + (next ? tx("job.next") : "");
       $("reindex").disabled = false;
       return;
     }
     bar.hidden = true;
     $("job-detail").textContent = "";
     if (quiet && state.lastPhase === null) {
-      say(job.state === "done" ? "Laatste herindexering: klaar (" + when(job.finished_at) + ")."
-          : "Laatste herindexering mislukt (" + when(job.finished_at) + "): " + job.error);
+      say(tx(job.state === "done" ? "job.last_done" : "job.last_failed",
+             { when: when(job.finished_at), error: job.error }));
       return;
     }
     state.lastPhase = null;
     if (job.state === "done") {
       var r = job.report || {};
-      var text = "Herindexering klaar: " + r.documents + " documenten, " + r.passages + " passages" +
-        (r.version_id ? " (versie " + r.version_id + ")" : "") + ".";
-      if (r.skipped && r.skipped.length) text += " " + r.skipped.length + " overgeslagen (zie de tabel).";
+      var text = tx("job.done", { documents: r.documents, passages: r.passages,
+                                  version: r.version_id ? tx("job.version", { version: r.version_id }) : "" });
+      if (r.skipped && r.skipped.length) text += tx("job.skipped", { count: r.skipped.length });
       say(text);
     } else {
-      say("De herindexering is mislukt: " + (job.error || "onbekende fout") + ".");
+      say(tx("job.failed", { error: job.error || tx("job.unknown_error") }));
     }
   }
 
@@ -547,32 +554,33 @@
 
   function renderFeedback(data) {
     var c = data.counts || {};
-    $("fb-summary").textContent = "In totaal " + (c.helpful || 0) + " keer 👍 nuttig en " + (c.not_helpful || 0) +
-      " keer 👎 niet nuttig. Hieronder " + data.feedback.length + (data.feedback.length === 1 ? " stem." : " stemmen.");
+    $("fb-summary").textContent = tx(data.feedback.length === 1 ? "fb.summary_one" : "fb.summary",
+                                     { up: c.helpful || 0, down: c.not_helpful || 0, shown: data.feedback.length });
     var body = $("fb-table").tBodies[0];
     body.textContent = "";
     if (!data.feedback.length) {
-      body.appendChild(el("tr", {}, [el("td", { colspan: "6", className: "empty", text: "Nog geen feedback." })]));
+      body.appendChild(el("tr", {}, [el("td", { colspan: "6", className: "empty", text: tx("fb.empty") })]));
     }
     data.feedback.forEach(function (f) {
-      var sources = el("td", { "data-label": "Bronnen" });
+      var sources = el("td", { "data-label": tx("col.sources") });
       if (f.sources && f.sources.length) {
         var list = el("ul", { className: "plain" });
         f.sources.forEach(function (s) {
-          list.appendChild(el("li", { text: (s.title || s.source) + (s.page ? ", p. " + s.page : "") }));
+          var name = s.title || s.source;
+          list.appendChild(el("li", { text: s.page ? tx("fb.page", { title: name, page: s.page }) : name }));
         });
         sources.appendChild(list);
       } else {
-        sources.appendChild(el("span", { className: "empty", text: "geen" }));
+        sources.appendChild(el("span", { className: "empty", text: tx("fb.no_sources") }));
       }
       body.appendChild(el("tr", {}, [
-        el("td", { "data-label": "Datum", text: when(f.created_at) }),
-        el("td", { "data-label": "Oordeel" }, [f.helpful ? el("span", { className: "vote-up", text: "👍 nuttig" })
-                                                          : el("span", { className: "vote-down", text: "👎 niet nuttig" })]),
-        el("td", { "data-label": "Opmerking", className: "comment", text: f.comment }),
-        el("td", { "data-label": "Vraag", className: "question", text: f.question }),
+        el("td", { "data-label": tx("col.date"), text: when(f.created_at) }),
+        el("td", { "data-label": tx("col.vote") }, [f.helpful ? el("span", { className: "vote-up", text: tx("fb.up") })
+                                                   : el("span", { className: "vote-down", text: tx("fb.down") })]),
+        el("td", { "data-label": tx("col.comment"), className: "comment", text: f.comment }),
+        el("td", { "data-label": tx("col.question"), className: "question", text: f.question }),
         sources,
-        el("td", { "data-label": "Kanaal", text: f.channel }),
+        el("td", { "data-label": tx("col.channel"), text: f.channel }),
       ]));
     });
   }
@@ -589,15 +597,15 @@
     body.textContent = "";
     if (!data.questions.length) {
       body.appendChild(el("tr", {}, [el("td", { colspan: "5", className: "empty",
-                                                text: "Geen vragen zonder antwoord." })]));
+                                                text: tx("q.empty") })]));
     }
     data.questions.forEach(function (q) {
       body.appendChild(el("tr", {}, [
-        el("td", { "data-label": "Vraag", className: "question", text: q.question }),
-        el("td", { "data-label": "Aantal", className: "num", text: String(q.count) }),
-        el("td", { "data-label": "Laatst gesteld", text: when(q.last_asked) }),
-        el("td", { "data-label": "Andere formuleringen", text: q.variants.join(" · ") }),
-        el("td", { "data-label": "Kanaal", text: q.channels.join(", ") }),
+        el("td", { "data-label": tx("col.question"), className: "question", text: q.question }),
+        el("td", { "data-label": tx("col.count"), className: "num", text: String(q.count) }),
+        el("td", { "data-label": tx("col.last_asked"), text: when(q.last_asked) }),
+        el("td", { "data-label": tx("col.variants"), text: q.variants.join(" · ") }),
+        el("td", { "data-label": tx("col.channel"), text: q.channels.join(", ") }),
       ]));
     });
   }

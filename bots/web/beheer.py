@@ -10,19 +10,23 @@ for changes, the CSRF token before any of these run or a byte of a body is read.
 
 from __future__ import annotations
 
+import functools
+import html
+import json
 import logging
+import re
 import time
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, StrictStr
 
 from assistant import index as idx
 from assistant.errors import WegwijzerError
 from assistant.hashing import file_sha256
-from assistant.messages import t
+from assistant.messages import section, t
 from ingest import catalog
 from ingest.catalog import CatalogError
 from ingest.corpusfiles import CorpusFileError, delete_document, inside, safe_filename, store_upload
@@ -44,6 +48,8 @@ BEHEER_CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; scrip
               "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 CATALOG_STATUS = {"invalid": 422, "unreadable": 409, "busy": 503, "unwritable": 503}
 FEEDBACK_LIMIT = 1000
+UI_PREFIX = "beheer.ui."  # the page's texts in assistant/messages.py
+_PLACEHOLDER = re.compile(r"\{\{([a-z_.]+)\}\}")
 
 router = APIRouter(prefix="/beheer", include_in_schema=False)
 
@@ -77,10 +83,24 @@ def _reindex(ctx: WebContext) -> dict[str, Any]:
 # ---------------------------------------------------------------- the page and the session
 
 
+@functools.lru_cache(maxsize=1)
+def page_html() -> str:
+    """beheer.html with its texts from the catalogue: each ``{{key}}`` escaped, and all of them as JSON
+    for the script (``{{texts_json}}``, a data block the CSP does not run; ``<`` escaped so no text can
+    close it). A key missing from the catalogue fails here, at the first request, not in a browser."""
+    texts = section(UI_PREFIX)
+    data = json.dumps(texts, ensure_ascii=False, sort_keys=True).replace("<", "\\u003c")
+
+    def fill(match: re.Match[str]) -> str:
+        key = match.group(1)
+        return data if key == "texts_json" else html.escape(texts[key])
+
+    return _PLACEHOLDER.sub(fill, (STATIC_DIR / "beheer.html").read_text(encoding="utf-8"))
+
+
 @router.get("")
-def page() -> FileResponse:
-    return FileResponse(STATIC_DIR / "beheer.html", media_type="text/html; charset=utf-8",
-                        headers={"Content-Security-Policy": BEHEER_CSP, "Cache-Control": "no-store"})
+def page() -> HTMLResponse:
+    return HTMLResponse(page_html(), headers={"Content-Security-Policy": BEHEER_CSP, "Cache-Control": "no-store"})
 
 
 def _session_body(ctx: WebContext, session: Session | None) -> dict[str, Any]:
