@@ -183,7 +183,9 @@ CATALOG: dict[str, dict[str, str]] = {
             "/bronnen: de documenten die ik ken\n/help: deze uitleg"
         ),
         "bot.help_admin_html": (
-            "\n\n<b>Voor beheerders</b>\n/status: de index\n/herindexeer: de documenten opnieuw indexeren"
+            "\n\n<b>Voor beheerders</b>\n/status: de index\n/herindexeer: de documenten opnieuw indexeren\n"
+            "Stuur me een document (PDF, Word, OpenDocument, PowerPoint, HTML, tekst) om het toe te voegen; "
+            "een bijschrift wordt de titel."
         ),
         "bot.sources_heading": "Bronnen",
         "bot.related_heading": "Verwante passagen",

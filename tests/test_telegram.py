@@ -633,6 +633,8 @@ def test_an_admin_adds_a_document_and_hears_its_passage_count(api: FakeBotAPI, s
     api.document(ADMIN, "Taalcafé Zwalmbeek.docx", docx.read_bytes())
     api.wait_for(lambda _: len(api.sent(ADMIN, "editMessageText")) >= 2, timeout=240)
     assert plain(api.sent(ADMIN)[1]) == say("bot.upload_replaced", name="Taalcafe-Zwalmbeek.docx")
+    api.message("/help", ADMIN)  # the admin's help says how to add a document
+    assert "Stuur me een document" in plain(api.wait_sent(ADMIN, 3)[2])
 
 
 def test_documents_from_anyone_else_are_refused_and_never_fetched(api: FakeBotAPI, start_bot: StartBot,
@@ -646,7 +648,7 @@ def test_documents_from_anyone_else_are_refused_and_never_fetched(api: FakeBotAP
     api.document(MALLORY, "nog-een.txt", b"Nog een.")
     assert plain(api.wait_sent(MALLORY)[0]) == say("bot.refused")
     api.message("/help", ALICE)  # a marker: once Alice has her help, Mallory's updates were handled too
-    api.wait_sent(ALICE, 2)
+    assert "Stuur me een document" not in plain(api.wait_sent(ALICE, 2)[1])  # not said to non-admins
     api.quiet(0.3)
     assert len(api.sent(MALLORY)) == 1  # one refusal, then silence
     assert not [c for c in api.calls if c.method == "getFile"] and api.downloads == []
