@@ -123,6 +123,9 @@ class Settings:
     header_timeout_s: float = 10.0  # a request's line and headers must arrive within this time
     body_timeout_s: float = 30.0  # longest silence from a client in the middle of a request body
     question_retention_days: int = 90  # questions (and the text stored with feedback) are kept this long
+    # admin page /beheer (issue 10)
+    admin_session_minutes: int = 480  # a sign-in lasts this long (the session cookie's expiry)
+    login_rate_limit: int = 10  # sign-in attempts per 15 minutes per client (0: no limit)
     # telegram
     telegram_token: str = ""
     telegram_api_url: str = "https://api.telegram.org/bot"
@@ -150,6 +153,11 @@ class Settings:
     @property
     def feedback_db(self) -> Path:
         return self.data_dir / "feedback.sqlite3"
+
+    @property
+    def admin_sessions_db(self) -> Path:
+        """Signed-out admin sessions (so a copied cookie stops working at sign-out), for every worker."""
+        return self.data_dir / "admin_sessions.sqlite3"
 
     @property
     def ratelimit_db(self) -> Path:
@@ -187,6 +195,8 @@ class Settings:
             header_timeout_s=_seconds(env, "WEGWIJZER_HEADER_TIMEOUT_S", 10.0, minimum=0.1),
             body_timeout_s=_seconds(env, "WEGWIJZER_BODY_TIMEOUT_S", 30.0, minimum=0.1),
             question_retention_days=_int(env, "WEGWIJZER_QUESTION_RETENTION_DAYS", 90, minimum=1),
+            admin_session_minutes=_int(env, "WEGWIJZER_ADMIN_SESSION_MINUTES", 480, minimum=1),
+            login_rate_limit=_int(env, "WEGWIJZER_LOGIN_RATE_LIMIT", 10, minimum=0),
             telegram_token=env.get("TELEGRAM_BOT_TOKEN", "").strip(),
             telegram_api_url=env.get("WEGWIJZER_TELEGRAM_API_URL") or "https://api.telegram.org/bot",
             telegram_allowed_users=_ids(env, "WEGWIJZER_TELEGRAM_ALLOWED_USERS"),

@@ -9,17 +9,21 @@ and then periodically (:meth:`FeedbackStore.start_purging`).
 
 from __future__ import annotations
 
+import difflib
+import functools
 import hashlib
 import json
 import logging
 import os
+import re
 import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+import unicodedata
+from collections.abc import Iterable, Iterator, Set
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -232,3 +236,180 @@ class FeedbackStore:
         for helpful, n in rows:
             out["helpful" if helpful else "not_helpful"] = n
         return out
+
+    # ------------------------------------------------------------------ reading for the admin page
+
+    def recent_feedback(self, limit: int = 500, helpful: bool | None = None) -> list[FeedbackEntry]:
+        """Feedback rows, newest first (at most ``limit``); only 👍 or only 👎 with ``helpful``."""
+        where, params = ("WHERE helpful = ?", (int(helpful),)) if helpful is not None else ("", ())
+        with self._connect() as con:
+            rows = con.execute(
+                f"SELECT created_at, channel, helpful, comment, question, sources FROM feedback {where} "
+                "ORDER BY created_at DESC, id DESC LIMIT ?", (*params, limit)).fetchall()
+        return [FeedbackEntry(r[0], r[1], bool(r[2]), r[3], r[4], json.loads(r[5])) for r in rows]
+
+    def refused_questions(self, limit: int = 5000) -> list[tuple[float, str, str]]:
+        """(asked at, channel, question) of the answers that found nothing, newest first."""
+        with self._connect() as con:
+            rows = con.execute("SELECT created_at, channel, question FROM answers WHERE found = 0 "
+                               "ORDER BY created_at DESC LIMIT ?", (limit,)).fetchall()
+        return [(float(r[0]), str(r[1]), str(r[2])) for r in rows]
+
+    def unanswered(self, limit: int = 200, scan: int = 5000) -> list[QuestionGroup]:
+        """Refused questions grouped (near-identical wording counts as one), newest group first."""
+        return group_questions(self.refused_questions(scan))[:limit]
+
+
+@dataclass(frozen=True)
+class FeedbackEntry:
+    """One vote as the admin page lists it."""
+
+    created_at: float
+    channel: str
+    helpful: bool
+    comment: str
+    question: str
+    sources: list[dict[str, object]]
+
+
+@dataclass
+class QuestionGroup:
+    """Questions that got no answer and say the same thing: how often, when, and how they were put."""
+
+    question: str  # the most recent wording
+    count: int = 0
+    last_asked: float = 0.0
+    first_asked: float = 0.0
+    channels: list[str] = field(default_factory=list)
+    variants: list[str] = field(default_factory=list)  # other wordings, most recent first (at most 5)
+    key: str = ""  # the normalised first wording, which the others are compared with
+    content: frozenset[str] = frozenset()  # its long words (what the question is about)
+
+
+MAX_VARIANTS = 5
+NEAR_IDENTICAL = 0.88  # difflib ratio of two normalised questions that count as one
+_NON_WORD = re.compile(r"[^\w]+")
+
+
+def normalise_question(text: str) -> str:
+    """Lower case, without accents, punctuation or extra spaces: "Wat is X?" and "wat is x" are one."""
+    text = unicodedata.normalize("NFKD", text.casefold())
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return " ".join(_NON_WORD.sub(" ", text).split())
+
+
+def group_questions(rows: Iterable[tuple[float, str, str]]) -> list[QuestionGroup]:
+    """Group (asked at, channel, question) rows, given newest first, into counted groups, newest first.
+
+    Two questions are one group when their normalised text is equal, has the same words in another
+    order, or differs by a typo or two (difflib ratio >= NEAR_IDENTICAL and no content word without
+    a near twin); "Wie is de schepen van onderwijs?" and "Wie is de schepen van sport?" stay apart,
+    since their one differing word is most of what they ask. Near twins differ in at most
+    ``WORDS_APART`` words, so they share a blocking key (their words with up to that many left out,
+    as in SymSpell's deletion neighbourhoods); only groups that share one are compared, which keeps
+    template-like questions ("Waar vind ik X voor Y in Z?") from costing a comparison each with each.
+    """
+    groups: list[QuestionGroup] = []
+    by_key: dict[str, QuestionGroup] = {}
+    by_words: dict[tuple[str, ...], QuestionGroup] = {}
+    by_block: dict[int, list[QuestionGroup]] = {}
+    for asked_at, channel, question in rows:
+        key = normalise_question(question)
+        if not key:
+            continue
+        words = tuple(sorted(key.split()))
+        group = by_key.get(key) or by_words.get(words)
+        blocks: set[int] | None = None
+        if group is None:
+            blocks = _blocking_keys(key)
+            group = _similar(by_block, blocks, key)
+        if group is None:
+            group = QuestionGroup(question=question, first_asked=asked_at, last_asked=asked_at, key=key,
+                                  content=frozenset(_long_words(key)))
+            groups.append(group)
+            for block in blocks or ():
+                by_block.setdefault(block, []).append(group)
+        elif question != group.question and question not in group.variants and len(group.variants) < MAX_VARIANTS:
+            group.variants.append(question)
+        group.count += 1
+        group.last_asked = max(group.last_asked, asked_at)
+        group.first_asked = min(group.first_asked, asked_at)
+        if channel not in group.channels:
+            group.channels.append(channel)
+        by_key.setdefault(key, group)
+        by_words.setdefault(words, group)
+    groups.sort(key=lambda g: g.last_asked, reverse=True)
+    return groups
+
+
+WORDS_APART = 2  # near twins differ in at most this many words (of three letters or more)
+MAX_BLOCK_WORDS = 24  # longer questions get keys with one word left out only (their count grows quadratically)
+
+
+def _blocking_keys(key: str) -> set[int]:
+    """Hashes of the question's words (3+ letters, sorted) with up to ``WORDS_APART`` of them left out.
+
+    A typo replaces a word, a slip adds or drops one: two questions within two such edits share a key.
+    """
+    words = sorted(w for w in key.split() if len(w) >= 3) or sorted(key.split())
+    n = len(words)
+    out = {hash(tuple(words))}
+    if n < 2:
+        return out
+    for i in range(n):
+        one = words[:i] + words[i + 1:]
+        out.add(hash(tuple(one)))
+        if n >= 4 and n <= MAX_BLOCK_WORDS:
+            for j in range(i, n - 1):
+                out.add(hash(tuple(one[:j] + one[j + 1:])))
+    return out
+
+
+def _similar(by_block: dict[int, list[QuestionGroup]], blocks: set[int], key: str) -> QuestionGroup | None:
+    """The most recent group ``key`` is a near twin of, among the groups that share a blocking key."""
+    seen: set[int] = set()
+    candidates: list[QuestionGroup] = []
+    content = _long_words(key)
+    for block in blocks:
+        for group in by_block.get(block, ()):
+            if id(group) not in seen:
+                seen.add(id(group))
+                candidates.append(group)
+    candidates.sort(key=lambda g: g.last_asked, reverse=True)
+    for group in candidates:
+        a = group.key
+        if abs(len(a) - len(key)) > max(len(a), len(key)) * (1 - NEAR_IDENTICAL):
+            continue
+        if not _same_content_words(group.content, content):  # cheap: it looks only at the words that differ
+            continue
+        matcher = difflib.SequenceMatcher(None, a, key, autojunk=False)
+        if matcher.real_quick_ratio() >= NEAR_IDENTICAL and matcher.quick_ratio() >= NEAR_IDENTICAL \
+                and matcher.ratio() >= NEAR_IDENTICAL:
+            return group
+    return None
+
+
+def _long_words(text: str) -> set[str]:
+    return {w for w in text.split() if len(w) >= 4}
+
+
+def _same_content_words(wa: Set[str], wb: Set[str]) -> bool:
+    """No long word in one is missing (even misspelt) from the other: a different topic is a different question."""
+    differ = wa ^ wb
+    if len(differ) > 2 * WORDS_APART:
+        return False
+    for word in differ:
+        other = wb if word in wa else wa
+        if not any(_close_words(word, o) for o in other):
+            return False
+    return True
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _close_words(a: str, b: str) -> bool:
+    """The same word, misspelt (difflib ratio >= 0.75, as ``difflib.get_close_matches`` judges it).
+
+    Cached: the lists hold the same words over and over, and this is the inner loop of the grouping.
+    """
+    matcher = difflib.SequenceMatcher(None, b, a)
+    return matcher.real_quick_ratio() >= 0.75 and matcher.quick_ratio() >= 0.75 and matcher.ratio() >= 0.75

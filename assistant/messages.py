@@ -183,7 +183,9 @@ CATALOG: dict[str, dict[str, str]] = {
             "/bronnen: de documenten die ik ken\n/help: deze uitleg"
         ),
         "bot.help_admin_html": (
-            "\n\n<b>Voor beheerders</b>\n/status: de index\n/herindexeer: de documenten opnieuw indexeren"
+            "\n\n<b>Voor beheerders</b>\n/status: de index\n/herindexeer: de documenten opnieuw indexeren\n"
+            "Stuur me een document (PDF, Word, OpenDocument, PowerPoint, HTML, tekst) om het toe te voegen; "
+            "een bijschrift wordt de titel."
         ),
         "bot.sources_heading": "Bronnen",
         "bot.related_heading": "Verwante passagen",
@@ -286,6 +288,195 @@ CATALOG: dict[str, dict[str, str]] = {
         "watch.requested": "Wijzigingen in de documentenmap ({changes}): herindexering {job}. {message}",
         "watch.finished": "Herindexering {job}: {outcome}",
         "watch.unreadable": "De documentenmap {corpus} is niet leesbaar ({reason}); ik probeer het opnieuw.",
+        # ---- admin page /beheer, catalog editing, documents through the bot (issue 10: items 1, 5, 7) ----
+        "catalog.field.title": "titel",
+        "catalog.field.publisher": "uitgever",
+        "catalog.field.date": "datum",
+        "catalog.field.kind": "soort",
+        "catalog.field.language": "taal",
+        "catalog.not_text": "Het veld '{field}' moet tekst zijn.",
+        "catalog.control_chars": "Het veld '{field}' bevat onzichtbare stuurtekens; typ de tekst opnieuw.",
+        "catalog.too_long": "Het veld '{field}' is te lang (maximum {limit} tekens).",
+        "catalog.bad_date": (
+            "De datum '{value}' is ongeldig. Schrijf ze als jaar, jaar-maand of jaar-maand-dag, "
+            "bijvoorbeeld 2024, 2024-03 of 2024-03-31."
+        ),
+        "catalog.bad_kind": "De soort '{value}' bestaat niet. Kies een van: {kinds}.",
+        "catalog.bad_language": "De taal '{value}' is geen geldige taalcode, zoals nl-BE, nl, fr of en.",
+        "catalog.unknown_field": "Het veld '{field}' bestaat niet in de catalogus.",
+        "catalog.unreadable": (
+            "De catalogus (catalog.toml) kan niet gelezen worden ({reason}). Herstel het bestand eerst; "
+            "er werd niets gewijzigd."
+        ),
+        "catalog.not_a_table": "De catalogus heeft voor '{source}' geen geldige tabel; herstel catalog.toml eerst.",
+        "catalog.busy": "De catalogus wordt net door iemand anders aangepast. Probeer het zo opnieuw.",
+        "catalog.unwritable": "De catalogus kan niet worden weggeschreven ({reason}); er werd niets gewijzigd.",
+        "beheer.signed_out": "Je bent niet (meer) aangemeld. Meld je opnieuw aan met het beheertoken.",
+        "beheer.bad_token": "Dit beheertoken klopt niet.",
+        "beheer.csrf": (
+            "Deze aanvraag is geweigerd: het beveiligingstoken van je sessie ontbreekt of klopt niet. "
+            "Herlaad de beheerpagina en probeer het opnieuw."
+        ),
+        "beheer.signed_out_ok": "Je bent afgemeld.",
+        "beheer.exists": (
+            "Er bestaat al een document '{name}'. Vink 'Een bestaand document met dezelfde bestandsnaam "
+            "vervangen' aan om het te vervangen."
+        ),
+        "beheer.status_changed": "gewijzigd; de wijziging wacht op een herindexering",
+        "beheer.status_removed": "verwijderd uit de documentenmap; verdwijnt bij de volgende herindexering",
+        "rate.login": "Te veel aanmeldpogingen kort na elkaar. Probeer het opnieuw over {seconds} s.",
+        "document.not_in_corpus": "Het document '{name}' staat niet in de documentenmap.",
+        "csv.date": "datum",
+        "csv.channel": "kanaal",
+        "csv.vote": "oordeel",
+        "csv.helpful": "nuttig",
+        "csv.not_helpful": "niet nuttig",
+        "csv.comment": "opmerking",
+        "csv.question": "vraag",
+        "csv.sources": "bronnen",
+        "csv.count": "aantal",
+        "csv.first_asked": "eerst gesteld",
+        "csv.last_asked": "laatst gesteld",
+        "csv.variants": "andere formuleringen",
+        "bot.upload_admin_only": (
+            "Alleen beheerders kunnen documenten toevoegen. Je bestand werd niet opgehaald en niet bewaard."
+        ),
+        "bot.upload_refused": "Ik kan dit bestand niet toevoegen: {reason}",
+        "bot.upload_too_large": "Het bestand is te groot ({size} MB; maximum {limit} MB). Het werd niet opgehaald.",
+        "bot.upload_failed": "Het bestand kon niet worden opgehaald bij Telegram. Probeer het opnieuw.",
+        "bot.upload_stored": "{name} is bewaard in de documentenmap. Herindexering gestart…",
+        "bot.upload_replaced": "{name} vervangt het bestaande document met die naam. Herindexering gestart…",
+        "bot.upload_indexed": "{name} is geïndexeerd: {passages} passages (index {version}).",
+        "bot.upload_skipped": "{name} werd niet geïndexeerd: {reason}",
+        "bot.upload_missing": "{name} staat niet in de nieuwe index (index {version}).",
+        # ---- the admin page's own texts: bots/web/beheer.py fills them into beheer.html and hands the
+        # page's script all of them (without the "beheer.ui." prefix); {name} is filled in by the script
+        "beheer.ui.page_title": "Beheer - Wegwijzer",
+        "beheer.ui.skip": "Naar de inhoud",
+        "beheer.ui.brand": "Wegwijzer",
+        "beheer.ui.brand_part": "beheer",
+        "beheer.ui.nav_label": "Onderdelen van de beheerpagina",
+        "beheer.ui.nav.documents": "Documenten",
+        "beheer.ui.nav.feedback": "Feedback",
+        "beheer.ui.nav.questions": "Vragen zonder antwoord",
+        "beheer.ui.signout": "Afmelden",
+        "beheer.ui.loading": "Even laden…",
+        "beheer.ui.noscript": "De beheerpagina heeft JavaScript nodig. Zet het aan in je browser.",
+        "beheer.ui.off.title": "De beheerpagina staat uit",
+        "beheer.ui.off.before": "Er is geen beheertoken ingesteld. Een systeembeheerder zet de beheerpagina aan met",
+        "beheer.ui.off.after": "(zie de handleiding voor beheerders).",
+        "beheer.ui.login.title": "Aanmelden als beheerder",
+        "beheer.ui.login.token": "Beheertoken",
+        "beheer.ui.login.token_help": "Het token dat de systeembeheerder je gaf (WEGWIJZER_ADMIN_TOKEN).",
+        "beheer.ui.login.submit": "Aanmelden",
+        "beheer.ui.login.empty": "Vul het beheertoken in.",
+        "beheer.ui.app.title": "Beheer van Wegwijzer",
+        "beheer.ui.cancel": "Annuleren",
+        "beheer.ui.csv": "Exporteren als CSV",
+        "beheer.ui.error.status": "Er ging iets mis ({status}). Probeer het opnieuw.",
+        "beheer.ui.error.offline": "Wegwijzer is niet bereikbaar. Controleer je verbinding en probeer het opnieuw.",
+        "beheer.ui.error.offline_reload": "Wegwijzer is niet bereikbaar. Herlaad de pagina.",
+        "beheer.ui.col.title": "Titel",
+        "beheer.ui.col.publisher": "Uitgever",
+        "beheer.ui.col.date": "Datum",
+        "beheer.ui.col.kind": "Soort",
+        "beheer.ui.col.language": "Taal",
+        "beheer.ui.col.pages": "Pagina's",
+        "beheer.ui.col.passages": "Passages",
+        "beheer.ui.col.status": "Status",
+        "beheer.ui.col.actions": "Acties",
+        "beheer.ui.col.vote": "Oordeel",
+        "beheer.ui.col.comment": "Opmerking",
+        "beheer.ui.col.question": "Vraag",
+        "beheer.ui.col.sources": "Bronnen",
+        "beheer.ui.col.channel": "Kanaal",
+        "beheer.ui.col.count": "Aantal",
+        "beheer.ui.col.last_asked": "Laatst gesteld",
+        "beheer.ui.col.variants": "Andere formuleringen",
+        "beheer.ui.field.title_hint": "wordt anders uit het document gehaald",
+        "beheer.ui.field.publisher_hint": "bv. VVSG",
+        "beheer.ui.field.date_hint": "bv. 2024 of 2024-03-31",
+        "beheer.ui.field.date_help": "Jaar, jaar-maand of jaar-maand-dag.",
+        "beheer.ui.field.language_hint": "nl-BE",
+        "beheer.ui.field.unset": "(niet ingevuld)",
+        "beheer.ui.status.indexed": "geïndexeerd",
+        "beheer.ui.status.waiting": "wacht op indexering",
+        "beheer.ui.status.skipped": "overgeslagen",
+        "beheer.ui.docs.title": "Documenten",
+        "beheer.ui.docs.caption": "Documenten in de documentenmap en in de index",
+        "beheer.ui.docs.summary": "Index in gebruik: {documents} documenten, {passages} passages (versie {version}).",
+        "beheer.ui.docs.no_index": "Er is nog geen index.",
+        "beheer.ui.docs.empty": "De documentenmap is leeg.",
+        "beheer.ui.docs.edit": "Bewerken",
+        "beheer.ui.docs.edit_label": "Bewerk {title}",
+        "beheer.ui.docs.delete": "Verwijderen",
+        "beheer.ui.docs.delete_label": "Verwijder {title}",
+        "beheer.ui.drop.title": "Documenten toevoegen",
+        "beheer.ui.drop.help": "Sleep bestanden hierheen, of kies ze op je computer.",
+        "beheer.ui.drop.pick": "Bestanden kiezen",
+        "beheer.ui.drop.formats": "Toegelaten: {suffixes}; hoogstens {mb} MB per bestand.",
+        "beheer.ui.upload.title": "Nieuwe documenten en hun gegevens",
+        "beheer.ui.upload.replace": "Een bestaand document met dezelfde bestandsnaam vervangen",
+        "beheer.ui.upload.submit": "Opladen en indexeren",
+        "beheer.ui.upload.file": "{name} ({kb} kB)",
+        "beheer.ui.upload.bad_type": "Dit bestandstype wordt niet aanvaard (wel: {suffixes}).",
+        "beheer.ui.upload.too_large": "Het bestand is te groot (maximum {mb} MB).",
+        "beheer.ui.upload.remove": "Uit de lijst halen",
+        "beheer.ui.upload.remove_label": "{name} uit de lijst halen",
+        "beheer.ui.upload.busy": "Bezig met opladen…",
+        "beheer.ui.upload.done_one": "1 document opgeladen: {names}.",
+        "beheer.ui.upload.done_many": "{count} documenten opgeladen: {names}.",
+        "beheer.ui.edit.title": "Gegevens bewerken",
+        "beheer.ui.edit.file": "Bestand: {source}",
+        "beheer.ui.edit.save": "Opslaan en herindexeren",
+        "beheer.ui.edit.saved": "De gegevens van {source} zijn bewaard.",
+        "beheer.ui.delete.title": "Document verwijderen?",
+        "beheer.ui.delete.text": (
+            "“{title}” ({source}) wordt uit de documentenmap verwijderd. Na de herindexering komt het niet meer "
+            "in antwoorden voor. Dit kan je niet ongedaan maken."
+        ),
+        "beheer.ui.delete.confirm": "Verwijderen",
+        "beheer.ui.delete.done": "{source} is verwijderd.",
+        "beheer.ui.job.title": "Indexering",
+        "beheer.ui.job.idle": "Nog geen herindexering gevolgd.",
+        "beheer.ui.job.reindex": "Opnieuw indexeren",
+        "beheer.ui.job.queued": "De herindexering wacht om te starten…",
+        "beheer.ui.job.starting": "De herindexering start…",
+        "beheer.ui.job.reading": "De herindexering leest de documentenmap…",
+        "beheer.ui.job.reading_documents": "De herindexering leest de documenten…",
+        "beheer.ui.job.embedding": "De herindexering berekent de passages…",
+        "beheer.ui.job.documents": "Documenten: {done} van {total}",
+        "beheer.ui.job.passages": "Passages en zinnen: {done} van {total}",
+        "beheer.ui.job.next": " · er volgt nog een herindexering",
+        "beheer.ui.job.last_done": "Laatste herindexering: klaar ({when}).",
+        "beheer.ui.job.last_failed": "Laatste herindexering mislukt ({when}): {error}",
+        "beheer.ui.job.done": "Herindexering klaar: {documents} documenten, {passages} passages{version}.",
+        "beheer.ui.job.version": " (versie {version})",
+        "beheer.ui.job.skipped": " {count} overgeslagen (zie de tabel).",
+        "beheer.ui.job.failed": "De herindexering is mislukt: {error}.",
+        "beheer.ui.job.unknown_error": "onbekende fout",
+        "beheer.ui.fb.title": "Feedback",
+        "beheer.ui.fb.show": "Toon",
+        "beheer.ui.fb.all": "alle stemmen",
+        "beheer.ui.fb.only_down": "alleen 👎 niet nuttig",
+        "beheer.ui.fb.only_up": "alleen 👍 nuttig",
+        "beheer.ui.fb.caption": "Feedback op antwoorden, nieuwste eerst",
+        "beheer.ui.fb.summary_one": "In totaal {up} keer 👍 nuttig en {down} keer 👎 niet nuttig. Hieronder 1 stem.",
+        "beheer.ui.fb.summary": (
+            "In totaal {up} keer 👍 nuttig en {down} keer 👎 niet nuttig. Hieronder {shown} stemmen."
+        ),
+        "beheer.ui.fb.empty": "Nog geen feedback.",
+        "beheer.ui.fb.up": "👍 nuttig",
+        "beheer.ui.fb.down": "👎 niet nuttig",
+        "beheer.ui.fb.no_sources": "geen",
+        "beheer.ui.fb.page": "{title}, p. {page}",
+        "beheer.ui.q.title": "Vragen zonder antwoord",
+        "beheer.ui.q.help": (
+            "Vragen waarop de documenten geen antwoord gaven, gegroepeerd (bijna gelijke vragen tellen samen) en "
+            "geteld, nieuwste eerst. Zo zie je welke documenten er nog ontbreken."
+        ),
+        "beheer.ui.q.caption": "Vragen zonder antwoord, nieuwste eerst",
+        "beheer.ui.q.empty": "Geen vragen zonder antwoord.",
     },
 }
 
@@ -318,3 +509,9 @@ def t(key: str, lang: str = DEFAULT_LANGUAGE, **values: object) -> str:
     table = CATALOG.get(lang) or CATALOG[DEFAULT_LANGUAGE]
     template = table.get(key) or CATALOG[DEFAULT_LANGUAGE][key]
     return template.format(**values) if values else template
+
+
+def section(prefix: str, lang: str = DEFAULT_LANGUAGE) -> dict[str, str]:
+    """Every text whose key starts with ``prefix``, keyed without it (a page's whole set at once)."""
+    keys = [k for k in CATALOG[DEFAULT_LANGUAGE] if k.startswith(prefix)]
+    return {k[len(prefix):]: t(k, lang) for k in keys}

@@ -44,6 +44,11 @@ if [ "$mode" = "dev" ] && [ ! -x /usr/bin/chromium ]; then
   apt_install chromium
 fi
 
+if [ "$mode" = "dev" ] && [ ! -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ]; then
+  echo "==> installing an emoji font, so the browser tests' screenshots show 👍 and 👎"
+  apt_install fonts-noto-color-emoji || echo "    (no emoji font: the tests pass, only screenshots show boxes for 👍/👎)"
+fi
+
 echo "==> materialising the embedding model"
 .venv/bin/wegwijzer setup
 echo "==> indexing the shipped corpus"

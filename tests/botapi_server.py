@@ -2,7 +2,9 @@
 
 It speaks enough of https://core.telegram.org/bots/api for python-telegram-bot's own networking:
 getMe, deleteWebhook, getUpdates (a real long poll over a queue the test fills), sendMessage,
-editMessageText, answerCallbackQuery, sendChatAction and setMyCommands. Every call is recorded.
+editMessageText, answerCallbackQuery, sendChatAction, setMyCommands and getFile, and it serves file
+downloads (``/file/bot<token>/<file_path>``) of files the test registered. Every call and every
+download is recorded.
 Like Telegram, it checks HTML formatting and the 4096-character limit, so a badly split or badly
 escaped message fails loudly; and it can be told to answer the next call of a method with a 429
 (``retry_after``), a 400 or a dropped connection.
@@ -131,6 +133,8 @@ class FakeBotAPI:
         self._next_update_id = 1
         self._next_message_id = 1000
         self._failures: dict[str, list[_Failure]] = {}
+        self._files: dict[str, tuple[str, bytes]] = {}  # file_id -> (file_path, content)
+        self.downloads: list[str] = []  # file_paths fetched through /file/bot<token>/...
         self._cond = threading.Condition()
         self._stopping = False
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
@@ -208,6 +212,35 @@ class FakeBotAPI:
             msg["reply_to_message"] = reply_to
         return self.push({"message": msg})
 
+    def add_file(self, content: bytes, name: str = "document.bin") -> str:
+        """Register a file the bot may fetch with getFile and a download; returns its file_id."""
+        with self._cond:
+            file_id = f"file-{len(self._files) + 1}"
+            suffix = name[name.rfind("."):] if "." in name else ""  # like Telegram: documents/file_12.docx
+            self._files[file_id] = (f"documents/{file_id}{suffix}", content)
+        return file_id
+
+    def document(self, user_id: int, name: str, content: bytes, caption: str = "", chat_id: int | None = None,
+                 chat_type: str = "private", declared_size: int | None = None) -> dict[str, Any]:
+        """Queue a message with a document (as Telegram sends it: metadata and a file_id, not the bytes)."""
+        file_id = self.add_file(content, name)
+        chat_id = user_id if chat_id is None else chat_id
+        chat: dict[str, Any] = {"id": chat_id, "type": chat_type}
+        if chat_type == "private":
+            chat["first_name"] = "Test"
+        else:
+            chat["title"] = "Testgroep"
+        msg: dict[str, Any] = {
+            "message_id": self._new_message_id(), "date": int(time.time()), "chat": chat,
+            "from": {"id": user_id, "is_bot": False, "first_name": "Test", "language_code": "nl"},
+            "document": {"file_id": file_id, "file_unique_id": f"u-{file_id}", "file_name": name,
+                         "mime_type": "application/octet-stream",
+                         "file_size": len(content) if declared_size is None else declared_size},
+        }
+        if caption:
+            msg["caption"] = caption
+        return self.push({"message": msg})
+
     def callback(self, data: str, user_id: int, message: dict[str, Any]) -> dict[str, Any]:
         """Queue a press on an inline button with ``data`` under the bot's ``message``."""
         query = {"id": str(self._new_message_id()), "chat_instance": "ci-1", "data": data, "message": message,
@@ -267,7 +300,25 @@ class FakeBotAPI:
                 pass
 
             def do_GET(self) -> None:  # noqa: N802
+                from urllib.parse import unquote
+
+                prefix = f"/file/bot{api.token}/"
+                path = unquote(urlsplit(self.path).path)  # python-telegram-bot quotes the ':' of the token
+                if path.startswith(prefix):
+                    self._download(path[len(prefix):])
+                    return
                 self._dispatch({})
+
+            def _download(self, file_path: str) -> None:
+                content = api._file_content(file_path)
+                if content is None:
+                    self._reply(404, api._error(404, "Not Found"))
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("Content-Length", str(len(content)))
+                self.end_headers()
+                self.wfile.write(content)
 
             def do_POST(self) -> None:  # noqa: N802
                 length = int(self.headers.get("Content-Length") or 0)
@@ -378,6 +429,24 @@ class FakeBotAPI:
                 "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "group"},
                 "from": {k: self.bot_user[k] for k in ("id", "is_bot", "first_name", "username")},
                 **({"reply_markup": params["reply_markup"]} if params.get("reply_markup") else {})}
+
+    def _file_content(self, file_path: str) -> bytes | None:
+        with self._cond:
+            for path, content in self._files.values():
+                if path == file_path:
+                    self.downloads.append(file_path)
+                    self._cond.notify_all()
+                    return content
+        return None
+
+    def _m_getFile(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        with self._cond:
+            found = self._files.get(str(params.get("file_id")))
+        if found is None:
+            raise ValueError("wrong file_id or the file is temporarily unavailable")
+        path, content = found
+        return {"file_id": params["file_id"], "file_unique_id": f"u-{params['file_id']}", "file_size": len(content),
+                "file_path": path}
 
     def _m_getMe(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
         return self.bot_user

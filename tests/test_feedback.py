@@ -3,7 +3,7 @@ import threading
 import time
 from pathlib import Path
 
-from assistant.feedback import FeedbackStore, hash_user
+from assistant.feedback import FeedbackStore, group_questions, hash_user
 
 
 def test_feedback_is_stored_with_question_and_sources(tmp_path: Path) -> None:
@@ -113,3 +113,29 @@ CREATE TABLE feedback (id INTEGER PRIMARY KEY AUTOINCREMENT, created_at REAL NOT
     sources TEXT NOT NULL, user_ref TEXT NOT NULL DEFAULT '');
 PRAGMA user_version = 1;
 """
+
+
+def _grouped(questions: list[str]) -> list[list[str]]:
+    """The wordings of each group (first the one that leads it), for questions given newest first."""
+    rows = [(1000.0 - i, "web", q) for i, q in enumerate(questions)]
+    return [[g.question, *g.variants] for g in group_questions(rows)]
+
+
+def test_typos_slips_and_word_order_count_as_one_question() -> None:
+    groups = _grouped(["Hoe vraag ik een omgevingsvergunning aan?",
+                       "hoe vraag ik een omgevinsgvergunnig aan",      # two typos in one word
+                       "Hoe vraag ik nu een omgevingsvergunnig aan?",  # a word added and a typo
+                       "aan: hoe vraag ik een omgevingsvergunning",      # another order
+                       "Hoe vraag ik een omgevingsvergunning aan voor een verbouwing?"])  # more than a slip
+    assert groups == [["Hoe vraag ik een omgevingsvergunning aan?", "hoe vraag ik een omgevinsgvergunnig aan",
+                       "Hoe vraag ik nu een omgevingsvergunnig aan?", "aan: hoe vraag ik een omgevingsvergunning"],
+                      ["Hoe vraag ik een omgevingsvergunning aan voor een verbouwing?"]]
+
+
+def test_questions_of_one_template_about_different_things_stay_apart() -> None:
+    questions = [f"Waar vind ik een premie voor {who} in {town}?"
+                 for who in ("senioren", "jongeren", "studenten") for town in ("Aalst", "Genk", "Mechelen", "Tielt")]
+    groups = _grouped([*questions, "Waar vind ik een premie voor senioren in Aalts?"])  # a typo in the town
+    assert len(groups) == len(questions)
+    assert ["Waar vind ik een premie voor senioren in Aalst?",
+            "Waar vind ik een premie voor senioren in Aalts?"] in groups

@@ -581,3 +581,95 @@ def test_bad_urls_fail_at_startup(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(app_module, "webhooks_available", lambda: False)
     with pytest.raises(ConfigError, match=r"python-telegram-bot\[webhooks\]"):
         build_application(settings.with_(telegram_webhook_url="https://bot.example.be/telegram"))
+
+
+# ---------------------------------------------------------------- documents sent by admins (issue 10, item 5)
+
+
+@pytest.fixture
+def writable(tmp_path: Path, models_dir: Path, real_index_settings: Settings, api: FakeBotAPI) -> Settings:
+    """A data directory with a copy of the real index and a corpus copy the bot may write into."""
+    data, corpus = tmp_path / "data", tmp_path / "corpus"
+    shutil.copytree(real_index_settings.data_dir, data, symlinks=True,
+                    ignore=shutil.ignore_patterns("models", "*.lock"))
+    (data / "models").symlink_to(models_dir.resolve(), target_is_directory=True)  # for the job process
+    shutil.copytree(real_index_settings.corpus_dir, corpus)
+    return Settings(data_dir=data, corpus_dir=corpus, telegram_token=TOKEN, telegram_api_url=api.base_url,
+                    telegram_allowed_users=frozenset({ALICE}), telegram_admin_users=frozenset({ADMIN}),
+                    max_upload_bytes=256 * 1024)
+
+
+def test_an_admin_adds_a_document_and_hears_its_passage_count(api: FakeBotAPI, start_bot: StartBot,
+                                                              writable: Settings, real_embedder: Any,
+                                                              tmp_path: Path) -> None:
+    from ingest.catalog import read_catalog
+
+    from .documents import make_docx
+
+    docx = make_docx(tmp_path / "taalcafe.docx", [
+        ("h1", "Taalcafé Zwalmbeek"),
+        ("p", "Het taalcafé in Zwalmbeek vindt elke donderdag plaats om 19 uur in de bibliotheek."),
+        ("p", "Deelnemen is gratis en inschrijven is niet nodig."),
+    ])
+    assistant = Assistant.load(settings=writable, embedder=real_embedder)
+    start_bot(assistant, writable)
+    api.document(ADMIN, "Taalcafé Zwalmbeek.docx", docx.read_bytes(), caption="Taalcafé Zwalmbeek: praktisch")
+    api.wait_for(lambda _: len(api.sent(ADMIN, "editMessageText")) >= 1, timeout=240)
+    stored = plain(api.sent(ADMIN)[0])
+    assert stored == say("bot.upload_stored", name="Taalcafe-Zwalmbeek.docx")
+    done = plain(api.sent(ADMIN, "editMessageText")[0])
+    job = Reindexer(writable).status().current
+    assert job is not None and job.report is not None and job.channels == ("telegram",)
+    entry = next(d for d in assistant.store.read_manifest(job.report["version_id"]).documents
+                 if d.source == "Taalcafe-Zwalmbeek.docx")
+    assert done == say("bot.upload_indexed", name="Taalcafe-Zwalmbeek.docx", passages=entry.passages,
+                       version=job.report["version_id"])
+    assert entry.passages >= 1 and entry.title == "Taalcafé Zwalmbeek: praktisch"  # the caption is the title
+    assert (writable.corpus_dir / "Taalcafe-Zwalmbeek.docx").read_bytes() == docx.read_bytes()
+    assert read_catalog(writable.corpus_dir)[0]["Taalcafe-Zwalmbeek.docx"] == {"title": "Taalcafé Zwalmbeek: praktisch"}
+    assert len(api.downloads) == 1
+
+    # the same name again replaces it, and says so
+    api.document(ADMIN, "Taalcafé Zwalmbeek.docx", docx.read_bytes())
+    api.wait_for(lambda _: len(api.sent(ADMIN, "editMessageText")) >= 2, timeout=240)
+    assert plain(api.sent(ADMIN)[1]) == say("bot.upload_replaced", name="Taalcafe-Zwalmbeek.docx")
+    api.message("/help", ADMIN)  # the admin's help says how to add a document
+    assert "Stuur me een document" in plain(api.wait_sent(ADMIN, 3)[2])
+
+
+def test_documents_from_anyone_else_are_refused_and_never_fetched(api: FakeBotAPI, start_bot: StartBot,
+                                                                  writable: Settings, real_assistant: Assistant
+                                                                  ) -> None:
+    before = sorted(p.name for p in writable.corpus_dir.iterdir())
+    start_bot(real_assistant, writable)
+    api.document(ALICE, "nota.txt", b"Een nota van een gewone gebruiker.")
+    assert plain(api.wait_sent(ALICE)[0]) == say("bot.upload_admin_only")
+    api.document(MALLORY, "nota.txt", b"Een nota van een vreemde.")
+    api.document(MALLORY, "nog-een.txt", b"Nog een.")
+    assert plain(api.wait_sent(MALLORY)[0]) == say("bot.refused")
+    api.message("/help", ALICE)  # a marker: once Alice has her help, Mallory's updates were handled too
+    assert "Stuur me een document" not in plain(api.wait_sent(ALICE, 2)[1])  # not said to non-admins
+    api.quiet(0.3)
+    assert len(api.sent(MALLORY)) == 1  # one refusal, then silence
+    assert not [c for c in api.calls if c.method == "getFile"] and api.downloads == []
+    assert sorted(p.name for p in writable.corpus_dir.iterdir()) == before
+
+
+@pytest.mark.parametrize(("name", "content", "declared", "fetched", "needle"), [
+    ("programma.exe", b"MZ\x90\x00", None, False, "bestandstype"),
+    ("groot.txt", b"klein", 10 * 1024 * 1024, False, "te groot"),
+    ("vals.pdf", b"Dit is gewone tekst, geen PDF.", None, True, "vals.pdf"),
+    ("leeg.docx", b"", None, True, "leeg"),
+])
+def test_an_admins_bad_document_is_refused_by_the_upload_rules(api: FakeBotAPI, start_bot: StartBot,
+                                                               writable: Settings, real_assistant: Assistant,
+                                                               name: str, content: bytes, declared: int | None,
+                                                               fetched: bool, needle: str) -> None:
+    before = sorted(p.name for p in writable.corpus_dir.iterdir())
+    start_bot(real_assistant, writable)
+    api.document(ADMIN, name, content, declared_size=declared)
+    reply = plain(api.wait_sent(ADMIN)[0])
+    assert needle in reply and ("Ik kan dit bestand niet toevoegen" in reply or "niet opgehaald" in reply)
+    assert bool(api.downloads) == fetched
+    assert sorted(p.name for p in writable.corpus_dir.iterdir()) == before  # no half file, no leftovers
+    assert Reindexer(writable).status().current is None  # nothing to index

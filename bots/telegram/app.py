@@ -167,6 +167,8 @@ def build_application(settings: Settings, assistant: AssistantLike | None = None
     app.add_handler(MessageHandler(new_message & filters.ChatType.PRIVATE & filters.COMMAND,
                                    handlers.on_unknown_command))
     app.add_handler(MessageHandler(new_message & filters.TEXT & ~filters.COMMAND, handlers.on_text))
+    app.add_handler(MessageHandler(new_message & filters.ChatType.PRIVATE & filters.Document.ALL,
+                                   handlers.on_document))
     app.add_handler(MessageHandler(new_message & filters.ChatType.PRIVATE & ~filters.TEXT,
                                    handlers.on_not_text))
     app.add_handler(CallbackQueryHandler(handlers.on_button))

@@ -29,6 +29,9 @@ from assistant.feedback import hash_user
 from assistant.messages import t
 from assistant.types import Answer
 from bots import render
+from ingest import catalog, corpusfiles
+from ingest.catalog import CatalogError
+from ingest.corpusfiles import CorpusFileError
 from ingest.jobs import Reindexer
 from ingest.jobstate import Job
 
@@ -216,6 +219,113 @@ async def _wait_for_job(jobs: Reindexer, job_id: str) -> Job | None:
             return job
         await asyncio.sleep(REINDEX_POLL_S)
     return None
+
+
+# ---------------------------------------------------------------- documents from admins (issue 10, item 5)
+
+
+async def on_document(update: Update, context: Context) -> None:
+    """An admin sends a document: check it as an upload, store it in the corpus, re-index, confirm with passages.
+
+    Anyone else is refused before the file is fetched: Telegram holds the bytes until a getFile and a
+    download, and neither happens. The name, the declared size and, once fetched, the content pass the
+    same rules as an upload on the web (``ingest.corpusfiles``); a caption becomes the document's title.
+    """
+    message, user = update.effective_message, update.effective_user
+    if message is None or message.document is None or user is None:
+        return
+    if not await admit(update, context):
+        return
+    st = state(context)
+    if not st.access.is_admin(user.id):
+        await _say(update, context, render.escape(say("bot.upload_admin_only")))
+        return
+    document, corpus, limit = message.document, st.settings.corpus_dir, st.settings.max_upload_bytes
+    raw_name = document.file_name or ""
+    try:
+        name, target = corpusfiles.target_for(corpus, raw_name, replace=True)
+    except CorpusFileError as exc:
+        await _say(update, context, render.escape(say("bot.upload_refused", reason=exc.message)))
+        return
+    if document.file_size is not None and document.file_size > limit:
+        await _say(update, context, render.escape(say("bot.upload_too_large", size=_megabytes(document.file_size),
+                                                      limit=limit // (1024 * 1024))))
+        return
+    replaced = target.exists()
+    tmp = await asyncio.to_thread(corpusfiles.temporary_path, corpus)
+    try:
+        try:
+            telegram_file = await context.bot.get_file(document.file_id)
+            if telegram_file.file_size is not None and telegram_file.file_size > limit:
+                raise corpusfiles.too_large(limit)
+            await telegram_file.download_to_drive(tmp)
+            if tmp.stat().st_size > limit:
+                raise corpusfiles.too_large(limit)
+            name = await asyncio.to_thread(corpusfiles.place, corpus, raw_name, tmp, True)
+        except CorpusFileError as exc:
+            await _say(update, context, render.escape(say("bot.upload_refused", reason=exc.message)))
+            return
+        except (TelegramError, OSError) as exc:
+            log.warning("could not fetch a document from Telegram: %s", exc)
+            await _say(update, context, render.escape(say("bot.upload_failed")))
+            return
+    finally:
+        tmp.unlink(missing_ok=True)
+    log.info("an admin added %s to the corpus through Telegram", name)
+    caption = (message.caption or "").strip()
+    notes = []
+    if caption:
+        try:
+            await asyncio.to_thread(catalog.update_entry, corpus, name, {"title": caption})
+        except CatalogError as exc:  # the document is in; only its title is not
+            notes.append(exc.message)
+    await _index_added(update, context, name, replaced, notes)
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f}".replace(".", ",")
+
+
+async def _index_added(update: Update, context: Context, name: str, replaced: bool, notes: list[str]) -> None:
+    """Request the re-index that carries ``name`` and tell the admin how it went, with its passage count."""
+    st, chat = state(context), update.effective_chat
+    if chat is None:
+        return
+    try:
+        ticket = await asyncio.to_thread(st.reindexer.request, CHANNEL)
+    except WegwijzerError as exc:
+        log.warning("could not request a re-index: %s", exc)
+        await _say(update, context, render.escape(f"{say('bot.reindex_failed')}\n{exc}"))
+        return
+    first = "\n".join([say("bot.upload_replaced" if replaced else "bot.upload_stored", name=name), *notes])
+    progress = await delivery.send_html(context.bot, chat.id, render.escape(first),
+                                        reply_to=_reply_to(update.effective_message))
+    job = await _wait_for_job(st.reindexer, ticket.job.id)
+    if job is None:
+        text = say("bot.reindex_timeout", minutes=int(REINDEX_WAIT_S // 60))
+    elif job.state != "done" or job.report is None:
+        text = f"{say('bot.reindex_failed')}\n{job.error}" if job.error else say("bot.reindex_failed")
+    else:
+        text = await asyncio.to_thread(_outcome, st.settings, job.report, name)
+    await delivery.edit_html(context.bot, progress, render.escape("\n".join([text, *notes])))
+
+
+def _outcome(settings: Any, report: dict[str, Any], name: str) -> str:
+    """What the finished job did with ``name``: its passages in the new version, or why it was skipped."""
+    from assistant import index as idx
+
+    version = str(report.get("version_id") or "?")
+    reason = next((s.get("reason") for s in report.get("skipped") or [] if s.get("source") == name), None)
+    if reason:
+        return say("bot.upload_skipped", name=name, reason=reason)
+    try:
+        entry = idx.open_store(settings).read_manifest(version).document(name)
+    except WegwijzerError as exc:
+        log.warning("cannot read the manifest of %s: %s", version, exc)
+        entry = None
+    if entry is None:
+        return say("bot.upload_missing", name=name, version=version)
+    return say("bot.upload_indexed", name=name, passages=entry.passages, version=version)
 
 
 async def on_unknown_command(update: Update, context: Context) -> None:

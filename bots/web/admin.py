@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from assistant import index as idx
 from assistant.errors import WegwijzerError
 from assistant.messages import t
+from ingest.catalog import CatalogError, remove_entry
 from ingest.jobs import Ticket
 from ingest.jobstate import Job, JobQueue
 from ingest.loaders import discover
@@ -179,6 +180,10 @@ def upload(ctx: Ctx, file: Annotated[UploadFile | None,
 def delete(source: str, ctx: Ctx,
            reindex: Annotated[bool, Query(description="Meteen opnieuw indexeren")] = False) -> dict[str, Any]:
     removed = delete_document(ctx.settings.corpus_dir, source)
+    try:
+        remove_entry(ctx.settings.corpus_dir, removed)  # its catalog entry goes with it
+    except CatalogError as exc:
+        log.warning("could not remove the catalog entry of %s: %s", removed, exc)
     return {"source": removed, **_after_change(ctx, reindex)}
 
 

@@ -19,10 +19,10 @@ from assistant.embedding import Embedder
 from bots.ratelimit import Limit
 from ingest.jobs import Reindexer
 
-from . import admin, api
+from . import admin, api, beheer
 from .context import WebContext
 from .errors import install_error_handlers
-from .guards import AdminGate, RateLimitMiddleware, RelativeRedirects, Rule
+from .guards import AdminGate, RateLimitMiddleware, RelativeRedirects, Rule, SessionGate
 from .limits import BodyLimitMiddleware
 from .metrics import MetricsMiddleware
 from .pages import CSP
@@ -56,6 +56,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     install_error_handlers(app)
     app.include_router(api.router)
     app.include_router(admin.router)
+    app.include_router(beheer.router)
 
     @app.get("/", include_in_schema=False)
     def demo_page() -> FileResponse:
@@ -77,13 +78,17 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     # Each add wraps the previous. From the outside in: the client's address from a trusted proxy's
     # X-Forwarded-For (off unless WEGWIJZER_TRUSTED_PROXIES), security headers, relative redirects,
     # metrics (they see every response), CORS (answers preflights, and lets the widget read a 429),
-    # rate limits and the admin token (both before any body is read), and the body size limits.
+    # rate limits, the admin token and the admin page's session (all before any body is read), and the body
+    # size limits.
     app.add_middleware(BodyLimitMiddleware, limit=MAX_JSON_BODY, upload_limit=settings.max_upload_bytes,
-                       upload_prefix="/api/admin/documents")
+                       upload_prefix=("/api/admin/documents", "/beheer/api/documents"))
+    app.add_middleware(SessionGate, sessions=ctx.sessions)
     app.add_middleware(AdminGate, token=settings.admin_token)
     app.add_middleware(RateLimitMiddleware, limiter=ctx.limiter, metrics=ctx.metrics, rules=[
         Rule("POST", "/api/ask", Limit("ask", settings.ask_rate_limit, 60.0), "rate.ask"),
         Rule("POST", "/api/admin/documents", Limit("upload", settings.upload_rate_limit, 3600.0), "rate.upload"),
+        Rule("POST", "/beheer/api/documents", Limit("upload", settings.upload_rate_limit, 3600.0), "rate.upload"),
+        Rule("POST", "/beheer/api/login", Limit("login", settings.login_rate_limit, 900.0), "rate.login"),
     ])
     app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"],
                        allow_headers=["Content-Type"], allow_credentials=False, max_age=600)

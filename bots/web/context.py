@@ -21,6 +21,7 @@ from ingest.jobs import Reindexer
 
 from .errors import ApiError
 from .metrics import Metrics
+from .session import Sessions
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,15 @@ class WebContext:
         self.limiter = SQLiteLimiter(settings.ratelimit_db)
         self._salt = ""
         self.jobs = jobs or Reindexer(settings)
+        self.sessions = Sessions(settings.data_dir, settings.admin_token, settings.admin_session_minutes * 60.0,
+                                 settings.admin_sessions_db)
+        self._index_store: idx.IndexStore | None = None
+
+    def index_store(self) -> idx.IndexStore:
+        """The index store (versions, manifests, last ingest), opened on first use."""
+        if self._index_store is None:
+            self._index_store = idx.open_store(self.settings)
+        return self._index_store
 
     def client_ref(self, address: str) -> str:
         """A pseudonym for a client address (salted with a secret kept in the data directory)."""
@@ -65,6 +75,7 @@ class WebContext:
         self.store.stop_purging()
         self.metrics.close()
         self.limiter.close()
+        self.sessions.close()
 
     def start(self) -> None:
         """Load the model and the index; a missing index is a state (not ready), not a crash."""

@@ -17,8 +17,12 @@ from bots.ratelimit import Limit, SQLiteLimiter
 
 from .errors import ApiError, send_error
 from .metrics import ASGIApp, Message, Metrics, Receive, Scope, Send
+from .session import CSRF_HEADER, Sessions, cookie_from_header
 
 ADMIN_PREFIX = "/api/admin"
+BEHEER_API = "/beheer/api"
+BEHEER_OPEN = frozenset({"/beheer/api/session", "/beheer/api/login"})  # what works without a session
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def admin_refusal(token: str, authorization: str | None) -> ApiError | None:
@@ -60,6 +64,40 @@ class AdminGate:
             refusal = admin_refusal(self.token, _header(scope, b"authorization"))
             if refusal is not None:
                 await send_error(send, refusal.status, refusal.code, refusal.message, refusal.headers, close=True)
+                return
+        await self.app(scope, receive, send)
+
+
+class SessionGate:
+    """The admin page's API: a valid session cookie, and for changes its CSRF token, before the body is read.
+
+    404 while the admin token is off, 401 without a valid session (absent, tampered, expired, signed
+    out), 403 when a state-changing request lacks the session's CSRF token in ``X-CSRF-Token``. The
+    session goes to the endpoint in ``scope["state"]["beheer_session"]``.
+    """
+
+    def __init__(self, app: ASGIApp, sessions: Sessions) -> None:
+        self.app = app
+        self.sessions = sessions
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] == "http" and (path == BEHEER_API or path.startswith(BEHEER_API + "/")) \
+                and path not in BEHEER_OPEN:
+            refusal = None
+            if not self.sessions.enabled:
+                refusal = ApiError(404, "admin_disabled", t("admin.disabled"))
+            else:
+                session = self.sessions.verify(cookie_from_header(_header(scope, b"cookie")))
+                if session is None:
+                    refusal = ApiError(401, "signed_out", t("beheer.signed_out"))
+                elif scope.get("method", "GET") not in SAFE_METHODS \
+                        and not Sessions.csrf_matches(session, _header(scope, CSRF_HEADER.encode())):
+                    refusal = ApiError(403, "csrf", t("beheer.csrf"))
+                else:
+                    scope.setdefault("state", {})["beheer_session"] = session
+            if refusal is not None:
+                await send_error(send, refusal.status, refusal.code, refusal.message, close=True)
                 return
         await self.app(scope, receive, send)
 

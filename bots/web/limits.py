@@ -20,11 +20,11 @@ class BodyLimitMiddleware:
     The declared Content-Length is checked up front; chunked bodies are counted as they arrive.
     """
 
-    def __init__(self, app: ASGIApp, limit: int, upload_limit: int, upload_prefix: str) -> None:
+    def __init__(self, app: ASGIApp, limit: int, upload_limit: int, upload_prefix: str | tuple[str, ...]) -> None:
         self.app = app
         self.limit = limit
         self.upload_limit = upload_limit + MULTIPART_OVERHEAD
-        self.upload_prefix = upload_prefix
+        self.upload_prefix = upload_prefix  # one prefix or several (str.startswith takes both)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

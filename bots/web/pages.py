@@ -18,7 +18,7 @@ from .doctext import mark_text
 __all__ = ["CSP", "document_url", "file_url", "mark_text", "render_document", "render_document_list"]
 
 KIND_NL = {"toolkit": "toolkit", "memorandum": "memorandum", "programme": "programma",
-           "announcement": "aankondiging"}
+           "announcement": "aankondiging", "other": "ander document"}
 
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; connect-src 'self'; "
        "base-uri 'none'; form-action 'self'; frame-ancestors 'self'")
