@@ -263,6 +263,8 @@ CATALOG: dict[str, dict[str, str]] = {
         "watch.requested": "Wijzigingen in de documentenmap ({changes}): herindexering {job}. {message}",
         "watch.finished": "Herindexering {job}: {outcome}",
         "watch.unreadable": "De documentenmap {corpus} is niet leesbaar ({reason}); ik probeer het opnieuw.",
+        # ---- conversations and generated answers (issue 11) ----
+        "conversation.invalid": "Dit gesprek is onbekend. Begin een nieuw gesprek.",
     },
 }
 
