@@ -265,8 +265,30 @@ CATALOG: dict[str, dict[str, str]] = {
         "watch.unreadable": "De documentenmap {corpus} is niet leesbaar ({reason}); ik probeer het opnieuw.",
         # ---- conversations and generated answers (issue 11) ----
         "conversation.invalid": "Dit gesprek is onbekend. Begin een nieuw gesprek.",
+        # the widget's starter questions (WEGWIJZER_SUGGESTED_QUESTIONS replaces them), separated by '|'
+        "widget.suggestions": (
+            "Wat vraagt de VVSG rond taalbeleid?|Wie begeleidt de werksessie over pleinmakers?|"
+            "Hoeveel kost deelname aan de studiedag?"
+        ),
+        "cli.chat_help": "praat met Wegwijzer in de terminal: vervolgvragen lezen het gesprek mee",
+        "cli.chat_welcome": (
+            "Wegwijzer: stel je vraag over lokaal integratiebeleid. Vervolgvragen horen bij hetzelfde gesprek.\n"
+            "Typ /nieuw voor een nieuw gesprek, /stop (of Ctrl+D) om te stoppen."
+        ),
+        "cli.chat_prompt": "Jij: ",
+        "cli.chat_new": "Nieuw gesprek gestart.",
+        "cli.chat_bye": "Tot ziens!",
+        "cli.chat_generated": "(geschreven door het taalmodel; elke zin is nagekeken tegen haar bron)",
+        "bot.new_conversation": "Nieuw gesprek gestart: je volgende vraag staat los van de vorige.",
+        "bot.writing": "Wegwijzer schrijft…",
+        "bot.generated_note": "Geschreven door een taalmodel; elke zin is nagekeken tegen de bron.",
     },
 }
+
+
+def suggestions(lang: str = DEFAULT_LANGUAGE) -> list[str]:
+    """The widget's default starter questions."""
+    return [q.strip() for q in t("widget.suggestions", lang).split("|") if q.strip()]
 
 
 def t(key: str, lang: str = DEFAULT_LANGUAGE, **values: object) -> str:

@@ -53,7 +53,7 @@ class GenerationObserver(Protocol):
 
     def llm_outcome(self, outcome: str) -> None: ...
 
-    def llm_sentences(self, kept: int, removed: int) -> None: ...
+    def llm_sentences_checked(self, kept: int, removed: int) -> None: ...
 
 
 @dataclass
@@ -99,7 +99,8 @@ class Assistant:
     @classmethod
     def load(cls, index_dir: Path | str | None = None, settings: Settings | None = None,
              embedder: Embedder | None = None, follow: bool = True,
-             evidence_model: EvidenceModel | None = None) -> Assistant:
+             evidence_model: EvidenceModel | None = None,
+             conversations: ConversationStore | None = None) -> Assistant:
         """Open the published index (default: the data directory's) and the model that must query it."""
         settings = settings or get_settings()
         if index_dir is not None:
@@ -110,7 +111,8 @@ class Assistant:
             raise IndexNotFoundError(t("index.missing") + f" ({store.describe()}; run `wegwijzer ingest`)")
         if embedder is None:
             embedder = load_embedder(settings.embedding_model, settings.models_dir)
-        return cls(settings, store, embedder, follow=follow, evidence_model=evidence_model)
+        return cls(settings, store, embedder, follow=follow, evidence_model=evidence_model,
+                   conversations=conversations)
 
     def _open(self, version: str | None) -> _State:
         reader = self.store.open(version)
@@ -393,7 +395,7 @@ class Assistant:
         written = finish(raw, hits, plan.state.reader, self.embedder, lang)
         self._observe("declined" if written.declined else "generated" if written.found else "unsupported")
         if self.observer is not None:
-            self.observer.llm_sentences(written.kept, written.removed)
+            self.observer.llm_sentences_checked(written.kept, written.removed)
         for claim, support in written.verdicts:
             if not support.supported:
                 log.info("removed an unsupported sentence (%s, cosine %.3f, overlap %.2f%s): %s", support.reason,
