@@ -53,6 +53,7 @@ _QUESTION_WORDS = frozenset("""
     who what which where when how why can could does do is are
     qui que quel quelle quels quelles ou quand comment pourquoi combien est
 """.split())
+_DETERMINERS = frozenset("welke welk hoeveel which what whose quel quelle quels quelles combien".split())
 _OPENERS = frozenset("en and et ook also aussi maar but mais of or ou plus".split())
 _OPENER_PHRASES = re.compile(r"^(?:wat met|hoe zit het met|en wat met|what about|how about|and what about|"
                              r"et pour|et quant a|quant a|et qu'en est-il de)\b")
@@ -105,8 +106,11 @@ def signals(question: str) -> Signals:
         last = i == len(words) - 1
         before = words[i - 1] if i else ""
         # Questions put the finite verb second ("Wie begeleidt die sessie?"): a "die" right after it, or
-        # right after a question word, is a demonstrative, never a relative pronoun.
-        verb_second = i - opener <= 2 and len(words) > opener and words[opener] in _QUESTION_WORDS
+        # right after a question word, is a demonstrative, never a relative pronoun. After a question word
+        # with a noun ("Welke organisaties die ...") the verb comes a place later.
+        lead = words[opener] if len(words) > opener else ""
+        verb_at = 2 if lead in _DETERMINERS else 1
+        verb_second = lead in _QUESTION_WORDS and (i - opener == verb_at + 1 or (verb_at == 1 and i - opener == 1))
         if w in _POINTERS:
             if w == "there" and before in ("is", "are", "was", "were"):
                 continue  # "is there ...": existential, points nowhere

@@ -59,7 +59,7 @@ class AskRequest(BaseModel):
                                 examples=["Wat doet een stad voor nieuwkomers?"])
     top_k: StrictInt | None = Field(default=None, ge=1, le=20, description="Aantal bronnen (1-20).")
     conversation_id: Text | None = Field(
-        default=None, pattern=ID_SHAPE.pattern,
+        default=None, pattern=f"^{ID_SHAPE.pattern}$",
         description="Het gesprek waarin de vraag valt (uit een vorig antwoord). Zonder: een nieuw gesprek.")
 
 
