@@ -179,8 +179,10 @@ CATALOG: dict[str, dict[str, str]] = {
             "wordt niet bewaard.\n"
             "• In een groep antwoord ik alleen als je me vermeldt ({mention}) of op een bericht van mij "
             "antwoordt.\n"
-            "• Eén vraag tegelijk, van hoogstens {limit} tekens.\n\n"
-            "/bronnen: de documenten die ik ken\n/help: deze uitleg"
+            "• Eén vraag tegelijk, van hoogstens {limit} tekens.\n"
+            "• Een vervolgvraag (\"En over werk?\", \"Wie begeleidt die sessie?\") hoort bij hetzelfde "
+            "gesprek. /nieuw begint een nieuw gesprek.\n\n"
+            "/bronnen: de documenten die ik ken\n/nieuw: een nieuw gesprek\n/help: deze uitleg"
         ),
         "bot.help_admin_html": (
             "\n\n<b>Voor beheerders</b>\n/status: de index\n/herindexeer: de documenten opnieuw indexeren"
