@@ -477,8 +477,8 @@ def test_a_generated_answer_streams_in_and_loses_its_unsupported_sentence(page: 
     draft = page.locator("wegwijzer-chat .msg.draft .answer")
     draft.wait_for(timeout=30_000)  # the text appears while it is written ...
     page.wait_for_function("""() => { const d = document.querySelector('wegwijzer-chat').shadowRoot
-                               .querySelector('.msg.draft .answer'); return d && d.textContent.includes('Antwerpen'); }""",
-                           timeout=30_000)
+                               .querySelector('.msg.draft .answer');
+                               return d && d.textContent.includes('Antwerpen'); }""", timeout=30_000)
     assert UNSUPPORTED.split()[0] in draft.inner_text()
     answer = page.locator("wegwijzer-chat .msg.bot:not(.thinking):not(.draft)").first
     answer.wait_for(timeout=30_000)  # ... and the verified answer replaces it
