@@ -278,6 +278,7 @@ CATALOG: dict[str, dict[str, str]] = {
             "Typ /nieuw voor een nieuw gesprek, /stop (of Ctrl+D) om te stoppen."
         ),
         "cli.chat_prompt": "Jij: ",
+        "cli.top_k_help": "aantal passages per antwoord (1-20)",
         "cli.chat_new": "Nieuw gesprek gestart.",
         "cli.chat_bye": "Tot ziens!",
         "cli.chat_generated": "(geschreven door het taalmodel; elke zin is nagekeken tegen haar bron)",
