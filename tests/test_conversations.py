@@ -168,7 +168,14 @@ def test_the_api_starts_continues_and_refuses_conversations(client: TestClient, 
 def test_widget_settings_endpoint(client: TestClient) -> None:
     body = client.get("/api/widget").json()
     assert 2 <= len(body["suggestions"]) <= 4 and all(q.endswith("?") for q in body["suggestions"])
-    assert body["max_question_chars"] == 1000 and body["streaming"] is False
+    assert body["max_question_chars"] == 1000 and body["streaming"] is False and body["timeout_s"] == 30
+
+
+def test_the_widget_waits_longer_than_the_language_models_deadline(fake_index: Settings, fake_embedder: Any) -> None:
+    settings = fake_index.with_(llm_url="http://127.0.0.1:9/v1", llm_model="m", llm_timeout_s=90.0)
+    with TestClient(create_app(settings, embedder=fake_embedder)) as c:
+        body = c.get("/api/widget").json()
+    assert body["streaming"] is True and body["timeout_s"] > 90
 
 
 def test_the_assistant_refuses_a_malformed_conversation_id(fake_index: Settings, fake_embedder: Any) -> None:

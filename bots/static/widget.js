@@ -82,7 +82,7 @@
   var STORE_VERSION = 1;
   var MAX_STORED_MESSAGES = 40;
   var EXCERPT_CHARS = 380;
-  var REQUEST_TIMEOUT_MS = 30000; // also the longest silence in a streamed answer
+  var REQUEST_TIMEOUT_MS = 30000; // also the longest silence in a streamed answer (GET /api/widget may raise it)
   var DEFAULT_ACCENT = "#0b5cad";
 
   var script = document.currentScript;
@@ -354,7 +354,7 @@
       this.state = this._load();
       // Until the service's settings arrive: the attribute's starters, the default length, no streaming.
       this.config = { suggestions: splitSuggestions(this.getAttribute("suggestions")), maxChars: 1000,
-        streaming: false };
+        streaming: false, timeoutMs: REQUEST_TIMEOUT_MS };
       this._applyAccent(this.getAttribute("accent"));
       this._render();
       this._restore();
@@ -370,6 +370,8 @@
           if (!fixed && Array.isArray(data.suggestions)) this.config.suggestions = cleanSuggestions(data.suggestions);
           if (Number(data.max_question_chars) > 0) this.config.maxChars = Number(data.max_question_chars);
           this.config.streaming = data.streaming === true && !!(window.ReadableStream && window.TextDecoder);
+          // a language model may think longer than our default before its first word: wait as long as the service does
+          if (Number(data.timeout_s) > 0) this.config.timeoutMs = Math.max(REQUEST_TIMEOUT_MS, 1000 * Number(data.timeout_s));
           this._renderStarters();
           this._updateCounter();
         })
@@ -644,11 +646,11 @@
     _stream(body, waiting) {
       var m = this.m;
       var controller = window.AbortController ? new AbortController() : null;
-      var timer = null;
+      var timer = null, timeoutMs = this.config.timeoutMs;
       var arm = function () {
         if (!controller) return;
         if (timer) clearTimeout(timer);
-        timer = setTimeout(function () { controller.abort(); }, REQUEST_TIMEOUT_MS);
+        timer = setTimeout(function () { controller.abort(); }, timeoutMs);
       };
       arm();
       var draftText = "";
@@ -722,7 +724,7 @@
     _post(path, body) {
       var m = this.m;
       var controller = window.AbortController ? new AbortController() : null;
-      var timer = controller ? setTimeout(function () { controller.abort(); }, REQUEST_TIMEOUT_MS) : null;
+      var timer = controller ? setTimeout(function () { controller.abort(); }, this.config.timeoutMs) : null;
       return fetch(this.api + path, {
         method: "POST", mode: "cors", credentials: "omit",
         headers: { "Content-Type": "application/json", "Accept": "application/json" },

@@ -191,10 +191,14 @@ def ask_stream(body: AskRequest, ctx: Ctx, assistant: AssistantDep) -> Streaming
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
+ANSWER_WAIT_S = 30.0  # what the widget waits for an answer without a language model (retrieval on a busy server)
+
+
 class WidgetConfig(BaseModel):
     suggestions: list[str] = Field(description="Voorbeeldvragen om mee te beginnen (2 tot 4).")
     max_question_chars: int
     streaming: bool = Field(description="Of antwoorden geschreven worden door een taalmodel (dan gestreamd).")
+    timeout_s: float = Field(description="Hoe lang de widget op (een stuk van) een antwoord wacht, in seconden.")
 
 
 @router.get("/api/widget", response_model=WidgetConfig, tags=["vragen"],
@@ -202,8 +206,11 @@ class WidgetConfig(BaseModel):
 def widget_config(ctx: Ctx, response: Response) -> dict[str, Any]:
     response.headers["Cache-Control"] = "public, max-age=300"
     settings = ctx.settings
+    # With a language model the first word may come only near its deadline; the widget must not give up sooner.
+    timeout = ANSWER_WAIT_S + (settings.llm_timeout_s if settings.llm_enabled else 0.0)
     return {"suggestions": list(settings.suggested_questions) or suggestions(),
-            "max_question_chars": settings.max_question_chars, "streaming": settings.llm_enabled}
+            "max_question_chars": settings.max_question_chars, "streaming": settings.llm_enabled,
+            "timeout_s": timeout}
 
 
 @router.post("/api/feedback", response_model=FeedbackResponse, tags=["vragen"],
