@@ -168,6 +168,17 @@ def _strip_opener(question: str) -> str:
     return text
 
 
+def asks_anew(question: str) -> bool:
+    """Whether an elliptic question goes on with a question of its own ("En wanneer is de lunch?").
+
+    Such a question may be answerable alone, unlike "En over werk?", which only names a new topic.
+    """
+    if not signals(question).elliptic:
+        return False
+    words = tokens(_strip_opener(question))
+    return bool(words) and words[0] in _QUESTION_WORDS
+
+
 def complete(question: str, previous: str) -> str | None:
     """An elliptic question completed from the previous one, or None when its form does not allow it.
 

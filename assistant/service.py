@@ -306,7 +306,7 @@ class Assistant:
         text = followup.with_context(question, prev.query)
         retrieval, evidence = self._search(state, text, top_k, question=question)
         context = _Plan(state, retrieval, evidence, "context", text)
-        if sig.strong and short:
+        if sig.strong and short and not (sig.elliptic and not sig.pointer and followup.asks_anew(question)):
             return context  # too little of its own to be searched alone
         alone = self._plan_alone(state, question, top_k)
         if sig.strong:  # it depends on the conversation, unless alone it finds clearly better evidence

@@ -21,7 +21,7 @@ from assistant import Assistant
 from assistant.config import REPO_ROOT, Settings
 from assistant.conversation import SQLiteConversationStore, Turn, new_conversation_id, valid_conversation_id
 from assistant.errors import ConfigError, InvalidQuestionError
-from assistant.followup import complete, signals, with_context
+from assistant.followup import asks_anew, complete, signals, with_context
 from bots.web import create_app
 
 # ---------------------------------------------------------------- the store
@@ -135,6 +135,12 @@ def test_an_ellipsis_is_completed_from_the_previous_question() -> None:
     long = "Eerste vraag over iets? " * 40
     assert len(with_context("En dan?", long, max_chars=200)) <= 200
     assert with_context("Wie leidt die?", "Wat is TALim?") == "Wat is TALim? Wie leidt die?"
+
+
+def test_an_ellipsis_with_a_question_of_its_own_may_stand_alone() -> None:
+    assert asks_anew("En wanneer is de lunch?") and asks_anew("And who pays for it?")
+    assert not asks_anew("En over werk?") and not asks_anew("En wat met werk?") and not asks_anew("And the fourth?")
+    assert not asks_anew("Wanneer is de lunch?")  # not elliptic at all
 
 
 # ---------------------------------------------------------------- the API (fake model)
