@@ -306,8 +306,14 @@ class Assistant:
         text = followup.with_context(question, prev.query)
         retrieval, evidence = self._search(state, text, top_k, question=question)
         context = _Plan(state, retrieval, evidence, "context", text)
-        if sig.strong and short and not (sig.elliptic and not sig.pointer and followup.asks_anew(question)):
-            return context  # too little of its own to be searched alone
+        if sig.strong and short:  # too little of its own to be searched alone ...
+            if not context.evidence.answerable and not sig.pointer and followup.asks_anew(question):
+                # ... unless it asks a question of its own ("En wanneer is de lunch?") that the context
+                # finds no answer to and that alone does
+                alone = self._plan_alone(state, question, top_k)
+                if alone.evidence.answerable:
+                    return alone
+            return context
         alone = self._plan_alone(state, question, top_k)
         if sig.strong:  # it depends on the conversation, unless alone it finds clearly better evidence
             return alone if alone.evidence.confidence > context.evidence.confidence else context
