@@ -21,7 +21,7 @@ from .analysis import detect_language
 from .compose import compose, not_found
 from .config import Settings, get_settings
 from .conversation import Conversation, ConversationStore, Turn, open_conversations, valid_conversation_id
-from .embedding import Embedder, load_embedder
+from .embedding import Embedder, embedder_for
 from .errors import IndexNotFoundError, InvalidQuestionError
 from .evidence import Evidence, EvidenceModel, weigh
 from .generate import Delta, Writer, Written, finish
@@ -110,7 +110,7 @@ class Assistant:
         if store.current_version() is None:  # say so before spending seconds on the model
             raise IndexNotFoundError(t("index.missing") + f" ({store.describe()}; run `wegwijzer ingest`)")
         if embedder is None:
-            embedder = load_embedder(settings.embedding_model, settings.models_dir)
+            embedder = embedder_for(settings)
         return cls(settings, store, embedder, follow=follow, evidence_model=evidence_model,
                    conversations=conversations)
 
