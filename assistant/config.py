@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from .errors import ConfigError
 
@@ -100,6 +101,32 @@ def _ids(env: Mapping[str, str], name: str) -> frozenset[int]:
     return frozenset(out)
 
 
+def _llm_url(env: Mapping[str, str]) -> str:
+    raw = (env.get("WEGWIJZER_LLM_URL") or "").strip().rstrip("/")
+    if raw and urlsplit(raw).scheme not in ("http", "https"):
+        raise ConfigError(f"WEGWIJZER_LLM_URL must be an http(s) URL such as 'http://localhost:11434/v1', got {raw!r}.")
+    return raw
+
+
+def _llm_model(env: Mapping[str, str]) -> str:
+    model = (env.get("WEGWIJZER_LLM_MODEL") or "").strip()
+    if (env.get("WEGWIJZER_LLM_URL") or "").strip() and not model:
+        raise ConfigError("WEGWIJZER_LLM_URL is set but WEGWIJZER_LLM_MODEL is not: name the model the endpoint "
+                          "should use (for example 'llama3.1:8b' on Ollama).")
+    return model
+
+
+MAX_SUGGESTIONS = 4
+
+
+def _questions(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """Starter questions separated by '|' (questions hold commas); at most four."""
+    items = tuple(q.strip() for q in (env.get(name) or "").split("|") if q.strip())
+    if len(items) > MAX_SUGGESTIONS:
+        raise ConfigError(f"{name} holds {len(items)} questions; the widget shows at most {MAX_SUGGESTIONS}.")
+    return items
+
+
 @dataclass(frozen=True)
 class Settings:
     """All configuration of one Wegwijzer process."""
@@ -141,6 +168,16 @@ class Settings:
     watch_poll_s: float = 2.0  # how often the corpus folder is scanned (polling works on network shares)
     ingest_nice: int = 10  # the job process runs this much nicer than the services (0-19)
     ingest_threads: int = 1  # compute threads of the job process
+    # ---- conversations and generated answers (issue 11) ----
+    conversation_ttl_s: float = 3600.0  # a conversation ends after this long without a question
+    conversation_max_turns: int = 20  # only the last turns are kept
+    conversation_cleanup_s: float = 600.0  # how often expired conversations are deleted (at most)
+    llm_url: str = ""  # OpenAI-compatible base URL ("http://localhost:11434/v1"); empty: extractive answers only
+    llm_model: str = ""
+    llm_api_key: str = ""
+    llm_timeout_s: float = 20.0  # the whole generated answer must arrive within this, else extractive
+    llm_max_tokens: int = 400
+    suggested_questions: tuple[str, ...] = ()  # the widget's starter questions (empty: the catalogue's)
 
     @property
     def index_dir(self) -> Path:
@@ -163,6 +200,15 @@ class Settings:
     def ratelimit_db(self) -> Path:
         """Rate-limit state shared by every worker process on this data directory."""
         return self.data_dir / "ratelimit.sqlite3"
+
+    @property
+    def conversations_db(self) -> Path:
+        """Conversations shared by every worker and the bot (issue 11)."""
+        return self.data_dir / "conversations.sqlite3"
+
+    @property
+    def llm_enabled(self) -> bool:
+        return bool(self.llm_url)
 
     @property
     def metrics_dir(self) -> Path:
@@ -210,6 +256,15 @@ class Settings:
             watch_poll_s=_seconds(env, "WEGWIJZER_WATCH_POLL_S", 2.0, minimum=0.1),
             ingest_nice=min(_int(env, "WEGWIJZER_INGEST_NICE", 10, minimum=0), 19),
             ingest_threads=_int(env, "WEGWIJZER_INGEST_THREADS", 1, minimum=1),
+            conversation_ttl_s=60 * _int(env, "WEGWIJZER_CONVERSATION_TTL_MIN", 60, minimum=1),
+            conversation_max_turns=_int(env, "WEGWIJZER_CONVERSATION_MAX_TURNS", 20, minimum=1),
+            conversation_cleanup_s=60 * _seconds(env, "WEGWIJZER_CONVERSATION_CLEANUP_MIN", 10.0, minimum=0.0),
+            llm_url=_llm_url(env),
+            llm_model=_llm_model(env),
+            llm_api_key=env.get("WEGWIJZER_LLM_API_KEY", "").strip(),
+            llm_timeout_s=_seconds(env, "WEGWIJZER_LLM_TIMEOUT_S", 20.0, minimum=0.5),
+            llm_max_tokens=_int(env, "WEGWIJZER_LLM_MAX_TOKENS", 400, minimum=16),
+            suggested_questions=_questions(env, "WEGWIJZER_SUGGESTED_QUESTIONS"),
         )
 
     def with_(self, **changes: object) -> Settings:

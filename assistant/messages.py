@@ -179,8 +179,10 @@ CATALOG: dict[str, dict[str, str]] = {
             "wordt niet bewaard.\n"
             "• In een groep antwoord ik alleen als je me vermeldt ({mention}) of op een bericht van mij "
             "antwoordt.\n"
-            "• Eén vraag tegelijk, van hoogstens {limit} tekens.\n\n"
-            "/bronnen: de documenten die ik ken\n/help: deze uitleg"
+            "• Eén vraag tegelijk, van hoogstens {limit} tekens.\n"
+            "• Een vervolgvraag (\"En over werk?\", \"Wie begeleidt die sessie?\") hoort bij hetzelfde "
+            "gesprek. /nieuw begint een nieuw gesprek.\n\n"
+            "/bronnen: de documenten die ik ken\n/nieuw: een nieuw gesprek\n/help: deze uitleg"
         ),
         "bot.help_admin_html": (
             "\n\n<b>Voor beheerders</b>\n/status: de index\n/herindexeer: de documenten opnieuw indexeren\n"
@@ -477,8 +479,32 @@ CATALOG: dict[str, dict[str, str]] = {
         ),
         "beheer.ui.q.caption": "Vragen zonder antwoord, nieuwste eerst",
         "beheer.ui.q.empty": "Geen vragen zonder antwoord.",
+        # ---- conversations and generated answers (issue 11) ----
+        "conversation.invalid": "Dit gesprek is onbekend. Begin een nieuw gesprek.",
+        # the widget's starter questions (WEGWIJZER_SUGGESTED_QUESTIONS replaces them), separated by '|'
+        "widget.suggestions": (
+            "Wat vraagt de VVSG rond taalbeleid?|Wie begeleidt de werksessie over pleinmakers?|"
+            "Hoeveel kost deelname aan de studiedag?"
+        ),
+        "cli.chat_help": "praat met Wegwijzer in de terminal: vervolgvragen lezen het gesprek mee",
+        "cli.chat_welcome": (
+            "Wegwijzer: stel je vraag over lokaal integratiebeleid. Vervolgvragen horen bij hetzelfde gesprek.\n"
+            "Typ /nieuw voor een nieuw gesprek, /stop (of Ctrl+D) om te stoppen."
+        ),
+        "cli.chat_prompt": "Jij: ",
+        "cli.chat_new": "Nieuw gesprek gestart.",
+        "cli.chat_bye": "Tot ziens!",
+        "cli.chat_generated": "(geschreven door het taalmodel; elke zin is nagekeken tegen haar bron)",
+        "bot.new_conversation": "Nieuw gesprek gestart: je volgende vraag staat los van de vorige.",
+        "bot.writing": "Wegwijzer schrijft…",
+        "bot.generated_note": "Geschreven door een taalmodel; elke zin is nagekeken tegen de bron.",
     },
 }
+
+
+def suggestions(lang: str = DEFAULT_LANGUAGE) -> list[str]:
+    """The widget's default starter questions."""
+    return [q.strip() for q in t("widget.suggestions", lang).split("|") if q.strip()]
 
 
 # argparse's own texts (usage line, section titles, errors), by the English text argparse asks gettext for

@@ -8,19 +8,29 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
+import numpy as np
+
+from . import followup
 from . import index as idx
+from .analysis import detect_language
 from .compose import compose, not_found
 from .config import Settings, get_settings
+from .conversation import Conversation, ConversationStore, Turn, open_conversations, valid_conversation_id
 from .embedding import Embedder, embedder_for
 from .errors import IndexNotFoundError, InvalidQuestionError
 from .evidence import Evidence, EvidenceModel, weigh
+from .generate import Delta, Writer, Written, finish
+from .llm import ChatClient, Deadline, LLMError
 from .messages import t
-from .retrieval import Retrieval, Retriever
+from .retrieval import Hit, Retrieval, Retriever, coverage
+from .summary import summarise
 from .types import Answer, DocumentInfo, Page, Passage
+from .verify import missing_facts
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +39,33 @@ log = logging.getLogger(__name__)
 class _State:
     reader: idx.IndexReader
     retriever: Retriever
+
+
+# A question with only a weak sign of depending on the conversation keeps the earlier turn's context only
+# when the passages that turn cited are (nearly) as close to the question as the best passage of the
+# corpus: the question is still on that topic. A design margin on cosines, not a fitted value.
+NEAR_MARGIN = 0.02
+RECENT_QUESTIONS = 3  # earlier questions shown to the model that rewrites a follow-up
+
+
+class GenerationObserver(Protocol):
+    """Where the outcomes of generated answers are counted (the web service's /metrics)."""
+
+    def llm_outcome(self, outcome: str) -> None: ...
+
+    def llm_sentences_checked(self, kept: int, removed: int) -> None: ...
+
+
+@dataclass
+class _Plan:
+    """How one question was searched, and what the search found."""
+
+    state: _State
+    retrieval: Retrieval
+    evidence: Evidence
+    how: str  # alone, context, rewritten or summary (see conversation.Turn)
+    query: str  # the text searched
+    cited: list[Hit] | None = None  # for a summary: the previous answer's passages
 
 
 class Assistant:
@@ -40,11 +77,15 @@ class Assistant:
 
     def __init__(self, settings: Settings, store: idx.IndexStore, embedder: Embedder,
                  follow: bool = True, follow_interval_s: float = 0.5,
-                 evidence_model: EvidenceModel | None = None) -> None:
+                 evidence_model: EvidenceModel | None = None, conversations: ConversationStore | None = None,
+                 writer: Writer | None = None) -> None:
         self.settings = settings
         self.store = store
         self.embedder = embedder
         self.model = evidence_model or EvidenceModel.load()
+        self._conversations = conversations
+        self.writer = writer or (Writer(ChatClient.from_settings(settings)) if settings.llm_enabled else None)
+        self.observer: GenerationObserver | None = None
         self._lock = threading.Lock()
         self._failed: str | None = None
         self._state = self._open(None)
@@ -58,7 +99,8 @@ class Assistant:
     @classmethod
     def load(cls, index_dir: Path | str | None = None, settings: Settings | None = None,
              embedder: Embedder | None = None, follow: bool = True,
-             evidence_model: EvidenceModel | None = None) -> Assistant:
+             evidence_model: EvidenceModel | None = None,
+             conversations: ConversationStore | None = None) -> Assistant:
         """Open the published index (default: the data directory's) and the model that must query it."""
         settings = settings or get_settings()
         if index_dir is not None:
@@ -69,7 +111,8 @@ class Assistant:
             raise IndexNotFoundError(t("index.missing") + f" ({store.describe()}; run `wegwijzer ingest`)")
         if embedder is None:
             embedder = embedder_for(settings)
-        return cls(settings, store, embedder, follow=follow, evidence_model=evidence_model)
+        return cls(settings, store, embedder, follow=follow, evidence_model=evidence_model,
+                   conversations=conversations)
 
     def _open(self, version: str | None) -> _State:
         reader = self.store.open(version)
@@ -85,6 +128,15 @@ class Assistant:
         self._stop.set()
         if self._watcher is not None:
             self._watcher.join(timeout=5)
+
+    @property
+    def conversations(self) -> ConversationStore:
+        """The conversation store (opened on first use: a process that never converses creates no file)."""
+        if self._conversations is None:
+            with self._lock:
+                if self._conversations is None:
+                    self._conversations = open_conversations(self.settings)
+        return self._conversations
 
     # ------------------------------------------------------------ index following
 
@@ -141,23 +193,228 @@ class Assistant:
 
     def _weigh(self, question: str, top_k: int) -> tuple[_State, Retrieval, Evidence]:
         state = self._state
-        query = self.embedder.embed_queries([question])[0]
-        retrieval = state.retriever.search(question, query, top_k)
-        return state, retrieval, weigh(retrieval, state.reader, self.model)
+        retrieval, evidence = self._search(state, question, top_k)
+        return state, retrieval, evidence
 
-    def ask(self, question: str, top_k: int = 5) -> Answer:
-        """Answer ``question`` from up to ``top_k`` retrieved passages: cited sentences, or a plain refusal."""
+    def _search(self, state: _State, text: str, top_k: int, question: str | None = None
+                ) -> tuple[Retrieval, Evidence]:
+        """Search ``text``; the evidence is weighed for ``question`` (what kind of fact the person asks)."""
+        query = self.embedder.embed_queries([text])[0]
+        retrieval = state.retriever.search(text, query, top_k)
+        if question is not None and question != text:
+            retrieval = replace(retrieval, question=question)
+        return retrieval, weigh(retrieval, state.reader, self.model)
+
+    def ask(self, question: str, top_k: int = 5, conversation: str | None = None) -> Answer:
+        """Answer ``question`` from up to ``top_k`` retrieved passages: cited sentences, or a plain refusal.
+
+        With ``conversation`` (an id) the question is read in that conversation (a follow-up is searched
+        with the earlier turn) and stored in it; an unknown or expired id starts it anew.
+        """
+        answer: Answer | None = None
+        for event in self._answer(question, top_k, conversation, stream=False):
+            if isinstance(event, Answer):
+                answer = event
+        assert answer is not None
+        return answer
+
+    def stream(self, question: str, top_k: int = 5, conversation: str | None = None) -> Iterator[Delta | Answer]:
+        """As :meth:`ask`, but a generated answer arrives as it is written: ``Delta`` pieces, then the
+        verified ``Answer`` (always last, also when nothing was generated)."""
+        return self._answer(question, top_k, conversation, stream=True)
+
+    def forget(self, conversation: str) -> None:
+        """End a conversation ("Nieuw gesprek"); the next question with this id starts afresh."""
+        if valid_conversation_id(conversation):
+            self.conversations.clear(conversation)
+
+    def history(self, conversation: str) -> Conversation | None:
+        return self.conversations.load(conversation) if valid_conversation_id(conversation) else None
+
+    def _answer(self, question: str, top_k: int, conversation: str | None, stream: bool
+                ) -> Iterator[Delta | Answer]:
         started = time.perf_counter()
         question = self.validate(question)
         if not isinstance(top_k, int) or isinstance(top_k, bool) or not 1 <= top_k <= 20:
             raise InvalidQuestionError(t("question.top_k"))
-        state, retrieval, evidence = self._weigh(question, top_k)
-        if evidence.answerable:
-            text, citations, related = compose(evidence, retrieval.hits)
+        if conversation is not None and (not isinstance(conversation, str) or
+                                         not valid_conversation_id(conversation)):
+            raise InvalidQuestionError(t("conversation.invalid"))
+        history = self.conversations.load(conversation) if conversation else None
+        deadline = Deadline.after(self.settings.llm_timeout_s) if self.writer is not None else None
+        plan = self._plan(question, history, top_k, deadline)
+        lang = detect_language(question)
+        hits = plan.retrieval.hits
+        if plan.cited is not None:
+            related = [h for h in hits if h.passage.id not in {c.passage.id for c in plan.cited}]
+            text, citations, rel = summarise(plan.evidence, plan.cited, related, lang)
+        elif plan.evidence.answerable:
+            text, citations, rel = compose(plan.evidence, hits)
         else:
-            text, citations, related = not_found(retrieval.hits)
-        return Answer(question=question, found=bool(citations), text=text, citations=citations, related=related,
-                      index_version=state.reader.version_id, latency_ms=(time.perf_counter() - started) * 1000)
+            text, citations, rel = not_found(hits)
+        mode = "extractive"
+        found = bool(citations)
+        if self.writer is not None and deadline is not None and found and plan.cited is None:
+            written = yield from self._write(plan, question, lang, deadline, stream)
+            if written is not None:
+                mode, found = "generated", written.found
+                text, citations, rel = written.text, written.citations, written.related
+        answer = Answer(question=question, found=found, text=text, citations=citations, related=rel,
+                        index_version=plan.state.reader.version_id, mode=mode, conversation_id=conversation or "",
+                        latency_ms=(time.perf_counter() - started) * 1000)
+        if conversation:
+            self.conversations.append(conversation, Turn(
+                question=question, query=plan.query, how=plan.how, found=found, text=text,
+                cited=tuple(c.passage_id for c in citations), related=tuple(c.passage_id for c in rel),
+                index_version=answer.index_version))
+        yield answer
+
+    # ------------------------------------------------------------ follow-ups
+
+    def _plan(self, question: str, history: Conversation | None, top_k: int, deadline: Deadline | None) -> _Plan:
+        """Search ``question`` alone, or with the conversation it continues (see assistant.followup)."""
+        state = self._state
+        prev = history.last if history else None
+        if prev is None:
+            return self._plan_alone(state, question, top_k)
+        sig = followup.signals(question)
+        same_index = prev.index_version == state.reader.version_id
+        if sig.summary and prev.found and prev.cited and same_index:
+            return self._plan_summary(state, prev, top_k)
+        if self.writer is not None and deadline is not None and (sig.strong or sig.weak):
+            earlier = [t.question for t in history.turns[-RECENT_QUESTIONS:]] if history else []
+            try:
+                rewritten = self.writer.rewrite(question, earlier, deadline)
+            except LLMError as exc:
+                log.warning("the language model could not rewrite a follow-up (%s); reading it without", exc)
+                self._observe("rewrite_failed")
+                rewritten = None
+            if rewritten and rewritten != question:
+                retrieval, evidence = self._search(state, rewritten, top_k)
+                return _Plan(state, retrieval, evidence, "rewritten", rewritten)
+        short = sig.content_words <= followup.SHORT_CONTENT_WORDS
+        if sig.pointer and short and same_index and prev.found and prev.cited:
+            # "Wie begeleidt die sessie?": what it points at is in the passages the previous answer cited
+            scoped = self._plan_previous(state, question, prev, top_k)
+            if scoped is not None:
+                return scoped
+        if sig.elliptic:
+            completed = followup.complete(question, prev.query)
+            if completed:  # "En over werk?" -> the previous question about werk
+                retrieval, evidence = self._search(state, completed, top_k)
+                return _Plan(state, retrieval, evidence, "context", completed)
+        text = followup.with_context(question, prev.query)
+        retrieval, evidence = self._search(state, text, top_k, question=question)
+        context = _Plan(state, retrieval, evidence, "context", text)
+        if sig.strong and short:  # too little of its own to be searched alone ...
+            if not context.evidence.answerable and not sig.pointer and followup.asks_anew(question):
+                # ... unless it asks a question of its own ("En wanneer is de lunch?") that the context
+                # finds no answer to and that alone does
+                alone = self._plan_alone(state, question, top_k)
+                if alone.evidence.answerable:
+                    return alone
+            return context
+        alone = self._plan_alone(state, question, top_k)
+        if sig.strong:  # it depends on the conversation, unless alone it finds clearly better evidence
+            return alone if alone.evidence.confidence > context.evidence.confidence else context
+        if not sig.weak:
+            return alone  # a full question without a pointer stands on its own: a change of topic
+        near = same_index and self._near_previous(state, alone.retrieval, prev)
+        return context if near and context.evidence.confidence > alone.evidence.confidence else alone
+
+    def _plan_previous(self, state: _State, question: str, prev: Turn, top_k: int) -> _Plan | None:
+        """The question weighed on the previous answer's passages (searched with context); None if they
+        do not answer it."""
+        text = followup.with_context(question, prev.query)
+        retrieval, _ = self._search(state, text, top_k, question=question)
+        cited = self._hits(state, retrieval, list(prev.cited))
+        # Only when those passages hold the names and numbers the question adds ("Wie leidt hem vanuit de
+        # stad Leuven?" may point at a workshop whose passage does not name the person from Leuven).
+        if missing_facts(state.reader, question, prev.cited):
+            return None
+        evidence = weigh(replace(retrieval, hits=cited), state.reader, self.model)
+        if not evidence.answerable:
+            return None
+        others = [h for h in retrieval.hits if h.passage.id not in set(prev.cited)]
+        hits = cited + others[:max(0, top_k - len(cited))]
+        return _Plan(state, replace(retrieval, hits=hits), evidence, "context", text)
+
+    def _hits(self, state: _State, retrieval: Retrieval, ids: list[int]) -> list[Hit]:
+        """Passages by id as hits of ``retrieval`` (their scores for its query), in the order given."""
+        reader = state.reader
+        found = {h.passage.id: h for h in retrieval.hits}
+        missing = [i for i in ids if i not in found]
+        if missing:
+            terms, idf, max_idf = retrieval.terms, retrieval.idf, retrieval.max_idf
+            dense = reader.dense_scores(retrieval.query, missing)
+            lexical = reader.lexical_scores(terms, missing)
+            for p, d, lx, pt in zip(reader.passages(missing), dense, lexical, reader.passage_terms(missing),
+                                    strict=True):
+                found[p.id] = Hit(p, float(d), float(d), float(lx), coverage(terms, pt, idf, max_idf),
+                                  coverage(terms, pt, idf, max_idf, known_only=True))
+        return [found[i] for i in ids if i in found]
+
+    def _plan_alone(self, state: _State, question: str, top_k: int) -> _Plan:
+        retrieval, evidence = self._search(state, question, top_k)
+        return _Plan(state, retrieval, evidence, "alone", question)
+
+    def _near_previous(self, state: _State, alone: Retrieval, prev: Turn) -> bool:
+        """Whether the previous turn's passages are (nearly) as close to the question as the corpus's best."""
+        ids = list(prev.cited or prev.related[:1])
+        if not ids:
+            return False
+        closest = float(np.max(state.reader.passage_vectors(ids) @ np.asarray(alone.query, dtype=np.float32)))
+        return closest >= float(alone.signals.get("dense_top", 0.0)) - NEAR_MARGIN
+
+    def _plan_summary(self, state: _State, prev: Turn, top_k: int) -> _Plan:
+        """The previous answer's passages, weighed for the previous search (what the summary is about)."""
+        query = self.embedder.embed_queries([prev.query])[0]
+        retrieval = state.retriever.search(prev.query, query, top_k)
+        ids = list(prev.cited)
+        cited = self._hits(state, retrieval, ids)
+        others = [h for h in retrieval.hits if h.passage.id not in set(ids)]
+        scoped = replace(retrieval, question=prev.question, hits=cited + others[:max(0, top_k - len(cited))])
+        evidence = weigh(replace(scoped, hits=cited), state.reader, self.model)
+        return _Plan(state, scoped, evidence, "summary", prev.query, cited=cited)
+
+    # ------------------------------------------------------------ generated answers
+
+    def _write(self, plan: _Plan, question: str, lang: str, deadline: Deadline, stream: bool
+               ) -> Generator[Delta, None, Written | None]:
+        """The verified generated answer (streamed as Deltas when ``stream``); None when the model failed."""
+        assert self.writer is not None
+        asked = question if plan.how == "alone" else plan.query
+        hits = plan.retrieval.hits
+        try:
+            if stream:
+                pieces = []
+                for piece in self.writer.stream(asked, hits, lang, deadline):
+                    pieces.append(piece)
+                    yield Delta(piece)
+                raw = "".join(pieces)
+            else:
+                raw = self.writer.write(asked, hits, lang, deadline)
+        except LLMError as exc:
+            log.warning("the language model gave no answer (%s); answering extractively", exc)
+            self._observe(f"fallback_{exc.reason}")
+            return None
+        written = finish(raw, hits, plan.state.reader, self.embedder, lang)
+        self._observe("declined" if written.declined else "generated" if written.found else "unsupported")
+        if self.observer is not None:
+            self.observer.llm_sentences_checked(written.kept, written.removed)
+        for claim, support in written.verdicts:
+            if not support.supported:
+                log.info("removed an unsupported sentence (%s, cosine %.3f, overlap %.2f%s): %s", support.reason,
+                         support.cosine, support.overlap,
+                         f", missing {', '.join(support.missing)}" if support.missing else "", claim.text)
+        return written
+
+    def _observe(self, outcome: str) -> None:
+        if self.observer is not None:
+            try:
+                self.observer.llm_outcome(outcome)
+            except Exception:  # counting must never cost an answer
+                log.exception("could not count a generation outcome")
 
     def explain(self, question: str, top_k: int = 5) -> tuple[Retrieval, Evidence]:
         """Retrieval and evidence for one question (diagnostics and calibration; not part of the contract)."""

@@ -21,6 +21,7 @@ from typing import Any
 
 import backends
 import common
+import followups
 import formats
 import ingest_bench
 import latency
@@ -28,11 +29,13 @@ import numpy as np
 import quality
 import reindex_load
 import scale
+import verify_calibrate
 
 BENCH = Path(__file__).resolve().parent
 OUT = common.REPO / "docs" / "benchmarks.md"
 COMMAND = ".venv/bin/python bench/run_all.py"
 # bench/reindex_load.py runs: the default job settings, the job at full strength for comparison, two workers
+LLM_SMOKE_START, LLM_SMOKE_END = "<!-- llm-smoke:start -->", "<!-- llm-smoke:end -->"
 REINDEX_RUNS = [["--workers", "1"], ["--workers", "1", "--ingest-nice", "0", "--ingest-threads", "2"],
                 ["--workers", "2"]]
 
@@ -131,7 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="wegwijzer-bench-all-") as t:
         tmp = Path(t)
         steps: list[tuple[str, list[str]]] = [("ingest_bench", []), ("formats", []), ("quality", []),
-                                              ("backends", []), ("latency", [])]
+                                              ("followups", []), ("verify_calibrate", []), ("backends", []),
+                                              ("latency", [])]
         for name, extra in steps:
             results[name], timing[name], err = _run(name, extra, tmp)
             loads.append(common.loadavg()[0])
@@ -161,10 +165,20 @@ def main(argv: list[str] | None = None) -> int:
     total = time.perf_counter() - started
 
     md = render(env, results, timing, errors, loads, total, args)
+    kept = llm_smoke_section(args.out)
+    if kept:  # measured by `make llm-smoke` (it needs llama-cpp-python), not by this run: carried over
+        md = md.replace("\n## Run times", "\n" + kept + "\n\n## Run times", 1)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(md, encoding="utf-8")
     print(f"\nwrote {args.out} in {total / 60:.1f} min" + (f"; FAILED: {errors}" if errors else ""))
     return 1 if errors else 0
+
+
+def llm_smoke_section(path: Path) -> str:
+    """The `make llm-smoke` section of the existing report, if any (see bench/llm_smoke.py --write)."""
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    start, end = text.find(LLM_SMOKE_START), text.find(LLM_SMOKE_END)
+    return text[start:end + len(LLM_SMOKE_END)] if 0 <= start < end else ""
 
 
 def render(env: dict[str, Any], results: dict[str, Any], timing: dict[str, float], errors: dict[str, str],
@@ -199,6 +213,11 @@ def render(env: dict[str, Any], results: dict[str, Any], timing: dict[str, float
 
     section("Retrieval quality", "quality", quality.to_markdown)
     section("Ingest", "ingest_bench", ingest_bench.to_markdown)
+    if results.get("followups") is not None:
+        out.extend([followups.markdown(results["followups"], "python bench/followups.py"), ""])
+    else:
+        out.extend(["## Follow-up questions", "", f"Not measured: {errors.get('followups', 'skipped')}.", ""])
+    section("Verifying written sentences", "verify_calibrate", verify_calibrate.to_markdown)
     section("File formats", "formats", formats.to_markdown)
     section("Embedding backends", "backends", backends.to_markdown)
     section("Query latency", "latency", latency.to_markdown)

@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import Any, TextIO
 
 from assistant.config import Settings, get_settings
 from assistant.errors import WegwijzerError
@@ -75,6 +76,63 @@ def _cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
             print(f"\n[{c.n}] {c.title}{where}{section}  ({c.source}, score {c.score:.3f})")
             print("    " + c.text.replace("\n", "\n    "))
     return 0
+
+
+def _print_answer(answer: Any, out: TextIO) -> None:
+    """An answer as a person reads it in a terminal: the text, then its sources in one line each."""
+    print(f"\n{answer.text}", file=out)
+    if answer.mode == "generated" and answer.found:
+        print(t("cli.chat_generated"), file=out)
+    if answer.found and answer.citations:
+        print(f"\n{t('bot.sources_heading')}:", file=out)
+        for c in answer.citations:
+            where = f", {t('cite.page', page=c.page)}" if c.page else ""
+            section = f" — {c.section}" if c.section else ""
+            print(f"  [{c.n}] {c.title}{where}{section}", file=out)
+    print(file=out, flush=True)
+
+
+def _cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
+    """An interactive conversation: follow-ups are read with the earlier questions (issue 11)."""
+    from assistant import Assistant
+    from assistant.conversation import new_conversation_id
+    from assistant.errors import InvalidQuestionError
+
+    interactive = sys.stdin.isatty()
+    if interactive:
+        try:
+            import readline  # noqa: F401  (line editing and history for input(); stdlib on Linux and macOS)
+        except ImportError:  # Windows without pyreadline: plain input still works
+            pass
+    assistant = Assistant.load(settings=settings, follow=True)
+    conversation = new_conversation_id()
+    print(t("cli.chat_welcome"), flush=True)
+    while True:
+        try:
+            line = input(t("cli.chat_prompt") if interactive else "")
+        except EOFError:
+            print(t("cli.chat_bye") if interactive else "")
+            return 0
+        except KeyboardInterrupt:  # Ctrl+C clears the line, as in a shell; Ctrl+D ends
+            print()
+            continue
+        question = line.strip()
+        if not question:
+            continue
+        if question.lower() in ("/stop", "/exit", "/quit", "/klaar"):
+            print(t("cli.chat_bye"))
+            return 0
+        if question.lower() in ("/nieuw", "/new"):
+            assistant.forget(conversation)
+            conversation = new_conversation_id()
+            print(t("cli.chat_new"), flush=True)
+            continue
+        try:
+            answer = assistant.ask(question, top_k=args.top_k, conversation=conversation)
+        except InvalidQuestionError as exc:
+            print(str(exc), file=sys.stderr, flush=True)
+            continue
+        _print_answer(answer, sys.stdout)
 
 
 def _cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
@@ -164,6 +222,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help=t("cli.help.ask_json"))
     p.add_argument("--top-k", type=int, default=None, help=t("cli.help.top_k"), metavar="N")
     p.set_defaults(func=_cmd_ask)
+
+    p = sub.add_parser("chat", help=t("cli.chat_help"), description=t("cli.chat_help"))
+    p.add_argument("--top-k", type=int, default=None, help=t("cli.help.top_k"), metavar="N")
+    p.set_defaults(func=_cmd_chat)
 
     p = sub.add_parser("eval", help=t("cli.help.eval"))
     p.add_argument("questions", nargs="+", help=t("cli.help.eval_files"), metavar="VRAGEN")

@@ -131,6 +131,7 @@ class _Batch:
     sentence_vectors: list[np.ndarray] = field(default_factory=list)
     to_embed: list[tuple[int, str]] = field(default_factory=list)  # (passage id, text to embed)
     sentences_to_embed: list[tuple[int, str]] = field(default_factory=list)  # (sentence id, text)
+    facts_changed: bool = False  # a reused sentence's facts read differently now (a better detector)
 
     def add_sentences(self, passage: Passage, vector_rows: np.ndarray | None,
                       old: list[idx.SentenceRecord] | None = None) -> None:
@@ -142,9 +143,11 @@ class _Batch:
         for k, s in enumerate(units):
             sid = base + k
             # Facts are re-read on every ingest: cheap, and a better detector reaches old documents too.
+            facts = encode_facts(facts_in(s.text))
+            if old is not None and facts != s.facts:
+                self.facts_changed = True
             self.sentences.append(idx.SentenceRecord(id=sid, passage_id=passage.id, start=s.start, end=s.end,
-                                                     text=s.text, kind=s.kind, block=s.block,
-                                                     facts=encode_facts(facts_in(s.text))))
+                                                     text=s.text, kind=s.kind, block=s.block, facts=facts))
             if vector_rows is None:
                 self.sentences_to_embed.append((sid, s.text))
         if vector_rows is not None:
@@ -249,7 +252,7 @@ def _ingest_locked(settings: Settings, store: idx.IndexStore, corpus_dir: Path, 
     report.sentences = len(batch.sentences)
     report.documents_removed = len(set(prev_docs) - {d.source for d in documents})
     if previous is not None and not batch.to_embed and {d.source: d for d in documents} == prev_docs \
-            and previous.manifest.analyzer == analyzer:
+            and previous.manifest.analyzer == analyzer and not batch.facts_changed:
         # Nothing changed: keep the published version rather than churn a copy that every running
         # service would then reload.
         report.version_id = previous.version_id

@@ -12,6 +12,7 @@ from assistant import Assistant
 from assistant import index as idx
 from assistant.config import Settings
 from assistant.errors import IngestBusyError, ModelMismatchError, WegwijzerError
+from assistant.facts import NAME, Fact
 from ingest.build import ingest
 
 from .fakes import FakeEmbedder
@@ -74,6 +75,20 @@ def test_reingest_embeds_only_changed_documents(fake_index: Settings, fake_embed
     nieuw = [d for d in Assistant.load(settings=fake_index, embedder=fake_embedder).documents()
              if d["source"] == "nieuw.md"][0]
     assert nieuw["title"] == "Nieuwe nota"
+
+
+def test_reingest_publishes_facts_read_by_a_changed_detector(fake_index: Settings, fake_embedder: FakeEmbedder,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    import ingest.build as build
+
+    published = idx.current_version(fake_index.index_dir)
+    real = build.facts_in
+    monkeypatch.setattr(build, "facts_in", lambda text: [*real(text), Fact(NAME, "Testnaam")])
+    report = ingest(fake_index, embedder=fake_embedder)
+    assert not report.unchanged and report.passages_embedded == 0 and report.version_id != published
+    reader = idx.open_index(fake_index.index_dir)
+    assert all("Testnaam" in s.facts for s in reader.sentences(range(reader.passage_count)))
+    assert ingest(fake_index, embedder=fake_embedder).unchanged  # and then nothing changes any more
 
 
 def test_bad_files_are_reported_and_skipped(settings: Settings, fake_embedder: FakeEmbedder) -> None:

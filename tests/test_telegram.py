@@ -8,6 +8,7 @@ bot's error handler, or is logged at ERROR, fails the test unless the test expec
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import shutil
@@ -186,7 +187,7 @@ class Wrapped:
     def __init__(self, real: Assistant, ask: Callable[[Assistant, str, int], Answer]) -> None:
         self.real, self._ask = real, ask
 
-    def ask(self, question: str, top_k: int = 5) -> Answer:
+    def ask(self, question: str, top_k: int = 5, conversation: str | None = None) -> Answer:
         return self._ask(self.real, question, top_k)
 
     def __getattr__(self, name: str) -> Any:
@@ -673,3 +674,50 @@ def test_an_admins_bad_document_is_refused_by_the_upload_rules(api: FakeBotAPI, 
     assert bool(api.downloads) == fetched
     assert sorted(p.name for p in writable.corpus_dir.iterdir()) == before  # no half file, no leftovers
     assert Reindexer(writable).status().current is None  # nothing to index
+
+
+# ---------------------------------------------------------------- conversations and generated answers (issue 11)
+
+
+def test_a_follow_up_is_read_in_the_chats_conversation_until_nieuw(api: FakeBotAPI, start_bot: StartBot) -> None:
+    start_bot()
+    ask(api, "Welke werksessie van de inspiratiedag gaat over sport?")
+    follow = ask(api, "Wie begeleidt die sessie?", count=2)
+    assert "Tim Lamon" in plain(follow)
+    api.message("/nieuw", ALICE)
+    api.wait_for(lambda _: any(say("bot.new_conversation") in plain(c) for c in api.sent(ALICE)))
+    fresh = ask(api, "Wie begeleidt die sessie?", count=3)
+    assert "Tim Lamon" not in plain(fresh).split(say("bot.related_heading"))[0]
+    assert any(c.method == "setMyCommands" and "nieuw" in json.dumps(c.params) for c in api.calls)
+
+
+def test_a_generated_answer_grows_by_edits_and_ends_verified(
+        api: FakeBotAPI, start_bot: StartBot, bot_settings: Settings, real_index_settings: Settings,
+        real_embedder: Any, tmp_path: Path) -> None:
+    from assistant.conversation import SQLiteConversationStore
+
+    from .llm_stub import UNSUPPORTED, StubLLM, supported_and_unsupported
+
+    with StubLLM(supported_and_unsupported) as stub:
+        stub.chunk_delay_s = 0.2
+        settings = replace(bot_settings, llm_url=stub.url, llm_model="stub", llm_timeout_s=30.0)
+        assistant = Assistant.load(index_dir=real_index_settings.index_dir, settings=settings,
+                                   embedder=real_embedder, follow=False,
+                                   conversations=SQLiteConversationStore(tmp_path / "conv.sqlite3"))
+        start_bot(assistant, settings=settings)
+        api.message("Hoeveel kost deelname aan de studiedag in Brussel?", ALICE)
+        api.wait_for(lambda _: any(c.buttons() for c in api.sent(ALICE, "editMessageText")), timeout=60)
+    first = api.sent(ALICE)[0]
+    assert say("bot.writing") in plain(first) and not first.buttons()
+    message_id = api.result_message(first)["message_id"]
+    edits = [c for c in api.sent(ALICE, "editMessageText") if int(c.params["message_id"]) == message_id]
+    assert len(edits) >= 3  # it grew at least twice, then became the verified answer
+    drafts, final = edits[:-1], edits[-1]
+    assert len(plain(drafts[-1])) > len(plain(first))
+    assert all(say("bot.writing") in plain(c) for c in drafts) and UNSUPPORTED not in plain(final)
+    gaps = [b.at - a.at for a, b in zip([first, *edits], edits, strict=False)]
+    assert min(gaps) >= 1.3, gaps  # within Telegram's pace for one chat
+    text = plain(final)
+    assert "Antwerpen" not in text and "[1]" in text and say("bot.generated_note") in text
+    assert [b["text"] for b in final.buttons()] == ["Toon bronnen", "👍", "👎"]
+    assert len(api.sent(ALICE)) == 1  # one message, edited; nothing else sent

@@ -326,3 +326,167 @@ def test_works_under_a_strict_content_security_policy_with_options(page: Any, si
     assert page.locator("wegwijzer-chat .head h2").inner_text() == "Vraag het beleid"  # data-title
     answer = ask(page, QUESTION)
     assert "IncluCities" in answer.locator(".card h4").first.inner_text()
+
+
+# ---------------------------------------------------------------- conversations, starters, copy, modal (issue 11)
+
+def ask_bodies(page: Any) -> list[dict[str, Any]]:
+    """Record the JSON bodies the widget posts to /api/ask and /api/ask/stream."""
+    bodies: list[dict[str, Any]] = []
+    page.on("request", lambda r: bodies.append(json.loads(r.post_data or "{}"))
+            if r.method == "POST" and "/api/ask" in r.url else None)
+    return bodies
+
+
+def test_a_follow_up_continues_the_conversation_and_new_conversation_starts_afresh(
+        page: Any, site: dict[str, Any]) -> None:
+    bodies = ask_bodies(page)
+    page.goto(site["intranet"] + "/index.html")
+    page.locator("wegwijzer-chat .launcher").click()
+    ask(page, "Welke werksessie van de inspiratiedag gaat over sport?")
+    follow = ask(page, "Wie begeleidt die sessie?", answers_before=1)
+    assert "Tim Lamon" in follow.locator(".card blockquote").first.inner_text() or \
+        "Tim Lamon" in follow.locator(".answer").inner_text()
+    assert "conversation_id" not in bodies[0] and len(bodies[1]["conversation_id"]) == 32
+
+    # the conversation survives navigation: the next question still belongs to it
+    page.goto(site["intranet"] + "/page2.html")
+    page.locator("wegwijzer-chat .msg.bot").first.wait_for()
+    ask(page, "En wie namens Dendermonde?", answers_before=2)
+    assert bodies[2]["conversation_id"] == bodies[1]["conversation_id"]
+
+    page.locator("wegwijzer-chat .head button.new").click()
+    assert page.locator("wegwijzer-chat .msg.user").count() == 0
+    ask(page, "Wie begeleidt die sessie?")
+    assert "conversation_id" not in bodies[3]  # a new conversation: the server hands out a new id
+    assert not page.errors, page.errors  # type: ignore[attr-defined]
+
+
+def test_starter_questions_counter_copy_and_kept_text(browser: Any, site: dict[str, Any]) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="nl-BE")
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=site["intranet"])
+    page = context.new_page()
+    try:
+        page.goto(site["intranet"] + "/index.html")
+        page.locator("wegwijzer-chat .launcher").click()
+        starters = page.locator("wegwijzer-chat .starters button")
+        starters.first.wait_for()
+        assert 2 <= starters.count() <= 4
+        first_starter = starters.first.inner_text()
+        starters.first.click()
+        answer = page.locator("wegwijzer-chat .msg.bot:not(.thinking)").first
+        answer.wait_for(timeout=30_000)
+        assert page.locator("wegwijzer-chat .msg.user").first.inner_text().endswith(first_starter)
+        assert page.locator("wegwijzer-chat .starters").is_hidden()
+
+        # copy: the answer and its numbered sources land on the clipboard
+        answer.locator("button.copy").click()
+        page.wait_for_function("""() => document.querySelector('wegwijzer-chat').shadowRoot
+                                  .querySelector('button.copy').textContent.includes('Gekopieerd')""")
+        copied = page.evaluate("navigator.clipboard.readText()")
+        text = answer.locator(".answer").inner_text().split(":", 1)[1]  # after the "Wegwijzer:" label
+        assert text.split("[")[0].strip()[:40] in copied and "Bronnen:" in copied and "[1] " in copied
+        assert "Wegwijzer:" not in copied and "/documents/" in copied
+
+        # the counter, and a question the server refuses stays in the field
+        field = page.locator("wegwijzer-chat textarea[id$='-q']")
+        count = page.locator("wegwijzer-chat .count")
+        field.fill("Wat zijn pleinmakers?")
+        assert count.inner_text() == "21 / 1000 tekens"
+        too_long = "Wat zijn pleinmakers? " * 50
+        field.fill(too_long)
+        assert "te lang" in count.inner_text() and field.get_attribute("aria-invalid") == "true"
+        page.keyboard.press("Enter")
+        page.locator("wegwijzer-chat .msg.error").first.wait_for(timeout=30_000)
+        assert "te lang" in page.locator("wegwijzer-chat .msg.error").first.inner_text()
+        assert field.input_value() == too_long.strip()
+    finally:
+        context.close()
+
+
+def test_the_full_screen_panel_keeps_keyboard_focus_inside(browser: Any, site: dict[str, Any]) -> None:
+    context = browser.new_context(viewport={"width": 360, "height": 740}, locale="nl-BE")
+    page = context.new_page()
+    try:
+        page.goto(site["intranet"] + "/index.html")
+        page.locator("wegwijzer-chat .launcher").click()
+        assert page.locator("wegwijzer-chat .panel").get_attribute("aria-modal") == "true"
+        ask(page, QUESTION)
+        inside = """() => { const host = document.querySelector('wegwijzer-chat');
+            const a = host.shadowRoot.activeElement;
+            return document.activeElement === host && !!a && host.shadowRoot.querySelector('.panel').contains(a); }"""
+        seen = set()
+        for _ in range(40):
+            page.keyboard.press("Tab")
+            assert page.evaluate(inside), active(page)
+            now = active(page)
+            seen.add((now or {}).get("cls", "") + "|" + (now or {}).get("text", "")[:20])
+        assert len(seen) > 5  # it moved through the panel, and came round again
+        for _ in range(15):
+            page.keyboard.press("Shift+Tab")
+            assert page.evaluate(inside), active(page)
+        page.keyboard.press("Escape")
+        assert page.locator("wegwijzer-chat .panel").is_hidden()
+    finally:
+        context.close()
+    # on a wide screen the panel is no modal: the page stays usable beside it
+    context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="nl-BE")
+    page = context.new_page()
+    try:
+        page.goto(site["intranet"] + "/index.html")
+        page.locator("wegwijzer-chat .launcher").click()
+        assert page.locator("wegwijzer-chat .panel").get_attribute("aria-modal") == "false"
+    finally:
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def llm_site(tmp_path_factory: pytest.TempPathFactory, real_index_settings: Settings,
+             real_embedder: Any) -> Iterator[dict[str, Any]]:
+    """The widget on a service that writes answers with a (stub) language model, streamed slowly."""
+    from .llm_stub import StubLLM, supported_and_unsupported
+
+    base = tmp_path_factory.mktemp("web-browser-llm")
+    settings = copy_index(real_index_settings, real_index_settings.with_(data_dir=base / "data"))
+    pages = base / "intranet"
+    pages.mkdir()
+    with StubLLM(supported_and_unsupported) as stub, StaticSite(pages, host="localhost") as intranet:
+        stub.chunk_delay_s = 0.08
+        app = create_app(settings.with_(cors_origins=(intranet.origin,), llm_url=stub.url, llm_model="stub",
+                                        llm_timeout_s=30.0), embedder=real_embedder)
+        with ServerThread(app) as server:
+            (pages / "host.css").write_text(HOST_CSS, encoding="utf-8")
+            strict = (f"default-src 'none'; script-src {server.url}; connect-src {server.url}; "
+                      "style-src 'self'; img-src 'self'")
+            options = 'data-suggestions="Wat zijn pleinmakers?|Hoeveel kost de studiedag?"'
+            (pages / "index.html").write_text(host_page(server.url, "Intranet", "", csp=strict, options=options),
+                                              encoding="utf-8")
+            yield {"service": server.url, "intranet": intranet.origin, "stub": stub}
+
+
+def test_a_generated_answer_streams_in_and_loses_its_unsupported_sentence(page: Any, llm_site: dict[str, Any]) -> None:
+    from .llm_stub import UNSUPPORTED
+
+    page.goto(llm_site["intranet"] + "/index.html")
+    page.locator("wegwijzer-chat .launcher").click()
+    starters = page.locator("wegwijzer-chat .starters button")
+    starters.first.wait_for()
+    assert starters.all_inner_texts() == ["Wat zijn pleinmakers?", "Hoeveel kost de studiedag?"]  # data-suggestions
+    page.locator("wegwijzer-chat textarea[id$='-q']").fill("Hoeveel kost deelname aan de studiedag in Brussel?")
+    page.keyboard.press("Enter")
+    draft = page.locator("wegwijzer-chat .msg.draft .answer")
+    draft.wait_for(timeout=30_000)  # the text appears while it is written ...
+    page.wait_for_function("""() => { const d = document.querySelector('wegwijzer-chat').shadowRoot
+                               .querySelector('.msg.draft .answer');
+                               return d && d.textContent.includes('Antwerpen'); }""", timeout=30_000)
+    assert UNSUPPORTED.split()[0] in draft.inner_text()
+    answer = page.locator("wegwijzer-chat .msg.bot:not(.thinking):not(.draft)").first
+    answer.wait_for(timeout=30_000)  # ... and the verified answer replaces it
+    assert page.locator("wegwijzer-chat .msg.draft").count() == 0
+    text = answer.locator(".answer").inner_text()
+    assert "Antwerpen" not in text and "[1]" in text
+    assert "taalmodel" in answer.locator(".mode").inner_text()
+    assert answer.locator(".card").count() >= 1
+    requests = llm_site["stub"].answers()
+    assert requests and requests[-1]["stream"] is True
+    assert not page.errors, page.errors  # type: ignore[attr-defined]

@@ -4,8 +4,15 @@
  *   <script src="https://HOST/widget.js" defer></script>
  *
  * Optional attributes on that script tag: data-api (API base, default: where this file came from),
- * data-title, data-accent (a CSS colour), data-lang ("nl"), data-auto="false" (do not add the
- * launcher automatically; place <wegwijzer-chat> yourself, with api/title-text/accent/lang attributes).
+ * data-title, data-accent (a CSS colour), data-lang ("nl"), data-suggestions ("Vraag een?|Vraag twee?":
+ * two to four starter questions; default: the service's WEGWIJZER_SUGGESTED_QUESTIONS), data-auto="false"
+ * (do not add the launcher automatically; place <wegwijzer-chat> yourself, with api/title-text/accent/
+ * lang/suggestions attributes).
+ *
+ * A conversation: every answer carries a conversation_id that the next question sends along, so a
+ * follow-up ("En over werk?") is read with the earlier turns; "Nieuw gesprek" starts a new one. When the
+ * service writes answers with a language model (GET /api/widget says streaming), the answer is shown as
+ * it arrives (POST /api/ask/stream, Server-Sent Events) and replaced by the verified answer at the end.
  *
  * Design rules: a custom element with a shadow DOM (host CSS cannot reach in, ours cannot leak out);
  * vanilla JS, no build step, nothing loaded from elsewhere; everything that comes from the server is
@@ -31,7 +38,19 @@
       send: "Vraag stellen",
       hint: "Enter verstuurt, Shift+Enter begint een nieuwe regel.",
       welcome: "Dag! Stel een vraag over lokaal integratiebeleid. Ik antwoord met passages uit de documenten, " +
-        "telkens met de bron erbij.",
+        "telkens met de bron erbij. Een vervolgvraag hoort bij hetzelfde gesprek; met \u201cNieuw gesprek\u201d " +
+        "begin je opnieuw.",
+      suggestionsLabel: "Probeer bijvoorbeeld:",
+      counter: "{n} / {max} tekens",
+      counterOver: "Je vraag is te lang: {n} tekens, hoogstens {max}.",
+      copy: "Kopieer antwoord",
+      copied: "Gekopieerd",
+      copyFailed: "Kopiëren lukte niet",
+      copiedAnnounce: "Het antwoord en de bronnen zijn gekopieerd.",
+      writing: "Wegwijzer schrijft…",
+      checking: "De zinnen worden nagekeken tegen de bronnen…",
+      generated: "Geschreven door een taalmodel; elke zin is nagekeken tegen de bron.",
+      copySources: "Bronnen:",
       you: "Jij:",
       bot: "Wegwijzer:",
       thinking: "Wegwijzer zoekt in de documenten…",
@@ -63,7 +82,7 @@
   var STORE_VERSION = 1;
   var MAX_STORED_MESSAGES = 40;
   var EXCERPT_CHARS = 380;
-  var REQUEST_TIMEOUT_MS = 30000;
+  var REQUEST_TIMEOUT_MS = 30000; // also the longest silence in a streamed answer (GET /api/widget may raise it)
   var DEFAULT_ACCENT = "#0b5cad";
 
   var script = document.currentScript;
@@ -165,6 +184,20 @@
     ".send{align-self:stretch}",
     ".send[aria-disabled=true]{opacity:.6;cursor:progress}",
     ".ask .hint{margin:4px 0 0;font-size:12px;color:var(--ww-muted)}",
+    ".ask .meta{display:flex;justify-content:space-between;gap:8px;align-items:baseline}",
+    ".ask .count{margin:4px 0 0;font-size:12px;color:var(--ww-muted);white-space:nowrap}",
+    ".ask .count.over{color:#b3261e;font-weight:700}",
+    ".ask textarea[aria-invalid=true]{border-color:#b3261e;box-shadow:0 0 0 1px #b3261e}",
+    ".starters{margin-top:8px;display:flex;flex-direction:column;gap:6px;align-items:flex-start}",
+    ".starters p{margin:0;font-size:14px;color:var(--ww-muted)}",
+    ".starters button{min-height:44px;padding:8px 12px;border:1px solid var(--ww-accent);border-radius:18px;",
+    "  background:#fff;color:var(--ww-accent);text-align:left;font-size:14px}",
+    ".copy{display:inline-flex;align-items:center;gap:4px;min-height:44px;padding:4px 10px;border:1px solid #8a8a85;",
+    "  border-radius:8px;background:#fff;color:var(--ww-muted);font-size:14px}",
+    ".copy svg{width:18px;height:18px;fill:currentColor}",
+    ".mode{margin:8px 0 0;font-size:12px;color:var(--ww-muted)}",
+    ".draft .answer{color:#3d3d3a}",
+    ".draft .state{margin:6px 0 0;font-size:12px;color:var(--ww-muted);font-style:italic}",
     "@media (max-width:480px){",
     "  .launcher{right:12px;bottom:12px}",
     "  .panel{inset:0;right:0;bottom:0;width:100vw;height:100vh;height:100dvh;border-radius:0;border:0}",
@@ -211,6 +244,8 @@
       "0 0 0 6 9v10a2 2 0 0 0 2 2h9a2 2 0 0 0 1.84-1.22l3.02-7.05c.09-.23.14-.47.14-.73v-2z",
     down: "M22 3h-4v12h4V3zM2 14a2 2 0 0 0 2 2h6.3l-.95 4.57-.03.32c0 .41.17.79.44 1.06L10.83 23l6.58-6.59A2 2 " +
       "0 0 0 18 15V5a2 2 0 0 0-2-2H7a2 2 0 0 0-1.84 1.22l-3.02 7.05c-.09.23-.14.47-.14.73v2z",
+    copy: "M16 1H4a2 2 0 0 0-2 2v14h2V3h12V1zm3 4H8a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h11a2 2 0 0 0 2-2V7a2 2 0 0 0-2-2z" +
+      "m0 16H8V7h11v14z",
   };
 
   function svgIcon(name) {
@@ -287,6 +322,22 @@
     return (L + 0.05) / 0.05 > 1.05 / (L + 0.05) ? "#111111" : "#ffffff";
   }
 
+  function cleanSuggestions(items) {
+    return items.map(function (q) { return String(q).trim(); }).filter(Boolean).slice(0, 4);
+  }
+
+  function splitSuggestions(raw) {
+    return raw ? cleanSuggestions(String(raw).split("|")) : [];
+  }
+
+  /* The focusable elements of a subtree that are visible now (for the focus trap of the full-screen panel). */
+  function focusables(root) {
+    var all = root.querySelectorAll("button, [href], textarea, input, select, summary, [tabindex]:not([tabindex='-1'])");
+    return Array.prototype.filter.call(all, function (el) {
+      return !el.disabled && el.getClientRects().length > 0 && !el.closest("[hidden]");
+    });
+  }
+
   var counter = 0;
 
   class WegwijzerChat extends HTMLElement {
@@ -301,9 +352,30 @@
       this.storeKey = "wegwijzer-chat:v" + STORE_VERSION + ":" + this.api;
       this.pending = false;
       this.state = this._load();
+      // Until the service's settings arrive: the attribute's starters, the default length, no streaming.
+      this.config = { suggestions: splitSuggestions(this.getAttribute("suggestions")), maxChars: 1000,
+        streaming: false, timeoutMs: REQUEST_TIMEOUT_MS };
       this._applyAccent(this.getAttribute("accent"));
       this._render();
       this._restore();
+      this._loadConfig();
+    }
+
+    _loadConfig() {
+      var fixed = this.config.suggestions.length > 0;
+      fetch(this.api + "/api/widget", { mode: "cors", credentials: "omit", headers: { "Accept": "application/json" } })
+        .then(function (res) { return res.ok ? res.json() : null; })
+        .then((data) => {
+          if (!data) return;
+          if (!fixed && Array.isArray(data.suggestions)) this.config.suggestions = cleanSuggestions(data.suggestions);
+          if (Number(data.max_question_chars) > 0) this.config.maxChars = Number(data.max_question_chars);
+          this.config.streaming = data.streaming === true && !!(window.ReadableStream && window.TextDecoder);
+          // a language model may think longer than our default before its first word: wait as long as the service does
+          if (Number(data.timeout_s) > 0) this.config.timeoutMs = Math.max(REQUEST_TIMEOUT_MS, 1000 * Number(data.timeout_s));
+          this._renderStarters();
+          this._updateCounter();
+        })
+        .catch(function () { /* an older service: no starters, no streaming */ });
     }
 
     _applyAccent(accent) {
@@ -334,12 +406,14 @@
       }, this.list);
       this.status = h("div", { class: "sr-only", role: "status", "aria-live": "polite", "aria-atomic": "true" });
       this.input = h("textarea", {
-        id: id + "-q", rows: "2", placeholder: m.placeholder, "aria-describedby": id + "-hint", autocomplete: "off",
+        id: id + "-q", rows: "2", placeholder: m.placeholder, "aria-describedby": id + "-hint " + id + "-count",
+        autocomplete: "off",
         onkeydown: (ev) => {
           if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) { ev.preventDefault(); this._submit(); }
         },
-        oninput: () => { this.state.draft = this.input.value; this._save(); },
+        oninput: () => { this.state.draft = this.input.value; this._save(); this._updateCounter(); },
       });
+      this.count = h("p", { id: id + "-count", class: "count" });
       this.sendButton = h("button", { type: "submit", class: "send" }, m.send);
       var form = h("form", {
         class: "ask", novalidate: true,
@@ -347,12 +421,15 @@
       },
         h("label", { for: id + "-q", class: "sr-only" }, m.inputLabel),
         h("div", { class: "row" }, this.input, this.sendButton),
-        h("p", { id: id + "-hint", class: "hint" }, m.hint));
+        h("div", { class: "meta" }, h("p", { id: id + "-hint", class: "hint" }, m.hint), this.count));
 
       this.panel = h("section", {
         id: id + "-panel", class: "panel", role: "dialog", "aria-modal": "false", "aria-labelledby": id + "-title",
         lang: "nl-BE", hidden: true,
-        onkeydown: (ev) => { if (ev.key === "Escape") { ev.stopPropagation(); this.close(true); } },
+        onkeydown: (ev) => {
+          if (ev.key === "Escape") { ev.stopPropagation(); this.close(true); }
+          else if (ev.key === "Tab") this._trapFocus(ev);
+        },
       },
         h("div", { class: "head" },
           h("div", { class: "titles" }, h("h2", { id: id + "-title" }, this.titleText), h("p", null, m.subtitle)),
@@ -366,12 +443,46 @@
 
     /* ------------------------------------------------------------------ open / close */
 
+    /* At phone width the panel covers the page: it is a real modal, and Tab cycles inside it. */
+    _isModal() {
+      return !!(window.matchMedia && window.matchMedia("(max-width: 480px)").matches);
+    }
+
+    _syncModal() {
+      var modal = !this.panel.hidden && this._isModal();
+      this.panel.setAttribute("aria-modal", modal ? "true" : "false");
+    }
+
+    _trapFocus(ev) {
+      if (!this._isModal()) return;
+      var items = focusables(this.panel);
+      if (!items.length) return;
+      var first = items[0], last = items[items.length - 1];
+      var current = this.shadowRoot.activeElement;
+      if (ev.shiftKey && (current === first || !this.panel.contains(current))) {
+        ev.preventDefault(); last.focus();
+      } else if (!ev.shiftKey && (current === last || !this.panel.contains(current))) {
+        ev.preventDefault(); first.focus();
+      }
+    }
+
     open(focus) {
       this.panel.hidden = false;
       this.setAttribute("data-open", "");
       this.launcher.setAttribute("aria-expanded", "true");
       this.state.open = true;
       this._save();
+      this._syncModal();
+      if (!this._modalWatch && window.matchMedia) {
+        // Focus that leaves the full-screen panel (a click on nothing, an assistive technology) comes back.
+        this._modalWatch = (ev) => {
+          if (this.panel.hidden || !this._isModal()) return;
+          if (ev.target !== this) this.input.focus();
+        };
+        document.addEventListener("focusin", this._modalWatch);
+        var mq = window.matchMedia("(max-width: 480px)");
+        if (mq.addEventListener) mq.addEventListener("change", () => this._syncModal());
+      }
       this._scrollToEnd();
       if (focus) {
         this.input.focus();
@@ -385,6 +496,7 @@
       this.launcher.setAttribute("aria-expanded", "false");
       this.state.open = false;
       this._save();
+      this._syncModal();
       if (focus) this.launcher.focus();
     }
 
@@ -395,6 +507,7 @@
     clear() {
       this.state.messages = [];
       this.state.draft = "";
+      this.state.conversation = null; // the next question starts a new conversation
       this.input.value = "";
       this._save();
       this._restore();
@@ -423,19 +536,55 @@
 
     _restore() {
       this.list.textContent = "";
-      this.list.appendChild(this._infoItem(this.m.welcome));
+      this.starters = h("div", { class: "starters" });
+      var welcome = this._infoItem(this.m.welcome);
+      welcome.firstChild.appendChild(this.starters);
+      this.list.appendChild(welcome);
+      this._renderStarters();
       this.state.messages.forEach((msg) => this.list.appendChild(this._item(msg)));
       this.input.value = this.state.draft || "";
+      this._updateCounter();
       if (this.state.open) this.open(false);
     }
 
     /* ------------------------------------------------------------------ asking */
+
+    _renderStarters() {
+      if (!this.starters) return;
+      this.starters.textContent = "";
+      var items = this.config.suggestions;
+      if (!items.length || this.state.messages.length) { this.starters.hidden = true; return; }
+      this.starters.hidden = false;
+      var id = this._uid + "-starters";
+      this.starters.setAttribute("role", "group");
+      this.starters.setAttribute("aria-labelledby", id);
+      this.starters.appendChild(h("p", { id: id }, this.m.suggestionsLabel));
+      items.forEach((q) => {
+        this.starters.appendChild(h("button", { type: "button", class: "starter", onclick: () => {
+          if (this.pending) return;
+          this.input.value = q;
+          this._submit();
+        } }, q));
+      });
+    }
+
+    _updateCounter() {
+      var n = this.input.value.trim().length, max = this.config.maxChars;
+      var over = n > max;
+      this.count.textContent = over ? fmt(this.m.counterOver, { n: n, max: max }) : fmt(this.m.counter, { n: n, max: max });
+      this.count.classList.toggle("over", over);
+      if (over) this.input.setAttribute("aria-invalid", "true"); else this.input.removeAttribute("aria-invalid");
+      if (over && !this._wasOver) this._announce(this.count.textContent);
+      this._wasOver = over;
+    }
 
     _submit() {
       var question = this.input.value.trim();
       if (!question || this.pending) return;
       this.input.value = "";
       this.state.draft = "";
+      this._updateCounter();
+      if (this.starters) this.starters.hidden = true;
       this._push({ role: "user", text: question });
       this._ask(question);
     }
@@ -459,10 +608,14 @@
       this.list.appendChild(waiting);
       this._scrollToEnd();
       this._announce(m.thinking);
-      this._post("/api/ask", { question: question })
+      var body = { question: question };
+      if (this.state.conversation) body.conversation_id = this.state.conversation;
+      var done = this.config.streaming ? this._stream(body, waiting) : this._post("/api/ask", body);
+      done
         .then((data) => {
           waiting.remove();
           if (!data || typeof data.text !== "string") throw new Error(m.genericError);
+          if (typeof data.conversation_id === "string" && data.conversation_id) this.state.conversation = data.conversation_id;
           var item = this._push({ role: "bot", data: data, vote: null });
           var n = Array.isArray(data.citations) ? data.citations.length : 0;
           this._announce(fmt(m.announceAnswer, { text: data.text }) + " " +
@@ -474,6 +627,13 @@
           var text = err && err.userMessage ? err.userMessage : m.networkError;
           this._push({ role: "error", text: text });
           this._announce(text);
+          // The question is not lost: it is back in the field, to change or to send again.
+          if (!this.input.value.trim()) {
+            this.input.value = question;
+            this.state.draft = question;
+            this._save();
+            this._updateCounter();
+          }
         })
         .then(() => {
           this.pending = false;
@@ -482,10 +642,89 @@
         });
     }
 
+    /* POST /api/ask/stream: the model's text is shown as it arrives, then replaced by the verified answer. */
+    _stream(body, waiting) {
+      var m = this.m;
+      var controller = window.AbortController ? new AbortController() : null;
+      var timer = null, timeoutMs = this.config.timeoutMs;
+      var arm = function () {
+        if (!controller) return;
+        if (timer) clearTimeout(timer);
+        timer = setTimeout(function () { controller.abort(); }, timeoutMs);
+      };
+      arm();
+      var draftText = "";
+      var draft = null, draftAnswer = null;
+      var showDraft = (piece) => {
+        draftText += piece;
+        if (!draft) {
+          draftAnswer = h("p", { class: "answer" });
+          draft = h("div", { class: "bubble" }, draftAnswer, h("p", { class: "state" }, m.writing));
+          waiting.classList.remove("thinking");
+          waiting.classList.add("draft");
+          waiting.textContent = "";
+          waiting.appendChild(draft);
+        }
+        draftAnswer.textContent = draftText;
+        this._scrollToEnd();
+      };
+      return fetch(this.api + "/api/ask/stream", {
+        method: "POST", mode: "cors", credentials: "omit",
+        headers: { "Content-Type": "application/json", "Accept": "text/event-stream" },
+        body: JSON.stringify(body), signal: controller ? controller.signal : undefined,
+      }).then(function (res) {
+        if (!res.ok || !res.body) {
+          return res.json().catch(function () { return null; }).then(function (data) {
+            var err = new Error("HTTP " + res.status);
+            var message = data && data.error && typeof data.error.message === "string" ? data.error.message : "";
+            err.userMessage = message || m.genericError;
+            throw err;
+          });
+        }
+        var reader = res.body.getReader();
+        var decoder = new TextDecoder();
+        var buffer = "";
+        var answer = null;
+        var handle = function (block) {
+          var event = "message", data = "";
+          block.split("\n").forEach(function (line) {
+            if (line.slice(0, 6) === "event:") event = line.slice(6).trim();
+            else if (line.slice(0, 5) === "data:") data += line.slice(5).replace(/^ /, "");
+          });
+          if (!data) return;
+          var payload = JSON.parse(data);
+          if (event === "delta" && payload && typeof payload.text === "string") showDraft(payload.text);
+          else if (event === "answer") answer = payload;
+          else if (event === "error") {
+            var err = new Error("stream error");
+            err.userMessage = payload && typeof payload.message === "string" ? payload.message : m.genericError;
+            throw err;
+          }
+        };
+        var pump = function () {
+          return reader.read().then(function (chunk) {
+            arm();
+            if (chunk.done) {
+              if (buffer.trim()) handle(buffer);
+              if (!answer) throw new Error(m.genericError);
+              return answer;
+            }
+            buffer += decoder.decode(chunk.value, { stream: true }).replace(/\r\n/g, "\n");
+            var parts = buffer.split("\n\n");
+            buffer = parts.pop();
+            parts.forEach(handle);
+            if (answer) { reader.cancel().catch(function () {}); return answer; }
+            return pump();
+          });
+        };
+        return pump();
+      }).finally(function () { if (timer) clearTimeout(timer); });
+    }
+
     _post(path, body) {
       var m = this.m;
       var controller = window.AbortController ? new AbortController() : null;
-      var timer = controller ? setTimeout(function () { controller.abort(); }, REQUEST_TIMEOUT_MS) : null;
+      var timer = controller ? setTimeout(function () { controller.abort(); }, this.config.timeoutMs) : null;
       return fetch(this.api + path, {
         method: "POST", mode: "cors", credentials: "omit",
         headers: { "Content-Type": "application/json", "Accept": "application/json" },
@@ -579,8 +818,47 @@
         if (!citations.length) details.setAttribute("open", "");
         bubble.appendChild(details);
       }
+      if (data.mode === "generated" && data.found !== false) bubble.appendChild(h("p", { class: "mode" }, m.generated));
+      bubble.appendChild(this._copyButton(data, citations));
       if (data.answer_id) bubble.appendChild(this._feedback(msg, key));
       return h("li", { class: "msg bot" }, bubble);
+    }
+
+    /* "Kopieer antwoord": the answer text and its sources as plain text, for a mail or a note. */
+    _copyButton(data, citations) {
+      var m = this.m;
+      var label = h("span", null, m.copy);
+      var button = h("button", { type: "button", class: "copy" }, svgIcon("copy"), label);
+      button.addEventListener("click", () => {
+        var lines = [String(data.text || "")];
+        if (citations.length) {
+          lines.push("", m.copySources);
+          citations.forEach((c) => {
+            var where = c.page !== null && c.page !== undefined ? ", " + fmt(m.page, { page: c.page }) : "";
+            var href = safeHref(c.url, this.api + "/");
+            lines.push("[" + String(c.n) + "] " + String(c.title || c.source || "") + where + (href ? " — " + href : ""));
+          });
+        }
+        var text = lines.join("\n");
+        var ok = () => { label.textContent = m.copied; this._announce(m.copiedAnnounce);
+          setTimeout(function () { label.textContent = m.copy; }, 2500); };
+        var fail = () => { label.textContent = m.copyFailed; this._announce(m.copyFailed); };
+        if (navigator.clipboard && navigator.clipboard.writeText) {
+          navigator.clipboard.writeText(text).then(ok, () => { if (this._copyFallback(text)) ok(); else fail(); });
+        } else if (this._copyFallback(text)) ok(); else fail();
+      });
+      return button;
+    }
+
+    _copyFallback(text) {
+      var area = h("textarea", { class: "sr-only", readonly: true, "aria-hidden": "true", tabindex: "-1" });
+      area.value = text;
+      this.shadowRoot.appendChild(area);
+      area.select();
+      var ok = false;
+      try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+      area.remove();
+      return ok;
     }
 
     _card(c, key) {
@@ -681,7 +959,8 @@
   function mount() {
     if (!script || script.getAttribute("data-auto") === "false" || document.querySelector(TAG)) return;
     var el = document.createElement(TAG);
-    var map = { "data-api": "api", "data-title": "title-text", "data-accent": "accent", "data-lang": "lang" };
+    var map = { "data-api": "api", "data-title": "title-text", "data-accent": "accent", "data-lang": "lang",
+      "data-suggestions": "suggestions" };
     Object.keys(map).forEach(function (attr) {
       var value = script.getAttribute(attr);
       if (value) el.setAttribute(map[attr], value);

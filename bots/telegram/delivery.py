@@ -85,14 +85,30 @@ async def send_long_html(bot: Bot, chat_id: int, markup: str, *, keyboard: Inlin
     return sent
 
 
-async def edit_html(bot: Bot, message: Message, markup: str) -> None:
-    """Replace the text of a message the bot sent (plain-text fallback as for sending)."""
+async def edit_html(bot: Bot, message: Message, markup: str, *, keyboard: InlineKeyboardMarkup | None = None) -> None:
+    """Replace the text of a message the bot sent (plain-text fallback as for sending).
+
+    Telegram refuses an edit that changes nothing ("message is not modified"); that is no error here.
+    """
     try:
-        await with_retries(lambda: message.edit_text(markup, parse_mode=ParseMode.HTML), "editMessageText")
+        await with_retries(lambda: message.edit_text(markup, parse_mode=ParseMode.HTML, reply_markup=keyboard),
+                           "editMessageText")
     except BadRequest as exc:
+        if "not modified" in str(exc).lower():
+            return
         if not is_formatting_error(exc):
             raise
-        await with_retries(lambda: message.edit_text(render.html_to_text(markup)), "editMessageText (plain)")
+        await with_retries(lambda: message.edit_text(render.html_to_text(markup), reply_markup=keyboard),
+                           "editMessageText (plain)")
+
+
+async def replace_long_html(bot: Bot, message: Message, markup: str, *,
+                            keyboard: InlineKeyboardMarkup | None = None) -> None:
+    """Replace a message with HTML of any length: its first piece in the message, the rest sent after it."""
+    pieces = render.split_html(markup)
+    await edit_html(bot, message, pieces[0], keyboard=keyboard if len(pieces) == 1 else None)
+    for i, piece in enumerate(pieces[1:], start=1):
+        await send_html(bot, message.chat_id, piece, keyboard=keyboard if i == len(pieces) - 1 else None)
 
 
 @contextlib.asynccontextmanager

@@ -26,6 +26,7 @@ from assistant.errors import (
     WegwijzerError,
 )
 from assistant.feedback import hash_user
+from assistant.generate import Delta
 from assistant.messages import t
 from assistant.types import Answer
 from bots import render
@@ -50,6 +51,10 @@ FEEDBACK_ACKS = {"new": "bot.feedback_thanks", "changed": "bot.feedback_changed"
                  None: "bot.feedback_unknown"}
 REINDEX_POLL_S = 1.0  # how often /herindexeer looks at the job state
 REINDEX_WAIT_S = 4 * 3600.0  # after this it stops waiting and points to /status
+# A growing answer is edited at most this often: Telegram allows about one message a second in a chat and
+# 20 a minute in a group, edits included (the per-chat limiter in flood.py paces the rest).
+EDIT_EVERY_S = 1.5
+EDIT_EVERY_GROUP_S = 4.0
 
 
 def state(context: Context) -> BotState:
@@ -120,6 +125,17 @@ async def on_help(update: Update, context: Context) -> None:
     if user is not None and st.access.is_admin(user.id):
         text += say("bot.help_admin_html")
     await _say(update, context, text)
+
+
+async def on_new(update: Update, context: Context) -> None:
+    """/nieuw: the chat's next question starts a new conversation."""
+    if not await admit(update, context):
+        return
+    st, chat = state(context), update.effective_chat
+    if chat is None:
+        return
+    await asyncio.to_thread(st.assistant.forget, st.conversation(chat.id))
+    await _say(update, context, render.escape(say("bot.new_conversation")))
 
 
 async def on_sources(update: Update, context: Context) -> None:
@@ -397,6 +413,8 @@ def answer_markup(answer: Answer) -> str:
     if _cited(answer):
         files = render.source_files(answer.citations)
         where = say("bot.file" if len(files) == 1 else "bot.files", files=", ".join(files))
+        if answer.mode == "generated":
+            where += "\n" + say("bot.generated_note")
         html = render.answer_html(answer, say("bot.sources_heading"), related_heading=related)
         return f"{html}\n\n<i>{render.escape(where)}</i>"
     html = render.answer_html(answer, say("bot.sources_heading"), related_heading=related)
@@ -445,17 +463,99 @@ async def on_text(update: Update, context: Context) -> None:
         await _say(update, context, render.escape(say("bot.busy")))
         return
     st.busy.add(user.id)
+    conversation = st.conversation(chat.id)  # one conversation per chat; /nieuw starts a new one
     try:
+        if st.streaming:
+            await _answer_as_written(update, context, question, conversation)
+            return
         async with delivery.typing(context.bot, chat.id):
-            answer = await asyncio.to_thread(st.assistant.ask, question, st.settings.top_k)
-        answer_id = st.remember(answer)
-        await asyncio.to_thread(st.store.record_answer, answer_id, CHANNEL, answer.question, answer.found,
-                                _sources(answer))
+            answer = await asyncio.to_thread(st.assistant.ask, question, st.settings.top_k, conversation)
+        answer_id = await _record(st, answer)
         await delivery.send_long_html(context.bot, chat.id, answer_markup(answer),
                                       keyboard=_keyboard(answer_id, _cited(answer)),
                                       reply_to=_reply_to(message))
     finally:
         st.busy.discard(user.id)
+
+
+async def _record(st: BotState, answer: Answer) -> str:
+    answer_id = st.remember(answer)
+    await asyncio.to_thread(st.store.record_answer, answer_id, CHANNEL, answer.question, answer.found,
+                            _sources(answer))
+    return answer_id
+
+
+_END = object()
+
+
+async def _answer_as_written(update: Update, context: Context, question: str, conversation: str) -> None:
+    """A generated answer: one message that grows as the model writes (edited within Telegram's limits),
+    then replaced by the verified answer, its sources and buttons."""
+    st, chat, message = state(context), update.effective_chat, update.effective_message
+    assert chat is not None
+    loop = asyncio.get_running_loop()
+    events: asyncio.Queue[Any] = asyncio.Queue()
+
+    def produce() -> None:  # in a thread: retrieval and the model's stream block
+        try:
+            for event in st.assistant.stream(question, st.settings.top_k, conversation):
+                loop.call_soon_threadsafe(events.put_nowait, event)
+        except BaseException as exc:  # handed to the handler, which reports it as any handler error
+            loop.call_soon_threadsafe(events.put_nowait, exc)
+        finally:
+            loop.call_soon_threadsafe(events.put_nowait, _END)
+
+    producer = asyncio.create_task(asyncio.to_thread(produce))
+    every = EDIT_EVERY_GROUP_S if chat.type in GROUP_TYPES else EDIT_EVERY_S
+    growing: Message | None = None
+    written, shown, last_edit = "", "", 0.0
+    answer: Answer | None = None
+    try:
+        async with delivery.typing(context.bot, chat.id):  # typing… until the model's first words arrive
+            event = await events.get()
+            while isinstance(event, Delta):
+                written += event.text
+                event = await events.get()
+                if written.strip():
+                    shown = written
+                    growing = await delivery.send_html(context.bot, chat.id, _draft(written),
+                                                       reply_to=_reply_to(message))
+                    last_edit = loop.time()
+                    break
+        while event is not _END:
+            if isinstance(event, BaseException):
+                raise event
+            if isinstance(event, Answer):
+                answer = event
+            elif growing is not None and isinstance(event, Delta):
+                written += event.text
+                if loop.time() - last_edit >= every and written != shown:
+                    shown = written
+                    await delivery.edit_html(context.bot, growing, _draft(written))
+                    last_edit = loop.time()
+            event = await events.get()
+    finally:
+        await producer
+    if answer is None:
+        return
+    answer_id = await _record(st, answer)
+    markup = answer_markup(answer)
+    keyboard = _keyboard(answer_id, _cited(answer))
+    if growing is None:
+        await delivery.send_long_html(context.bot, chat.id, markup, keyboard=keyboard, reply_to=_reply_to(message))
+        return
+    wait = every - (loop.time() - last_edit)
+    if wait > 0:  # the verified answer is one more edit: within the chat's pace too
+        await asyncio.sleep(wait)
+    await delivery.replace_long_html(context.bot, growing, markup, keyboard=keyboard)
+
+
+def _draft(text: str) -> str:
+    """The model's text while it is written: plain (escaped), cut to fit one message, marked unfinished."""
+    body = text.strip()
+    if len(body) > 3500:
+        body = "…" + body[-3500:]
+    return f"{render.escape(body)} …\n\n<i>{render.escape(say('bot.writing'))}</i>"
 
 
 async def _within_limit(update: Update, context: Context, user_id: int) -> bool:
@@ -524,6 +624,7 @@ async def on_button(update: Update, context: Context) -> None:
 
 COMMAND_HANDLERS: dict[str, Callable[[Update, Context], Coroutine[Any, Any, None]]] = {
     "start": on_start, "help": on_help, "bronnen": on_sources, "status": on_status, "herindexeer": on_reindex,
+    "nieuw": on_new,
 }
 
 

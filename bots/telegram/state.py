@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import secrets
 from collections import OrderedDict, deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from assistant.config import Settings
-from assistant.feedback import FeedbackStore
+from assistant.feedback import FeedbackStore, hash_user
+from assistant.generate import Delta
 from assistant.types import Answer
 from bots.ratelimit import Limit, MemoryLimiter
 from ingest.jobs import Reindexer
@@ -22,7 +24,11 @@ REMEMBERED_ANSWERS = 2000  # answers whose "Toon bronnen" button still works (ne
 class AssistantLike(Protocol):
     """The part of :class:`assistant.Assistant` the bot uses (tests may wrap the real one)."""
 
-    def ask(self, question: str, top_k: int = 5) -> Answer: ...
+    def ask(self, question: str, top_k: int = 5, conversation: str | None = None) -> Answer: ...
+
+    def stream(self, question: str, top_k: int = 5, conversation: str | None = None) -> Iterator[Delta | Answer]: ...
+
+    def forget(self, conversation: str) -> None: ...
 
     def validate(self, question: object) -> str: ...
 
@@ -72,6 +78,15 @@ class BotState:
 
     def recall(self, answer_id: str) -> Answer | None:
         return self.answers.get(answer_id)
+
+    def conversation(self, chat_id: int) -> str:
+        """The chat's conversation id: stable (it survives a restart), never the chat id itself."""
+        return f"telegram-{hash_user(chat_id, self.salt)[:24]}"
+
+    @property
+    def streaming(self) -> bool:
+        """Whether answers are written by a language model (then the message grows as it is written)."""
+        return getattr(self.loaded, "writer", None) is not None
 
     @property
     def question_limit(self) -> Limit:

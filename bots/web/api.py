@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import uuid
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, Response, StreamingResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 from pydantic_core import PydanticCustomError
 
-from assistant.messages import t
+from assistant.conversation import ID_SHAPE, new_conversation_id
+from assistant.errors import InvalidQuestionError, WegwijzerError
+from assistant.generate import Delta
+from assistant.messages import suggestions, t
 from assistant.types import Answer
 from ingest.formats import for_suffix
 
@@ -22,6 +28,7 @@ from .pages import CSP, document_url, render_document, render_document_list
 from .uploads import inside
 
 router = APIRouter()
+log = logging.getLogger(__name__)
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody, "description": text}
@@ -51,6 +58,9 @@ class AskRequest(BaseModel):
     question: Text = Field(description="De vraag, in gewone taal.",
                                 examples=["Wat doet een stad voor nieuwkomers?"])
     top_k: StrictInt | None = Field(default=None, ge=1, le=20, description="Aantal bronnen (1-20).")
+    conversation_id: Text | None = Field(
+        default=None, pattern=f"^{ID_SHAPE.pattern}$",
+        description="Het gesprek waarin de vraag valt (uit een vorig antwoord). Zonder: een nieuw gesprek.")
 
 
 class CitationOut(BaseModel):
@@ -77,7 +87,7 @@ class AskResponse(BaseModel):
     citations: list[CitationOut] = Field(description="De passages waarop het antwoord steunt ([n] in de tekst).")
     related: list[CitationOut] = Field(description="Andere gevonden passages: verwant, geen bron van het antwoord.")
     mode: str = Field(description="'extractive' (geciteerde zinnen) of 'generated' (taalmodel, elke zin nagekeken).")
-    conversation_id: str
+    conversation_id: str = Field(description="Stuur dit mee met een vervolgvraag.")
     index_version: str
     latency_ms: float
 
@@ -117,17 +127,90 @@ def answer_payload(answer: Answer, answer_id: str) -> dict[str, Any]:
     return data
 
 
-@router.post("/api/ask", response_model=AskResponse, responses={**ERRORS, **RATE_LIMITED}, tags=["vragen"],
-             summary="Stel een vraag en krijg een antwoord met bronnen")
-def ask(body: AskRequest, ctx: Ctx, assistant: AssistantDep) -> dict[str, Any]:
-    # A plain def: retrieval is CPU-bound, so FastAPI runs it in its threadpool (STYLE habit 9).
-    answer = assistant.ask(body.question, top_k=body.top_k or ctx.settings.top_k)
+def _record(ctx: Any, answer: Answer) -> dict[str, Any]:
     answer_id = uuid.uuid4().hex
     ctx.store.record_answer(answer_id, channel="web", question=answer.question, found=answer.found,
                             sources=[{"source": c.source, "title": c.title, "page": c.page, "section": c.section}
                                      for c in answer.citations])
     ctx.metrics.observe_answer(answer.found, answer.index_version)
     return answer_payload(answer, answer_id)
+
+
+@router.post("/api/ask", response_model=AskResponse, responses={**ERRORS, **RATE_LIMITED}, tags=["vragen"],
+             summary="Stel een vraag en krijg een antwoord met bronnen")
+def ask(body: AskRequest, ctx: Ctx, assistant: AssistantDep) -> dict[str, Any]:
+    # A plain def: retrieval is CPU-bound, so FastAPI runs it in its threadpool (STYLE habit 9).
+    answer = assistant.ask(body.question, top_k=body.top_k or ctx.settings.top_k,
+                           conversation=body.conversation_id or new_conversation_id())
+    return _record(ctx, answer)
+
+
+def sse(event: str, data: dict[str, Any]) -> bytes:
+    """One Server-Sent Event (JSON on one data line: JSON never holds a raw line break)."""
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
+
+
+STREAM_DESCRIPTION = """Hetzelfde antwoord als `POST /api/ask`, als Server-Sent Events (`text/event-stream`):
+
+* `delta` `{"text": "..."}`: een stuk tekst van het taalmodel, zoals het geschreven wordt (alleen bij
+  gegenereerde antwoorden; nog niet nagekeken);
+* `answer`: het nagekeken antwoord, exact zoals `POST /api/ask` het geeft (altijd het laatste bericht);
+  zinnen die geen bron steunt, zijn eruit verwijderd;
+* `error` `{"code", "message"}`: het antwoord kon niet gemaakt worden.
+
+Een ongeldige vraag krijgt, zoals bij `POST /api/ask`, een 4xx met een JSON-foutmelding."""
+
+
+@router.post("/api/ask/stream", responses={**ERRORS, **RATE_LIMITED, 200: {
+                 "content": {"text/event-stream": {}}, "description": "Server-Sent Events: delta*, answer"}},
+             response_class=StreamingResponse, tags=["vragen"], description=STREAM_DESCRIPTION,
+             summary="Stel een vraag en volg het antwoord terwijl het geschreven wordt")
+def ask_stream(body: AskRequest, ctx: Ctx, assistant: AssistantDep) -> StreamingResponse:
+    assistant.validate(body.question)  # a bad question is a 422 before the stream starts
+    events = assistant.stream(body.question, top_k=body.top_k or ctx.settings.top_k,
+                              conversation=body.conversation_id or new_conversation_id())
+
+    def stream() -> Iterator[bytes]:
+        try:
+            for event in events:
+                if isinstance(event, Delta):
+                    yield sse("delta", {"text": event.text})
+                else:
+                    yield sse("answer", _record(ctx, event))
+        except InvalidQuestionError as exc:
+            yield sse("error", {"code": "invalid_question", "message": str(exc)})
+        except WegwijzerError as exc:
+            log.warning("streamed answer failed: %s", exc)
+            yield sse("error", {"code": "failed", "message": t("error.internal")})
+        except Exception:  # the status is sent already: say it in the stream, never a stack trace
+            log.exception("streamed answer failed")
+            yield sse("error", {"code": "internal_error", "message": t("error.internal")})
+
+    # Starlette runs a sync iterator in its threadpool; proxies must not buffer the events.
+    return StreamingResponse(stream(), media_type="text/event-stream; charset=utf-8",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+ANSWER_WAIT_S = 30.0  # what the widget waits for an answer without a language model (retrieval on a busy server)
+
+
+class WidgetConfig(BaseModel):
+    suggestions: list[str] = Field(description="Voorbeeldvragen om mee te beginnen (2 tot 4).")
+    max_question_chars: int
+    streaming: bool = Field(description="Of antwoorden geschreven worden door een taalmodel (dan gestreamd).")
+    timeout_s: float = Field(description="Hoe lang de widget op (een stuk van) een antwoord wacht, in seconden.")
+
+
+@router.get("/api/widget", response_model=WidgetConfig, tags=["vragen"],
+            summary="Instellingen voor de chatwidget: voorbeeldvragen, maximale vraaglengte")
+def widget_config(ctx: Ctx, response: Response) -> dict[str, Any]:
+    response.headers["Cache-Control"] = "public, max-age=300"
+    settings = ctx.settings
+    # With a language model the first word may come only near its deadline; the widget must not give up sooner.
+    timeout = ANSWER_WAIT_S + (settings.llm_timeout_s if settings.llm_enabled else 0.0)
+    return {"suggestions": list(settings.suggested_questions) or suggestions(),
+            "max_question_chars": settings.max_question_chars, "streaming": settings.llm_enabled,
+            "timeout_s": timeout}
 
 
 @router.post("/api/feedback", response_model=FeedbackResponse, tags=["vragen"],

@@ -86,6 +86,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     app.add_middleware(AdminGate, token=settings.admin_token)
     app.add_middleware(RateLimitMiddleware, limiter=ctx.limiter, metrics=ctx.metrics, rules=[
         Rule("POST", "/api/ask", Limit("ask", settings.ask_rate_limit, 60.0), "rate.ask"),
+        Rule("POST", "/api/ask/stream", Limit("ask", settings.ask_rate_limit, 60.0), "rate.ask"),
         Rule("POST", "/api/admin/documents", Limit("upload", settings.upload_rate_limit, 3600.0), "rate.upload"),
         Rule("POST", "/beheer/api/documents", Limit("upload", settings.upload_rate_limit, 3600.0), "rate.upload"),
         Rule("POST", "/beheer/api/login", Limit("login", settings.login_rate_limit, 900.0), "rate.login"),

@@ -47,6 +47,8 @@ class WebContext:
         self.problem_code = ""
         self.store = FeedbackStore(settings.feedback_db, retention_days=settings.question_retention_days)
         self.metrics = Metrics(self.store.counts)
+        if assistant is not None and getattr(assistant, "observer", None) is None:
+            assistant.observer = self.metrics  # generated answers are counted in /metrics
         self.limiter = SQLiteLimiter(settings.ratelimit_db)
         self._salt = ""
         self.jobs = jobs or Reindexer(settings)
@@ -106,6 +108,7 @@ class WebContext:
             self._last_try = now
             try:
                 self._assistant = Assistant.load(settings=self.settings, embedder=self.embedder)
+                self._assistant.observer = self.metrics
                 self.problem = self.problem_code = ""
             except IndexNotFoundError:
                 self.problem, self.problem_code = t("index.missing"), "index_missing"

@@ -99,6 +99,13 @@ class Metrics:
                                ["found"], registry=reg)
         self.rate_limited = Counter("wegwijzer_rate_limited", "Requests refused by a per-client rate limit.",
                                     ["limit"], registry=reg)
+        self.llm_answers = Counter("wegwijzer_llm_answers",
+                                   "Questions sent to the language model, by outcome: generated, declined, "
+                                   "unsupported (nothing survived verification), fallback_<reason> (extractive "
+                                   "answer instead), rewrite_failed.", ["outcome"], registry=reg)
+        self.llm_sentences = Counter("wegwijzer_llm_sentences",
+                                     "Sentences the language model wrote, kept or removed by verification.",
+                                     ["verdict"], registry=reg)
         self.index_info = Gauge("wegwijzer_index_info", "Index versions in service (1 when a worker serves it).",
                                 ["version"], multiprocess_mode="livemax", registry=reg)
         self.started = Gauge("wegwijzer_process_start_time_seconds",
@@ -115,6 +122,16 @@ class Metrics:
         self.answers.labels("true" if found else "false").inc()
         if index_version:
             self.serving(index_version)
+
+    def llm_outcome(self, outcome: str) -> None:
+        """One generated answer's outcome (assistant.service.GenerationObserver)."""
+        self.llm_answers.labels(outcome).inc()
+
+    def llm_sentences_checked(self, kept: int, removed: int) -> None:
+        if kept:
+            self.llm_sentences.labels("kept").inc(kept)
+        if removed:
+            self.llm_sentences.labels("removed").inc(removed)
 
     def observe_rate_limited(self, limit: str) -> None:
         self.rate_limited.labels(limit).inc()

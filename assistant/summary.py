@@ -1,0 +1,59 @@
+""""Kan je dat samenvatten?": the previous answer's passages, summarised by their best sentences. Pure.
+
+The summary quotes, for each passage the previous answer cited, its best sentence for the previous
+question, then the next best sentences of those passages, up to four, in the order of the passages
+and of the text. Nothing new is searched: a summary stays with the sources the person already saw.
+"""
+
+from __future__ import annotations
+
+from .analysis import words
+from .compose import citation_of, unit_text
+from .evidence import Candidate, Evidence
+from .messages import t
+from .retrieval import Hit
+from .types import Citation
+
+MAX_SENTENCES = 4
+REPEAT_OVERLAP = 0.6  # a sentence sharing this much of its words with a chosen one says nothing new
+
+
+def _overlap(a: str, b: str) -> float:
+    wa, wb = set(words(a)), set(words(b))
+    return len(wa & wb) / min(len(wa), len(wb)) if wa and wb else 0.0
+
+
+def summarise(evidence: Evidence, cited: list[Hit], related: list[Hit], lang: str = "nl",
+              max_sentences: int = MAX_SENTENCES) -> tuple[str, tuple[Citation, ...], tuple[Citation, ...]]:
+    """(text, citations, related) quoting the best sentences of the ``cited`` passages, in their order."""
+    order = [h.passage.id for h in cited]
+    chosen: list[tuple[Candidate, str]] = []
+
+    def take(c: Candidate) -> None:
+        text = unit_text(c.sentence, evidence.sentences)
+        if any(text == other or _overlap(text, other) >= REPEAT_OVERLAP for _, other in chosen):
+            return
+        chosen.append((c, text))
+
+    by_passage = {pid: [c for c in evidence.candidates if c.sentence.passage_id == pid] for pid in order}
+    for pid in order:  # every passage the previous answer relied on is represented
+        if by_passage[pid] and len(chosen) < max_sentences:
+            take(by_passage[pid][0])
+    for c in evidence.candidates:
+        if len(chosen) >= max_sentences:
+            break
+        if c.sentence.passage_id in by_passage:
+            take(c)
+    used = [pid for pid in order if any(c.sentence.passage_id == pid for c, _ in chosen)]
+    if not used:
+        return t("answer.not_found", lang), (), tuple(citation_of(h, i + 1) for i, h in enumerate(cited + related))
+    numbers = {pid: i + 1 for i, pid in enumerate(used)}
+    hit_of = {h.passage.id: h for h in cited}
+    lines = []
+    for pid in used:
+        mine = sorted(((c, text) for c, text in chosen if c.sentence.passage_id == pid), key=lambda x: x[0].sentence.id)
+        body = " ".join(f"{text} [{numbers[pid]}]" for _, text in mine)
+        lines.append(f"{t('answer.according_to', lang, title=hit_of[pid].passage.title)}: {body}")
+    citations = tuple(citation_of(hit_of[pid], numbers[pid]) for pid in used)
+    rest = [h for h in cited if h.passage.id not in numbers] + related
+    return "\n".join(lines), citations, tuple(citation_of(h, len(citations) + i + 1) for i, h in enumerate(rest))

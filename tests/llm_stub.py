@@ -1,0 +1,146 @@
+"""An OpenAI-compatible chat completions server on 127.0.0.1 for tests: a real HTTP server in the test process.
+
+It answers ``POST /v1/chat/completions`` with or without ``stream`` (Server-Sent Events in the
+``chat.completion.chunk`` shape that Ollama, vLLM and llama.cpp send), with a reply the test scripts
+(a string, or a function of the request's messages). It can answer with an HTTP error, wait before
+answering, trickle its stream slowly, or send malformed data. Every request is recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+Reply = str | Callable[[list[dict[str, str]]], str]
+
+UNSUPPORTED = "De stad Antwerpen betaalt elke deelnemer 500 euro per maand."
+
+
+def passages_of(messages: list[dict[str, str]]) -> dict[int, str]:
+    """The numbered passages in the prompt (``[n] title`` line, then the text), by number."""
+    user = next(m["content"] for m in messages if m["role"] == "user")
+    body = user.split("Passages:", 1)[-1].split("\nQuestion:", 1)[0]
+    out: dict[int, str] = {}
+    for block in re.split(r"\n\n(?=\[\d+\] )", body.strip()):
+        m = re.match(r"\[(\d+)\] [^\n]*\n(.*)", block, re.S)
+        if m:
+            out[int(m.group(1))] = m.group(2)
+    return out
+
+
+def first_sentence(text: str) -> str:
+    """A sentence of the passage, as written: what a faithful model would say."""
+    for line in text.splitlines():
+        line = line.strip(" -•")
+        if len(line.split()) >= 6 and not line.endswith("?"):
+            m = re.match(r"(.+?[.!])(?:\s|$)", line)
+            return (m.group(1) if m else line).strip()
+    return text.strip().splitlines()[0]
+
+
+def supported_and_unsupported(messages: list[dict[str, str]]) -> str:
+    """One sentence from passage [1] (supported) and one made-up sentence citing it (unsupported)."""
+    passages = passages_of(messages)
+    return f"{first_sentence(passages[1])} [1] {UNSUPPORTED} [1]"
+
+
+class StubLLM:
+    """The server; a context manager. Set ``reply``, ``status``, ``delay_s``, ``chunk_delay_s``, ``malformed``."""
+
+    def __init__(self, reply: Reply = "GEEN ANTWOORD") -> None:
+        self.reply: Reply = reply
+        self.status = 200
+        self.delay_s = 0.0  # before the first byte of the answer
+        self.chunk_delay_s = 0.0  # between streamed pieces
+        self.malformed = False
+        self.requests: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="llm-stub", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+
+    def __enter__(self) -> StubLLM:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def answers(self) -> list[dict[str, Any]]:
+        """Requests for an answer (not for rewriting a follow-up)."""
+        with self._lock:
+            return [r for r in self.requests if "Passages:" in json.dumps(r.get("messages", []))]
+
+    def _text(self, messages: list[dict[str, str]]) -> str:
+        reply = self.reply
+        return reply(messages) if callable(reply) else reply
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - quiet tests
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+                with stub._lock:
+                    stub.requests.append({**body, "_path": self.path, "_auth": self.headers.get("Authorization")})
+                if self.path.rstrip("/") != "/v1/chat/completions":
+                    self._json(404, {"error": {"message": "not found"}})
+                    return
+                if stub.delay_s:
+                    time.sleep(stub.delay_s)
+                if stub.status != 200:
+                    self._json(stub.status, {"error": {"message": "the model is overloaded", "code": stub.status}})
+                    return
+                text = stub._text(body.get("messages", []))
+                try:
+                    if body.get("stream"):
+                        self._stream(text)
+                    else:
+                        payload: Any = {"id": "stub", "object": "chat.completion", "model": body.get("model"),
+                                        "choices": [{"index": 0, "finish_reason": "stop",
+                                                     "message": {"role": "assistant", "content": text}}]}
+                        if stub.malformed:
+                            payload = {"choices": []}
+                        self._json(200, payload)
+                except (BrokenPipeError, ConnectionResetError):  # the client gave up (deadline): fine
+                    pass
+
+            def _json(self, status: int, payload: Any) -> None:
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _stream(self, text: str) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Cache-Control", "no-cache")
+                self.end_headers()  # HTTP/1.0: the stream ends when the connection closes
+                pieces = re.findall(r"\S+\s*", text) or [text]
+                for piece in pieces:
+                    chunk = {"id": "stub", "object": "chat.completion.chunk",
+                             "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
+                    data = "{not json" if stub.malformed else json.dumps(chunk)
+                    self.wfile.write(f"data: {data}\n\n".encode())
+                    self.wfile.flush()
+                    if stub.chunk_delay_s:
+                        time.sleep(stub.chunk_delay_s)
+                self.wfile.write(b"data: [DONE]\n\n")
+                self.wfile.flush()
+
+        return Handler
