@@ -88,6 +88,14 @@ def _ids(env: Mapping[str, str], name: str) -> frozenset[int]:
     return frozenset(out)
 
 
+def _database_url(env: Mapping[str, str]) -> str:
+    raw = (env.get("WEGWIJZER_DATABASE_URL") or "").strip()
+    if raw and not raw.startswith(("postgresql://", "postgres://")):
+        raise ConfigError("WEGWIJZER_DATABASE_URL must be a PostgreSQL URL such as "
+                          "postgresql://user:password@host:5432/wegwijzer.")
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
     """All configuration of one Wegwijzer process."""
@@ -124,6 +132,8 @@ class Settings:
     watch_poll_s: float = 2.0  # how often the corpus folder is scanned (polling works on network shares)
     ingest_nice: int = 10  # the job process runs this much nicer than the services (0-19)
     ingest_threads: int = 1  # compute threads of the job process
+    # shared state: index versions, feedback, rate limits and jobs in PostgreSQL instead of the data directory
+    database_url: str = ""
 
     @property
     def index_dir(self) -> Path:
@@ -178,11 +188,13 @@ class Settings:
             telegram_webhook_url=env.get("WEGWIJZER_TELEGRAM_WEBHOOK_URL", "").strip(),
             telegram_webhook_port=_int(env, "WEGWIJZER_TELEGRAM_WEBHOOK_PORT", 8443, minimum=1),
             telegram_questions_per_minute=_int(env, "WEGWIJZER_TELEGRAM_QUESTIONS_PER_MINUTE", 10, minimum=0),
-            watch=_bool(env, "WEGWIJZER_WATCH", True),
+            # Replicas sharing a database do not own the documents: only the ingest host watches a folder.
+            watch=_bool(env, "WEGWIJZER_WATCH", not _database_url(env)),
             watch_quiet_s=_seconds(env, "WEGWIJZER_WATCH_QUIET_S", 5.0, minimum=0.0),
             watch_poll_s=_seconds(env, "WEGWIJZER_WATCH_POLL_S", 2.0, minimum=0.1),
             ingest_nice=min(_int(env, "WEGWIJZER_INGEST_NICE", 10, minimum=0), 19),
             ingest_threads=_int(env, "WEGWIJZER_INGEST_THREADS", 1, minimum=1),
+            database_url=_database_url(env),
         )
 
     def with_(self, **changes: object) -> Settings:
