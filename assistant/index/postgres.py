@@ -351,18 +351,26 @@ class Database:
 
     # ------------------------------------------------------------ advisory locks
 
-    def try_lock(self, what: int, timeout: float = 0.0) -> Any | None:
-        """A dedicated connection holding session lock ``what``, or None when another session holds it."""
+    def try_lock(self, what: int, timeout: float = 0.0) -> HeldLock | None:
+        """Session lock ``what`` on a dedicated connection, or None when another session holds it.
+
+        The server releases it when the connection ends, also when the holder is killed.
+        """
+        import psycopg
+
         conn = self.connect()
         deadline = time.monotonic() + timeout
         try:
             while True:
                 if conn.execute("SELECT pg_try_advisory_lock(%s, %s)", (LOCK_SPACE, what)).fetchone()[0]:
-                    return conn
+                    return HeldLock(conn)
                 if time.monotonic() >= deadline:
                     conn.close()
                     return None
                 time.sleep(0.2)
+        except psycopg.Error as exc:
+            conn.close()
+            raise DatabaseError(t("db.unreachable", where=self.where, reason=_reason(exc))) from exc
         except BaseException:
             conn.close()
             raise
@@ -374,6 +382,13 @@ class Database:
         return bool(rows)
 
     # ------------------------------------------------------------ small documents
+
+    @staticmethod
+    def jsonb(value: Any) -> Any:
+        """``value`` as a jsonb parameter."""
+        from psycopg.types.json import Jsonb
+
+        return Jsonb(value)
 
     def get_meta(self, key: str) -> Any:
         rows = self.rows(f"SELECT value FROM {SCHEMA}.meta WHERE key = %s", (key,))
@@ -392,6 +407,20 @@ class Database:
         self.execute(f"INSERT INTO {SCHEMA}.meta (key, value) VALUES (%s, %s) ON CONFLICT (key) DO NOTHING",
                      (key, Jsonb(value)))
         return self.get_meta(key)
+
+
+class HeldLock:
+    """An advisory lock held by its own database session."""
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+
+    def release(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()  # ending the session releases its locks
+            finally:
+                self._conn = None
 
 
 def _reason(exc: BaseException) -> str:
@@ -677,18 +706,18 @@ class PostgresIngestLock:
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._conn: Any = None
+        self._held: HeldLock | None = None
 
     def __enter__(self) -> PostgresIngestLock:
-        self._conn = self._db.try_lock(LOCK_INGEST)
-        if self._conn is None:
+        self._held = self._db.try_lock(LOCK_INGEST)
+        if self._held is None:
             raise IngestBusyError(t("index.busy_db", where=self._db.where))
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._conn is not None:
-            self._conn.close()  # ends the session, which releases the lock
-            self._conn = None
+        if self._held is not None:
+            self._held.release()
+            self._held = None
 
 
 class PostgresIndexStore:
