@@ -36,7 +36,8 @@ from assistant.config import Settings
 from assistant.index import postgres
 from tests.fakes import FakeEmbedder
 
-data_dir, corpus_dir, url, signals, pause_at = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], Path(sys.argv[4]), sys.argv[5]
+data_dir, corpus_dir, url = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+signals, pause_at = Path(sys.argv[4]), sys.argv[5]
 settings = Settings(data_dir=data_dir, corpus_dir=corpus_dir, database_url=url)
 
 

@@ -55,7 +55,8 @@ def test_postgres_answers_equal_the_file_backend(questions, real_assistant: Assi
     on_files = evaluate(asker("file", real_assistant), questions)
     on_pg = evaluate(asker("postgres", pg), questions)
     keys = ("id", "found", "rank", "states_fact")
-    assert [{k: r[k] for k in keys} for r in on_pg["questions"]] == [{k: r[k] for k in keys} for r in on_files["questions"]]
+    per_question = [[{k: r[k] for k in keys} for r in result["questions"]] for result in (on_files, on_pg)]
+    assert per_question[1] == per_question[0]
     assert on_pg["answerable"] == on_files["answerable"] and on_pg["reading"] == on_files["reading"]
     different = [q for q in answers["file"] if answers["file"][q] != answers["postgres"][q]]
     assert different == [], different[:3]

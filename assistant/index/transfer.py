@@ -12,7 +12,6 @@ import numpy as np
 from .model import DocumentEntry
 from .protocol import IndexReader, IndexStore, VersionContent
 
-
 CHUNK = 500
 
 
