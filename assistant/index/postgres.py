@@ -11,7 +11,8 @@ Layout::
     wegwijzer.versions          one row per complete version: id, its schema, the typed Manifest as jsonb
     wegwijzer.state             the single row that says which version is ``current``
     wegwijzer.meta              small documents by key: the last ingest report, the feedback salt
-    wv_<version id>.passages    passages with their float32 vector (HNSW index from HNSW_THRESHOLD passages)
+    wv_<version id>.passages    passages: source, page, section, span, text, analysed terms
+    wv_<version id>.vectors     their float32 vectors (HNSW index from HNSW_THRESHOLD passages)
     wv_<version id>.lexical     per passage its BM25 weights as a pgvector sparsevec (term id -> weight)
     wv_<version id>.terms       per analysed term: id, df, the largest weight, and its posting list
     wv_<version id>.words       the corpus words the query analyser may split compounds into
@@ -74,7 +75,8 @@ HNSW_EF_CONSTRUCTION = 64
 HNSW_EF_SEARCH = 256
 POOL_SIZE = 10
 CONNECT_TIMEOUT_S = 5
-RESCORE_LIMIT = 2000  # MaxScore fetches another posting list rather than rescore more passages than this
+RESCORE_LIMIT = 500  # MaxScore fetches another posting list rather than rescore more passages than this
+FIRST_POSTINGS = 50_000  # posting entries fetched in the first round trip (the rarest terms)
 
 _CORE_MIGRATIONS = (
     # 1: the version registry and the pointer to the published one
@@ -489,10 +491,10 @@ class PostgresIndexReader:
         self._dim = vocabulary_size
         s = _ident(schema)
         self._sql = {name: sql.SQL(text).format(s=s) for name, text in {
-            "dense": "SELECT id, (embedding <#> %s) * -1 FROM {s}.passages ORDER BY embedding <#> %s LIMIT %s",
-            "vectors": "SELECT id, embedding FROM {s}.passages WHERE id = ANY(%s)",
+            "dense": "SELECT id, (embedding <#> %s) * -1 FROM {s}.vectors ORDER BY embedding <#> %s LIMIT %s",
+            "vectors": "SELECT id, embedding FROM {s}.vectors WHERE id = ANY(%s)",
             "terms": "SELECT term, id, df, max_weight FROM {s}.terms WHERE term = ANY(%s)",
-            "postings": "SELECT ids, weights FROM {s}.terms WHERE id = %s",
+            "postings": "SELECT id, ids, weights FROM {s}.terms WHERE id = ANY(%s)",
             "rescore": "SELECT id, (weights <#> %s) * -1 FROM {s}.lexical WHERE id = ANY(%s)",
             "passages": f"SELECT {_PASSAGE_COLUMNS} FROM {{s}}.passages WHERE id = ANY(%s)",
             "passage_terms": "SELECT id, terms FROM {s}.passages WHERE id = ANY(%s)",
@@ -592,10 +594,9 @@ class PostgresIndexReader:
         rows = self._db.rows(self._sql["rescore"], (self._query_vector(infos), [int(i) for i in ids]), binary=True)
         return {int(r[0]): float(r[1]) for r in rows}
 
-    def _postings(self, term: _Term) -> tuple[np.ndarray, np.ndarray]:
-        rows = self._db.rows(self._sql["postings"], (term.id,), binary=True)
-        ids_raw, weights_raw = rows[0]
-        return np.frombuffer(ids_raw, dtype="<i4"), np.frombuffer(weights_raw, dtype="<f4")
+    def _postings(self, terms: Sequence[_Term]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+        rows = self._db.rows(self._sql["postings"], ([term.id for term in terms],), binary=True)
+        return {int(r[0]): (np.frombuffer(r[1], dtype="<i4"), np.frombuffer(r[2], dtype="<f4")) for r in rows}
 
     def lexical_search(self, terms: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray]:
         """Exact BM25 top-k by MaxScore: posting lists of the rarest terms, exact rescoring of the open cases."""
@@ -610,12 +611,19 @@ class PostgresIndexReader:
         remaining = float(sum(i.max_weight for i in infos))
         theta = 0.0
         fetched = 0
+        # The short lists together cost one round trip; long lists come one at a time, while they still matter.
+        first = 0
+        budget = FIRST_POSTINGS
+        while first < len(infos) and (first == 0 or infos[first].df <= budget):
+            budget -= infos[first].df
+            first += 1
+        lists = self._postings(infos[:first])
         for info in infos:
-            if fetched and remaining <= theta:
+            if fetched and remaining <= theta and info.id not in lists:  # a fetched list costs nothing more
                 open_ids = np.flatnonzero(seen & (acc + remaining > theta))
                 if len(open_ids) <= RESCORE_LIMIT:
                     break  # nobody unseen can reach the k-th score, and few seen ones are still open
-            ids, weights = self._postings(info)
+            ids, weights = lists.pop(info.id) if info.id in lists else self._postings([info])[info.id]
             acc[ids] += weights  # ids are unique within one list
             seen[ids] = True
             remaining -= info.max_weight
@@ -793,9 +801,9 @@ class PostgresIndexStore:
             conn.execute("SET client_connection_check_interval = '1s'")
             _write_version(conn, schema, dim, content, passage_terms, sentence_terms, lexicon, analyser)
             if manifest.vector_index == "hnsw":
-                conn.execute(_fmt("CREATE INDEX ON {s}.passages USING hnsw (embedding vector_ip_ops) "
+                conn.execute(_fmt("CREATE INDEX ON {s}.vectors USING hnsw (embedding vector_ip_ops) "
                                   f"WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION})", schema))
-            for table in ("passages", "lexical", "terms", "sentences"):  # planner statistics for the new tables
+            for table in ("passages", "vectors", "lexical", "terms", "sentences"):  # planner statistics for the new tables
                 conn.execute(_fmt(f"ANALYZE {{s}}.{table}", schema))
             from psycopg.types.json import Jsonb
 
@@ -886,7 +894,9 @@ def _write_version(conn: Any, schema: str, dim: int, content: VersionContent, pa
     conn.execute(_fmt(f"""
         CREATE TABLE {{s}}.passages (id integer PRIMARY KEY, source text NOT NULL, title text NOT NULL,
             page integer, section text NOT NULL, start integer NOT NULL, "end" integer NOT NULL, text text NOT NULL,
-            ocr boolean NOT NULL, terms text NOT NULL, embedding vector({dim}) NOT NULL);
+            ocr boolean NOT NULL, terms text NOT NULL);
+        CREATE TABLE {{s}}.vectors (id integer PRIMARY KEY, embedding vector({dim}) NOT NULL);
+        ALTER TABLE {{s}}.vectors ALTER COLUMN embedding SET STORAGE PLAIN;
         CREATE TABLE {{s}}.lexical (id integer PRIMARY KEY, weights sparsevec({n_terms}) NOT NULL);
         CREATE TABLE {{s}}.terms (term text PRIMARY KEY, id integer NOT NULL UNIQUE, df integer NOT NULL,
             max_weight real NOT NULL, ids bytea NOT NULL, weights bytea NOT NULL);
@@ -899,12 +909,17 @@ def _write_version(conn: Any, schema: str, dim: int, content: VersionContent, pa
             ocr boolean NOT NULL);
         """, schema))
     vectors = _vector_rows(np.asarray(content.vectors, dtype=np.float32).reshape(-1, dim), "f4")
+    # Vectors apart from the text: an exact scan reads only them, and they are never moved out of line (TOAST).
     with conn.cursor().copy(_fmt('COPY {s}.passages (id, source, title, page, section, start, "end", text, ocr, '
-                                 "terms, embedding) FROM STDIN (FORMAT BINARY)", schema)) as copy:
-        copy.set_types(["int4", "text", "text", "int4", "text", "int4", "int4", "text", "bool", "text", "vector"])
-        for p, terms, vec in zip(content.passages, passage_terms, vectors, strict=True):
+                                 "terms) FROM STDIN (FORMAT BINARY)", schema)) as copy:
+        copy.set_types(["int4", "text", "text", "int4", "text", "int4", "int4", "text", "bool", "text"])
+        for p, terms in zip(content.passages, passage_terms, strict=True):
             copy.write_row((p.id, p.source, p.title, p.page, p.section, p.start, p.end, p.text, p.ocr,
-                            " ".join(dict.fromkeys(terms)), _RawVector(vec)))
+                            " ".join(dict.fromkeys(terms))))
+    with conn.cursor().copy(_fmt("COPY {s}.vectors (id, embedding) FROM STDIN (FORMAT BINARY)", schema)) as copy:
+        copy.set_types(["int4", "vector"])
+        for i, vec in enumerate(vectors):
+            copy.write_row((i, _RawVector(vec)))
     with conn.cursor().copy(_fmt("COPY {s}.lexical (id, weights) FROM STDIN (FORMAT BINARY)", schema)) as copy:
         copy.set_types(["int4", "sparsevec"])
         indptr, indices, weights = lexicon.indptr, lexicon.indices, lexicon.weights
