@@ -117,6 +117,7 @@ def free_port(preferred: int | None = None) -> int:
     """``preferred`` when nothing listens there, else a port the OS picks."""
     for port in ((preferred,) if preferred else ()) + (0,):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as PostgreSQL binds: TIME_WAIT is no owner
             try:
                 s.bind(("127.0.0.1", port))
             except OSError:

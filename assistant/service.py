@@ -16,7 +16,7 @@ from . import index as idx
 from .compose import compose, not_found
 from .config import Settings, get_settings
 from .embedding import Embedder, load_embedder
-from .errors import IndexNotFoundError, InvalidQuestionError
+from .errors import IndexNotFoundError, InvalidQuestionError, WegwijzerError
 from .evidence import Evidence, EvidenceModel, weigh
 from .messages import t
 from .retrieval import Retrieval, Retriever
@@ -118,13 +118,17 @@ class Assistant:
             return True
 
     def _follow(self) -> None:
+        failing = ""
         while not self._stop.wait(self._interval):
             try:
                 if self.refresh():
                     log.info("now serving index version %s", self.version)
-            except Exception:  # a damaged new version: keep serving the old one, log it once
-                log.exception("could not switch to index version %s; still serving %s",
-                              self.store.current_version(), self.version)
+                failing = ""
+            except Exception as exc:  # a damaged new version or an unreachable database: keep serving
+                if str(exc) != failing:  # the old version, and say so once, not every half second
+                    failing = str(exc)
+                    log.error("could not follow the published index; still serving %s: %s", self.version, exc,
+                              exc_info=not isinstance(exc, WegwijzerError))
 
     # ------------------------------------------------------------ questions
 

@@ -194,3 +194,28 @@ def test_serve_does_not_watch_by_default_with_a_database() -> None:
     assert Settings.from_env({}).watch
     assert not Settings.from_env({"WEGWIJZER_DATABASE_URL": "postgresql://u@h/db"}).watch
     assert Settings.from_env({"WEGWIJZER_DATABASE_URL": "postgresql://u@h/db", "WEGWIJZER_WATCH": "1"}).watch
+
+
+def test_a_database_restart_is_survived(pg_server, pg_index: Settings) -> None:  # type: ignore[no-untyped-def]
+    """The watcher outlives an outage, pooled connections are renewed, and the next version is followed."""
+    from assistant import Assistant
+
+    server, _ = pg_server
+    assistant = Assistant.load(settings=pg_index, embedder=FakeEmbedder(), follow=True)
+    try:
+        before = assistant.version
+        server.stop()
+        time.sleep(1.5)  # the watcher fails a few times meanwhile
+        assert assistant._watcher is not None and assistant._watcher.is_alive()
+        server.start()
+        answer = assistant.ask("Wat zijn pleinmakers?")  # the pool's dead connections are replaced
+        assert answer.citations + answer.related
+        _add(pg_index, "na-herstart.md")
+        report = ingest(pg_index, embedder=FakeEmbedder())
+        deadline = time.monotonic() + 5
+        while assistant.version != report.version_id:
+            assert time.monotonic() < deadline, "the new version was not followed after the restart"
+            time.sleep(0.05)
+        assert assistant.version != before
+    finally:
+        assistant.close()
