@@ -1,7 +1,7 @@
 """Run every benchmark, print the numbers and write docs/benchmarks.md.
 
     .venv/bin/python bench/run_all.py            # everything (also `make bench`), ~15-20 min on 2 cores
-    .venv/bin/python bench/run_all.py --quick    # no 1M case, lexical only at 10k (a few minutes)
+    .venv/bin/python bench/run_all.py --quick    # no 1M case, the two stores only at 10k
 
 Each benchmark runs in its own fresh process (clean memory figures, the model loaded cold once per
 benchmark) and hands its numbers back as JSON. bench/load_http.py (the web service's load test)
@@ -111,7 +111,7 @@ def threshold_markdown(sc: dict[str, Any], lat: dict[str, Any] | None) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="skip the 1M scale case and the 100k lexical build")
+    parser.add_argument("--quick", action="store_true", help="skip the 1M scale case and the 100k store comparison")
     parser.add_argument("--no-http", action="store_true", help="skip bench/load_http.py")
     parser.add_argument("--no-reindex", action="store_true", help="skip bench/reindex_load.py (~10 min)")
     parser.add_argument("--out", type=Path, default=OUT,
@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     errors: dict[str, str] = {}
     loads: list[float] = [env["loadavg"][0]]
     sizes = "10000,50000,100000" if args.quick else "10000,50000,100000,1000000"
-    lexical = "10000" if args.quick else "10000,100000"
+    stores = "10000" if args.quick else "100000"  # both stores; the 1M case runs by hand (hours)
     with tempfile.TemporaryDirectory(prefix="wegwijzer-bench-all-") as t:
         tmp = Path(t)
         steps: list[tuple[str, list[str]]] = [("ingest_bench", []), ("formats", []), ("quality", []),
@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
                     runs.append(run)
             results["reindex_load"] = runs or None
             timing["reindex_load"] = time.perf_counter() - started_reindex
-        results["scale"], timing["scale"], err = _run("scale", ["--sizes", sizes, "--lexical-sizes", lexical], tmp)
+        results["scale"], timing["scale"], err = _run("scale", ["--sizes", sizes, "--store-sizes", stores], tmp)
         loads.append(common.loadavg()[0])
         if err:
             errors["scale"] = err
@@ -202,7 +202,7 @@ def render(env: dict[str, Any], results: dict[str, Any], timing: dict[str, float
     section("Query latency", "latency", latency.to_markdown)
     section("HTTP (`POST /api/ask`)", "http", http_markdown)
     section("Re-index under load", "reindex_load", reindex_load.to_markdown)
-    section("Scale (synthetic vectors)", "scale", scale.to_markdown)
+    section("Scale (synthetic vectors and versions)", "scale", scale.to_markdown)
     if results.get("scale"):
         out.extend(["### The automatic switch to HNSW", "",
                     threshold_markdown(results["scale"], results.get("latency")), "",

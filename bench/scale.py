@@ -377,7 +377,7 @@ def bench_store(backend: str, n: int, content: Any, vectors: np.ndarray, questio
         "load_s": round(load_s, 2), "reader_rss_mb": round(common.rss_mb() - before_open),
         "hybrid_c1_ms": _pct(hybrid1), "hybrid_c8_ms": _pct(hybrid8), "hybrid_c8_qps": round(len(hybrid8) / wall8, 1),
         "lexical_ms": _pct(lexical), "dense_ms": _pct(dense),
-        "dense_recall@10": round(recall_at(np.array(dense_found, dtype=object), np.array(exact_dense, dtype=object)), 4),
+        "dense_recall@10": round(recall_at(np.array(dense_found), np.array(exact_dense)), 4),
         "vector_index": reader.manifest.vector_index, "loadavg": common.loadavg()[0],
     }
     if truth is not None:
@@ -436,7 +436,8 @@ def bench_ask(reader: Any, questions: list[tuple[str, np.ndarray]], rounds: int 
                     ask.append(time.perf_counter() - t0)
     out = {"floor_ms": _pct(floor), "ask_ms": _pct(ask)}
     out["ratio_p50"] = round(out["ask_ms"]["p50"] / out["floor_ms"]["p50"], 3)
-    print(f"ask p50 {out['ask_ms']['p50']} ms vs floor {out['floor_ms']['p50']} ms: ratio {out['ratio_p50']}", flush=True)
+    print(f"ask p50 {out['ask_ms']['p50']} ms vs floor {out['floor_ms']['p50']} ms: ratio {out['ratio_p50']}",
+          flush=True)
     return out
 
 
@@ -493,8 +494,9 @@ def run_stores(sizes: list[int], backends: list[str], url: str | None, ask: bool
 
                     exact = Retriever(ExactDense(reader, vectors))
                     truth = [[h.passage.id for h in exact.search(t, q, 10).hits] for t, q in questions]
+                    plain = Retriever(reader)
                     row["hybrid_recall@10"] = round(float(np.mean([
-                        len(set(h.passage.id for h in Retriever(reader).search(t, q, 10).hits) & set(g)) / max(1, len(g))
+                        len({h.passage.id for h in plain.search(t, q, 10).hits} & set(g)) / max(1, len(g))
                         for (t, q), g in zip(questions, truth, strict=True)])), 4)
                 readers[backend] = reader
                 rows.append(row)
@@ -545,7 +547,8 @@ def stores_markdown(r: dict[str, Any]) -> str:
     rows = []
     for x in r["stores"]:
         rows.append([f"{x['n']:,}", x["backend"], x["vector_index"], f"{x['write_s']:.0f}", f"{x['passages_per_s']:,}",
-                     f"{x['write_peak_rss_mb']:,}", f"{x['disk_mb']:,}", f"{x['load_s']:.2f}", f"{x['reader_rss_mb']:,}",
+                     f"{x['write_peak_rss_mb']:,}", f"{x['disk_mb']:,}", f"{x['load_s']:.2f}",
+                     f"{x['reader_rss_mb']:,}",
                      f"{x['hybrid_c1_ms']['p50']:.1f} / {x['hybrid_c1_ms']['p95']:.1f}",
                      f"{x['hybrid_c8_ms']['p50']:.1f} / {x['hybrid_c8_ms']['p95']:.1f}", f"{x['hybrid_c8_qps']}",
                      f"{x.get('hybrid_recall@10', float('nan')):.3f}",

@@ -67,9 +67,10 @@ MIN_SERVER = 150000  # PostgreSQL 15
 LOCK_SPACE = 0x5767  # "Wg"
 LOCK_MIGRATE, LOCK_INGEST, LOCK_RUNNER, LOCK_WATCH = 0, 1, 2, 3
 
-# Exact search scans every vector: fine for a few thousand passages, linear beyond. From here on an HNSW
-# index answers (pgvector: m 16, ef_construction 64 by default; ef_search as the file backend's efSearch).
-HNSW_THRESHOLD = 20_000
+# Exact search scans every vector: ~0.5 ms per 1,000 in pgvector (about 4x FAISS's flat scan; 2.7 ms p50 at
+# 5k on a busy 2-core machine, bench/scale.py), so past 10k it would eat the answer's budget. From there an
+# HNSW index answers (pgvector's default m 16, ef_construction 64; ef_search as the file backend's efSearch).
+HNSW_THRESHOLD = 10_000
 HNSW_M = 16
 HNSW_EF_CONSTRUCTION = 64
 HNSW_EF_SEARCH = 256
@@ -803,7 +804,7 @@ class PostgresIndexStore:
             if manifest.vector_index == "hnsw":
                 conn.execute(_fmt("CREATE INDEX ON {s}.vectors USING hnsw (embedding vector_ip_ops) "
                                   f"WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION})", schema))
-            for table in ("passages", "vectors", "lexical", "terms", "sentences"):  # planner statistics for the new tables
+            for table in ("passages", "vectors", "lexical", "terms", "sentences"):  # planner statistics
                 conn.execute(_fmt(f"ANALYZE {{s}}.{table}", schema))
             from psycopg.types.json import Jsonb
 
