@@ -31,6 +31,22 @@ import scale
 BENCH = Path(__file__).resolve().parent
 OUT = common.REPO / "docs" / "benchmarks.md"
 COMMAND = ".venv/bin/python bench/run_all.py"
+KEPT = "## By hand: "  # sections measured by a command too long for `make bench` (each names its command)
+
+
+def kept_sections(path: Path) -> str:
+    """The ``## By hand: …`` sections of the previous file, carried over unchanged."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return ""
+    out, keep = [], False
+    for line in lines:
+        if line.startswith("## "):
+            keep = line.startswith(KEPT)
+        if keep:
+            out.append(line)
+    return ("\n" + "\n".join(out) + "\n") if out else ""
 # bench/reindex_load.py runs: the default job settings, the job at full strength for comparison, two workers
 REINDEX_RUNS = [["--workers", "1"], ["--workers", "1", "--ingest-nice", "0", "--ingest-threads", "2"],
                 ["--workers", "2"]]
@@ -159,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
             errors["scale"] = err
     total = time.perf_counter() - started
 
-    md = render(env, results, timing, errors, loads, total, args)
+    md = render(env, results, timing, errors, loads, total, args) + kept_sections(args.out)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(md, encoding="utf-8")
     print(f"\nwrote {args.out} in {total / 60:.1f} min" + (f"; FAILED: {errors}" if errors else ""))

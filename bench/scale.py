@@ -227,7 +227,8 @@ def synthetic_texts(n: int, seed: int = 11) -> list[str]:
     return out
 
 
-def synthetic_content(n: int, model: Any = None) -> tuple[Any, np.ndarray, list[tuple[str, np.ndarray]]]:
+def synthetic_content(n: int, model: Any = None, workdir: Path | None = None,
+                      ) -> tuple[Any, np.ndarray, list[tuple[str, np.ndarray]]]:
     """A version of ``n`` synthetic passages: (VersionContent, passage vectors, questions with their vectors).
 
     A question is four to six words of one passage, its vector a new point of that passage's cluster.
@@ -251,7 +252,10 @@ def synthetic_content(n: int, model: Any = None) -> tuple[Any, np.ndarray, list[
             sentences.append(idx.SentenceRecord(id=len(sentences), passage_id=i, start=s.start, end=s.end,
                                                 text=s.text, kind=s.kind, block=s.block))
     owner = np.fromiter((s.passage_id for s in sentences), dtype=np.int64, count=len(sentences))
-    svec = np.empty((len(sentences), DIM), dtype=np.float16)
+    # sentence vectors in a file-backed array: at 1M passages they are 3.8 GB the page cache can hold instead
+    svec = np.lib.format.open_memmap(workdir / "svec.npy", mode="w+", dtype=np.float16,
+                                     shape=(len(sentences), DIM)) if workdir is not None else \
+        np.empty((len(sentences), DIM), dtype=np.float16)
     for a in range(0, len(sentences), 200_000):
         block = vectors[owner[a:a + 200_000]] + rng.standard_normal((len(owner[a:a + 200_000]), DIM),
                                                                     dtype=np.float32) * (0.4 / np.sqrt(DIM))
@@ -348,12 +352,12 @@ def bench_store(backend: str, n: int, content: Any, vectors: np.ndarray, questio
         idx.open_store(_settings(workdir, url))
     _trim()
     rss0 = common.rss_mb()
-    hwm0 = common.proc_status().get("VmHWM", 0.0)
+    _reset_peak()
     t0 = time.perf_counter()
     version = store.write(content)
     write_s = time.perf_counter() - t0
     store.publish(version)
-    write_peak = max(0.0, common.proc_status().get("VmHWM", 0.0) - max(hwm0, rss0))
+    write_peak = max(0.0, common.proc_status().get("VmHWM", 0.0) - rss0)
     _trim()
     before_open = common.rss_mb()
     t0 = time.perf_counter()
@@ -394,6 +398,14 @@ def bench_store(backend: str, n: int, content: Any, vectors: np.ndarray, questio
             "WHERE s.nspname = %s AND c.relkind IN ('r', 'm')", (schema,))[0][0] / 1024 / 1024)
     print(_store_line(row), flush=True)
     return row, reader
+
+
+def _reset_peak() -> None:
+    """Start VmHWM (peak RSS) afresh, so that it measures one step (Linux: clear_refs 5)."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
 
 
 def _settings(workdir: Path, url: str) -> Any:
@@ -464,6 +476,10 @@ def run_stores(sizes: list[int], backends: list[str], url: str | None, ask: bool
     import shutil
     import tempfile
 
+    import faiss
+
+    faiss.omp_set_num_threads(1)  # as in a `wegwijzer serve` worker (OMP_NUM_THREADS=1)
+
     rows = []
     for n in sizes:
         workdir = Path(tempfile.mkdtemp(prefix="wegwijzer-bench-stores-"))
@@ -476,7 +492,7 @@ def run_stores(sizes: list[int], backends: list[str], url: str | None, ask: bool
 
                 model = ModelInfo.of(embedder.identity)
             t0 = time.perf_counter()
-            content, vectors, questions = synthetic_content(n, model)
+            content, vectors, questions = synthetic_content(n, model, workdir)
             print(f"{n:,} synthetic passages, {len(content.sentences):,} sentences generated in "
                   f"{time.perf_counter() - t0:.0f} s", flush=True)
             truth = None
@@ -489,7 +505,7 @@ def run_stores(sizes: list[int], backends: list[str], url: str | None, ask: bool
                     else:
                         db_url = url
                 row, reader = bench_store(backend, n, content, vectors, questions, truth, workdir, db_url)
-                if backend == "file" and truth is None:
+                if truth is None:  # both stores' BM25 is exact: the first one with exhaustive dense search is truth
                     from assistant.retrieval import Retriever
 
                     exact = Retriever(ExactDense(reader, vectors))

@@ -105,12 +105,13 @@ def test_bm25_matrix_equals_the_reference() -> None:
     words = [f"w{i}" for i in range(300)]
     docs = [[rnd.choice(words[: rnd.randint(5, 300)]) for _ in range(rnd.randint(0, 60))] for _ in range(400)]
     weights, df = bm25_weights(docs)
-    m = bm25_matrix(docs)
-    assert dict(zip(m.vocabulary, m.df.tolist(), strict=True)) == df
-    for d, ref in enumerate(weights):
-        a, b = m.indptr[d], m.indptr[d + 1]
-        got = {m.vocabulary[i]: float(w) for i, w in zip(m.indices[a:b], m.weights[a:b], strict=True)}
-        assert got == pytest.approx(ref, rel=1e-6)
+    for block in (50_000, 37):  # one block, and many (how a million passages are computed)
+        m = bm25_matrix(docs, block=block)
+        assert dict(zip(m.vocabulary, m.df.tolist(), strict=True)) == df
+        for d, ref in enumerate(weights):
+            a, b = m.indptr[d], m.indptr[d + 1]
+            got = {m.vocabulary[i]: float(w) for i, w in zip(m.indices[a:b], m.weights[a:b], strict=True)}
+            assert got == pytest.approx(ref, rel=1e-6)
 
 
 def _random_content(n: int, dim: int = 8, seed: int = 5) -> idx.VersionContent:

@@ -93,22 +93,32 @@ class BM25Matrix:
     df: np.ndarray
 
 
-def bm25_matrix(docs: Sequence[Sequence[str]]) -> BM25Matrix:
-    """The numbers of :func:`bm25_weights` (float32), computed with numpy: ~1M passages fit in memory."""
+def bm25_matrix(docs: Sequence[Sequence[str]], block: int = 50_000) -> BM25Matrix:
+    """The numbers of :func:`bm25_weights` (float32), computed with numpy a block of documents at a time, so
+    that a million passages fit in memory."""
     vocabulary = sorted({term for d in docs for term in d})
     ids = {term: i for i, term in enumerate(vocabulary)}
-    n, v = len(docs), len(vocabulary)
+    n, v = len(docs), max(len(vocabulary), 1)
     lengths = np.fromiter((len(d) for d in docs), dtype=np.int64, count=n)
-    flat = np.fromiter((ids[term] for d in docs for term in d), dtype=np.int64, count=int(lengths.sum()))
-    doc_of = np.repeat(np.arange(n, dtype=np.int64), lengths)
-    keys, tf = np.unique(doc_of * max(v, 1) + flat, return_counts=True)  # sorted: by document, then term
-    rows, cols = keys // max(v, 1), keys % max(v, 1)
+    counts = np.zeros(n, dtype=np.int64)
+    cols_parts, tf_parts = [], []
+    for start in range(0, n, block):
+        part = docs[start:start + block]
+        flat = np.fromiter((ids[term] for d in part for term in d), dtype=np.int64,
+                           count=int(lengths[start:start + len(part)].sum()))
+        doc_of = np.repeat(np.arange(len(part), dtype=np.int64), lengths[start:start + len(part)])
+        keys, tf = np.unique(doc_of * v + flat, return_counts=True)  # sorted: by document, then term
+        counts[start:start + len(part)] = np.bincount(keys // v, minlength=len(part))
+        cols_parts.append((keys % v).astype(np.int32))
+        tf_parts.append(tf.astype(np.int32))
+    cols = np.concatenate(cols_parts) if cols_parts else np.zeros(0, dtype=np.int32)
+    tf = np.concatenate(tf_parts) if tf_parts else np.zeros(0, dtype=np.int32)
     indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
-    df = np.bincount(cols, minlength=v).astype(np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    rows = np.repeat(np.arange(n, dtype=np.int64), counts)
+    df = np.bincount(cols, minlength=len(vocabulary)).astype(np.int64)
     avgdl = float(lengths.mean()) if n else 0.0
     norm = K1 * (1 - B + B * lengths / avgdl) if avgdl else np.full(n, K1)
     idfs = np.log(1 + (n - df + 0.5) / (df + 0.5))
-    weights = idfs[cols] * tf / (tf + norm[rows])
-    return BM25Matrix(vocabulary=vocabulary, indptr=indptr, indices=cols.astype(np.int32),
-                      weights=weights.astype(np.float32), df=df)
+    weights = (idfs[cols] * tf / (tf + norm[rows])).astype(np.float32)
+    return BM25Matrix(vocabulary=vocabulary, indptr=indptr, indices=cols, weights=weights, df=df)
