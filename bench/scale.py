@@ -334,7 +334,7 @@ def local_postgres(n: int) -> tuple[Any, str]:
     base.chmod(0o755)
     big = n >= 500_000
     localdb.DEFAULT_CONFIG.update({
-        "shared_buffers": "4GB" if big else "1GB", "maintenance_work_mem": "6GB" if big else "1GB",
+        "shared_buffers": "2GB" if big else "1GB", "maintenance_work_mem": "3GB" if big else "1GB",
         "effective_cache_size": "8GB", "max_wal_size": "8GB",
         # bulk loads into tables created in the same transaction skip the WAL (no replication here)
         "wal_level": "minimal", "max_wal_senders": "0"})

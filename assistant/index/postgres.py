@@ -39,6 +39,7 @@ import os
 import re
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -78,6 +79,8 @@ POOL_SIZE = 10
 CONNECT_TIMEOUT_S = 5
 RESCORE_LIMIT = 500  # MaxScore fetches another posting list rather than rescore more passages than this
 FIRST_POSTINGS = 50_000  # posting entries fetched in the first round trip (the rarest terms)
+SHORT_LIST = 5_000  # posting lists this short come with the term's statistics
+POSTING_CACHE_BYTES = 64 * 1024 * 1024  # per process and version: the hot terms' lists stay in memory
 
 _CORE_MIGRATIONS = (
     # 1: the version registry and the pointer to the published one
@@ -494,10 +497,12 @@ class PostgresIndexReader:
         self._sql = {name: sql.SQL(text).format(s=s) for name, text in {
             "dense": "SELECT id, (embedding <#> %s) * -1 FROM {s}.vectors ORDER BY embedding <#> %s LIMIT %s",
             "vectors": "SELECT id, embedding FROM {s}.vectors WHERE id = ANY(%s)",
-            "terms": "SELECT term, id, df, max_weight FROM {s}.terms WHERE term = ANY(%s)",
+            # short posting lists come along (a question's rare terms: no second round trip for them)
+            "terms": "SELECT term, id, df, max_weight, CASE WHEN df <= %s THEN ids END, "
+                     "CASE WHEN df <= %s THEN weights END FROM {s}.terms WHERE term = ANY(%s)",
             "postings": "SELECT id, ids, weights FROM {s}.terms WHERE id = ANY(%s)",
             "rescore": "SELECT id, (weights <#> %s) * -1 FROM {s}.lexical WHERE id = ANY(%s)",
-            "passages": f"SELECT {_PASSAGE_COLUMNS} FROM {{s}}.passages WHERE id = ANY(%s)",
+            "passages": f"SELECT {_PASSAGE_COLUMNS}, terms FROM {{s}}.passages WHERE id = ANY(%s)",
             "passage_terms": "SELECT id, terms FROM {s}.passages WHERE id = ANY(%s)",
             "sentences": f"SELECT {_SENTENCE_COLUMNS} FROM {{s}}.sentences WHERE passage_id = ANY(%s) ORDER BY id",
             "sentence_vectors": "SELECT id, embedding FROM {s}.sentences WHERE id = ANY(%s)",
@@ -510,6 +515,9 @@ class PostgresIndexReader:
         self._analyser: Analyser | None = None
         self._analyser_lock = threading.Lock()
         self._local = threading.local()
+        self._cache: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._cache_bytes = 0
+        self._cache_lock = threading.Lock()
 
     # ------------------------------------------------------------ basics
 
@@ -577,7 +585,10 @@ class PostgresIndexReader:
         wanted = [term for term in dict.fromkeys(terms) if term]
         missing = [term for term in wanted if term not in self._terms]
         if missing:
-            found = {r[0]: _Term(r[0], r[1], r[2], float(r[3])) for r in self._db.rows(self._sql["terms"], (missing,))}
+            rows = self._db.rows(self._sql["terms"], (SHORT_LIST, SHORT_LIST, missing), binary=True)
+            found = {r[0]: _Term(r[0], r[1], r[2], float(r[3])) for r in rows}
+            self._remember({int(r[1]): (np.frombuffer(r[4], dtype="<i4"), np.frombuffer(r[5], dtype="<f4"))
+                            for r in rows if r[4] is not None})
             with self._terms_lock:
                 if len(self._terms) > 100_000:
                     self._terms.clear()
@@ -596,8 +607,31 @@ class PostgresIndexReader:
         return {int(r[0]): float(r[1]) for r in rows}
 
     def _postings(self, terms: Sequence[_Term]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-        rows = self._db.rows(self._sql["postings"], ([term.id for term in terms],), binary=True)
-        return {int(r[0]): (np.frombuffer(r[1], dtype="<i4"), np.frombuffer(r[2], dtype="<f4")) for r in rows}
+        """Posting lists (passage ids, weights) by term id; hot lists come from this process's cache."""
+        out: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        with self._cache_lock:
+            for term in terms:
+                hit = self._cache.get(term.id)
+                if hit is not None:
+                    self._cache.move_to_end(term.id)
+                    out[term.id] = hit
+        missing = [term.id for term in terms if term.id not in out]
+        if missing:
+            rows = self._db.rows(self._sql["postings"], (missing,), binary=True)
+            fetched = {int(r[0]): (np.frombuffer(r[1], dtype="<i4"), np.frombuffer(r[2], dtype="<f4")) for r in rows}
+            out.update(fetched)
+            self._remember(fetched)
+        return out
+
+    def _remember(self, lists: dict[int, tuple[np.ndarray, np.ndarray]]) -> None:
+        with self._cache_lock:
+            for tid, (ids, weights) in lists.items():
+                if tid not in self._cache:
+                    self._cache[tid] = (ids, weights)
+                    self._cache_bytes += ids.nbytes + weights.nbytes
+            while self._cache_bytes > POSTING_CACHE_BYTES and self._cache:
+                _, (ids, weights) = self._cache.popitem(last=False)
+                self._cache_bytes -= ids.nbytes + weights.nbytes
 
     def lexical_search(self, terms: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray]:
         """Exact BM25 top-k by MaxScore: posting lists of the rarest terms, exact rescoring of the open cases."""
@@ -610,7 +644,6 @@ class PostgresIndexReader:
         acc = np.zeros(n, dtype=np.float32)
         seen = np.zeros(n, dtype=bool)
         remaining = float(sum(i.max_weight for i in infos))
-        theta = 0.0
         fetched = 0
         # The short lists together cost one round trip; long lists come one at a time, while they still matter.
         first = 0
@@ -619,35 +652,34 @@ class PostgresIndexReader:
             budget -= infos[first].df
             first += 1
         lists = self._postings(infos[:first])
+        theta = 0.0
         for info in infos:
-            if fetched and remaining <= theta and info.id not in lists:  # a fetched list costs nothing more
-                open_ids = np.flatnonzero(seen & (acc + remaining > theta))
-                if len(open_ids) <= RESCORE_LIMIT:
+            if fetched and info.id not in lists:  # a list in hand costs nothing more; another one may not be needed
+                touched = np.flatnonzero(seen)
+                theta = float(np.partition(acc[touched], len(touched) - k)[len(touched) - k]) \
+                    if len(touched) >= k else 0.0
+                if remaining <= theta and np.count_nonzero(acc[touched] + remaining > theta) <= RESCORE_LIMIT:
                     break  # nobody unseen can reach the k-th score, and few seen ones are still open
             ids, weights = lists.pop(info.id) if info.id in lists else self._postings([info])[info.id]
             acc[ids] += weights  # ids are unique within one list
             seen[ids] = True
             remaining -= info.max_weight
             fetched += 1
-            touched = np.flatnonzero(seen)
-            theta = float(np.partition(acc[touched], len(touched) - k)[len(touched) - k]) if len(touched) >= k else 0.0
         rest = infos[fetched:]
         touched = np.flatnonzero(seen)
-        scores: dict[int, float]
         if rest:
             upper = sum(i.max_weight for i in rest)
-            open_ids = touched[acc[touched] + upper > theta]
-            exact = self._rescore(infos, open_ids.tolist())
-            scores = exact
+            exact = self._rescore(infos, touched[acc[touched] + upper > theta].tolist())
+            ids_arr = np.fromiter(exact.keys(), dtype=np.int64, count=len(exact))
+            vals = np.fromiter(exact.values(), dtype=np.float32, count=len(exact))
         else:
-            scores = dict(zip(touched.tolist(), acc[touched].tolist(), strict=True))
-        if not scores:
-            return empty
-        ids_arr = np.fromiter(scores.keys(), dtype=np.int64, count=len(scores))
-        vals = np.fromiter(scores.values(), dtype=np.float32, count=len(scores))
+            ids_arr, vals = touched.astype(np.int64), acc[touched]
         keep = vals > 0
         ids_arr, vals = ids_arr[keep], vals[keep]
-        order = np.lexsort((ids_arr, -vals))[:k]
+        if len(vals) > k:
+            top = np.argpartition(-vals, k - 1)[:k]
+            ids_arr, vals = ids_arr[top], vals[top]
+        order = np.lexsort((ids_arr, -vals))
         return ids_arr[order], vals[order]
 
     def lexical_scores(self, terms: Sequence[str], ids: Sequence[int]) -> np.ndarray:
@@ -669,15 +701,20 @@ class PostgresIndexReader:
         ids = [int(i) for i in ids]
         if not ids:
             return []
-        by_id = {r[0]: _passage(r) for r in self._db.rows(self._sql["passages"], (ids,))}
+        rows = self._db.rows(self._sql["passages"], (ids,))
+        by_id = {r[0]: _passage(r) for r in rows}
+        # Retrieval asks for the terms of the passages it just read: keep them, saving a round trip.
+        self._local.terms = {r[0]: r[9] for r in rows}
         return [by_id[i] for i in ids if i in by_id]
 
     def passage_terms(self, ids: Sequence[int]) -> list[frozenset[str]]:
         ids = [int(i) for i in ids]
         if not ids:
             return []
-        by_id = {r[0]: frozenset(r[1].split()) for r in self._db.rows(self._sql["passage_terms"], (ids,))}
-        return [by_id.get(i, frozenset()) for i in ids]
+        known: dict[int, str] = getattr(self._local, "terms", {})
+        if not all(i in known for i in ids):
+            known = dict(self._db.rows(self._sql["passage_terms"], (ids,)))
+        return [frozenset(known[i].split()) if i in known else frozenset() for i in ids]
 
     def sentences(self, passage_ids: Sequence[int]) -> list[SentenceRecord]:
         ids = [int(i) for i in passage_ids]
