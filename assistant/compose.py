@@ -20,8 +20,8 @@ from .types import Citation
 MAX_SENTENCES = 3
 # A further sentence joins the answer only when the sentence model rates it close to the best one:
 # a design choice (answers stay short), not a value fitted to any question.
-FOLLOWER_RATIO = 0.6
-FOLLOWER_MIN = 0.3
+FOLLOWER_RATIO = 0.25
+FOLLOWER_MIN = 0.05
 MAX_LIST_ITEMS = 8
 MAX_LIST_CHARS = 500
 DUPLICATE_OVERLAP = 0.6

@@ -7,9 +7,11 @@ what kind of unit it is (a question or a bare heading never answers). Two logist
 signals, both fitted on labelled questions with cross-validation by ``bench/calibrate.py``:
 
 * the sentence model: how likely a sentence states the asked fact;
-* the answerability model: whether the best sentences together answer the question at all, with a
-  decision threshold per language (questions in English or French meet Dutch sentences at lower
-  similarity and share few words with them).
+* the answerability gates: whether the documents are about the question at all ("topic"), and whether
+  the best sentences hold the specific fact it asks for ("fact"); each with a decision threshold per
+  language (questions in English or French meet Dutch sentences at lower similarity and share few
+  words with them). Two gates because the two ways to have no answer look different: an off-topic
+  question is far from every passage, a near miss is close to the right passage but lacks its fact.
 
 The fitted numbers live in ``evidence_model.json`` next to this module, with the data they came from;
 no constant in this file is tuned to a question. The same scoring verifies sentences written by a
@@ -46,7 +48,7 @@ from .retrieval import Hit, Retrieval
 MODEL_PATH = Path(__file__).with_name("evidence_model.json")
 # The asked kind of fact weighs differently per kind (a place line answers "waar" by itself; a name is
 # common and needs its topic), so the sentence model sees the fact match once per group of kinds.
-_FACT_GROUPS = ((NUMBER, AMOUNT), (PERSON,), (DATE,), (PLACE,), (CONTACT,), (DEFINITION,))
+_FACT_GROUPS = ((NUMBER, AMOUNT), (PERSON,), (DATE,), (PLACE,), (CONTACT,), (DEFINITION,), (NAME,))
 CONTEXT = 2  # neighbours on each side that lend a sentence their topic ("Begeleiding: …" under a session title)
 
 SENTENCE_FEATURES = (
@@ -54,8 +56,20 @@ SENTENCE_FEATURES = (
     "lex_ctx",
     "lex_section", "focus", "fact", "fact_missing", "fact_x_cos", "question", "heading", "item", "lead_in",
     "short", "log_words", "first", "foreign", "foreign_x_cos", "novelty", "focus_named",
-    "fact_number", "fact_person", "fact_date", "fact_place", "fact_contact", "fact_definition",
+    "fact_number", "fact_person", "fact_date", "fact_place", "fact_contact", "fact_definition", "fact_name",
 )
+# The direction in which each answer signal may push, fixed by what it means (+1: more of it is more evidence
+# of an answer; -1: less; 0: free). Fitting respects it, so a few odd training questions cannot teach the
+# model that, say, fewer of the question's words in the passages is a sign of an answer.
+ANSWER_SIGNS = {
+    "best": 1, "second": 1, "best_logit": 1, "dense_top": 1, "dense_z": 1, "coverage": 1, "known_coverage": 1,
+    "unknown_mass": -1, "best_fact": 1, "fact_missing": -1, "fact_lex": 1, "fact_cos": 1, "has_focus": 0,
+    "focus_found": 1, "checkable": 0, "foreign": 0, "open_dense": 1, "open_best": 1, "open_cov": 1,
+    "foreign_dense": 1,
+}
+# The topic gate sees how close the question is to the corpus at all.
+TOPIC_FEATURES = ("best", "dense_top", "dense_z", "coverage", "known_coverage", "unknown_mass", "foreign",
+                  "foreign_dense")
 ANSWER_FEATURES = (
     "best", "second", "best_logit", "dense_top", "dense_z", "coverage", "known_coverage", "unknown_mass",
     "best_fact", "fact_missing", "fact_lex", "fact_cos", "has_focus", "focus_found", "checkable", "foreign",
@@ -115,21 +129,39 @@ class LinearModel:
 
 
 @dataclass(frozen=True)
+class Gate:
+    """One answerability gate: a logistic model over answer signals and a threshold per language group."""
+
+    model: LinearModel
+    thresholds: dict[str, float]  # "nl" and "foreign"
+
+    def probability(self, signals: dict[str, float]) -> float:
+        return float(self.model.probability(np.array([[signals[f] for f in self.model.features]]))[0])
+
+    def passes(self, signals: dict[str, float]) -> tuple[bool, float]:
+        p = self.probability(signals)
+        return p >= self.thresholds["foreign" if signals["foreign"] else "nl"], p
+
+
+GATES = {"topic": TOPIC_FEATURES, "fact": ANSWER_FEATURES}
+
+
+@dataclass(frozen=True)
 class EvidenceModel:
-    """Both fitted models and the per-language answerability thresholds."""
+    """The sentence model and the answerability gates."""
 
     sentence: LinearModel
-    answer: LinearModel
-    thresholds: dict[str, float]  # "nl" and "foreign"
+    gates: dict[str, Gate]
     meta: dict[str, Any]
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EvidenceModel:
-        if tuple(data["sentence"]["features"]) != SENTENCE_FEATURES or \
-                tuple(data["answer"]["features"]) != ANSWER_FEATURES:
-            raise ValueError("evidence_model.json was fitted on other features; run bench/calibrate.py")
-        return cls(LinearModel.from_dict(data["sentence"]), LinearModel.from_dict(data["answer"]),
-                   {k: float(v) for k, v in data["thresholds"].items()}, dict(data.get("meta", {})))
+        if tuple(data["sentence"]["features"]) != SENTENCE_FEATURES or set(data.get("gates", {})) != set(GATES) \
+                or any(tuple(data["gates"][g]["features"]) != f for g, f in GATES.items()):
+            raise ValueError("evidence_model.json was fitted on other features; run bench/calibrate.py --write")
+        gates = {name: Gate(LinearModel.from_dict(g), {k: float(v) for k, v in g["thresholds"].items()})
+                 for name, g in data["gates"].items()}
+        return cls(LinearModel.from_dict(data["sentence"]), gates, dict(data.get("meta", {})))
 
     @classmethod
     def neutral(cls) -> EvidenceModel:
@@ -137,7 +169,8 @@ class EvidenceModel:
         def zero(features: tuple[str, ...]) -> LinearModel:
             n = len(features)
             return LinearModel(features, np.zeros(n), np.ones(n), np.zeros(n), 0.0)
-        return cls(zero(SENTENCE_FEATURES), zero(ANSWER_FEATURES), {"nl": 0.5, "foreign": 0.5}, {"neutral": True})
+        gates = {name: Gate(zero(f), {"nl": 0.5, "foreign": 0.5}) for name, f in GATES.items()}
+        return cls(zero(SENTENCE_FEATURES), gates, {"neutral": True})
 
     @classmethod
     def load(cls, path: Path = MODEL_PATH) -> EvidenceModel:
@@ -215,6 +248,12 @@ def sentence_signals(retrieval: Retrieval, reader: IndexReader, ask: Ask | None 
     focus_stems = set(reader.query_terms(ask.focus)) if ask.focus else set()
     facts = np.array([fact_match(ask, decode_facts(s.facts), retrieval.question, focus_stems, ts)
                       for s, ts in zip(sentences, term_sets, strict=True)])
+    if ask.kind == NAME:
+        # A list under a lead-in names things too ("de volgende vier thema's:"), whatever its items look like.
+        for i, s in enumerate(sentences):
+            if s.kind in ("lead_in", "item") and (not focus_stems or focus_stems & term_sets[i]
+                                                 or (s.kind == "item" and i and focus_stems & term_sets[i - 1])):
+                facts[i] = max(facts[i], 1.0)
     passage = np.array([s.passage_id for s in sentences])
     same_prev = np.r_[False, passage[1:] == passage[:-1]]
     same_next = np.r_[passage[:-1] == passage[1:], False]
@@ -363,10 +402,11 @@ def weigh(retrieval: Retrieval, reader: IndexReader, model: EvidenceModel | None
     eligible = eligible_mask(sentences, facts)
     signals = answer_signals(retrieval, ask, probabilities, logits, facts, eligible, matrix,
                              focus_found(retrieval, reader, ask))
-    x = np.array([[signals[f] for f in ANSWER_FEATURES]])
-    confidence = float(model.answer.probability(x)[0])
-    threshold = model.thresholds["foreign" if signals["foreign"] else "nl"]
+    verdicts = {name: gate.passes(signals) for name, gate in model.gates.items()}
+    confidence = min(p for _, p in verdicts.values())
     order = np.argsort(-np.where(eligible, probabilities, -1.0))
     candidates = [Candidate(sentences[i], hits[i], ranks[i], matrix[i], float(probabilities[i]), float(facts[i]))
                   for i in order if eligible[i]]
-    return Evidence(ask, candidates, sentences, bool(candidates) and confidence >= threshold, confidence, signals)
+    answerable = bool(candidates) and all(ok for ok, _ in verdicts.values())
+    return Evidence(ask, candidates, sentences, answerable, confidence,
+                    {**signals, **{f"gate_{name}": p for name, (_, p) in verdicts.items()}})

@@ -46,8 +46,14 @@ _CONTACT_WORDS = r"(?:adres|adressen|e-?mail|e-?mailadres|mailadres|telefoon|tel
 # Words that say what is asked wherever they stand ("Wat is het adres van…", "Hoeveel kost…").
 _CONTENT_CUES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(rf"\b{_CONTACT_WORDS}\b"), CONTACT),
-    (re.compile(rf"\b(?:hoeveel|hoe duur|wat|welk|what|which|how much|combien|quel|quelle)\b.*\b{_MONEY_WORDS}\b|"
-                rf"\b{_MONEY_WORDS}\b.*\b(?:hoeveel|how much|combien)\b|\bhoe duur\b"), AMOUNT),
+    (re.compile(r"\b(?:hoeveel|wat|hoe duur) (?:kost|kosten|kostte|betaal|betaalt|bedraagt|bedragen)\b|"
+                r"\bhoe duur\b|\bhoeveel (?:geld|euro|subsidie|budget|middelen)\b|"
+                r"\b(?:welk|welke|wat is het|wat zijn de) (?:bedrag|bedragen|budget|prijs|prijzen|tarief|tarieven|"
+                r"kostprijs|vergoeding|subsidie|premie)\b|"
+                r"\b(?:what|which) (?:is the )?(?:fee|price|cost|amount|budget|funding)\b|"
+                r"\b(?:what|which)\b.*\b(?:amount|fee|price|cost|budget|funding)\b|"
+                r"\bhow much (?:does|do|did|is|was|money|funding)\b|\bcombien (?:coute|coutent|d'argent)\b|"
+                r"\b(?:quel|quelle) (?:est le |est la )?(?:prix|montant|cout|tarif|budget|indemnite)\b"), AMOUNT),
     (re.compile(r"\b(?:openingsuren|openingsuur|openingstijden|opening hours|heures d'ouverture|horaires?|"
                 r"date limite|deadline|uiterste datum)\b"), DATE),
 ]
@@ -171,6 +177,8 @@ _ORG_WORDS = re.compile(r"\b(?:vzw|v\.z\.w|agentschap|universiteit|vereniging|st
                         r"overheid|ministerie|raad|huis|centrum|netwerk|platform|federatie|unie|commissie|"
                         r"university|agency|council|association|city of|ville de|service|agence)\b", re.I)
 _PLACE_WORDS = re.compile(r"\b(?:in|te|op|naar|at|in the|a|au|dans)\s+(?:het\s+|de\s+|la\s+|le\s+)?[A-Z][\w'-]+")
+_QUOTED = re.compile(r"['‘\"“]([^'’\"”]{3,60})['’\"”]")
+_COINED = re.compile(r"\b(?=\w*\d)(?=\w*[A-Za-z])\w{3,}\b|\b(?=\w*[a-z])(?=\w*[A-Z]\w*[A-Z])\w{3,}\b")
 _COPULA = re.compile(r"\b(?:is|zijn|betekent|betekenen|verwijst|staat voor|bestaat uit|omvat|noemen we|heet|"
                      r"heten|are|means|refers|est|sont|désigne)\b", re.I)
 # Capitalised words that do not make a sentence name someone: months, weekdays, sentence openers.
@@ -230,6 +238,13 @@ def facts_in(sentence: str) -> list[Fact]:
     for m in _PLACE_WORDS.finditer(sentence):
         if m.start() > 0 or len(sentence) < 40:
             out.append(Fact(PLACE, m.group(0)))
+    # Names answer "welk project / welke taskforces": a quoted title, a capitalised name, an acronym or a coined
+    # word ("12work", "TALim", "SD3"). Whether it is new to the question is judged when matching.
+    for pattern in (_QUOTED, _NAME, _ACRONYM, _COINED):
+        for m in pattern.finditer(sentence):
+            if pattern is _NAME and m.start() == 0 and len(m.group(0).split()) == 2:
+                continue
+            out.append(Fact(NAME, m.group(0).strip("'\"‘’“”")))
     copula = _COPULA.search(sentence)
     if copula and 0 < len(sentence[:copula.start()].split()) <= 8:
         out.append(Fact(DEFINITION, sentence[:copula.start()].strip(" :,")))  # the thing defined
@@ -300,6 +315,13 @@ def fact_match(ask: Ask, facts: list[Fact], question: str, focus_terms: set[str]
         if strong and focus_terms and sentence_terms is not None and not focus_terms & set(sentence_terms):
             return 0.5  # "wie is de burgemeester": a name, but not said to be the burgemeester
         return 1.0 if strong else (0.5 if kinds else 0.0)
+    if ask.kind == NAME:
+        if not kinds:
+            return 0.0
+        # "welke taskforces": the name should come with the word it names, here or in the question's focus
+        if focus_terms and sentence_terms is not None and not focus_terms & set(sentence_terms):
+            return 0.5
+        return 1.0
     if ask.kind == DATE and ask.detail:
         shape = _IS_YEAR if ask.detail == "year" else _IS_TIME
         if any(shape.search(f.text) for f in kinds):

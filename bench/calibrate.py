@@ -34,6 +34,8 @@ from assistant.compose import choose_quotes, unit_text
 from assistant.evaluation import Question, normalise, read_questions
 from assistant.evidence import (
     ANSWER_FEATURES,
+    ANSWER_SIGNS,
+    GATES,
     MODEL_PATH,
     SENTENCE_FEATURES,
     Candidate,
@@ -51,7 +53,7 @@ QUESTIONS = common.REPO / "bench" / "questions"
 # policy officer who gets "not in the documents" for a question the documents answer loses trust too,
 # but a confident wrong answer is worse (it gets copied into a council note), hence below 1 per
 # question count at the usual 40:25 mix.
-FALSE_REFUSAL_COST = 1.5
+FALSE_REFUSAL_COST = 2.0
 FOLDS = 5
 C = 1.0
 
@@ -95,16 +97,40 @@ def collect(assistant: Any, paths: list[Path]) -> list[Item]:
     return items
 
 
-def _fit(x: np.ndarray, y: np.ndarray, balanced: bool = False) -> dict[str, Any]:
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.preprocessing import StandardScaler
+def _fit(x: np.ndarray, y: np.ndarray, balanced: bool = False, signs: list[int] | None = None) -> dict[str, Any]:
+    """L2-regularised logistic regression on standardised signals.
 
-    scaler = StandardScaler().fit(x)
-    scale = np.where(scaler.scale_ > 1e-9, scaler.scale_, 1.0)
-    model = LogisticRegression(C=C, max_iter=5000, class_weight="balanced" if balanced else None)
-    model.fit((x - scaler.mean_) / scale, y)
-    return {"mean": scaler.mean_.tolist(), "scale": scale.tolist(), "weights": model.coef_[0].tolist(),
-            "intercept": float(model.intercept_[0])}
+    With ``signs``, each weight is held to its sign (+1 / -1 / 0 = free): a monotone model, fitted with
+    scipy's L-BFGS-B under bounds (scikit-learn's LogisticRegression has no sign constraints).
+    """
+    from scipy.optimize import minimize
+
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale = np.where(scale > 1e-9, scale, 1.0)
+    z = (x - mean) / scale
+    yv = y.astype(np.float64)
+    if balanced:
+        pos = max(1.0, yv.sum())
+        neg = max(1.0, len(yv) - yv.sum())
+        sample = np.where(yv > 0, len(yv) / (2 * pos), len(yv) / (2 * neg))
+    else:
+        sample = np.ones(len(yv))
+    n_feat = z.shape[1]
+
+    def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        w, b = theta[:n_feat], theta[n_feat]
+        margin = z @ w + b
+        p = 1 / (1 + np.exp(-np.clip(margin, -30, 30)))
+        eps = 1e-12
+        value = -np.sum(sample * (yv * np.log(p + eps) + (1 - yv) * np.log(1 - p + eps))) + 0.5 / C * (w @ w)
+        g = sample * (p - yv)
+        return float(value), np.concatenate([z.T @ g + w / C, [g.sum()]])
+
+    bounds = [(0, None) if s > 0 else (None, 0) if s < 0 else (None, None) for s in (signs or [0] * n_feat)]
+    result = minimize(loss, np.zeros(n_feat + 1), jac=True, method="L-BFGS-B", bounds=bounds + [(None, None)])
+    return {"mean": mean.tolist(), "scale": scale.tolist(), "weights": result.x[:n_feat].tolist(),
+            "intercept": float(result.x[n_feat])}
 
 
 def _logit(params: dict[str, Any], x: np.ndarray) -> np.ndarray:
@@ -127,49 +153,77 @@ def fit_sentence_model(items: list[Item]) -> dict[str, Any]:
     return _fit(x, y)
 
 
-def answer_row(it: Item, sentence_params: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+OFFTOPIC_SETS = {"dev", "extra_questions", "train_offtopic", "test_offtopic"}
+
+
+def offtopic(it: Item) -> bool:
+    """Unanswerable because the corpus is not about it at all (the kind dev.jsonl's unanswerables are)."""
+    return not it.q.answerable and it.set in OFFTOPIC_SETS
+
+
+def gate_label(it: Item, gate: str) -> bool:
+    """The topic gate passes answerable questions and near misses (they are about the corpus); the fact gate
+    passes only answerable ones."""
+    return it.q.answerable or (gate == "topic" and not offtopic(it))
+
+
+def signals_of(it: Item, sentence_params: dict[str, Any]) -> tuple[dict[str, float], np.ndarray]:
     retrieval, ask, sentences, hits, ranks, matrix, facts, eligible, found = it.evidence_inputs
     if not sentences:
-        return np.zeros(len(ANSWER_FEATURES)), np.zeros(0)
+        return {f: 0.0 for f in ANSWER_FEATURES}, np.zeros(0)
     logits = _logit(sentence_params, matrix)
     probs = _sigmoid(logits)
-    signals = answer_signals(retrieval, ask, probs, logits, facts, eligible, matrix, found)
+    return answer_signals(retrieval, ask, probs, logits, facts, eligible, matrix, found), probs
+
+
+def answer_row(it: Item, sentence_params: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    signals, probs = signals_of(it, sentence_params)
     return np.array([signals[f] for f in ANSWER_FEATURES]), probs
 
 
-def fit_answer_model(items: list[Item], sentence_params: dict[str, Any],
-                     oof_sentence: dict[int, dict[str, Any]] | None = None) -> dict[str, Any]:
-    """Fit on answer signals computed with out-of-fold sentence models when given (no leakage)."""
-    x = np.vstack([answer_row(it, (oof_sentence or {}).get(i, sentence_params))[0] for i, it in enumerate(items)])
-    y = np.array([it.q.answerable for it in items])
-    return _fit(x, y, balanced=True)
+def fit_gate(items: list[Item], gate: str, signals: list[dict[str, float]]) -> dict[str, Any]:
+    """One gate's logistic model on answer signals (computed with out-of-fold sentence models: no leakage)."""
+    features = GATES[gate]
+    x = np.array([[sig[f] for f in features] for sig in signals])
+    y = np.array([gate_label(it, gate) for it in items])
+    return _fit(x, y, balanced=True, signs=[ANSWER_SIGNS[f] for f in features])
+
+
+def gate_probability(params: dict[str, Any], gate: str, signals: dict[str, float]) -> float:
+    x = np.array([[signals[f] for f in GATES[gate]]])
+    return float(_sigmoid(_logit(params, x))[0])
 
 
 def group_of(it: Item) -> str:
     return "nl" if it.q.lang == "nl" else "foreign"
 
 
-def choose_thresholds(probs: np.ndarray, items: list[Item]) -> dict[str, float]:
-    """Per language group, the threshold with the lowest cost on these (out-of-fold) probabilities."""
-    out = {}
+def choose_thresholds(probs: dict[str, np.ndarray], items: list[Item]) -> dict[str, dict[str, float]]:
+    """Per language group, the pair of gate thresholds with the lowest cost on (out-of-fold) probabilities:
+    the share of unanswerable questions let through plus FALSE_REFUSAL_COST times the share of answerable
+    ones refused. A question is answered when it passes both gates."""
+    out: dict[str, dict[str, float]] = {g: {} for g in GATES}
     for group in ("nl", "foreign"):
-        idx = [i for i, it in enumerate(items) if group_of(it) == group]
-        ans = [i for i in idx if items[i].q.answerable]
-        una = [i for i in idx if not items[i].q.answerable]
-        if not ans or not una:
-            out[group] = 0.5
+        idx = np.array([i for i, it in enumerate(items) if group_of(it) == group])
+        answerable = np.array([items[i].q.answerable for i in idx])
+        if not len(idx) or answerable.all() or not answerable.any():
+            for g in GATES:
+                out[g][group] = 0.5
             continue
-        best = (float("inf"), 0.5)
-        for thr in np.unique(np.concatenate([probs[idx], [0.0, 1.0]])):
-            false_refusal = np.mean([probs[i] < thr for i in ans])
-            let_through = np.mean([probs[i] >= thr for i in una])
-            cost = let_through + FALSE_REFUSAL_COST * false_refusal
-            # ties: the middle of the widest gap is decided below by preferring the lower threshold
-            if cost < best[0] - 1e-12:
-                best = (cost, float(thr))
-        # place the threshold halfway to the next lower probability: less brittle than the exact value
-        lower = probs[idx][probs[idx] < best[1]]
-        out[group] = float((best[1] + lower.max()) / 2) if len(lower) else best[1]
+        topic, fact = probs["topic"][idx], probs["fact"][idx]
+        grid_t = np.unique(np.quantile(topic, np.linspace(0, 1, 41)))
+        grid_f = np.unique(np.quantile(fact, np.linspace(0, 1, 41)))
+        best = (float("inf"), 0.0, 0.0)
+        for tt in np.concatenate([[0.0], grid_t]):
+            for tf in np.concatenate([[0.0], grid_f]):
+                answered = (topic >= tt) & (fact >= tf)
+                cost = np.mean(answered[~answerable]) + FALSE_REFUSAL_COST * np.mean(~answered[answerable])
+                if cost < best[0] - 1e-12:
+                    best = (cost, float(tt), float(tf))
+        # each threshold halfway to the next lower probability: less brittle than the exact value
+        for g, thr, values in (("topic", best[1], topic), ("fact", best[2], fact)):
+            lower = values[values < thr]
+            out[g][group] = float((thr + lower.max()) / 2) if len(lower) else thr
     return out
 
 
@@ -190,26 +244,27 @@ def folds(items: list[Item], k: int, seed: int = 13) -> list[np.ndarray]:
 
 
 def fit_all(items: list[Item], k: int = FOLDS) -> dict[str, Any]:
-    """Sentence model, answer model (on out-of-fold sentence models) and thresholds (on out-of-fold answers)."""
+    """Sentence model, gates (on signals from out-of-fold sentence models) and thresholds (on out-of-fold gate
+    probabilities)."""
     inner = folds(items, k, seed=7)
-    oof_sentence = {}
-    for f in inner:
-        train = [items[i] for i in range(len(items)) if i not in set(f)]
-        params = fit_sentence_model(train)
-        for i in f:
-            oof_sentence[int(i)] = params
-    sentence_params = fit_sentence_model(items)
-    answer_params = fit_answer_model(items, sentence_params, oof_sentence)
-    oof_answer = np.zeros(len(items))
+    oof_sentence: dict[int, dict[str, Any]] = {}
     for f in inner:
         fs = set(int(i) for i in f)
-        train_idx = [i for i in range(len(items)) if i not in fs]
-        train = [items[i] for i in train_idx]
-        a_params = fit_answer_model(train, sentence_params, {j: oof_sentence[i] for j, i in enumerate(train_idx)})
+        params = fit_sentence_model([items[i] for i in range(len(items)) if i not in fs])
         for i in f:
-            x, _ = answer_row(items[i], oof_sentence[int(i)])
-            oof_answer[i] = _sigmoid(_logit(a_params, x[None, :]))[0]
-    return {"sentence": sentence_params, "answer": answer_params, "thresholds": choose_thresholds(oof_answer, items)}
+            oof_sentence[int(i)] = params
+    signals = [signals_of(it, oof_sentence[i])[0] for i, it in enumerate(items)]
+    sentence_params = fit_sentence_model(items)
+    gates = {g: fit_gate(items, g, signals) for g in GATES}
+    oof: dict[str, np.ndarray] = {g: np.zeros(len(items)) for g in GATES}
+    for f in inner:
+        fs = set(int(i) for i in f)
+        train = [i for i in range(len(items)) if i not in fs]
+        for g in GATES:
+            params = fit_gate([items[i] for i in train], g, [signals[i] for i in train])
+            for i in f:
+                oof[g][i] = gate_probability(params, g, signals[i])
+    return {"sentence": sentence_params, "gates": gates, "thresholds": choose_thresholds(oof, items)}
 
 
 def decide(it: Item, model: dict[str, Any]) -> tuple[bool, str]:
@@ -217,13 +272,14 @@ def decide(it: Item, model: dict[str, Any]) -> tuple[bool, str]:
     retrieval, ask, sentences, hits, ranks, matrix, facts, eligible, _ = it.evidence_inputs
     if not sentences:
         return False, ""
-    x, probs = answer_row(it, model["sentence"])
-    confidence = float(_sigmoid(_logit(model["answer"], x[None, :]))[0])
-    answered = confidence >= model["thresholds"][group_of(it)] and bool(eligible.any())
+    signals, probs = signals_of(it, model["sentence"])
+    group = group_of(it)
+    answered = bool(eligible.any()) and all(
+        gate_probability(model["gates"][g], g, signals) >= model["thresholds"][g][group] for g in GATES)
     order = np.argsort(-np.where(eligible, probs, -1.0))
     cands = [Candidate(sentences[i], hits[i], ranks[i], matrix[i], float(probs[i]), float(facts[i]))
              for i in order if eligible[i]]
-    quotes = choose_quotes(Evidence(ask, cands, sentences, answered, confidence, {}))
+    quotes = choose_quotes(Evidence(ask, cands, sentences, answered, 0.0, {}))
     return answered, " ".join(q.text for q in quotes)
 
 
@@ -314,8 +370,8 @@ def main() -> int:
     if args.write:
         document = {
             "sentence": {"features": list(SENTENCE_FEATURES), **final["sentence"]},
-            "answer": {"features": list(ANSWER_FEATURES), **final["answer"]},
-            "thresholds": final["thresholds"],
+            "gates": {g: {"features": list(GATES[g]), **final["gates"][g], "thresholds": final["thresholds"][g]}
+                      for g in GATES},
             "meta": meta,
         }
         MODEL_PATH.write_text(json.dumps(document, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
