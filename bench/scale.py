@@ -324,13 +324,16 @@ def _pct(times: list[float]) -> dict[str, float]:
     return {"p50": common.ms(common.percentile(times, 0.5)), "p95": common.ms(common.percentile(times, 0.95))}
 
 
-def local_postgres(n: int) -> tuple[Any, str]:
-    """A throw-away embedded PostgreSQL sized for ``n`` passages (the whole HNSW build in memory)."""
+def local_postgres(n: int, base: Path | None = None) -> tuple[Any, str]:
+    """An embedded PostgreSQL sized for ``n`` passages (the whole HNSW build in memory): throw-away under
+    /tmp, or kept in ``base`` (``--keep``; started again if it exists)."""
     import tempfile
 
     from assistant import localdb
 
-    base = Path(tempfile.mkdtemp(prefix="wegwijzer-bench-pg-"))
+    if base is None:
+        base = Path(tempfile.mkdtemp(prefix="wegwijzer-bench-pg-"))
+    base.mkdir(parents=True, exist_ok=True)
     base.chmod(0o755)
     big = n >= 500_000
     localdb.DEFAULT_CONFIG.update({
@@ -344,20 +347,33 @@ def local_postgres(n: int) -> tuple[Any, str]:
 
 
 def bench_store(backend: str, n: int, content: Any, vectors: np.ndarray, questions: list[tuple[str, np.ndarray]],
-                truth: list[list[int]] | None, workdir: Path, url: str) -> tuple[dict[str, Any], Any]:
+                truth: list[list[int]] | None, workdir: Path, url: str, kept: Kept | None = None,
+                ) -> tuple[dict[str, Any], Any]:
+    """Write ``content`` through the store and query it; with ``content`` None, query the version ``kept``
+    holds (its write figures come from the run that wrote it)."""
     from assistant import index as idx
     from assistant.retrieval import Retriever
 
-    store: Any = idx.FileIndexStore(workdir / "index") if backend == "file" else \
-        idx.open_store(_settings(workdir, url))
-    _trim()
-    rss0 = common.rss_mb()
-    _reset_peak()
-    t0 = time.perf_counter()
-    version = store.write(content)
-    write_s = time.perf_counter() - t0
-    store.publish(version)
-    write_peak = max(0.0, common.proc_status().get("VmHWM", 0.0) - rss0)
+    index_dir = kept.dir / f"files-{n}" if kept is not None else workdir / "index"
+    store: Any = idx.FileIndexStore(index_dir) if backend == "file" else idx.open_store(_settings(workdir, url))
+    if content is None:
+        assert kept is not None
+        written = kept.written(backend)
+        assert written is not None
+        version = written["version"]
+    else:
+        _trim()
+        rss0 = common.rss_mb()
+        _reset_peak()
+        t0 = time.perf_counter()
+        version = store.write(content)
+        write_s = time.perf_counter() - t0
+        store.publish(version)
+        write_peak = max(0.0, common.proc_status().get("VmHWM", 0.0) - rss0)
+        written = {"version": version, "sentences": len(content.sentences), "write_s": round(write_s, 1),
+                   "passages_per_s": round(n / write_s), "write_peak_rss_mb": round(write_peak)}
+        if kept is not None:
+            kept.save_written(backend, written)
     _trim()
     before_open = common.rss_mb()
     t0 = time.perf_counter()
@@ -376,8 +392,8 @@ def bench_store(backend: str, n: int, content: Any, vectors: np.ndarray, questio
     dense_found = [reader.dense_search(qv, 10)[0].tolist() for _, qv in questions]
     exact_dense = [ExactDense(reader, vectors).dense_search(qv, 10)[0].tolist() for _, qv in questions]
     row: dict[str, Any] = {
-        "backend": backend, "n": n, "sentences": len(content.sentences), "write_s": round(write_s, 1),
-        "passages_per_s": round(n / write_s), "write_peak_rss_mb": round(write_peak),
+        "backend": backend, "n": n, **{k: v for k, v in written.items() if k != "version"},
+        "write_reused": content is None,
         "load_s": round(load_s, 2), "reader_rss_mb": round(common.rss_mb() - before_open),
         "hybrid_c1_ms": _pct(hybrid1), "hybrid_c8_ms": _pct(hybrid8), "hybrid_c8_qps": round(len(hybrid8) / wall8, 1),
         "lexical_ms": _pct(lexical), "dense_ms": _pct(dense),
@@ -388,7 +404,7 @@ def bench_store(backend: str, n: int, content: Any, vectors: np.ndarray, questio
         row["hybrid_recall@10"] = round(float(np.mean([len(set(f) & set(t)) / max(1, len(t))
                                                         for f, t in zip(found, truth, strict=True)])), 4)
     if backend == "file":
-        row["disk_mb"] = round(_dir_mb(workdir / "index" / "versions" / version))
+        row["disk_mb"] = round(_dir_mb(index_dir / "versions" / version))
     else:
         from assistant.index.postgres import _schema_of, database
 
@@ -472,7 +488,46 @@ class _OneVersion:
         return "bench"
 
 
-def run_stores(sizes: list[int], backends: list[str], url: str | None, ask: bool) -> list[dict[str, Any]]:
+class Kept:
+    """``--keep DIR``: what a run wrote for one size (the stores' versions, the embedded server, the vectors and
+    questions), so that the query half can be measured again without generating and writing for hours."""
+
+    def __init__(self, base: Path, n: int) -> None:
+        self.dir, self.n = base, n
+        base.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, what: str) -> Path:
+        return self.dir / f"{what}-{self.n}"
+
+    def written(self, backend: str) -> dict[str, Any] | None:
+        import json
+
+        path = self._path(f"written-{backend}").with_suffix(".json")
+        return json.loads(path.read_text()) if path.is_file() else None  # type: ignore[no-any-return]
+
+    def save_written(self, backend: str, written: dict[str, Any]) -> None:
+        import json
+
+        self._path(f"written-{backend}").with_suffix(".json").write_text(json.dumps(written))
+
+    def reusable(self, backends: list[str]) -> bool:
+        return self._path("questions").with_suffix(".pkl").is_file() and all(self.written(b) for b in backends)
+
+    def save_inputs(self, vectors: np.ndarray, questions: list[tuple[str, np.ndarray]]) -> None:
+        import pickle
+
+        np.save(self._path("vectors").with_suffix(".npy"), vectors)
+        self._path("questions").with_suffix(".pkl").write_bytes(pickle.dumps(questions))
+
+    def load_inputs(self) -> tuple[np.ndarray, list[tuple[str, np.ndarray]]]:
+        import pickle
+
+        questions = pickle.loads(self._path("questions").with_suffix(".pkl").read_bytes())  # our own file
+        return np.load(self._path("vectors").with_suffix(".npy")), questions
+
+
+def run_stores(sizes: list[int], backends: list[str], url: str | None, ask: bool,
+               keep: Path | None = None) -> list[dict[str, Any]]:
     import shutil
     import tempfile
 
@@ -484,6 +539,7 @@ def run_stores(sizes: list[int], backends: list[str], url: str | None, ask: bool
     for n in sizes:
         workdir = Path(tempfile.mkdtemp(prefix="wegwijzer-bench-stores-"))
         server = None
+        kept = Kept(keep, n) if keep is not None else None
         try:
             model = None
             if ask:
@@ -492,19 +548,26 @@ def run_stores(sizes: list[int], backends: list[str], url: str | None, ask: bool
 
                 model = ModelInfo.of(embedder.identity)
             t0 = time.perf_counter()
-            content, vectors, questions = synthetic_content(n, model, workdir)
-            print(f"{n:,} synthetic passages, {len(content.sentences):,} sentences generated in "
-                  f"{time.perf_counter() - t0:.0f} s", flush=True)
+            if kept is not None and kept.reusable(backends):
+                content = None
+                vectors, questions = kept.load_inputs()
+                print(f"{n:,} synthetic passages: the versions kept in {kept.dir} are queried again", flush=True)
+            else:
+                content, vectors, questions = synthetic_content(n, model, workdir)
+                print(f"{n:,} synthetic passages, {len(content.sentences):,} sentences generated in "
+                      f"{time.perf_counter() - t0:.0f} s", flush=True)
+                if kept is not None:
+                    kept.save_inputs(vectors, questions)
             truth = None
             readers = {}
             for backend in backends:
                 db_url = ""
                 if backend == "postgres":
                     if url is None:
-                        server, db_url = local_postgres(n)
+                        server, db_url = local_postgres(n, kept.dir / f"postgres-{n}" if kept else None)
                     else:
                         db_url = url
-                row, reader = bench_store(backend, n, content, vectors, questions, truth, workdir, db_url)
+                row, reader = bench_store(backend, n, content, vectors, questions, truth, workdir, db_url, kept)
                 if truth is None:  # both stores' BM25 is exact: the first one with exhaustive dense search is truth
                     from assistant.retrieval import Retriever
 
@@ -526,7 +589,8 @@ def run_stores(sizes: list[int], backends: list[str], url: str | None, ask: bool
         finally:
             if server is not None:
                 server.stop()
-                shutil.rmtree(server.pgdata.parent, ignore_errors=True)
+                if kept is None:
+                    shutil.rmtree(server.pgdata.parent, ignore_errors=True)
             shutil.rmtree(workdir, ignore_errors=True)
     return rows
 
@@ -538,7 +602,7 @@ def _retr(reader: Any) -> Any:
 
 
 def run(sizes: list[int], store_sizes: list[int], backends: list[str], url: str | None = None,
-        ask: bool = False) -> dict[str, Any]:
+        ask: bool = False, keep: Path | None = None) -> dict[str, Any]:
     import faiss
 
     from assistant.index import files
@@ -550,7 +614,7 @@ def run(sizes: list[int], store_sizes: list[int], backends: list[str], url: str 
               f"(the 1M vectors are synthetic); faiss OpenMP threads: {faiss.omp_get_max_threads()}", flush=True)
         for n in sizes:
             vectors.extend(bench_vectors(n))
-    stores = run_stores(store_sizes, backends, url, ask) if store_sizes else []
+    stores = run_stores(store_sizes, backends, url, ask, keep) if store_sizes else []
     return {"vectors": vectors, "stores": stores, "dim": DIM, "queries": QUERIES,
             "faiss_threads": faiss.omp_get_max_threads(), "hnsw_threshold": files.HNSW_THRESHOLD,
             "hnsw": {"M": files.HNSW_M, "efConstruction": files.HNSW_EF_CONSTRUCTION, "efSearch": files.HNSW_EF_SEARCH},
@@ -640,12 +704,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url", default=None, help="PostgreSQL for the postgres store "
                         "(default: a throw-away embedded server)")
     parser.add_argument("--ask", action="store_true", help="also Assistant.ask on the real model (file store)")
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="keep the written versions, server and inputs here; a second run with the same "
+                             "directory queries them again without generating and writing")
     parser.add_argument("--json-out", type=Path)
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     store_sizes = [int(s) for s in args.store_sizes.split(",") if s.strip()]
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
-    result = run(sizes, store_sizes, backends, args.database_url, args.ask)
+    result = run(sizes, store_sizes, backends, args.database_url, args.ask, args.keep)
     common.write_json(result, args.json_out)
     if result["stores"]:
         print("\n" + stores_markdown(result))

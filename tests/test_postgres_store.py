@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import random
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -81,6 +83,9 @@ def test_reader_parity_with_the_file_backend(both) -> None:  # type: ignore[no-u
             dict(zip(fid.tolist(), fsc.tolist(), strict=True)), abs=1e-5)
         some = random.Random(1).sample(ids, 20)
         assert np.allclose(p.lexical_scores(terms, some), f.lexical_scores(terms, some), atol=1e-5)
+        with ThreadPoolExecutor(1) as pool:  # another thread has no search in hand: the database rescores
+            fresh = pool.submit(p.lexical_scores, terms, some).result()
+        assert np.allclose(fresh, f.lexical_scores(terms, some), atol=1e-5)
         q = emb.embed_queries([question])[0]
         fd, fs = f.dense_search(q, 30)
         pd, ps = p.dense_search(q, 30)
@@ -132,24 +137,42 @@ def _random_content(n: int, dim: int = 8, seed: int = 5) -> idx.VersionContent:
                               pages=pages, vectors=vecs, sentences=[], sentence_vectors=np.zeros((0, dim)))
 
 
-def test_lexical_search_is_exact_where_it_prunes(pg_url: str, tmp_path: Path) -> None:
-    """MaxScore stops early and rescores few passages; its top k must still be the exhaustive top k."""
+@pytest.mark.parametrize("cached_apply", [0, 10_000])
+def test_lexical_search_is_exact_where_it_prunes(pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 cached_apply: int) -> None:
+    """MaxScore stops early and rescores few passages, or applies lists it holds in its cache; its top k must
+    still be the exhaustive top k, and the scores of other passages asked afterwards must be exact."""
+    from assistant.index import postgres
+
+    # small budgets, so that 3,000 passages take every path a million do
+    monkeypatch.setattr(postgres, "FIRST_POSTINGS", 300)
+    monkeypatch.setattr(postgres, "RESCORE_LIMIT", 50)
+    monkeypatch.setattr(postgres, "SHORT_LIST", 100)
+    monkeypatch.setattr(postgres, "CACHED_APPLY", cached_apply)
     content = _random_content(3000)
     pstore = PostgresIndexStore(pg_url)
     fstore = idx.FileIndexStore(tmp_path / "index")
     pv, fv = pstore.write(content), fstore.write(content)
     p, f = pstore.open(pv), fstore.open(fv)
     rnd = random.Random(9)
-    for _ in range(40):
-        # a mix of rare and common words, as questions are
-        terms = sorted({f"woord{rnd.choice([rnd.randint(0, 20), rnd.randint(20, 2999)])}" for _ in range(5)})
-        for k in (10, 100):
-            pid, psc = p.lexical_search(terms, k)
-            fid, fsc = f.lexical_search(terms, k)
-            assert np.allclose(psc, fsc, atol=1e-4), terms
-            kth = fsc[-1]
-            clear = fsc > kth + 1e-4  # above the k-th score (ties at the border may pick either passage)
-            assert set(fid[clear].tolist()) <= set(pid.tolist())
+    paths = set()
+    for _round in range(2):  # the second round finds the common words' lists in the cache
+        rnd.seed(9)
+        for _ in range(40):
+            # a mix of rare and common words, as questions are
+            terms = sorted({f"woord{rnd.choice([rnd.randint(0, 20), rnd.randint(20, 2999)])}" for _ in range(5)})
+            for k in (10, 100):
+                with mock.patch.object(p, "_rescore", wraps=p._rescore) as rescore:
+                    pid, psc = p.lexical_search(terms, k)
+                paths.add("rescored" if rescore.called else "complete")
+                fid, fsc = f.lexical_search(terms, k)
+                assert np.allclose(psc, fsc, atol=1e-4), terms
+                kth = fsc[-1]
+                clear = fsc > kth + 1e-4  # above the k-th score (ties at the border may pick either passage)
+                assert set(fid[clear].tolist()) <= set(pid.tolist())
+                some = rnd.sample(range(3000), 30) + pid[:5].tolist()
+                assert np.allclose(p.lexical_scores(terms, some), f.lexical_scores(terms, some), atol=1e-4)
+    assert paths == {"rescored", "complete"}
 
 
 def test_versions_publish_and_prune(pg_url: str) -> None:
