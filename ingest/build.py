@@ -225,11 +225,13 @@ def _ingest_locked(settings: Settings, store: idx.IndexStore, corpus_dir: Path, 
     if on_progress is not None:
         on_progress("documents", len(files), len(files))
     matrix = np.vstack(batch.vectors).astype(np.float32)
-    # Progress counts passages and their sentences together: both are embedded, sentences after passages.
-    total = len(batch.to_embed) + len(batch.sentences_to_embed)
+    # Progress is counted in passages, as people think of them: a new passage is done once it and its sentences
+    # are embedded. The sentences (about seven per passage) are embedded after the passages, so the count moves
+    # with the share of all texts embedded, scaled to the number of passages.
+    scale = _ProgressScale(on_progress, len(batch.to_embed), len(batch.to_embed) + len(batch.sentences_to_embed))
     if batch.to_embed:
         matrix[[i for i, _ in batch.to_embed]] = _embed(embedder, [t for _, t in batch.to_embed], progress,
-                                                       t("cli.embedding_passages"), on_progress, 0, total)
+                                                       t("cli.embedding_passages"), scale, 0)
     sentence_matrix = np.zeros((len(batch.sentences), dim), dtype=np.float32)
     row = 0
     for block in batch.sentence_vectors:
@@ -238,8 +240,8 @@ def _ingest_locked(settings: Settings, store: idx.IndexStore, corpus_dir: Path, 
         row += len(block)
     if batch.sentences_to_embed:
         sentence_matrix[[i for i, _ in batch.sentences_to_embed]] = _embed(
-            embedder, [t for _, t in batch.sentences_to_embed], progress, t("cli.embedding_sentences"), on_progress,
-            len(batch.to_embed), total)
+            embedder, [t for _, t in batch.sentences_to_embed], progress, t("cli.embedding_sentences"), scale,
+            len(batch.to_embed))
     report.passages_embedded = len(batch.to_embed)
     report.sentences_embedded = len(batch.sentences_to_embed)
     report.documents = len(documents)
@@ -285,19 +287,28 @@ def _reuse(previous: idx.IndexReader, source: str, batch: _Batch) -> None:
         batch.add_sentences(passage, previous.sentence_vectors([s.id for s in sentences]), sentences)
 
 
-def _embed(embedder: Embedder, texts: list[str], progress: bool, label: str,
-           on_progress: ProgressCallback | None = None, offset: int = 0, total: int = 0,
-           batch: int = 32) -> np.ndarray:
+@dataclass
+class _ProgressScale:
+    """Reports ``done`` of ``texts`` embedded texts as passages done out of ``passages``."""
+
+    on_progress: ProgressCallback | None
+    passages: int
+    texts: int
+
+    def __call__(self, done: int) -> None:
+        if self.on_progress is not None and self.texts:
+            self.on_progress("passages", self.passages * done // self.texts, self.passages)
+
+
+def _embed(embedder: Embedder, texts: list[str], progress: bool, label: str, scale: _ProgressScale,
+           offset: int = 0, batch: int = 32) -> np.ndarray:
     from tqdm import tqdm
 
     out = []
-    total = total or len(texts)
     with tqdm(total=len(texts), desc=label, unit="", disable=not progress) as bar:
         for i in range(0, len(texts), batch):
-            if on_progress is not None:
-                on_progress("passages", offset + i, total)
+            scale(offset + i)
             out.append(embedder.embed_passages(texts[i:i + batch]))
             bar.update(len(texts[i:i + batch]))
-    if on_progress is not None:
-        on_progress("passages", offset + len(texts), total)
+    scale(offset + len(texts))
     return np.vstack(out)

@@ -141,8 +141,9 @@ def test_a_file_written_slowly_in_pieces_is_not_indexed_half_written(
     new = [j for j in jobs(s) if j["id"] not in known]
     assert new and all(j["requested_at"] >= t_last for j in new), \
         f"a job was requested while the file was being written ({t_first:.1f}..{t_last:.1f}): {new}"
-    manifest = idx.read_manifest(s.index_dir / idx.VERSIONS / str(idx.current_version(s.index_dir)))
-    assert manifest.documents[path.name]["sha256"] == _sha(path)  # the whole file, not a piece of it
+    manifest = idx.read_manifest(s.index_dir)
+    # the whole file, not a piece of it
+    assert {d.source: d for d in manifest.documents}[path.name].sha256 == _sha(path)
 
 
 def test_a_removed_file_drops_out(watched: tuple[ServerProcess, Settings], tmp_path: Path) -> None:

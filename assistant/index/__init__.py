@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CURRENT", "FORMAT_VERSION", "LOCK", "TMP_PREFIX", "VERSIONS", "DocumentEntry", "FileIndexReader",
     "FileIndexStore", "IndexReader", "IndexStore", "IngestLock", "Manifest", "ModelInfo", "SentenceRecord",
-    "VersionContent", "current_version", "open_index", "open_store", "read_last_ingest",
+    "VersionContent", "current_version", "open_index", "open_store", "read_last_ingest", "read_manifest",
 ]
 
 
@@ -38,6 +38,17 @@ def open_store(settings: Settings) -> IndexStore:
 def open_index(index_dir: Path, version: str | None = None) -> FileIndexReader:
     """Open a version (default: the published one) of the index directory ``index_dir``."""
     return FileIndexStore(index_dir).open(version)
+
+
+def read_manifest(index_dir: Path, version: str | None = None) -> Manifest:
+    """The manifest of a version (default: the published one) of ``index_dir``; raises if there is none."""
+    store = FileIndexStore(index_dir)
+    chosen = version or store.current_version()
+    if chosen is None:
+        from ..errors import IndexNotFoundError
+        from ..messages import t
+        raise IndexNotFoundError(t("index.missing") + f" ({index_dir})")
+    return store.read_manifest(chosen)
 
 
 def current_version(index_dir: Path) -> str | None:
