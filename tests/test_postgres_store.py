@@ -263,3 +263,30 @@ def test_a_database_without_pgvector_is_a_dutch_message(pg_server, pg_url: str) 
     url = with_database(f"postgresql://{role}:plain@{parts}", name)
     with pytest.raises(DatabaseError, match="pgvector"):
         PostgresIndexStore(url).current_version()
+
+
+def test_hnsw_above_the_threshold_finds_the_exact_neighbours(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past HNSW_THRESHOLD the vectors get an HNSW index; on a small set it finds the exact top k, also when k
+    exceeds ef_search (an HNSW scan returns at most ef_search rows unless the reader raises it)."""
+    from assistant.index import postgres
+
+    monkeypatch.setattr(postgres, "HNSW_THRESHOLD", 500)
+    content = _random_content(800, dim=16)
+    store = PostgresIndexStore(pg_url)
+    reader = store.open(store.write(content))
+    assert reader.manifest.vector_index == "hnsw"
+    schema = postgres._schema_of(reader.version_id)
+    indexes = database(pg_url).rows("SELECT indexdef FROM pg_indexes WHERE schemaname = %s AND tablename = 'vectors'",
+                                    (schema,))
+    assert any(f"m='{postgres.HNSW_M}'" in d[0] and "hnsw" in d[0] for d in indexes), indexes
+    rng = np.random.default_rng(4)
+    for _ in range(10):
+        q = rng.standard_normal(16).astype(np.float32)
+        q /= np.linalg.norm(q)
+        exact = np.argsort(-(content.vectors @ q))
+        ids, scores = reader.dense_search(q, 10)
+        assert ids.tolist() == exact[:10].tolist()
+        assert np.allclose(scores, content.vectors[ids] @ q, atol=1e-5)
+    k = postgres.HNSW_EF_SEARCH + 100
+    ids, _ = reader.dense_search(q, k)
+    assert len(ids) == k and len(set(ids.tolist()) & set(exact[:k].tolist())) >= 0.95 * k
