@@ -18,6 +18,9 @@ from .errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL = "multilingual-e5-small"
+# Embedding backends (implemented in assistant/embedding.py); named here, where the setting is validated.
+EMBEDDING_BACKENDS = ("onnx-int8", "onnx", "torch")
+DEFAULT_EMBEDDING_BACKEND = "onnx"
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
@@ -72,6 +75,15 @@ def _networks(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}; got {env.get(name)!r}.")
+    return raw
+
+
 def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     raw = env.get(name, "")
     return tuple(item.strip() for item in raw.split(",") if item.strip())
@@ -103,6 +115,8 @@ class Settings:
     data_dir: Path
     corpus_dir: Path
     embedding_model: str = DEFAULT_MODEL
+    embedding_backend: str = DEFAULT_EMBEDDING_BACKEND
+    embedding_threads: int = 0  # 0: automatic (one per serving process, all cores for ingest and the CLI)
     top_k: int = 5
     max_question_chars: int = 1000
     # web
@@ -167,6 +181,9 @@ class Settings:
             data_dir=data_dir,
             corpus_dir=corpus_dir,
             embedding_model=env.get("WEGWIJZER_EMBEDDING_MODEL") or DEFAULT_MODEL,
+            embedding_backend=_choice(env, "WEGWIJZER_EMBEDDING_BACKEND", EMBEDDING_BACKENDS,
+                                      DEFAULT_EMBEDDING_BACKEND),
+            embedding_threads=_int(env, "WEGWIJZER_EMBEDDING_THREADS", 0, minimum=0),
             top_k=_int(env, "WEGWIJZER_TOP_K", 5, minimum=1),
             max_question_chars=_int(env, "WEGWIJZER_MAX_QUESTION_CHARS", 1000, minimum=10),
             host=env.get("WEGWIJZER_HOST") or "127.0.0.1",

@@ -157,8 +157,8 @@ def misses_of(result: dict[str, Any]) -> list[str]:
 
 def _reading_line(name: str, r: dict[str, Any]) -> str:
     states = "–" if r["states_fact"] is None else f"{r['states_fact']:.2f}"
-    return (f"{name:<24}{r['answerable']:>6}{states:>10}{r['false_refusals']:>10}{r['unanswerable']:>8}"
-            f"{r['refused']:>9}")
+    return (f"{name:<28}{r['answerable']:>7}{states:>7}{r['false_refusals']:>11}{r['unanswerable']:>9}"
+            f"{r['refused']:>11}")
 
 
 def format_report(result: dict[str, Any]) -> str:
@@ -170,8 +170,8 @@ def format_report(result: dict[str, Any]) -> str:
                      f"{s['hit@1500chars']:>10.2f}")
     reading = result["reading"]
     lines += ["", t("eval.reading_header"),
-              f"{'':<24}{t('eval.answerable'):>6}{t('eval.states'):>10}{t('eval.false_refusals'):>10}"
-              f"{t('eval.unanswerable'):>8}{t('eval.refused'):>9}",
+              f"{'':<28}{t('eval.answerable'):>7}{t('eval.states'):>7}{t('eval.false_refusals'):>11}"
+              f"{t('eval.unanswerable'):>9}{t('eval.refused'):>11}",
               _reading_line(t("eval.all"), reading["all"])]
     for name, r in reading["by_set"].items():
         lines.append(_reading_line(f"{t('eval.set')} {name}", r))

@@ -254,6 +254,29 @@ CATALOG: dict[str, dict[str, str]] = {
             "De herindexering is na {minutes} minuten nog niet klaar. Volg ze verder met /status."
         ),
         "watch.help": "bewaak de documentenmap en herindexeer vanzelf na wijzigingen",
+        # command line (`wegwijzer --help`)
+        "cli.description": "Antwoorden met bronvermelding uit documenten over integratiebeleid.",
+        "cli.help.verbose": "toon meer logberichten",
+        "cli.help.setup": "zet het taalmodel klaar (gebeurt anders vanzelf bij het eerste gebruik)",
+        "cli.help.ingest": "indexeer de documentenmap (alleen nieuwe of gewijzigde documenten worden berekend)",
+        "cli.help.corpus_dir": "documentenmap (standaard: WEGWIJZER_CORPUS_DIR of ./corpus)",
+        "cli.help.ingest_json": "toon het indexeringsverslag als JSON",
+        "cli.help.quiet": "geen voortgangsbalk",
+        "cli.help.ask": "stel een vraag",
+        "cli.help.question": "de vraag, tussen aanhalingstekens",
+        "cli.help.ask_json": "toon het antwoord als JSON (het contract van de API)",
+        "cli.help.top_k": "aantal passages (1-20)",
+        "cli.help.eval": "meet de kwaliteit op een vragenset in JSONL",
+        "cli.help.eval_files": "een of meer vragenbestanden (.jsonl)",
+        "cli.help.eval_json": "toon het meetverslag als JSON",
+        "cli.help.status": "toon de gepubliceerde index en de laatste herindexering",
+        "cli.help.serve": "start de webdienst met de chatwidget",
+        "cli.help.host": "adres om op te luisteren (standaard 127.0.0.1)",
+        "cli.help.port": "poort (standaard 8000)",
+        "cli.help.workers": "aantal werkprocessen van uvicorn",
+        "cli.help.telegram": "start de Telegram-bot",
+        "cli.help.commands": "opdrachten",
+        "cli.model_ready": "taalmodel klaar: {label} (dimensie {dim}, vingerafdruk {fingerprint})",
         "watch.started": (
             "Wegwijzer bewaakt {corpus}: nieuwe, gewijzigde en verwijderde bestanden worden "
             "na {quiet} s rust opnieuw geïndexeerd. Stoppen met Ctrl+C."
@@ -281,6 +304,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "db.failed": "De databank gaf een fout: {reason}",
         "db.bad_url": "WEGWIJZER_DATABASE_URL moet beginnen met postgresql:// (gekregen: {url}).",
         "db.help": "een lokale PostgreSQL-server (met pgvector) beheren, en indexversies importeren of exporteren",
+        "db.action_help": "wat er moet gebeuren: de lokale server beheren of een indexversie verplaatsen",
         "db.start_help": "start de lokale PostgreSQL-server onder de gegevensmap en toon haar URL",
         "db.stop_help": "stop de lokale PostgreSQL-server",
         "db.status_help": "toon of de lokale PostgreSQL-server draait, en haar URL",
@@ -310,6 +334,29 @@ CATALOG: dict[str, dict[str, str]] = {
         "db.published_suffix": " en is gepubliceerd",
         "db.unknown_version": "Versie {version} bestaat niet in {where}.",
     },
+}
+
+
+# argparse's own texts (usage line, section titles, errors), by the English text argparse asks gettext for
+# (Python 3.11's argparse). The command line hands them to argparse, which has no other hook for them.
+ARGPARSE_NL: dict[str, str] = {
+    "usage: ": "gebruik: ",
+    "positional arguments": "argumenten",
+    "options": "opties",
+    "optional arguments": "opties",
+    "show this help message and exit": "toon deze hulp en stop",
+    "the following arguments are required: %s": "deze argumenten ontbreken: %s",
+    "unrecognized arguments: %s": "onbekende argumenten: %s",
+    "%(prog)s: error: %(message)s\n": "%(prog)s: fout: %(message)s\n",
+    "invalid choice: %(value)r (choose from %(choices)s)": "ongeldige keuze: %(value)r (kies uit %(choices)s)",
+    "invalid %(type)s value: %(value)r": "ongeldige waarde: %(value)r",
+    "argument %(argument_name)s: %(message)s": "argument %(argument_name)s: %(message)s",
+    "expected one argument": "verwacht één waarde",
+    "expected at most one argument": "verwacht hoogstens één waarde",
+    "expected at least one argument": "verwacht minstens één waarde",
+    "ambiguous option: %(option)s could match %(matches)s": "dubbelzinnige optie: %(option)s kan %(matches)s zijn",
+    "not allowed with argument %s": "niet toegelaten samen met %s",
+    "ignored explicit argument %r": "genegeerd argument %r",
 }
 
 

@@ -23,6 +23,7 @@ import shutil
 import struct
 import tempfile
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -395,37 +396,52 @@ def _is_current(model_dir: Path, source_sha256: str) -> bool:
 def materialize_bundled_model(target_dir: Path) -> Path:
     """Idempotent: if target_dir already holds a complete model made from the same .bin, return it at once.
 
-    Otherwise build into a temporary sibling directory and rename it into place, so a crash never
-    leaves a half-written model where a loader would find it. Returns target_dir.
+    Otherwise build it aside and rename it into place (see :func:`build_directory`). Returns target_dir.
+    """
+    target_dir = Path(target_dir)
+    source = bundled_weights_path()
+    source_sha256 = file_sha256(source)
+
+    def build(staging: Path) -> None:
+        bundle = _read_bundle(source)
+        fingerprint = hashlib.sha256(f"{source_sha256}:{CONVERTER_VERSION}".encode()).hexdigest()[:16]
+        _write_model(bundle, staging, {
+            "name": BUNDLED_MODEL_NAME, "source": str(source), "source_sha256": source_sha256,
+            "fingerprint": fingerprint, "dim": bundle.dims["hidden"], "converter": CONVERTER_VERSION,
+        })
+
+    return build_directory(target_dir, lambda d: _is_current(d, source_sha256), build, free_mb=500)
+
+
+def build_directory(target_dir: Path, is_current: Callable[[Path], bool], build: Callable[[Path], None],
+                    free_mb: int) -> Path:
+    """Make ``target_dir`` once: return at once when ``is_current`` says it is complete, else build it aside.
+
+    ``build`` fills a temporary sibling directory, which is flushed and renamed into place, so a crash
+    never leaves a half-written directory where a loader would find it. Several processes may start at
+    once; one builds while the others wait for its result under a file lock. Shared by the bundled
+    model and its ONNX exports.
     """
     from filelock import FileLock
 
     target_dir = Path(target_dir)
-    source = bundled_weights_path()
-    source_sha256 = file_sha256(source)
-    if _is_current(target_dir, source_sha256):
+    if is_current(target_dir):
         return target_dir
     parent, name = target_dir.parent, target_dir.name
     try:
         parent.mkdir(parents=True, exist_ok=True)
-        # Several entry points may start at once; one converts while the others wait for its result.
         with FileLock(str(parent / f".{name}.lock"), timeout=900):
-            if _is_current(target_dir, source_sha256):
+            if is_current(target_dir):
                 return target_dir
             for leftover in parent.glob(f".{name}.*.partial"):  # from a crashed earlier run
                 shutil.rmtree(leftover, ignore_errors=True)
             staging = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".partial", dir=parent))
             staging.chmod(0o755)  # mkdtemp makes it private; the service user may differ from the builder
             try:
-                bundle = _read_bundle(source)
-                fingerprint = hashlib.sha256(f"{source_sha256}:{CONVERTER_VERSION}".encode()).hexdigest()[:16]
-                _write_model(bundle, staging, {
-                    "name": BUNDLED_MODEL_NAME, "source": str(source), "source_sha256": source_sha256,
-                    "fingerprint": fingerprint, "dim": bundle.dims["hidden"], "converter": CONVERTER_VERSION,
-                })
+                build(staging)
                 _sync_tree(staging)
                 if target_dir.exists() or target_dir.is_symlink():
-                    # A stale or damaged model: move it aside first, since rename cannot replace a full dir.
+                    # A stale or damaged directory: move it aside first, since rename cannot replace a full dir.
                     aside = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".partial", dir=parent))
                     os.replace(target_dir, aside / name)
                 os.replace(staging, target_dir)
@@ -435,8 +451,8 @@ def materialize_bundled_model(target_dir: Path) -> Path:
                     shutil.rmtree(leftover, ignore_errors=True)
     except OSError as exc:
         raise ModelUnavailableError(
-            f"Cannot write the bundled embedding model to {target_dir}: {exc}. "
-            "Check that the models directory is writable and has about 500 MB free."
+            f"Cannot write the embedding model to {target_dir}: {exc}. "
+            f"Check that the models directory is writable and has about {free_mb} MB free."
         ) from exc
     return target_dir
 

@@ -15,7 +15,7 @@ from typing import Any
 from . import index as idx
 from .compose import compose, not_found
 from .config import Settings, get_settings
-from .embedding import Embedder, load_embedder
+from .embedding import Embedder, embedder_for
 from .errors import IndexNotFoundError, InvalidQuestionError, WegwijzerError
 from .evidence import Evidence, EvidenceModel, weigh
 from .messages import t
@@ -68,7 +68,7 @@ class Assistant:
         if store.current_version() is None:  # say so before spending seconds on the model
             raise IndexNotFoundError(t("index.missing") + f" ({store.describe()}; run `wegwijzer ingest`)")
         if embedder is None:
-            embedder = load_embedder(settings.embedding_model, settings.models_dir)
+            embedder = embedder_for(settings)
         return cls(settings, store, embedder, follow=follow, evidence_model=evidence_model)
 
     def _open(self, version: str | None) -> _State:

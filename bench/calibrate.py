@@ -329,9 +329,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--write", action="store_true", help="write assistant/evidence_model.json")
     parser.add_argument("--folds", type=int, default=FOLDS)
+    parser.add_argument("--cost", type=float, default=None,
+                        help="weight of a false refusal against an answered unanswerable question")
     parser.add_argument("--json-out", type=Path)
     parser.add_argument("--show-errors", action="store_true")
     args = parser.parse_args()
+    if args.cost is not None:  # for trying the trade-off; the default stays the constant above
+        globals()["FALSE_REFUSAL_COST"] = args.cost
 
     assistant, settings = common.real_assistant("calibrate", neutral=True)
     train_paths, test_paths = training_sets(), test_sets()
@@ -364,7 +368,7 @@ def main() -> int:
         "training_sets": [p.name for p in train_paths],
         "questions": len(items),
         "model": assistant.embedder.identity.name, "fingerprint": assistant.embedder.identity.fingerprint,
-        "false_refusal_cost": FALSE_REFUSAL_COST, "folds": args.folds,
+        "false_refusal_cost": globals()["FALSE_REFUSAL_COST"], "folds": args.folds,
         "cross_validated": cv, "held_out": test,
     }
     if args.write:

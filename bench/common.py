@@ -115,11 +115,11 @@ def temp_data_dir(prefix: str = "wegwijzer-bench-") -> Iterator[Path]:
 
 def real_embedder() -> tuple[Any, float]:
     """The product's embedder (bundled multilingual-e5-small) and the seconds it took to load."""
-    from assistant.config import DEFAULT_MODEL
+    from assistant.config import DEFAULT_EMBEDDING_BACKEND, DEFAULT_MODEL
     from assistant.embedding import load_embedder
 
     started = time.perf_counter()
-    embedder = load_embedder(DEFAULT_MODEL, SHARED_MODELS)
+    embedder = load_embedder(DEFAULT_MODEL, SHARED_MODELS, backend=DEFAULT_EMBEDDING_BACKEND)
     return embedder, time.perf_counter() - started
 
 

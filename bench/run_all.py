@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import backends
 import common
 import formats
 import ingest_bench
@@ -146,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="wegwijzer-bench-all-") as t:
         tmp = Path(t)
         steps: list[tuple[str, list[str]]] = [("ingest_bench", []), ("formats", []), ("quality", []),
-                                              ("latency", [])]
+                                              ("backends", []), ("latency", [])]
         for name, extra in steps:
             results[name], timing[name], err = _run(name, extra, tmp)
             loads.append(common.loadavg()[0])
@@ -215,6 +216,7 @@ def render(env: dict[str, Any], results: dict[str, Any], timing: dict[str, float
     section("Retrieval quality", "quality", quality.to_markdown)
     section("Ingest", "ingest_bench", ingest_bench.to_markdown)
     section("File formats", "formats", formats.to_markdown)
+    section("Embedding backends", "backends", backends.to_markdown)
     section("Query latency", "latency", latency.to_markdown)
     section("HTTP (`POST /api/ask`)", "http", http_markdown)
     section("Re-index under load", "reindex_load", reindex_load.to_markdown)

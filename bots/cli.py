@@ -15,14 +15,22 @@ from pathlib import Path
 
 from assistant.config import Settings, get_settings
 from assistant.errors import WegwijzerError
-from assistant.messages import t
+from assistant.messages import ARGPARSE_NL, t
+
+
+def _dutch_argparse() -> None:
+    """argparse takes its own texts ("usage:", "options", its errors) from gettext with no hook of its own;
+    shipping a compiled gettext catalogue for one module would be heavier than handing it the table."""
+    argparse._ = lambda text: ARGPARSE_NL.get(text, text)  # type: ignore[attr-defined]
+    argparse.ngettext = lambda one, many, n: ARGPARSE_NL.get(one if n == 1 else many,  # type: ignore[attr-defined]
+                                                             one if n == 1 else many)
 
 
 def _cmd_setup(settings: Settings, args: argparse.Namespace) -> int:
-    from assistant.embedding import load_embedder
+    from assistant.embedding import embedder_for
 
-    emb = load_embedder(settings.embedding_model, settings.models_dir)
-    print(f"model ready: {emb.identity.name} (dim {emb.identity.dim}, fingerprint {emb.identity.fingerprint})")
+    emb = embedder_for(settings)
+    print(t("cli.model_ready", label=emb.identity.label, dim=emb.identity.dim, fingerprint=emb.identity.fingerprint))
     return 0
 
 
@@ -181,45 +189,47 @@ def _cmd_telegram(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="wegwijzer", description="Cited answers from integration-policy documents.")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
-    sub = parser.add_subparsers(dest="command", required=True)
+    _dutch_argparse()
+    parser = argparse.ArgumentParser(prog="wegwijzer", description=t("cli.description"))
+    parser.add_argument("-v", "--verbose", action="store_true", help=t("cli.help.verbose"))
+    sub = parser.add_subparsers(dest="command", required=True, title=t("cli.help.commands"), metavar="OPDRACHT")
 
-    p = sub.add_parser("setup", help="materialise the embedding model (done automatically on first use)")
+    p = sub.add_parser("setup", help=t("cli.help.setup"))
     p.set_defaults(func=_cmd_setup)
 
-    p = sub.add_parser("ingest", help="index the corpus (only new or changed documents are embedded)")
-    p.add_argument("dir", nargs="?", help="corpus directory (default: WEGWIJZER_CORPUS_DIR or ./corpus)")
-    p.add_argument("--json", action="store_true", help="print the ingest report as JSON")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p = sub.add_parser("ingest", help=t("cli.help.ingest"))
+    p.add_argument("dir", nargs="?", help=t("cli.help.corpus_dir"), metavar="MAP")
+    p.add_argument("--json", action="store_true", help=t("cli.help.ingest_json"))
+    p.add_argument("-q", "--quiet", action="store_true", help=t("cli.help.quiet"))
     p.set_defaults(func=_cmd_ingest)
 
-    p = sub.add_parser("ask", help="ask a question")
-    p.add_argument("question")
-    p.add_argument("--json", action="store_true", help="print the Answer contract as JSON")
-    p.add_argument("--top-k", type=int, default=None, help="number of cited passages (1-20)")
+    p = sub.add_parser("ask", help=t("cli.help.ask"))
+    p.add_argument("question", help=t("cli.help.question"), metavar="VRAAG")
+    p.add_argument("--json", action="store_true", help=t("cli.help.ask_json"))
+    p.add_argument("--top-k", type=int, default=None, help=t("cli.help.top_k"), metavar="N")
     p.set_defaults(func=_cmd_ask)
 
-    p = sub.add_parser("eval", help="measure retrieval quality on a JSONL question set")
-    p.add_argument("questions", nargs="+")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--top-k", type=int, default=5)
+    p = sub.add_parser("eval", help=t("cli.help.eval"))
+    p.add_argument("questions", nargs="+", help=t("cli.help.eval_files"), metavar="VRAGEN")
+    p.add_argument("--json", action="store_true", help=t("cli.help.eval_json"))
+    p.add_argument("--top-k", type=int, default=5, help=t("cli.help.top_k"), metavar="N")
     p.set_defaults(func=_cmd_eval)
 
-    p = sub.add_parser("status", help="show the published index")
+    p = sub.add_parser("status", help=t("cli.help.status"))
     p.set_defaults(func=_cmd_status)
 
-    p = sub.add_parser("serve", help="run the web service and widget")
-    p.add_argument("--host", default=None, help="bind address (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=None, help="port (default 8000)")
-    p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    p = sub.add_parser("serve", help=t("cli.help.serve"))
+    p.add_argument("--host", default=None, help=t("cli.help.host"))
+    p.add_argument("--port", type=int, default=None, help=t("cli.help.port"))
+    p.add_argument("--workers", type=int, default=1, help=t("cli.help.workers"))
     p.set_defaults(func=_cmd_serve)
 
     p = sub.add_parser("watch", help=t("watch.help"), description=t("watch.help"))
     p.set_defaults(func=_cmd_watch)
 
     p = sub.add_parser("db", help=t("db.help"), description=t("db.help"))
-    dbsub = p.add_subparsers(dest="action", required=True)
+    dbsub = p.add_subparsers(dest="action", required=True, title=t("cli.help.commands"), metavar="OPDRACHT",
+                             help=t("db.action_help"))
     q = dbsub.add_parser("start", help=t("db.start_help"), description=t("db.start_help"))
     q.add_argument("--port", type=int, default=None, help=t("db.port_help", port=5433))
     dbsub.add_parser("stop", help=t("db.stop_help"), description=t("db.stop_help"))
@@ -230,7 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
         q.add_argument("--no-publish", action="store_true", help=t("db.no_publish_help"))
     p.set_defaults(func=_cmd_db)
 
-    p = sub.add_parser("telegram", help="run the Telegram bot")
+    p = sub.add_parser("telegram", help=t("cli.help.telegram"))
     p.set_defaults(func=_cmd_telegram)
     return parser
 

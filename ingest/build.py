@@ -18,7 +18,7 @@ import numpy as np
 from assistant import index as idx
 from assistant.analysis import analyzer_config
 from assistant.config import Settings
-from assistant.embedding import Embedder, load_embedder
+from assistant.embedding import Embedder, embedder_for
 from assistant.errors import DocumentError, IndexFormatError, IndexNotFoundError, IndexWriteError, WegwijzerError
 from assistant.facts import encode_facts, facts_in
 from assistant.hashing import file_sha256
@@ -157,7 +157,7 @@ def _ingest_locked(settings: Settings, store: idx.IndexStore, corpus_dir: Path, 
                    chunker: ChunkerSettings, progress: bool, report: IngestReport, analyzer: dict[str, Any],
                    on_progress: ProgressCallback | None = None) -> None:
     store.prune()  # leftovers of an interrupted ingest go first
-    embedder = embedder or load_embedder(settings.embedding_model, settings.models_dir)
+    embedder = embedder or embedder_for(settings)
     model = idx.ModelInfo.of(embedder.identity)
     dim = model.dim
     identity = chunker_identity(chunker)

@@ -332,11 +332,9 @@ def _load_embedder(settings: Settings, factory: EmbedderFactory | None) -> Embed
         return factory()
     from assistant.embedding import load_embedder
 
-    embedder = load_embedder(settings.embedding_model, settings.models_dir)
-    torch = sys.modules.get("torch")
-    if torch is not None:  # OMP_NUM_THREADS covers intra-op; this also pins torch's own pools
-        torch.set_num_threads(settings.ingest_threads)
-    return embedder
+    # ingest_threads caps ONNX Runtime's pool (which ignores OMP_NUM_THREADS) and torch's own pools.
+    return load_embedder(settings.embedding_model, settings.models_dir, backend=settings.embedding_backend,
+                         threads=settings.ingest_threads)
 
 
 def _ingest(settings: Settings, embedder: Embedder, progress: Callable[[str, int, int], None]) -> dict[str, Any]:

@@ -78,10 +78,10 @@ def models_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def real_embedder():  # type: ignore[no-untyped-def]
-    from assistant.config import DEFAULT_MODEL
+    from assistant.config import DEFAULT_EMBEDDING_BACKEND, DEFAULT_MODEL
     from assistant.embedding import load_embedder
 
-    return load_embedder(DEFAULT_MODEL, shared_models_dir())
+    return load_embedder(DEFAULT_MODEL, shared_models_dir(), backend=DEFAULT_EMBEDDING_BACKEND)
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ class FakeEmbedder:
     """Hashes character trigrams into a fixed-size vector: similar spelling -> similar vectors."""
 
     def __init__(self, dim: int = 64, name: str = "fake-trigram") -> None:
-        self.identity = ModelIdentity(name=name, fingerprint=f"{name}-{dim}", dim=dim)
+        self.identity = ModelIdentity(name=name, fingerprint=f"{name}-{dim}", dim=dim, backend="fake")
         self.calls = 0
         self.passages_embedded = 0
 

@@ -26,15 +26,25 @@ class ModelInfo:
     name: str
     fingerprint: str
     dim: int
+    backend: str = "torch"  # recorded for people reading the manifest; versions before backends were torch
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.backend})" if self.backend else self.name
 
     def check(self, identity: Any) -> None:
-        """Raise ModelMismatchError unless ``identity`` (an embedder's ModelIdentity) can query this version."""
+        """Raise ModelMismatchError unless ``identity`` (an embedder's ModelIdentity) can query this version.
+
+        Compatible means the same weights (fingerprint) and dimension; the runtime (torch, onnx) may differ,
+        since ONNX fp32 gives the same vectors as torch (bench/backends.py)."""
         if identity.fingerprint != self.fingerprint or int(identity.dim) != self.dim:
-            raise ModelMismatchError(t("index.model_mismatch", built=self.name, configured=identity.name))
+            raise ModelMismatchError(t("index.model_mismatch", built=self.label,
+                                       configured=getattr(identity, "label", identity.name)))
 
     @classmethod
     def of(cls, identity: Any) -> ModelInfo:
-        return cls(name=str(identity.name), fingerprint=str(identity.fingerprint), dim=int(identity.dim))
+        return cls(name=str(identity.name), fingerprint=str(identity.fingerprint), dim=int(identity.dim),
+                   backend=str(getattr(identity, "backend", "torch")))
 
 
 @dataclass(frozen=True)

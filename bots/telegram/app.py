@@ -197,4 +197,6 @@ def serve(app: Application, settings: Settings, *,  # type: ignore[type-arg]
 
 def run(settings: Settings) -> None:
     """``wegwijzer telegram``: run the bot until stopped (SIGINT / SIGTERM)."""
+    if not settings.embedding_threads:  # a serving process: one compute thread, as `wegwijzer serve`
+        settings = settings.with_(embedding_threads=1)
     serve(build_application(settings), settings)

@@ -12,7 +12,7 @@ from fastapi import Depends, Request
 from assistant import Assistant
 from assistant import index as idx
 from assistant.config import Settings
-from assistant.embedding import Embedder, load_embedder
+from assistant.embedding import Embedder, embedder_for
 from assistant.errors import IndexNotFoundError, ModelMismatchError, WegwijzerError
 from assistant.feedback import client_salt, hash_user, open_feedback
 from assistant.messages import t
@@ -72,7 +72,7 @@ class WebContext:
         """Load the model and the index; a missing index is a state (not ready), not a crash."""
         if self.embedder is None:
             try:
-                self.embedder = load_embedder(self.settings.embedding_model, self.settings.models_dir)
+                self.embedder = embedder_for(self.settings)
             except WegwijzerError as exc:
                 log.error("embedding model unavailable: %s", exc)
                 self.problem, self.problem_code = t("service.not_ready"), "model_unavailable"

@@ -51,6 +51,12 @@ def serve(settings: Settings, workers: int = 1) -> None:
     # tail latency 5x worse in bench/load_http.py. Scale with --workers instead; an explicit
     # OMP_NUM_THREADS still wins. Set here because torch reads it when it is first imported.
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    # The same for ONNX Runtime, which ignores OMP_NUM_THREADS; questions that arrive together are
+    # embedded as one batch on that thread (assistant.embedding.BatchingEmbedder). Set in the
+    # environment for the workers; re-index jobs use WEGWIJZER_INGEST_THREADS instead.
+    if not settings.embedding_threads:
+        settings = settings.with_(embedding_threads=1)
+    os.environ["WEGWIJZER_EMBEDDING_THREADS"] = str(settings.embedding_threads)
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
     prepare_metrics_dir(settings)
