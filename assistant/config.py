@@ -127,6 +127,14 @@ def _questions(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return items
 
 
+def _database_url(env: Mapping[str, str]) -> str:
+    raw = (env.get("WEGWIJZER_DATABASE_URL") or "").strip()
+    if raw and not raw.startswith(("postgresql://", "postgres://")):
+        raise ConfigError("WEGWIJZER_DATABASE_URL must be a PostgreSQL URL such as "
+                          "postgresql://user:password@host:5432/wegwijzer.")
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
     """All configuration of one Wegwijzer process."""
@@ -178,6 +186,8 @@ class Settings:
     llm_timeout_s: float = 20.0  # the whole generated answer must arrive within this, else extractive
     llm_max_tokens: int = 400
     suggested_questions: tuple[str, ...] = ()  # the widget's starter questions (empty: the catalogue's)
+    # shared state: index versions, feedback, rate limits and jobs in PostgreSQL instead of the data directory
+    database_url: str = ""
 
     @property
     def index_dir(self) -> Path:
@@ -251,7 +261,8 @@ class Settings:
             telegram_webhook_url=env.get("WEGWIJZER_TELEGRAM_WEBHOOK_URL", "").strip(),
             telegram_webhook_port=_int(env, "WEGWIJZER_TELEGRAM_WEBHOOK_PORT", 8443, minimum=1),
             telegram_questions_per_minute=_int(env, "WEGWIJZER_TELEGRAM_QUESTIONS_PER_MINUTE", 10, minimum=0),
-            watch=_bool(env, "WEGWIJZER_WATCH", True),
+            # Replicas sharing a database do not own the documents: only the ingest host watches a folder.
+            watch=_bool(env, "WEGWIJZER_WATCH", not _database_url(env)),
             watch_quiet_s=_seconds(env, "WEGWIJZER_WATCH_QUIET_S", 5.0, minimum=0.0),
             watch_poll_s=_seconds(env, "WEGWIJZER_WATCH_POLL_S", 2.0, minimum=0.1),
             ingest_nice=min(_int(env, "WEGWIJZER_INGEST_NICE", 10, minimum=0), 19),
@@ -265,6 +276,7 @@ class Settings:
             llm_timeout_s=_seconds(env, "WEGWIJZER_LLM_TIMEOUT_S", 20.0, minimum=0.5),
             llm_max_tokens=_int(env, "WEGWIJZER_LLM_MAX_TOKENS", 400, minimum=16),
             suggested_questions=_questions(env, "WEGWIJZER_SUGGESTED_QUESTIONS"),
+            database_url=_database_url(env),
         )
 
     def with_(self, **changes: object) -> Settings:

@@ -44,3 +44,7 @@ class InvalidQuestionError(WegwijzerError):
 
 class ModelUnavailableError(WegwijzerError):
     """The embedding model cannot be loaded or materialised."""
+
+
+class DatabaseError(WegwijzerError):
+    """The database (WEGWIJZER_DATABASE_URL) cannot be reached, lacks pgvector, or refused a request."""

@@ -1,4 +1,7 @@
-"""Feedback on answers, stored in one SQLite file under the data directory.
+"""Feedback on answers, stored in one SQLite file under the data directory, or in PostgreSQL.
+
+With ``WEGWIJZER_DATABASE_URL`` the same tables live in the shared database (:class:`PostgresFeedbackStore`),
+so that every replica writes to one place and none keeps state; :func:`open_feedback` picks the store.
 
 Shared by the web service and the Telegram bot. People are never stored by name: front ends pass a
 salted hash (of the Telegram user id, or of the web client's address) as ``user_ref``. Each person has
@@ -25,6 +28,12 @@ from collections.abc import Iterable, Iterator, Set
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .errors import WegwijzerError
+
+if TYPE_CHECKING:
+    from .config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +176,7 @@ class FeedbackStore:
             while not stop.wait(every_s):
                 try:
                     self.purge()
-                except sqlite3.Error as exc:  # a busy or read-only database: try again next time
+                except (sqlite3.Error, WegwijzerError) as exc:  # a busy or unreachable database: next time
                     log.warning("could not remove old questions from %s: %s", self.path, exc)
 
         self._purger = threading.Thread(target=loop, name="wegwijzer-retention", daemon=True)
@@ -413,3 +422,149 @@ def _close_words(a: str, b: str) -> bool:
     """
     matcher = difflib.SequenceMatcher(None, b, a)
     return matcher.real_quick_ratio() >= 0.75 and matcher.quick_ratio() >= 0.75 and matcher.ratio() >= 0.75
+
+# ---------------------------------------------------------------- PostgreSQL
+
+_PG_MIGRATIONS = (
+    """
+    CREATE TABLE wegwijzer.answers (
+        answer_id   text PRIMARY KEY,
+        created_at  double precision NOT NULL,
+        channel     text NOT NULL,
+        question    text NOT NULL,
+        found       boolean NOT NULL,
+        sources     jsonb NOT NULL
+    );
+    CREATE INDEX answers_created ON wegwijzer.answers (created_at);
+    CREATE TABLE wegwijzer.feedback (
+        id          bigserial PRIMARY KEY,
+        created_at  double precision NOT NULL,
+        answer_id   text NOT NULL,
+        channel     text NOT NULL,
+        helpful     boolean NOT NULL,
+        comment     text NOT NULL DEFAULT '',
+        question    text NOT NULL,
+        sources     jsonb NOT NULL,
+        user_ref    text NOT NULL DEFAULT '',
+        UNIQUE (answer_id, user_ref)
+    );
+    CREATE INDEX feedback_created ON wegwijzer.feedback (created_at);
+    """,
+)
+
+
+class PostgresFeedbackStore(FeedbackStore):
+    """The feedback store in the shared database: same behaviour and API as the SQLite one."""
+
+    def __init__(self, url: str, retention_days: int | None = None) -> None:  # noqa: D107 - no SQLite file here
+        from .index.postgres import database
+
+        self.db = database(url)
+        self.path = Path(self.db.describe())  # for log lines
+        self.retention_days = retention_days
+        self._stop = threading.Event()
+        self._purger = None
+        if retention_days is not None:
+            try:
+                self.purge()
+            except WegwijzerError as exc:  # the database is down: the service still starts (not ready)
+                log.warning("could not remove old questions: %s", exc)
+
+    def _tables(self) -> None:
+        self.db.migrate("feedback", _PG_MIGRATIONS)  # once per process (cached)
+
+    def close(self) -> None:
+        self.stop_purging()
+
+    def purge(self, now: float | None = None) -> int:
+        if self.retention_days is None:
+            return 0
+        cutoff = (time.time() if now is None else now) - self.retention_days * DAY_S
+        self._tables()
+        with self.db.transaction() as con:
+            removed = con.execute("DELETE FROM wegwijzer.answers WHERE created_at < %s", (cutoff,)).rowcount
+            con.execute("UPDATE wegwijzer.feedback SET question = '', comment = '' WHERE created_at < %s "
+                        "AND (question != '' OR comment != '')", (cutoff,))
+        if removed:
+            log.info("removed %d questions older than %d days", removed, self.retention_days)
+        return int(removed)
+
+    def record_answer(self, answer_id: str, channel: str, question: str, found: bool,
+                      sources: list[dict[str, object]]) -> None:
+        self._tables()
+        self.db.execute(
+            "INSERT INTO wegwijzer.answers VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (answer_id) DO UPDATE SET "
+            "created_at = excluded.created_at, channel = excluded.channel, question = excluded.question, "
+            "found = excluded.found, sources = excluded.sources",
+            (answer_id, time.time(), channel, question, found, self.db.jsonb(sources)))
+
+    # The admin page's two reads (the grouping of unanswered questions is shared Python over these rows).
+
+    def recent_feedback(self, limit: int = 500, helpful: bool | None = None) -> list[FeedbackEntry]:
+        self._tables()
+        where, params = ("WHERE helpful = %s", (helpful,)) if helpful is not None else ("", ())
+        rows = self.db.rows(f"SELECT created_at, channel, helpful, comment, question, sources FROM wegwijzer.feedback "
+                            f"{where} ORDER BY created_at DESC, id DESC LIMIT %s", (*params, limit))
+        return [FeedbackEntry(float(r[0]), r[1], bool(r[2]), r[3], r[4], list(r[5])) for r in rows]
+
+    def refused_questions(self, limit: int = 5000) -> list[tuple[float, str, str]]:
+        self._tables()
+        rows = self.db.rows("SELECT created_at, channel, question FROM wegwijzer.answers WHERE NOT found "
+                            "ORDER BY created_at DESC LIMIT %s", (limit,))
+        return [(float(r[0]), str(r[1]), str(r[2])) for r in rows]
+
+    def lookup_answer(self, answer_id: str) -> tuple[str, list[dict[str, object]]] | None:
+        self._tables()
+        rows = self.db.rows("SELECT question, sources FROM wegwijzer.answers WHERE answer_id = %s", (answer_id,))
+        return (rows[0][0], list(rows[0][1])) if rows else None
+
+    def add_feedback(self, answer_id: str, channel: str, helpful: bool, comment: str = "",
+                     user_ref: str = "") -> str | None:
+        self._tables()
+        with self.db.transaction() as con:
+            row = con.execute("SELECT question, sources FROM wegwijzer.answers WHERE answer_id = %s",
+                              (answer_id,)).fetchone()
+            if row is None:
+                return None
+            question, sources = row
+            before = con.execute("SELECT helpful, comment FROM wegwijzer.feedback WHERE answer_id = %s "
+                                 "AND user_ref = %s FOR UPDATE", (answer_id, user_ref)).fetchone()
+            con.execute(
+                "INSERT INTO wegwijzer.feedback (created_at, answer_id, channel, helpful, comment, question, "
+                "sources, user_ref) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
+                "ON CONFLICT (answer_id, user_ref) DO UPDATE SET created_at = excluded.created_at, "
+                "channel = excluded.channel, helpful = excluded.helpful, comment = excluded.comment",
+                (time.time(), answer_id, channel, helpful, comment, question, self.db.jsonb(sources), user_ref))
+        if before is None:
+            return "new"
+        return "same" if (bool(before[0]), before[1]) == (helpful, comment) else "changed"
+
+    def feedback(self) -> list[FeedbackRow]:
+        self._tables()
+        rows = self.db.rows("SELECT answer_id, channel, helpful, comment, question, sources, user_ref "
+                            "FROM wegwijzer.feedback ORDER BY id")
+        return [FeedbackRow(r[0], r[1], bool(r[2]), r[3], r[4], list(r[5]), r[6]) for r in rows]
+
+    def counts(self) -> dict[str, int]:
+        out = {"helpful": 0, "not_helpful": 0}
+        self._tables()
+        for helpful, n in self.db.rows("SELECT helpful, COUNT(*) FROM wegwijzer.feedback GROUP BY helpful"):
+            out["helpful" if helpful else "not_helpful"] = int(n)
+        return out
+
+
+def open_feedback(settings: Settings, retention: bool = True) -> FeedbackStore:
+    """The feedback store the settings select: the shared database, or ``feedback.sqlite3`` in the data dir."""
+    days = settings.question_retention_days if retention else None
+    if settings.database_url:
+        return PostgresFeedbackStore(settings.database_url, retention_days=days)
+    return FeedbackStore(settings.feedback_db, retention_days=days)
+
+
+def client_salt(settings: Settings) -> str:
+    """The secret that salts client pseudonyms: shared by every worker, and with a database by every replica."""
+    if settings.database_url:
+        from .index.postgres import database
+
+        return str(database(settings.database_url).add_meta("feedback_salt", secrets.token_hex(32)))
+    return local_salt(settings.data_dir)

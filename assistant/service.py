@@ -22,7 +22,7 @@ from .compose import compose, not_found
 from .config import Settings, get_settings
 from .conversation import Conversation, ConversationStore, Turn, open_conversations, valid_conversation_id
 from .embedding import Embedder, embedder_for
-from .errors import IndexNotFoundError, InvalidQuestionError
+from .errors import IndexNotFoundError, InvalidQuestionError, WegwijzerError
 from .evidence import Evidence, EvidenceModel, weigh
 from .generate import Delta, Writer, Written, finish
 from .llm import ChatClient, Deadline, LLMError
@@ -170,13 +170,17 @@ class Assistant:
             return True
 
     def _follow(self) -> None:
+        failing = ""
         while not self._stop.wait(self._interval):
             try:
                 if self.refresh():
                     log.info("now serving index version %s", self.version)
-            except Exception:  # a damaged new version: keep serving the old one, log it once
-                log.exception("could not switch to index version %s; still serving %s",
-                              self.store.current_version(), self.version)
+                failing = ""
+            except Exception as exc:  # a damaged new version or an unreachable database: keep serving
+                if str(exc) != failing:  # the old version, and say so once, not every half second
+                    failing = str(exc)
+                    log.error("could not follow the published index; still serving %s: %s", self.version, exc,
+                              exc_info=not isinstance(exc, WegwijzerError))
 
     # ------------------------------------------------------------ questions
 

@@ -1,7 +1,7 @@
 """Run every benchmark, print the numbers and write docs/benchmarks.md.
 
     .venv/bin/python bench/run_all.py            # everything (also `make bench`), ~15-20 min on 2 cores
-    .venv/bin/python bench/run_all.py --quick    # no 1M case, lexical only at 10k (a few minutes)
+    .venv/bin/python bench/run_all.py --quick    # no 1M case, the two stores only at 10k
 
 Each benchmark runs in its own fresh process (clean memory figures, the model loaded cold once per
 benchmark) and hands its numbers back as JSON. bench/load_http.py (the web service's load test)
@@ -34,8 +34,26 @@ import verify_calibrate
 BENCH = Path(__file__).resolve().parent
 OUT = common.REPO / "docs" / "benchmarks.md"
 COMMAND = ".venv/bin/python bench/run_all.py"
-# bench/reindex_load.py runs: the default job settings, the job at full strength for comparison, two workers
+KEPT = "## By hand: "  # sections measured by a command too long for `make bench` (each names its command)
+
+
+def kept_sections(path: Path) -> str:
+    """The ``## By hand: …`` sections of the previous file, carried over unchanged."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return ""
+    out, keep = [], False
+    for line in lines:
+        if line.startswith("## "):
+            keep = line.startswith(KEPT)
+        if keep:
+            out.append(line)
+    return ("\n" + "\n".join(out) + "\n") if out else ""
+
+
 LLM_SMOKE_START, LLM_SMOKE_END = "<!-- llm-smoke:start -->", "<!-- llm-smoke:end -->"
+# bench/reindex_load.py runs: the default job settings, the job at full strength for comparison, two workers
 REINDEX_RUNS = [["--workers", "1"], ["--workers", "1", "--ingest-nice", "0", "--ingest-threads", "2"],
                 ["--workers", "2"]]
 
@@ -115,7 +133,7 @@ def threshold_markdown(sc: dict[str, Any], lat: dict[str, Any] | None) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="skip the 1M scale case and the 100k lexical build")
+    parser.add_argument("--quick", action="store_true", help="skip the 1M scale case and the 100k store comparison")
     parser.add_argument("--no-http", action="store_true", help="skip bench/load_http.py")
     parser.add_argument("--no-reindex", action="store_true", help="skip bench/reindex_load.py (~10 min)")
     parser.add_argument("--out", type=Path, default=OUT,
@@ -130,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     errors: dict[str, str] = {}
     loads: list[float] = [env["loadavg"][0]]
     sizes = "10000,50000,100000" if args.quick else "10000,50000,100000,1000000"
-    lexical = "10000" if args.quick else "10000,100000"
+    stores = "10000" if args.quick else "100000"  # both stores; the 1M case runs by hand (hours)
     with tempfile.TemporaryDirectory(prefix="wegwijzer-bench-all-") as t:
         tmp = Path(t)
         steps: list[tuple[str, list[str]]] = [("ingest_bench", []), ("formats", []), ("quality", []),
@@ -158,13 +176,13 @@ def main(argv: list[str] | None = None) -> int:
                     runs.append(run)
             results["reindex_load"] = runs or None
             timing["reindex_load"] = time.perf_counter() - started_reindex
-        results["scale"], timing["scale"], err = _run("scale", ["--sizes", sizes, "--lexical-sizes", lexical], tmp)
+        results["scale"], timing["scale"], err = _run("scale", ["--sizes", sizes, "--store-sizes", stores], tmp)
         loads.append(common.loadavg()[0])
         if err:
             errors["scale"] = err
     total = time.perf_counter() - started
 
-    md = render(env, results, timing, errors, loads, total, args)
+    md = render(env, results, timing, errors, loads, total, args) + kept_sections(args.out)
     kept = llm_smoke_section(args.out)
     if kept:  # measured by `make llm-smoke` (it needs llama-cpp-python), not by this run: carried over
         md = md.replace("\n## Run times", "\n" + kept + "\n\n## Run times", 1)
@@ -223,7 +241,7 @@ def render(env: dict[str, Any], results: dict[str, Any], timing: dict[str, float
     section("Query latency", "latency", latency.to_markdown)
     section("HTTP (`POST /api/ask`)", "http", http_markdown)
     section("Re-index under load", "reindex_load", reindex_load.to_markdown)
-    section("Scale (synthetic vectors)", "scale", scale.to_markdown)
+    section("Scale (synthetic vectors and versions)", "scale", scale.to_markdown)
     if results.get("scale"):
         out.extend(["### The automatic switch to HNSW", "",
                     threshold_markdown(results["scale"], results.get("latency")), "",

@@ -1,4 +1,4 @@
-"""The `wegwijzer` command: ingest, ask, eval, serve, telegram, setup, status.
+"""The `wegwijzer` command: ingest, ask, eval, serve, telegram, setup, status, db.
 
 The CLI is an entry point: it reads settings once, translates Wegwijzer errors into one readable
 line on stderr and exit code 1, and never shows a traceback for expected failures.
@@ -195,6 +195,50 @@ def _cmd_watch(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _local_server(settings: Settings):  # type: ignore[no-untyped-def]
+    from assistant.localdb import LocalServer
+
+    return LocalServer(settings.data_dir / "postgres")
+
+
+def _cmd_db(settings: Settings, args: argparse.Namespace) -> int:
+    action = args.action
+    if action == "start":
+        server = _local_server(settings)
+        before = server.status()
+        status = before if before.running else server.start(port=args.port)
+        print(t("db.already_running" if before.running else "db.started", url=status.url))
+        return 0
+    if action == "stop":
+        server = _local_server(settings)
+        print(t("db.stopped") if server.stop() else t("db.not_running", pgdata=server.pgdata))
+        return 0
+    if action == "status":
+        server = _local_server(settings)
+        status = server.status()
+        if not status.running:
+            print(t("db.not_running", pgdata=server.pgdata))
+            return 1
+        print(t("db.status_running", pid=status.pid, url=status.url, pgdata=status.pgdata))
+        return 0
+    from assistant import index as idx
+    from assistant.index.transfer import copy_version
+
+    if not settings.database_url:
+        print(f"wegwijzer: {t('db.needs_url')}", file=sys.stderr)
+        return 1
+    files, database = idx.FileIndexStore(settings.index_dir), idx.open_store(settings)
+    source, target = (files, database) if action == "import" else (database, files)
+    version = copy_version(source, target, version=args.version, publish=not args.no_publish)
+    passages = target.read_manifest(version).passage_count
+    published = "" if args.no_publish else t("db.published_suffix")
+    if action == "import":
+        print(t("db.imported", version=version, passages=passages, published=published))
+    else:
+        print(t("db.exported", version=version, passages=passages, path=settings.index_dir, published=published))
+    return 0
+
+
 def _cmd_telegram(settings: Settings, args: argparse.Namespace) -> int:
     from bots.telegram import run
 
@@ -244,6 +288,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("watch", help=t("watch.help"), description=t("watch.help"))
     p.set_defaults(func=_cmd_watch)
+
+    p = sub.add_parser("db", help=t("db.help"), description=t("db.help"))
+    dbsub = p.add_subparsers(dest="action", required=True, title=t("cli.help.commands"), metavar="OPDRACHT",
+                             help=t("db.action_help"))
+    q = dbsub.add_parser("start", help=t("db.start_help"), description=t("db.start_help"))
+    q.add_argument("--port", type=int, default=None, help=t("db.port_help", port=5433))
+    dbsub.add_parser("stop", help=t("db.stop_help"), description=t("db.stop_help"))
+    dbsub.add_parser("status", help=t("db.status_help"), description=t("db.status_help"))
+    for name in ("import", "export"):
+        q = dbsub.add_parser(name, help=t(f"db.{name}_help"), description=t(f"db.{name}_help"))
+        q.add_argument("--version", default=None, help=t("db.version_help"))
+        q.add_argument("--no-publish", action="store_true", help=t("db.no_publish_help"))
+    p.set_defaults(func=_cmd_db)
 
     p = sub.add_parser("telegram", help=t("cli.help.telegram"))
     p.set_defaults(func=_cmd_telegram)

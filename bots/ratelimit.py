@@ -4,9 +4,11 @@ A limit of ``count`` per ``period`` lets a client make ``count`` requests at onc
 ``period / count`` seconds. The state of a client is one number, its *theoretical arrival time* (TAT):
 a request is allowed when the TAT it would leave behind is at most ``period`` ahead of now.
 
-Two stores with the same arithmetic: :class:`MemoryLimiter` for one process (the Telegram bot) and
+Three stores with the same arithmetic: :class:`MemoryLimiter` for one process (the Telegram bot),
 :class:`SQLiteLimiter` for the web service, whose worker processes share one file under the data
-directory, so ``serve --workers N`` does not hand a client N times its limit. Hand-written rather than
+directory, so ``serve --workers N`` does not hand a client N times its limit, and
+:class:`PostgresLimiter` when replicas share a database (``WEGWIJZER_DATABASE_URL``): one limit per client
+across all of them. :func:`open_limiter` picks the shared one from the settings. Hand-written rather than
 ``limits``/``slowapi``: those share state between processes only through Redis or memcached, which a
 municipal intranet server should not need for a few counters (bench/ratelimit.py measures the cost).
 """
@@ -20,6 +22,9 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from assistant.config import Settings
+from assistant.errors import WegwijzerError
 
 log = logging.getLogger(__name__)
 
@@ -163,3 +168,66 @@ class SQLiteLimiter:
             if self._con is not None:
                 self._con.close()
                 self._con = None
+
+
+_PG_MIGRATIONS = (
+    # UNLOGGED: no write-ahead log for a few counters; a server crash empties it, which only makes the
+    # limits briefly more generous (as synchronous=OFF does for the SQLite file).
+    "CREATE UNLOGGED TABLE wegwijzer.ratelimit (key text PRIMARY KEY, tat double precision NOT NULL)",
+)
+_PG_HIT = """
+INSERT INTO wegwijzer.ratelimit AS b (key, tat) VALUES (%(key)s, %(now)s + %(interval)s)
+ON CONFLICT (key) DO UPDATE SET tat = GREATEST(b.tat, %(now)s) + %(interval)s
+WHERE GREATEST(b.tat, %(now)s) + %(interval)s - %(now)s <= %(period)s + 1e-9
+RETURNING tat
+"""
+
+
+class PostgresLimiter:
+    """Limits shared by every replica on one database; like the SQLite store, it lets requests through
+    (and logs) when the database cannot be used."""
+
+    PRUNE_EVERY_S = 60.0
+    WARN_EVERY_S = 60.0
+
+    def __init__(self, url: str) -> None:
+        from assistant.index.postgres import database
+
+        self.db = database(url)
+        self._ready = False
+        self._next_prune = 0.0
+        self._next_warning = 0.0
+
+    def hit(self, limit: Limit, client: str, now: float | None = None) -> Decision:
+        if limit.count == 0:
+            return ALLOWED
+        now = time.time() if now is None else now
+        key = f"{limit.name}:{client}"
+        params = {"key": key, "now": now, "interval": limit.interval, "period": limit.period}
+        try:
+            if not self._ready:
+                self.db.migrate("ratelimit", _PG_MIGRATIONS)
+                self._ready = True
+            if self.db.rows(_PG_HIT, params):
+                if now >= self._next_prune:
+                    self._next_prune = now + self.PRUNE_EVERY_S
+                    self.db.execute("DELETE FROM wegwijzer.ratelimit WHERE tat < %s", (now,))
+                return ALLOWED
+            rows = self.db.rows("SELECT tat FROM wegwijzer.ratelimit WHERE key = %s", (key,))
+        except WegwijzerError as exc:
+            if now >= self._next_warning:
+                self._next_warning = now + self.WARN_EVERY_S
+                log.warning("a request went through without its rate-limit check: %s", exc)
+            return ALLOWED
+        _, decision = step(rows[0][0] if rows else None, now, limit)
+        return decision
+
+    def close(self) -> None:
+        """Connections belong to the process's pool."""
+
+
+def open_limiter(settings: Settings) -> SQLiteLimiter | PostgresLimiter:
+    """The limiter shared by every process that serves these settings."""
+    if settings.database_url:
+        return PostgresLimiter(settings.database_url)
+    return SQLiteLimiter(settings.ratelimit_db)

@@ -34,7 +34,7 @@ from assistant.embedding import Embedder
 from assistant.errors import IngestBusyError, WegwijzerError
 from assistant.messages import t
 
-from .jobstate import ACTIVE, DONE, FAILED, QUEUED, RUNNING, FileJobStore, Job, JobQueue, JobStore, Progress, new_job
+from .jobstate import ACTIVE, DONE, FAILED, QUEUED, RUNNING, Job, JobQueue, JobStore, Progress, new_job, open_jobs
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ class Reindexer:
                  embedder_factory: EmbedderFactory | None = None,
                  command: list[str] | None = None) -> None:
         self.settings = settings
-        self.store: JobStore = store or FileJobStore(settings.index_dir)
+        self.store: JobStore = store or open_jobs(settings)
         self.embedder_factory = embedder_factory
         self.command = command or [sys.executable, "-m", "ingest", "jobs"]
 
@@ -288,7 +288,7 @@ def _lower_priority(settings: Settings) -> None:
 def run_jobs(settings: Settings, embedder_factory: EmbedderFactory | None = None,
              store: JobStore | None = None) -> int:
     """The job process: run queued jobs one by one until none is left. Returns the number run."""
-    store = store or FileJobStore(settings.index_dir)
+    store = store or open_jobs(settings)
     if not store.claim_runner(timeout=CLAIM_TIMEOUT_S):
         log.info("another job process is active; it runs the queued jobs")
         return 0

@@ -5,6 +5,10 @@ write the same state, so they all report the same thing. :class:`JobStore` is th
 implementation keeps ``job.json`` next to the ingest lock; a PostgreSQL one can keep a row (``SELECT
 ... FOR UPDATE`` for :meth:`JobStore.update`, an advisory lock for the runner claim).
 
+:class:`PostgresJobStore` keeps the same state in the shared database when ``WEGWIJZER_DATABASE_URL`` is
+set (one row, updated under ``SELECT ... FOR UPDATE``; the runner claim is an advisory lock), so every
+replica on the database reports the same jobs; :func:`open_jobs` picks the store.
+
 The state is a tiny queue: ``current`` (the latest job, in any state), ``next`` (at most one follow-up,
 which every request made while ``current`` runs joins) and ``history`` (finished jobs, newest first).
 """
@@ -21,6 +25,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
+from assistant.config import Settings
 from assistant.errors import IndexWriteError
 from assistant.messages import t
 
@@ -236,3 +241,68 @@ class FileJobStore:
             return False
         probe.release()
         return False
+
+
+_PG_MIGRATIONS = (
+    """
+    CREATE TABLE wegwijzer.jobs (
+        singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+        state jsonb NOT NULL,
+        updated_at timestamptz NOT NULL DEFAULT now()
+    );
+    INSERT INTO wegwijzer.jobs (state) VALUES ('{}');
+    """,
+)
+
+
+class PostgresJobStore:
+    """The job state as one row of the shared database; the runner claim is a session advisory lock."""
+
+    def __init__(self, url: str) -> None:
+        from assistant.index.postgres import database
+
+        self.db = database(url)
+        self._runner: Any = None
+
+    def _tables(self) -> None:
+        self.db.migrate("jobs", _PG_MIGRATIONS)  # once per process (cached)
+
+    def read(self) -> JobQueue:
+        self._tables()
+        rows = self.db.rows("SELECT state FROM wegwijzer.jobs")
+        data = rows[0][0] if rows else None
+        return JobQueue.from_dict(data) if isinstance(data, dict) else JobQueue()
+
+    def update(self, change: Callable[[JobQueue], JobQueue]) -> JobQueue:
+        self._tables()
+        with self.db.transaction() as conn:
+            row = conn.execute("SELECT state FROM wegwijzer.jobs FOR UPDATE").fetchone()
+            before = JobQueue.from_dict(row[0]) if row and isinstance(row[0], dict) else JobQueue()
+            after = change(before)
+            if after != before:
+                conn.execute("UPDATE wegwijzer.jobs SET state = %s, updated_at = now()",
+                             (self.db.jsonb(after.to_dict()),))
+            return after
+
+    def claim_runner(self, timeout: float) -> bool:
+        from assistant.index.postgres import LOCK_RUNNER
+
+        self._runner = self.db.try_lock(LOCK_RUNNER, timeout)
+        return self._runner is not None
+
+    def release_runner(self) -> None:
+        if self._runner is not None:
+            self._runner.release()
+            self._runner = None
+
+    def runner_active(self) -> bool:
+        from assistant.index.postgres import LOCK_RUNNER
+
+        return self._runner is not None or self.db.lock_held(LOCK_RUNNER)
+
+
+def open_jobs(settings: Settings) -> JobStore:
+    """The job store the settings select: the shared database, or ``job.json`` in the index directory."""
+    if settings.database_url:
+        return PostgresJobStore(settings.database_url)
+    return FileJobStore(settings.index_dir)

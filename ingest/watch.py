@@ -184,6 +184,15 @@ class CorpusWatcher:
         """Hold the data directory's watch lock; only its holder acts."""
         if self._lock is not None:
             return True
+        if self.settings.database_url:  # replicas on one database: one watcher for all of them
+            from assistant.errors import WegwijzerError
+            from assistant.index.postgres import LOCK_WATCH, database
+
+            try:
+                self._lock = database(self.settings.database_url).try_lock(LOCK_WATCH)
+            except WegwijzerError as exc:
+                log.warning("watcher: %s", exc)
+            return self._lock is not None
         from filelock import FileLock, Timeout
 
         try:

@@ -100,3 +100,44 @@ def real_assistant(real_index_settings, real_embedder):  # type: ignore[no-untyp
     from assistant import Assistant
 
     return Assistant.load(settings=real_index_settings, embedder=real_embedder)
+
+
+# ---------------------------------------------------------------- PostgreSQL
+
+@pytest.fixture(scope="session")
+def pg_server():  # type: ignore[no-untyped-def]
+    """One embedded PostgreSQL (the wheel's server, as `wegwijzer db start` runs it) for the whole session.
+
+    Its data lives in a fresh directory under /tmp (so that, under root, the server's own user can reach
+    it) on a free port; it is stopped and removed at the end.
+    """
+    import tempfile
+
+    from assistant.localdb import LocalServer, free_port
+
+    base = Path(tempfile.mkdtemp(prefix="wegwijzer-test-pg-"))
+    base.chmod(0o755)
+    server = LocalServer(base / "postgres")
+    status = server.start(port=free_port())
+    try:
+        yield server, status.url
+    finally:
+        server.stop()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_url(pg_server) -> str:  # type: ignore[no-untyped-def]
+    """A new, empty database on the session's server for one test (dropped afterwards)."""
+    from .pg import create_database, drop_database
+
+    _, url = pg_server
+    test_url = create_database(url)
+    yield test_url  # type: ignore[misc]
+    drop_database(url, test_url)
+
+
+@pytest.fixture
+def pg_settings(settings: Settings, pg_url: str) -> Settings:
+    """``settings`` with WEGWIJZER_DATABASE_URL pointing at a fresh database."""
+    return settings.with_(database_url=pg_url)

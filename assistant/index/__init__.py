@@ -25,7 +25,11 @@ __all__ = [
 
 
 def open_store(settings: Settings) -> IndexStore:
-    """The index store the settings select."""
+    """The index store the settings select: PostgreSQL when ``database_url`` is set, else the data directory."""
+    if settings.database_url:
+        from .postgres import PostgresIndexStore
+
+        return PostgresIndexStore(settings.database_url)
     return FileIndexStore(settings.index_dir)
 
 

@@ -328,7 +328,7 @@ class FileIndexStore:
         if len(sentences) != len(content.sentence_vectors) or any(s.id != i for i, s in enumerate(sentences)):
             raise ValueError("sentence ids must be 0..m-1 in sentence-vector order")
         (self.index_dir / VERSIONS).mkdir(parents=True, exist_ok=True)
-        version_id = new_version_id()
+        version_id = content.version_id or new_version_id()
         tmp = self.index_dir / VERSIONS / f"{TMP_PREFIX}{version_id}"
         tmp.mkdir()
         try:
@@ -342,7 +342,8 @@ class FileIndexStore:
             _write_lexical(tmp / LEXICAL, passage_terms, analyser.decompounder.vocabulary)
             _write_database(tmp / DATABASE, passages, content.pages, sentences, passage_terms, analyser)
             manifest = Manifest(
-                format_version=FORMAT_VERSION, version_id=version_id, created_at=time.time(), model=content.model,
+                format_version=FORMAT_VERSION, version_id=version_id, created_at=content.created_at or time.time(),
+                model=content.model,
                 chunker=content.chunker, analyzer=analyzer, documents=tuple(content.documents),
                 passage_count=len(passages), sentence_count=len(sentences), vector_index=kind,
                 report=dict(content.report))

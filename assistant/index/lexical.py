@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -75,3 +76,49 @@ def bm25_weights(docs: Sequence[Sequence[str]]) -> tuple[list[dict[str, float]],
         norm = K1 * (1 - B + B * length / avgdl) if avgdl else K1
         weights.append({term: idf(df[term], n) * tf / (tf + norm) for term, tf in c.items()})
     return weights, dict(df)
+
+
+@dataclass(frozen=True)
+class BM25Matrix:
+    """``bm25_weights`` as a sparse document-by-term matrix (CSR), for corpora too large for dicts.
+
+    ``vocabulary[i]`` is term ``i`` (sorted); document ``d`` holds ``indices[indptr[d]:indptr[d + 1]]`` (term
+    ids, ascending) with ``weights`` at the same positions; ``df[i]`` is term ``i``'s document frequency.
+    """
+
+    vocabulary: list[str]
+    indptr: np.ndarray
+    indices: np.ndarray
+    weights: np.ndarray
+    df: np.ndarray
+
+
+def bm25_matrix(docs: Sequence[Sequence[str]], block: int = 50_000) -> BM25Matrix:
+    """The numbers of :func:`bm25_weights` (float32), computed with numpy a block of documents at a time, so
+    that a million passages fit in memory."""
+    vocabulary = sorted({term for d in docs for term in d})
+    ids = {term: i for i, term in enumerate(vocabulary)}
+    n, v = len(docs), max(len(vocabulary), 1)
+    lengths = np.fromiter((len(d) for d in docs), dtype=np.int64, count=n)
+    counts = np.zeros(n, dtype=np.int64)
+    cols_parts, tf_parts = [], []
+    for start in range(0, n, block):
+        part = docs[start:start + block]
+        flat = np.fromiter((ids[term] for d in part for term in d), dtype=np.int64,
+                           count=int(lengths[start:start + len(part)].sum()))
+        doc_of = np.repeat(np.arange(len(part), dtype=np.int64), lengths[start:start + len(part)])
+        keys, tf = np.unique(doc_of * v + flat, return_counts=True)  # sorted: by document, then term
+        counts[start:start + len(part)] = np.bincount(keys // v, minlength=len(part))
+        cols_parts.append((keys % v).astype(np.int32))
+        tf_parts.append(tf.astype(np.int32))
+    cols = np.concatenate(cols_parts) if cols_parts else np.zeros(0, dtype=np.int32)
+    tf = np.concatenate(tf_parts) if tf_parts else np.zeros(0, dtype=np.int32)
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    rows = np.repeat(np.arange(n, dtype=np.int64), counts)
+    df = np.bincount(cols, minlength=len(vocabulary)).astype(np.int64)
+    avgdl = float(lengths.mean()) if n else 0.0
+    norm = K1 * (1 - B + B * lengths / avgdl) if avgdl else np.full(n, K1)
+    idfs = np.log(1 + (n - df + 0.5) / (df + 0.5))
+    weights = (idfs[cols] * tf / (tf + norm[rows])).astype(np.float32)
+    return BM25Matrix(vocabulary=vocabulary, indptr=indptr, indices=cols, weights=weights, df=df)

@@ -51,6 +51,8 @@ class VersionContent:
     sentence_vectors: np.ndarray
     report: dict[str, Any] = field(default_factory=dict)
     analyzer: dict[str, Any] = field(default_factory=analyzer_config)
+    version_id: str = ""  # empty: the store makes a new id (set when a version moves between stores)
+    created_at: float = 0.0  # 0: now
 
 
 class IndexReader(Protocol):

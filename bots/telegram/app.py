@@ -24,7 +24,7 @@ from telegram.ext import (
 
 from assistant.config import Settings
 from assistant.errors import ConfigError
-from assistant.feedback import FeedbackStore
+from assistant.feedback import open_feedback
 from ingest.jobs import Reindexer
 
 from . import handlers
@@ -137,7 +137,7 @@ def build_application(settings: Settings, assistant: AssistantLike | None = None
     salt = _salt(settings.telegram_token)
     state = BotState(
         settings=settings,
-        store=FeedbackStore(settings.feedback_db, retention_days=settings.question_retention_days),
+        store=open_feedback(settings),
         access=AccessPolicy(settings.telegram_allowed_users, settings.telegram_admin_users,
                             settings.telegram_join_code, settings.data_dir / "telegram_members.json", salt),
         salt=salt,

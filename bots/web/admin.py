@@ -13,7 +13,6 @@ from fastapi import APIRouter, Depends, File, Query, UploadFile
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
-from assistant import index as idx
 from assistant.errors import WegwijzerError
 from assistant.messages import t
 from ingest.catalog import CatalogError, remove_entry
@@ -155,8 +154,11 @@ def status(ctx: Ctx) -> dict[str, Any]:
     if ctx.ready:
         out["index"] = ctx.assistant().status()
     else:
-        out["index"] = {"version": idx.current_version(ctx.settings.index_dir),
-                        "last_ingest": idx.read_last_ingest(ctx.settings.index_dir)}
+        try:
+            version = ctx.index.current_version()
+        except WegwijzerError:
+            version = None
+        out["index"] = {"version": version, "last_ingest": ctx.index.read_last_ingest()}
     return out
 
 

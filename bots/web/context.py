@@ -14,9 +14,9 @@ from assistant import index as idx
 from assistant.config import Settings
 from assistant.embedding import Embedder, embedder_for
 from assistant.errors import IndexNotFoundError, ModelMismatchError, WegwijzerError
-from assistant.feedback import FeedbackStore, hash_user, local_salt
+from assistant.feedback import client_salt, hash_user, open_feedback
 from assistant.messages import t
-from bots.ratelimit import SQLiteLimiter
+from bots.ratelimit import open_limiter
 from ingest.jobs import Reindexer
 
 from .errors import ApiError
@@ -45,11 +45,13 @@ class WebContext:
         self._failed_version: str | None = None
         self.problem = ""  # why the service is not ready, in Dutch
         self.problem_code = ""
-        self.store = FeedbackStore(settings.feedback_db, retention_days=settings.question_retention_days)
+        # With WEGWIJZER_DATABASE_URL all of these live in the shared database: a replica keeps no state.
+        self.index = idx.open_store(settings)
+        self.store = open_feedback(settings)
         self.metrics = Metrics(self.store.counts)
         if assistant is not None and getattr(assistant, "observer", None) is None:
             assistant.observer = self.metrics  # generated answers are counted in /metrics
-        self.limiter = SQLiteLimiter(settings.ratelimit_db)
+        self.limiter = open_limiter(settings)
         self._salt = ""
         self.jobs = jobs or Reindexer(settings)
         self.sessions = Sessions(settings.data_dir, settings.admin_token, settings.admin_session_minutes * 60.0,
@@ -65,7 +67,7 @@ class WebContext:
     def client_ref(self, address: str) -> str:
         """A pseudonym for a client address (salted with a secret kept in the data directory)."""
         if not self._salt:
-            self._salt = local_salt(self.settings.data_dir)
+            self._salt = client_salt(self.settings)
         return hash_user(address, self._salt)
 
     def open(self) -> None:
@@ -93,8 +95,12 @@ class WebContext:
     def _try_load(self, force: bool = False) -> Assistant | None:
         if self._assistant is not None:
             return self._assistant
-        # readlink is cheap: without a published version there is nothing to try yet.
-        current = idx.current_version(self.settings.index_dir)
+        # readlink (or one row) is cheap: without a published version there is nothing to try yet.
+        try:
+            current = self.index.current_version()
+        except WegwijzerError as exc:  # the database is unreachable: not ready, with the reason
+            self.problem, self.problem_code = str(exc), "database_unavailable"
+            return None
         if current is None:
             self.problem, self.problem_code = t("index.missing"), "index_missing"
             return None

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from assistant.messages import t
-from bots.ratelimit import Limit, SQLiteLimiter
+from bots.ratelimit import Limit, PostgresLimiter, SQLiteLimiter
 
 from .errors import ApiError, send_error
 from .metrics import ASGIApp, Message, Metrics, Receive, Scope, Send
@@ -115,10 +115,11 @@ class Rule:
 class RateLimitMiddleware:
     """429 with Retry-After once a client passes a limit; checked before the body is read.
 
-    The state is shared by all worker processes through ``SQLiteLimiter``.
+    The state is shared by all worker processes through ``SQLiteLimiter`` (all replicas: ``PostgresLimiter``).
     """
 
-    def __init__(self, app: ASGIApp, limiter: SQLiteLimiter, rules: Sequence[Rule], metrics: Metrics) -> None:
+    def __init__(self, app: ASGIApp, limiter: SQLiteLimiter | PostgresLimiter, rules: Sequence[Rule],
+                 metrics: Metrics) -> None:
         self.app = app
         self.limiter = limiter
         self.rules = {(r.method, r.path): r for r in rules if r.limit.count > 0}
