@@ -211,8 +211,103 @@ class SQLiteConversationStore:
             self._con.close()
 
 
+_PG_MIGRATIONS = (
+    """
+    CREATE TABLE wegwijzer.conversations (
+        id          text PRIMARY KEY,
+        created_at  double precision NOT NULL,
+        updated_at  double precision NOT NULL,
+        turns       jsonb NOT NULL
+    );
+    CREATE INDEX conversations_updated ON wegwijzer.conversations (updated_at);
+    """,
+)
+
+
+class PostgresConversationStore:
+    """Conversations in the shared database, so a follow-up may reach any replica: same behaviour as SQLite.
+
+    An append reads and writes the row under ``SELECT … FOR UPDATE`` (a new conversation under the primary
+    key's conflict rule), so two replicas appending to one conversation take turns and lose no turn.
+    """
+
+    def __init__(self, url: str, ttl_s: float = 3600.0, max_turns: int = 20, cleanup_s: float = 600.0) -> None:
+        if ttl_s <= 0 or max_turns < 1 or cleanup_s < 0:
+            raise ValueError("ttl_s and cleanup_s must be positive and max_turns at least 1")
+        from .index.postgres import database  # psycopg is imported by its one owner, and only when used
+
+        self.db = database(url)
+        self.ttl_s = ttl_s
+        self.max_turns = max_turns
+        self.cleanup_s = cleanup_s
+        self._last_cleanup = 0.0
+
+    def _tables(self) -> None:
+        self.db.migrate("conversations", _PG_MIGRATIONS)  # once per process (cached)
+
+    def load(self, conversation_id: str) -> Conversation | None:
+        self._tables()
+        rows = self.db.rows("SELECT updated_at, turns FROM wegwijzer.conversations WHERE id = %s",
+                            (conversation_id,))
+        if not rows or time.time() - float(rows[0][0]) >= self.ttl_s:
+            return None
+        return Conversation(conversation_id, tuple(Turn.from_dict(t) for t in rows[0][1]), float(rows[0][0]))
+
+    def append(self, conversation_id: str, turn: Turn) -> Conversation:
+        if not valid_conversation_id(conversation_id):
+            raise ValueError(f"conversation id {conversation_id!r} is not of the shape {ID_SHAPE.pattern}")
+        self._tables()
+        now = time.time()
+        with self.db.transaction() as con:
+            con.execute("INSERT INTO wegwijzer.conversations (id, created_at, updated_at, turns) "
+                        "VALUES (%s, %s, %s, '[]'::jsonb) ON CONFLICT (id) DO NOTHING",
+                        (conversation_id, now, now))
+            row = con.execute("SELECT updated_at, turns FROM wegwijzer.conversations WHERE id = %s FOR UPDATE",
+                              (conversation_id,)).fetchone()
+            alive = now - float(row[0]) < self.ttl_s
+            turns = (list(row[1]) if alive else []) + [turn.to_dict()]
+            turns = turns[-self.max_turns:]
+            con.execute("UPDATE wegwijzer.conversations SET updated_at = %s, turns = %s, "
+                        "created_at = CASE WHEN %s THEN created_at ELSE %s END WHERE id = %s",
+                        (now, self.db.jsonb(turns), alive, now, conversation_id))
+        self._cleanup(now)
+        return Conversation(conversation_id, tuple(Turn.from_dict(t) for t in turns), now)
+
+    def clear(self, conversation_id: str) -> None:
+        self._tables()
+        self.db.execute("DELETE FROM wegwijzer.conversations WHERE id = %s", (conversation_id,))
+
+    def purge(self, now: float | None = None) -> int:
+        self._tables()
+        cutoff = (time.time() if now is None else now) - self.ttl_s
+        removed = self.db.execute("DELETE FROM wegwijzer.conversations WHERE updated_at < %s", (cutoff,))
+        if removed:
+            log.info("removed %d expired conversations", removed)
+        return int(removed)
+
+    def _cleanup(self, now: float) -> None:
+        if now - self._last_cleanup < self.cleanup_s:
+            return
+        self._last_cleanup = now
+        try:
+            self.purge(now)
+        except Exception as exc:  # noqa: BLE001 - the database is busy or down: next time
+            log.warning("could not remove expired conversations: %s", exc)
+
+    def count(self) -> int:
+        self._tables()
+        return int(self.db.rows("SELECT COUNT(*) FROM wegwijzer.conversations")[0][0])
+
+    def close(self) -> None:
+        pass  # the pool belongs to the database owner (one per URL and process)
+
+
 def open_conversations(settings: Settings) -> ConversationStore:
-    """The conversation store for these settings (SQLite in the data directory)."""
+    """The conversation store for these settings: the shared database when one is set, else SQLite."""
+    if settings.database_url:
+        return PostgresConversationStore(settings.database_url, ttl_s=settings.conversation_ttl_s,
+                                         max_turns=settings.conversation_max_turns,
+                                         cleanup_s=settings.conversation_cleanup_s)
     return SQLiteConversationStore(settings.conversations_db, ttl_s=settings.conversation_ttl_s,
                                    max_turns=settings.conversation_max_turns,
                                    cleanup_s=settings.conversation_cleanup_s)

@@ -219,3 +219,56 @@ def test_a_database_restart_is_survived(pg_server, pg_index: Settings) -> None: 
         assert assistant.version != before
     finally:
         assistant.close()
+
+
+# ---------------------------------------------------------------- conversations
+
+
+def test_conversations_live_in_the_database_and_replicas_share_them(pg_settings: Settings) -> None:
+    from assistant.conversation import PostgresConversationStore, Turn, new_conversation_id, open_conversations
+
+    store = open_conversations(pg_settings.with_(conversation_max_turns=3))
+    assert isinstance(store, PostgresConversationStore)
+    other = PostgresConversationStore(pg_settings.database_url, max_turns=3)  # another replica
+    cid = new_conversation_id()
+    store.append(cid, Turn("Welke werksessie gaat over sport?", "q1", found=True, cited=(4, 7)))
+    seen = other.load(cid)
+    assert seen is not None and seen.last is not None and seen.last.cited == (4, 7)
+    for i in range(4):
+        other.append(cid, Turn(f"vraag {i}", f"q{i}"))
+    assert [t.question for t in store.load(cid).turns] == ["vraag 1", "vraag 2", "vraag 3"]  # type: ignore[union-attr]
+    store.clear(cid)
+    assert other.load(cid) is None
+    assert not pg_settings.conversations_db.exists()
+
+
+def test_concurrent_appends_to_one_conversation_lose_no_turn(pg_settings: Settings) -> None:
+    from assistant.conversation import PostgresConversationStore, Turn, new_conversation_id
+
+    cid = new_conversation_id()
+    stores = [PostgresConversationStore(pg_settings.database_url, max_turns=100) for _ in range(3)]
+
+    def work(s: PostgresConversationStore, prefix: str) -> None:
+        for i in range(10):
+            s.append(cid, Turn(f"{prefix}{i}", "q"))
+
+    threads = [threading.Thread(target=work, args=(s, p)) for s, p in zip(stores, "abc", strict=True)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(timeout=WAIT_S)
+    loaded = stores[0].load(cid)
+    assert loaded is not None and len(loaded.turns) == 30
+
+
+def test_an_expired_conversation_starts_afresh_and_is_purged(pg_settings: Settings) -> None:
+    from assistant.conversation import PostgresConversationStore, Turn, new_conversation_id
+
+    store = PostgresConversationStore(pg_settings.database_url, ttl_s=60.0)
+    cid = new_conversation_id()
+    store.append(cid, Turn("oud", "q"))
+    assert store.load(cid) is not None
+    assert store.purge(now=time.time() + 120) == 1
+    assert store.load(cid) is None and store.count() == 0
+    store.append(cid, Turn("nieuw", "q"))
+    assert [t.question for t in store.load(cid).turns] == ["nieuw"]  # type: ignore[union-attr]
