@@ -66,8 +66,9 @@ def _read_until(fd: int, needle: bytes, timeout: float) -> bytes:
         left = deadline - time.monotonic()
         if left <= 0:
             raise AssertionError(f"never saw {needle!r}; got {seen[-500:]!r}")
-        ready, _, _ = select.select([fd], [], [], left)
-        if ready:
+        poller = select.poll()  # not select.select: descriptors may be above 1023 late in a long run
+        poller.register(fd, select.POLLIN)
+        if poller.poll(left * 1000):
             try:
                 chunk = os.read(fd, 4096)
             except OSError:

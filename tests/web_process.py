@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import os
-import select
+import selectors
 import signal
 import socket
 import subprocess
@@ -173,8 +173,11 @@ def stream_upload(port: int, path: str, headers: dict[str, str], filename: str, 
     deadline = t0 + timeout
     sent = 0
     sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    # a selector, not select.select: after hundreds of tests this process may hold descriptors above 1023
+    poller = selectors.DefaultSelector()
     try:
         sock.setblocking(False)
+        poller.register(sock, selectors.EVENT_READ | selectors.EVENT_WRITE)
         source = pieces()
         pending = b""
         answered = False
@@ -183,7 +186,9 @@ def stream_upload(port: int, path: str, headers: dict[str, str], filename: str, 
                 pending = next(source, b"")
                 if not pending:
                     break
-            readable, writable, _ = select.select([sock], [sock], [], 1.0)
+            events = poller.select(1.0)
+            mask = events[0][1] if events else 0
+            readable, writable = mask & selectors.EVENT_READ, mask & selectors.EVENT_WRITE
             if readable:
                 answered = True
                 break
@@ -210,6 +215,7 @@ def stream_upload(port: int, path: str, headers: dict[str, str], filename: str, 
                 return RawResult(None, None, sent, time.monotonic() - t0, repr(exc))
         seconds = time.monotonic() - t0
     finally:
+        poller.close()
         sock.close()
     head_part, _, body = raw.partition(b"\r\n\r\n")
     if not head_part:
