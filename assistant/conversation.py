@@ -120,8 +120,31 @@ CREATE INDEX IF NOT EXISTS conversations_updated ON conversations(updated_at);
 """
 
 
-class SQLiteConversationStore:
+class _Expiring:
+    """What both stores share: expired conversations are purged now and then by whichever process writes
+    (no background thread). ``_RETRY_LATER`` are the errors that mean "busy or down: next time"."""
+
+    _RETRY_LATER: tuple[type[BaseException], ...] = ()
+    cleanup_s: float
+    _last_cleanup: float
+
+    def purge(self, now: float | None = None) -> int:
+        raise NotImplementedError
+
+    def _cleanup(self, now: float) -> None:
+        if now - self._last_cleanup < self.cleanup_s:
+            return
+        self._last_cleanup = now
+        try:
+            self.purge(now)
+        except self._RETRY_LATER as exc:
+            log.warning("could not remove expired conversations: %s", exc)
+
+
+class SQLiteConversationStore(_Expiring):
     """Conversations in one SQLite file (WAL), safe to share between threads and worker processes."""
+
+    _RETRY_LATER = (sqlite3.Error,)
 
     def __init__(self, path: Path, ttl_s: float = 3600.0, max_turns: int = 20, cleanup_s: float = 600.0) -> None:
         if ttl_s <= 0 or max_turns < 1 or cleanup_s < 0:
@@ -191,16 +214,6 @@ class SQLiteConversationStore:
             log.info("removed %d expired conversations", removed)
         return int(removed)
 
-    def _cleanup(self, now: float) -> None:
-        """Purge now and then, from whichever process writes: no background thread needed."""
-        if now - self._last_cleanup < self.cleanup_s:
-            return
-        self._last_cleanup = now
-        try:
-            self.purge(now)
-        except sqlite3.Error as exc:  # busy or read-only: next time
-            log.warning("could not remove expired conversations from %s: %s", self.path, exc)
-
     def count(self) -> int:
         """Stored conversations, expired ones not yet cleaned up included (tests, metrics)."""
         with self._lock:
@@ -224,12 +237,14 @@ _PG_MIGRATIONS = (
 )
 
 
-class PostgresConversationStore:
+class PostgresConversationStore(_Expiring):
     """Conversations in the shared database, so a follow-up may reach any replica: same behaviour as SQLite.
 
     An append reads and writes the row under ``SELECT … FOR UPDATE`` (a new conversation under the primary
     key's conflict rule), so two replicas appending to one conversation take turns and lose no turn.
     """
+
+    _RETRY_LATER = (Exception,)  # psycopg's errors and the Dutch DatabaseError alike: the database is busy or down
 
     def __init__(self, url: str, ttl_s: float = 3600.0, max_turns: int = 20, cleanup_s: float = 600.0) -> None:
         if ttl_s <= 0 or max_turns < 1 or cleanup_s < 0:
@@ -284,15 +299,6 @@ class PostgresConversationStore:
         if removed:
             log.info("removed %d expired conversations", removed)
         return int(removed)
-
-    def _cleanup(self, now: float) -> None:
-        if now - self._last_cleanup < self.cleanup_s:
-            return
-        self._last_cleanup = now
-        try:
-            self.purge(now)
-        except Exception as exc:  # noqa: BLE001 - the database is busy or down: next time
-            log.warning("could not remove expired conversations: %s", exc)
 
     def count(self) -> int:
         self._tables()

@@ -42,7 +42,11 @@ from ..messages import t
 from ..types import Page, Passage
 from .lexical import K1, Analyser, B, idf, lexical_text, vocabulary_of
 from .model import FORMAT_VERSION, Manifest
+from .protocol import PASSAGE_COLUMNS as _PASSAGE_COLUMNS
+from .protocol import SENTENCE_COLUMNS as _SENTENCE_COLUMNS
 from .protocol import SentenceRecord, VersionContent
+from .protocol import passage_from_row as _passage
+from .protocol import sentence_from_row as _sentence
 
 log = logging.getLogger(__name__)
 
@@ -79,20 +83,6 @@ CREATE TABLE sentences (id INTEGER PRIMARY KEY, passage_id INTEGER NOT NULL, sta
     terms TEXT NOT NULL);
 CREATE INDEX sentences_passage ON sentences(passage_id, id);
 """
-_PASSAGE_COLUMNS = 'id, source, title, page, section, start, "end", text, ocr'
-_SENTENCE_COLUMNS = 'id, passage_id, start, "end", text, kind, block, facts, terms'
-
-
-def _passage(row: Sequence[Any]) -> Passage:
-    return Passage(id=row[0], source=row[1], title=row[2], page=row[3], section=row[4], start=row[5], end=row[6],
-                   text=row[7], ocr=bool(row[8]))
-
-
-def _sentence(row: Sequence[Any]) -> SentenceRecord:
-    return SentenceRecord(id=row[0], passage_id=row[1], start=row[2], end=row[3], text=row[4], kind=row[5],
-                          block=row[6], facts=row[7], terms=tuple(row[8].split()))
-
-
 def _marks(n: int) -> str:
     return ",".join("?" * n)
 

@@ -33,6 +33,21 @@ class SentenceRecord:
     terms: tuple[str, ...] = ()  # analysed terms, as the lexical index analyses the question
 
 
+# The row layout both stores select passages and sentences in (SQLite and PostgreSQL alike).
+PASSAGE_COLUMNS = 'id, source, title, page, section, start, "end", text, ocr'
+SENTENCE_COLUMNS = 'id, passage_id, start, "end", text, kind, block, facts, terms'
+
+
+def passage_from_row(row: Sequence[Any]) -> Passage:
+    return Passage(id=row[0], source=row[1], title=row[2], page=row[3], section=row[4], start=row[5], end=row[6],
+                   text=row[7], ocr=bool(row[8]))
+
+
+def sentence_from_row(row: Sequence[Any]) -> SentenceRecord:
+    return SentenceRecord(id=row[0], passage_id=row[1], start=row[2], end=row[3], text=row[4], kind=row[5],
+                          block=row[6], facts=row[7], terms=tuple(row[8].split()))
+
+
 @dataclass
 class VersionContent:
     """Everything one version holds, as ingest hands it to a store to write.
