@@ -40,3 +40,4 @@ def test_usage_errors_are_dutch(argv: list[str], capsys: pytest.CaptureFixture[s
     assert stopped.value.code == 2
     err = capsys.readouterr().err
     assert "fout:" in err and not ENGLISH.search(err), err
+
