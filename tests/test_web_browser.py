@@ -490,3 +490,24 @@ def test_a_generated_answer_streams_in_and_loses_its_unsupported_sentence(page: 
     requests = llm_site["stub"].answers()
     assert requests and requests[-1]["stream"] is True
     assert not page.errors, page.errors  # type: ignore[attr-defined]
+
+
+def test_sources_and_related_passages_are_shown_apart_and_a_refusal_has_no_sources(
+        page: Any, site: dict[str, Any]) -> None:
+    page.goto(site["intranet"] + "/index.html")
+    page.locator("wegwijzer-chat .launcher").click()
+    answered = ask(page, QUESTION)
+    sources = answered.locator(".sources")
+    assert sources.locator("h3").text_content() == "Bronnen" and sources.locator(".card").count() >= 1
+    related = answered.locator("details.related")
+    assert (related.locator("summary").text_content() or "").startswith("Verwante passagen")
+    assert related.get_attribute("open") is None  # further reading, folded away under an answer
+    # no passage is listed twice: the cited ones (their document-view links) are not among the related ones
+    links = "as => as.map(a => a.getAttribute('href'))"
+    cited = set(sources.locator("a.open").evaluate_all(links))
+    assert cited and not cited & set(related.locator("a.open").evaluate_all(links))
+
+    refused = ask(page, "Wat is het telefoonnummer van de voorzitter van de VVSG?", answers_before=1)
+    assert "geen antwoord" in refused.locator(".answer").inner_text()
+    assert refused.locator(".sources").count() == 0 and "Bronnen" not in (refused.text_content() or "")
+    assert refused.locator("details.related").get_attribute("open") == ""  # shown open, as possibly related
