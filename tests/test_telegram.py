@@ -292,6 +292,18 @@ def test_no_answer_says_so_and_points_to_documents(api: FakeBotAPI, start_bot: S
     answer = ask(api, unanswerable)
     assert t("answer.not_found") in plain(answer) and "/bronnen" in plain(answer)
     assert [b["text"] for b in answer.buttons()] == ["👍", "👎"]
+    # the passages near an unanswered question are offered as related reading, never as sources
+    assert say("bot.sources_heading") not in plain(answer) and say("bot.related_heading") in plain(answer)
+
+
+def test_an_answer_lists_its_sources_and_the_related_passages_apart(api: FakeBotAPI, start_bot: StartBot,
+                                                                    known: Answer) -> None:
+    start_bot()
+    text = plain(ask(api, known.question))
+    sources, _, related = text.partition(say("bot.related_heading"))
+    assert say("bot.sources_heading") in sources and related.strip()
+    assert all(f"[{c.n}]" in sources for c in known.citations)
+    assert all(f"[{c.n}]" in related and f"[{c.n}]" not in sources for c in known.related)
 
 
 def test_long_answer_is_split_into_valid_messages(api: FakeBotAPI, start_bot: StartBot,
