@@ -104,7 +104,52 @@ RETURNING tat
 """
 
 
-class SQLiteLimiter:
+class _SharedLimiter:
+    """What the SQLite and PostgreSQL limiters share: the GCRA step, pruning now and then, and letting a
+    request through (with a warning at most once a minute) when the store cannot be used. A store supplies
+    ``_check(key, params, now)``: None when the atomic update admitted the request, else the bucket's
+    ``tat`` (or None for no bucket) wrapped in a one-element tuple."""
+
+    PRUNE_EVERY_S = 60.0
+    WARN_EVERY_S = 60.0
+    _STORE_ERRORS: tuple[type[BaseException], ...] = ()
+
+    def __init__(self) -> None:
+        self._next_prune = 0.0
+        self._next_warning = 0.0
+
+    def _check(self, key: str, params: dict[str, object], now: float) -> tuple[float | None] | None:
+        raise NotImplementedError
+
+    def _due_for_pruning(self, now: float) -> bool:
+        if now < self._next_prune:
+            return False
+        self._next_prune = now + self.PRUNE_EVERY_S
+        return True
+
+    def _describe_failure(self, exc: BaseException) -> str:
+        return str(exc)
+
+    def hit(self, limit: Limit, client: str, now: float | None = None) -> Decision:
+        if limit.count == 0:
+            return ALLOWED
+        now = time.time() if now is None else now
+        key = f"{limit.name}:{client}"
+        params = {"key": key, "now": now, "interval": limit.interval, "period": limit.period}
+        try:
+            found = self._check(key, params, now)
+        except self._STORE_ERRORS as exc:
+            if now >= self._next_warning:
+                self._next_warning = now + self.WARN_EVERY_S
+                log.warning("a request went through without its rate-limit check: %s", self._describe_failure(exc))
+            return ALLOWED
+        if found is None:
+            return ALLOWED
+        _, decision = step(found[0], now, limit)
+        return decision
+
+
+class SQLiteLimiter(_SharedLimiter):
     """Limits shared by every process that opens the same file (the web service's workers).
 
     WAL and ``synchronous=OFF``: a crash may forget the last few requests of a bucket, which only makes
@@ -113,16 +158,14 @@ class SQLiteLimiter:
     service down.
     """
 
-    PRUNE_EVERY_S = 60.0
     BUSY_TIMEOUT_MS = 250  # per check; opening (switching to WAL) may wait longer
-    WARN_EVERY_S = 60.0
+    _STORE_ERRORS = (sqlite3.Error,)
 
     def __init__(self, path: Path) -> None:
+        super().__init__()
         self.path = Path(path)
         self._lock = threading.Lock()
         self._con: sqlite3.Connection | None = None
-        self._next_prune = 0.0
-        self._next_warning = 0.0
 
     def _connect(self) -> sqlite3.Connection:
         if self._con is None:
@@ -139,29 +182,18 @@ class SQLiteLimiter:
             self._con = con
         return self._con
 
-    def hit(self, limit: Limit, client: str, now: float | None = None) -> Decision:
-        if limit.count == 0:
-            return ALLOWED
-        now = time.time() if now is None else now
-        key = f"{limit.name}:{client}"
-        params = {"key": key, "now": now, "interval": limit.interval, "period": limit.period}
+    def _check(self, key: str, params: dict[str, object], now: float) -> tuple[float | None] | None:
         with self._lock:
-            try:
-                con = self._connect()
-                if con.execute(_HIT, params).fetchone() is not None:
-                    if now >= self._next_prune:
-                        self._next_prune = now + self.PRUNE_EVERY_S
-                        con.execute("DELETE FROM buckets WHERE tat < ?", (now,))
-                    return ALLOWED
-                row = con.execute("SELECT tat FROM buckets WHERE key = ?", (key,)).fetchone()
-            except sqlite3.Error as exc:
-                if now >= self._next_warning:
-                    self._next_warning = now + self.WARN_EVERY_S
-                    log.warning("a request went through without its rate-limit check: %s is unusable (%s)",
-                                self.path, exc)
-                return ALLOWED
-        _, decision = step(row[0] if row else None, now, limit)
-        return decision
+            con = self._connect()
+            if con.execute(_HIT, params).fetchone() is not None:
+                if self._due_for_pruning(now):
+                    con.execute("DELETE FROM buckets WHERE tat < ?", (now,))
+                return None
+            row = con.execute("SELECT tat FROM buckets WHERE key = ?", (key,)).fetchone()
+        return (row[0] if row else None,)
+
+    def _describe_failure(self, exc: BaseException) -> str:
+        return f"{self.path} is unusable ({exc})"
 
     def close(self) -> None:
         with self._lock:
@@ -183,44 +215,29 @@ RETURNING tat
 """
 
 
-class PostgresLimiter:
+class PostgresLimiter(_SharedLimiter):
     """Limits shared by every replica on one database; like the SQLite store, it lets requests through
     (and logs) when the database cannot be used."""
 
-    PRUNE_EVERY_S = 60.0
-    WARN_EVERY_S = 60.0
+    _STORE_ERRORS = (WegwijzerError,)
 
     def __init__(self, url: str) -> None:
         from assistant.index.postgres import database
 
+        super().__init__()
         self.db = database(url)
         self._ready = False
-        self._next_prune = 0.0
-        self._next_warning = 0.0
 
-    def hit(self, limit: Limit, client: str, now: float | None = None) -> Decision:
-        if limit.count == 0:
-            return ALLOWED
-        now = time.time() if now is None else now
-        key = f"{limit.name}:{client}"
-        params = {"key": key, "now": now, "interval": limit.interval, "period": limit.period}
-        try:
-            if not self._ready:
-                self.db.migrate("ratelimit", _PG_MIGRATIONS)
-                self._ready = True
-            if self.db.rows(_PG_HIT, params):
-                if now >= self._next_prune:
-                    self._next_prune = now + self.PRUNE_EVERY_S
-                    self.db.execute("DELETE FROM wegwijzer.ratelimit WHERE tat < %s", (now,))
-                return ALLOWED
-            rows = self.db.rows("SELECT tat FROM wegwijzer.ratelimit WHERE key = %s", (key,))
-        except WegwijzerError as exc:
-            if now >= self._next_warning:
-                self._next_warning = now + self.WARN_EVERY_S
-                log.warning("a request went through without its rate-limit check: %s", exc)
-            return ALLOWED
-        _, decision = step(rows[0][0] if rows else None, now, limit)
-        return decision
+    def _check(self, key: str, params: dict[str, object], now: float) -> tuple[float | None] | None:
+        if not self._ready:
+            self.db.migrate("ratelimit", _PG_MIGRATIONS)
+            self._ready = True
+        if self.db.rows(_PG_HIT, params):
+            if self._due_for_pruning(now):
+                self.db.execute("DELETE FROM wegwijzer.ratelimit WHERE tat < %s", (now,))
+            return None
+        rows = self.db.rows("SELECT tat FROM wegwijzer.ratelimit WHERE key = %s", (key,))
+        return (rows[0][0] if rows else None,)
 
     def close(self) -> None:
         """Connections belong to the process's pool."""
