@@ -1,9 +1,11 @@
 """Fit the evidence models (assistant/evidence_model.json) on labelled questions, with cross-validation.
 
-Two logistic regressions, as assistant/evidence.py describes them:
+The models assistant/evidence.py describes:
 
-1. the sentence model: does this sentence state the asked fact (it contains a gold string)?
-2. the answerability model: do the best sentences answer the question at all?
+1. the sentence model (logistic): does this sentence state the asked fact (it contains a gold string)?
+2. the sentence ranker (conditional logit: a softmax over each answerable question's sentences): which
+   of this question's sentences states it?
+3. the answerability gates (logistic): do the best sentences answer the question at all?
 
 The data are the *training* question sets: ../shared/eval/dev.jsonl and dev_nearmiss.jsonl,
 bench/extra_questions.jsonl and bench/questions/train_*.jsonl. The figures reported as
@@ -38,11 +40,12 @@ from assistant.evidence import (
     GATES,
     MODEL_PATH,
     SENTENCE_FEATURES,
-    Candidate,
     Evidence,
+    LinearModel,
     answer_signals,
     eligible_mask,
     focus_found,
+    rank_candidates,
     sentence_signals,
 )
 from assistant.facts import ask_of
@@ -151,6 +154,38 @@ def fit_sentence_model(items: list[Item]) -> dict[str, Any]:
     x = np.vstack([r[0] for r in rows])
     y = np.concatenate([r[1] for r in rows])
     return _fit(x, y)
+
+
+def fit_ranker(items: list[Item]) -> dict[str, Any]:
+    """The sentence ranker: a conditional logit over the eligible sentences of each answerable question whose
+    gold sentence was retrieved, L2-regularised like the other models. Its scores are only compared within a
+    question, so it has no intercept and learns nothing from how questions differ from each other."""
+    from scipy.optimize import minimize
+
+    groups = []
+    for it in items:
+        matrix, eligible = it.evidence_inputs[5], it.evidence_inputs[7]
+        if it.q.answerable and (it.labels & eligible).any():
+            groups.append((matrix[eligible], it.labels[eligible].astype(np.float64)))
+    x = np.vstack([g[0] for g in groups])
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale = np.where(scale > 1e-9, scale, 1.0)
+    standard = [((m - mean) / scale, y / y.sum()) for m, y in groups]  # several gold sentences share the mass
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        value, grad = 0.5 / C * (w @ w), w / C
+        for z, target in standard:
+            scores = z @ w
+            scores = scores - scores.max()
+            p = np.exp(scores)
+            p /= p.sum()
+            value -= float(target @ np.log(p + 1e-12))
+            grad = grad + z.T @ (p - target)
+        return value, grad
+
+    result = minimize(loss, np.zeros(x.shape[1]), jac=True, method="L-BFGS-B")
+    return {"mean": mean.tolist(), "scale": scale.tolist(), "weights": result.x.tolist(), "intercept": 0.0}
 
 
 OFFTOPIC_SETS = {"dev", "extra_questions", "train_offtopic", "test_offtopic"}
@@ -264,7 +299,8 @@ def fit_all(items: list[Item], k: int = FOLDS) -> dict[str, Any]:
             params = fit_gate([items[i] for i in train], g, [signals[i] for i in train])
             for i in f:
                 oof[g][i] = gate_probability(params, g, signals[i])
-    return {"sentence": sentence_params, "gates": gates, "thresholds": choose_thresholds(oof, items)}
+    return {"sentence": sentence_params, "ranker": fit_ranker(items), "gates": gates,
+            "thresholds": choose_thresholds(oof, items)}
 
 
 def decide(it: Item, model: dict[str, Any]) -> tuple[bool, str]:
@@ -276,9 +312,8 @@ def decide(it: Item, model: dict[str, Any]) -> tuple[bool, str]:
     group = group_of(it)
     answered = bool(eligible.any()) and all(
         gate_probability(model["gates"][g], g, signals) >= model["thresholds"][g][group] for g in GATES)
-    order = np.argsort(-np.where(eligible, probs, -1.0))
-    cands = [Candidate(sentences[i], hits[i], ranks[i], matrix[i], float(probs[i]), float(facts[i]))
-             for i in order if eligible[i]]
+    ranker = LinearModel.from_dict({"features": SENTENCE_FEATURES, **model["ranker"]})
+    cands = rank_candidates(ranker, sentences, hits, ranks, matrix, probs, facts, eligible)
     quotes = choose_quotes(Evidence(ask, cands, sentences, answered, 0.0, {}))
     return answered, " ".join(q.text for q in quotes)
 
@@ -374,6 +409,7 @@ def main() -> int:
     if args.write:
         document = {
             "sentence": {"features": list(SENTENCE_FEATURES), **final["sentence"]},
+            "ranker": {"features": list(SENTENCE_FEATURES), **final["ranker"]},
             "gates": {g: {"features": list(GATES[g]), **final["gates"][g], "thresholds": final["thresholds"][g]}
                       for g in GATES},
             "meta": meta,

@@ -25,7 +25,8 @@ def _sentence(sid: int, pid: int, text: str, kind: str = "sentence", block: int 
 def _evidence(hits: list[Hit], scored: list[tuple[SentenceRecord, float]],
               others: list[SentenceRecord] = ()) -> Evidence:  # type: ignore[assignment]
     hit_of = {h.passage.id: h for h in hits}
-    candidates = [Candidate(s, hit_of[s.passage_id], 0, np.zeros(1), p, 0.0)
+    total = sum(p for _, p in scored)  # the ranker's shares sum to 1 over a question's sentences
+    candidates = [Candidate(s, hit_of[s.passage_id], 0, np.zeros(1), p, 0.0, p / total)
                   for s, p in sorted(scored, key=lambda sp: -sp[1])]
     sentences = sorted([s for s, _ in scored] + list(others), key=lambda s: s.id)
     return Evidence(ask_of("Wat is dit?"), candidates, sentences, True, 0.9, {})
@@ -45,9 +46,20 @@ def test_each_sentence_carries_its_own_passage_and_document() -> None:
 
 def test_a_weak_second_sentence_is_left_out() -> None:
     hits = [_hit(0, "A"), _hit(1, "B")]
-    ev = _evidence(hits, [(_sentence(1, 0, "Sterk antwoord hier."), 0.9), (_sentence(2, 1, "Zwak iets anders."), 0.2)])
+    ev = _evidence(hits, [(_sentence(1, 0, "Sterk antwoord hier."), 0.9), (_sentence(2, 1, "Zwak iets anders."), 0.05)])
     text, citations, related = compose(ev, hits)
     assert "Zwak" not in text and len(citations) == 1 and len(related) == 1
+
+
+def test_when_the_ranker_is_unsure_the_answer_quotes_its_close_runners_up() -> None:
+    hits = [_hit(0, "A"), _hit(1, "B"), _hit(2, "C"), _hit(3, "D")]
+    ev = _evidence(hits, [(_sentence(1, 0, "De studiedag vindt plaats op 31 maart."), 0.4),
+                          (_sentence(2, 1, "Registratie sluit op 20 maart."), 0.3),
+                          (_sentence(3, 2, "Deelname aan de inspiratiedag is gratis."), 0.25),
+                          (_sentence(4, 3, "Vierde zin over iets anders."), 0.05)])
+    text, citations, _ = compose(ev, hits)
+    assert [c.title for c in citations] == ["A", "B", "C"]  # at most three sentences, best first
+    assert "Vierde" not in text
 
 
 def test_near_repeats_are_quoted_once() -> None:
