@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import io
+import json
 import re
 import sqlite3
 import time
@@ -290,6 +291,15 @@ def test_demo_page_and_widget_are_served(client: TestClient) -> None:
     assert "attachShadow" in js.text and "innerHTML" not in js.text  # server data is only ever text
     assert "http://" not in js.text.replace("http://www.w3.org/2000/svg", "")  # no CDN, no external font
     assert "https://" not in js.text.replace("https://HOST/widget.js", "")
+
+
+def test_the_widget_takes_its_texts_from_the_catalogue(client: TestClient) -> None:
+    js = client.get("/widget.js")
+    assert "@wegwijzer-messages" not in js.text  # the placeholder line was filled in
+    for key in ("launcher", "send", "related", "networkError"):
+        assert json.dumps(t(f"widget.ui.{key}"), ensure_ascii=False) in js.text
+    again = client.get("/widget.js", headers={"If-None-Match": js.headers["etag"]})
+    assert again.status_code == 304 and not again.content
 
 
 # ---------------------------------------------------------------- CORS

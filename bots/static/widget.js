@@ -16,7 +16,7 @@
  *
  * Design rules: a custom element with a shadow DOM (host CSS cannot reach in, ours cannot leak out);
  * vanilla JS, no build step, nothing loaded from elsewhere; everything that comes from the server is
- * inserted as text (textContent / text nodes), never as HTML; all UI strings live in MESSAGES.
+ * inserted as text (textContent / text nodes), never as HTML; all UI strings come from the catalogue, through MESSAGES.
  */
 (function () {
   "use strict";
@@ -24,60 +24,9 @@
   var TAG = "wegwijzer-chat";
   if (!window.customElements || window.customElements.get(TAG)) return; // old browser, or loaded twice
 
-  var MESSAGES = {
-    nl: {
-      launcher: "Vraag het Wegwijzer",
-      launcherHint: "chat over integratiebeleid",
-      title: "Wegwijzer",
-      subtitle: "Antwoorden uit de documenten over lokaal integratiebeleid, met bronnen.",
-      close: "Chat sluiten",
-      newChat: "Nieuw gesprek",
-      conversation: "Gesprek met Wegwijzer",
-      inputLabel: "Je vraag",
-      placeholder: "Stel je vraag…",
-      send: "Vraag stellen",
-      hint: "Enter verstuurt, Shift+Enter begint een nieuwe regel.",
-      welcome: "Dag! Stel een vraag over lokaal integratiebeleid. Ik antwoord met passages uit de documenten, " +
-        "telkens met de bron erbij. Een vervolgvraag hoort bij hetzelfde gesprek; met \u201cNieuw gesprek\u201d " +
-        "begin je opnieuw.",
-      suggestionsLabel: "Probeer bijvoorbeeld:",
-      counter: "{n} / {max} tekens",
-      counterOver: "Je vraag is te lang: {n} tekens, hoogstens {max}.",
-      copy: "Kopieer antwoord",
-      copied: "Gekopieerd",
-      copyFailed: "Kopiëren lukte niet",
-      copiedAnnounce: "Het antwoord en de bronnen zijn gekopieerd.",
-      writing: "Wegwijzer schrijft…",
-      checking: "De zinnen worden nagekeken tegen de bronnen…",
-      generated: "Geschreven door een taalmodel; elke zin is nagekeken tegen de bron.",
-      copySources: "Bronnen:",
-      you: "Jij:",
-      bot: "Wegwijzer:",
-      thinking: "Wegwijzer zoekt in de documenten…",
-      sources: "Bronnen",
-      related: "Verwante passagen",
-      page: "p. {page}",
-      refSuffix: " naar bron {n}",
-      openDoc: "Bekijk in het document",
-      newTab: " (opent in een nieuw tabblad)",
-      showMore: "Toon de hele passage",
-      showLess: "Toon minder",
-      feedbackQuestion: "Was dit antwoord nuttig?",
-      helpful: "Duim omhoog: nuttig antwoord",
-      notHelpful: "Duim omlaag: niet nuttig",
-      commentLabel: "Wat ontbrak er? (niet verplicht)",
-      sendFeedback: "Verstuur feedback",
-      thanks: "Bedankt voor je feedback.",
-      feedbackFailed: "Je feedback kon niet bewaard worden. Probeer het opnieuw.",
-      announceAnswer: "Antwoord van Wegwijzer: {text}",
-      announceSources: "{n} bronnen hieronder.",
-      announceSource: "1 bron hieronder.",
-      networkError: "Wegwijzer is niet bereikbaar. Controleer je verbinding en probeer het opnieuw.",
-      genericError: "Er ging iets mis. Probeer het later opnieuw.",
-      cleared: "Het gesprek is gewist.",
-      opened: "Chat met Wegwijzer geopend.",
-    },
-  };
+  // The texts by language: the server fills this in from the catalogue (assistant/messages.py, "widget.ui.*")
+  // when it serves /widget.js; {name} is filled in by fmt().
+  var MESSAGES = {"nl": {}}; // @wegwijzer-messages
 
   var STORE_VERSION = 1;
   var MAX_STORED_MESSAGES = 40;

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import lru_cache
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from assistant import Assistant
 from assistant.config import Settings, get_settings
 from assistant.embedding import Embedder
+from assistant.messages import CATALOG, section
 from bots.ratelimit import Limit
 from ingest.jobs import Reindexer
 
@@ -29,6 +33,8 @@ from .pages import CSP
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 MAX_JSON_BODY = 64 * 1024
+# The line of widget.js that the catalogue's widget texts replace when it is served.
+WIDGET_MESSAGES = 'var MESSAGES = {"nl": {}}; // @wegwijzer-messages'
 
 DESCRIPTION = """Wegwijzer beantwoordt vragen over lokaal integratiebeleid met passages uit de documenten,
 telkens met bronvermelding. Fouten hebben altijd de vorm `{"error": {"code": "...", "message": "..."}}`
@@ -69,9 +75,12 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
                             headers={"Cache-Control": "public, max-age=86400"})
 
     @app.get("/widget.js", include_in_schema=False)
-    def widget() -> FileResponse:
-        return FileResponse(STATIC_DIR / "widget.js", media_type="text/javascript; charset=utf-8",
-                            headers={"Cache-Control": "public, max-age=300"})
+    def widget(request: Request) -> Response:
+        body, etag = widget_script()
+        headers = {"Cache-Control": "public, max-age=300", "ETag": etag}
+        if request.headers.get("if-none-match") == etag:
+            return Response(status_code=304, headers=headers)
+        return Response(body, media_type="text/javascript; charset=utf-8", headers=headers)
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
@@ -99,6 +108,21 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     if settings.trusted_proxies:
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
     return app
+
+
+@lru_cache(maxsize=1)
+def widget_script() -> tuple[bytes, str]:
+    """widget.js with the catalogue's widget texts (``widget.ui.*``, every language) filled in, and its ETag.
+
+    Built once per process; a widget.js without the marker line fails at the first request, not in a browser.
+    """
+    source = (STATIC_DIR / "widget.js").read_text(encoding="utf-8")
+    if source.count(WIDGET_MESSAGES) != 1:
+        raise RuntimeError(f"widget.js must hold the line {WIDGET_MESSAGES!r} exactly once")
+    texts = {lang: section("widget.ui.", lang) for lang in CATALOG}
+    data = json.dumps(texts, ensure_ascii=False, sort_keys=True)
+    body = source.replace(WIDGET_MESSAGES, f"var MESSAGES = {data};").encode("utf-8")
+    return body, '"' + hashlib.sha256(body).hexdigest()[:24] + '"'
 
 
 class _SecurityHeaders:

@@ -37,7 +37,7 @@ from . import csvexport
 from .admin import CHANNEL, _jobs_status, _queue, _ticket
 from .context import Ctx, WebContext
 from .errors import ApiError
-from .pages import KIND_NL, document_url
+from .pages import document_url, kind_label
 from .session import COOKIE_PATH, Session, cookie_from_header, cookie_header
 from .uploads import api_error
 
@@ -109,7 +109,7 @@ def _session_body(ctx: WebContext, session: Session | None) -> dict[str, Any]:
         "signed_in": session is not None,
         "csrf": session.csrf if session else "",
         "expires_at": session.expires_at if session else None,
-        "kinds": [{"value": k, "label": KIND_NL.get(k, k)} for k in catalog.KINDS],
+        "kinds": [{"value": k, "label": kind_label(k)} for k in catalog.KINDS],
         "suffixes": list(SUPPORTED_SUFFIXES),
         "max_upload_mb": ctx.settings.max_upload_bytes // (1024 * 1024),
     }
@@ -238,7 +238,7 @@ def _row(source: str, entry: dict[str, str], doc: idx.DocumentEntry | None, stat
     kind = pick("kind")
     return {
         "source": source, "title": pick("title", Path(source).stem.replace("-", " ")),
-        "publisher": pick("publisher"), "date": pick("date"), "kind": kind, "kind_label": KIND_NL.get(kind, kind),
+        "publisher": pick("publisher"), "date": pick("date"), "kind": kind, "kind_label": kind_label(kind),
         "language": pick("language"), "pages": doc.pages if doc else None, "passages": doc.passages if doc else None,
         "format": doc.format if doc else Path(source).suffix.lstrip(".").lower(), "size": size,
         "status": status, "reason": reason, "in_corpus": in_corpus, "in_index": doc is not None,

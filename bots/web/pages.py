@@ -10,18 +10,24 @@ from __future__ import annotations
 from html import escape
 from urllib.parse import quote
 
+from assistant.messages import t
 from assistant.types import DocumentInfo, Page, Passage
 from ingest.formats import for_suffix
 
 from .doctext import mark_text
 
-__all__ = ["CSP", "document_url", "file_url", "mark_text", "render_document", "render_document_list"]
-
-KIND_NL = {"toolkit": "toolkit", "memorandum": "memorandum", "programme": "programma",
-           "announcement": "aankondiging", "other": "ander document"}
+__all__ = ["CSP", "document_url", "file_url", "kind_label", "mark_text", "render_document", "render_document_list"]
 
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; connect-src 'self'; "
        "base-uri 'none'; form-action 'self'; frame-ancestors 'self'")
+
+
+def kind_label(kind: str) -> str:
+    """The catalogue's name for a kind of document (``ingest.catalog.KINDS``); an unknown kind as it is."""
+    try:
+        return t(f"page.kind.{kind}")
+    except KeyError:
+        return kind
 
 
 def document_url(source: str, passage_id: int | None = None, page: int | None = None) -> str:
@@ -51,8 +57,9 @@ def _shell(title: str, body: str, lang: str = "nl-BE") -> str:
 
 
 def _meta(info: DocumentInfo) -> str:
-    rows = [("Uitgever", info.publisher), ("Datum", info.date), ("Soort", KIND_NL.get(info.kind, info.kind)),
-            ("Pagina's", str(info.pages) if info.pages else ""), ("Bestand", info.source)]
+    rows = [(t("page.publisher"), info.publisher), (t("page.date"), info.date),
+            (t("page.kind"), kind_label(info.kind) if info.kind else ""),
+            (t("page.pages"), str(info.pages) if info.pages else ""), (t("page.file"), info.source)]
     items = "".join(f"<div><dt>{escape(k)}</dt><dd>{escape(v)}</dd></div>" for k, v in rows if v)
     return f'<dl class="meta">{items}</dl>'
 
@@ -67,39 +74,41 @@ def render_document(info: DocumentInfo, pages: list[Page], passages: list[Passag
     else:
         shown = pages
     parts = [
-        '<a class="skip" href="#tekst">Naar de tekst</a>',
-        '<header class="doc-head"><p class="brand">Wegwijzer <span aria-hidden="true">·</span> documentweergave</p>',
+        f'<a class="skip" href="#tekst">{escape(t("page.skip"))}</a>',
+        '<header class="doc-head"><p class="brand">Wegwijzer <span aria-hidden="true">·</span> '
+        f'{escape(t("page.brand"))}</p>',
         f"<h1>{escape(info.title)}</h1>",
         _meta(info),
     ]
     if cited is not None:
-        where = f" op pagina {cited.page}" if cited.page is not None else ""
-        section = f" (onderdeel “{escape(cited.section)}”)" if cited.section else ""
-        parts.append(f'<p class="cited-note" role="note">De geciteerde passage{where}{section} is gemarkeerd. '
-                     f'<a href="#p-{cited.id}">Ga naar de passage</a></p>')
+        where = t("page.cited_where", page=cited.page) if cited.page is not None else ""
+        section = t("page.cited_section", section=cited.section) if cited.section else ""
+        note = t("page.cited_note", where=where, section=section)
+        parts.append(f'<p class="cited-note" role="note">{escape(note)} '
+                     f'<a href="#p-{cited.id}">{escape(t("page.goto_passage"))}</a></p>')
     if is_paged and shown:
         current = shown[0].page or 1
         total = max((p.page or 0) for p in pages)
-        nav = [f'<span>Pagina {current} van {total}</span>']
+        nav = [f'<span>{escape(t("page.page_of", current=current, total=total))}</span>']
         if current > 1:
             nav.append(f'<a href="{escape(document_url(info.source, page=current - 1))}" rel="prev">'
-                       "Vorige pagina</a>")
+                       f'{escape(t("page.previous"))}</a>')
         if current < total:
             nav.append(f'<a href="{escape(document_url(info.source, page=current + 1))}" rel="next">'
-                       "Volgende pagina</a>")
-        label = "Originele PDF openen" if info.source.lower().endswith(".pdf") else "Origineel bestand openen"
-        nav.append(f'<a href="{escape(file_url(info.source))}#page={current}">{label}</a>')
-        parts.append(f'<nav class="pager" aria-label="Pagina\'s">{" ".join(nav)}</nav>')
-    parts.append('<p class="back"><a href="/documents">Alle documenten</a></p></header>')
+                       f'{escape(t("page.next"))}</a>')
+        label = t("page.open_pdf") if info.source.lower().endswith(".pdf") else t("page.open_file")
+        nav.append(f'<a href="{escape(file_url(info.source))}#page={current}">{escape(label)}</a>')
+        parts.append(f'<nav class="pager" aria-label="{escape(t("page.pages"))}">{" ".join(nav)}</nav>')
+    parts.append(f'<p class="back"><a href="/documents">{escape(t("page.all_documents"))}</a></p></header>')
     parts.append(f'<main id="tekst" tabindex="-1" lang="{escape(info.language or "nl-BE")}">')
     fmt = for_suffix(info.source)
     explicit = bool(fmt and fmt.explicit_headings)
     for page in shown:
         if page.page is not None:
-            parts.append(f'<h2 class="page-label" id="pagina-{page.page}">Pagina {page.page}</h2>')
+            parts.append(f'<h2 class="page-label" id="pagina-{page.page}">'
+                         f'{escape(t("page.page", page=page.page))}</h2>')
         if page.ocr:
-            parts.append('<p class="ocr-note" role="note">Deze pagina is een scan: de tekst is automatisch '
-                         "herkend (OCR) en kan fouten bevatten.</p>")
+            parts.append(f'<p class="ocr-note" role="note">{escape(t("page.ocr_note"))}</p>')
         anchors = [(p.start, p.id) for p in passages if p.page == page.page]
         span = None
         if cited is not None and cited.page == page.page:
@@ -118,7 +127,8 @@ def render_document_list(documents: list[dict[str, object]]) -> str:
         meta = ", ".join(str(v) for v in (d.get("publisher"), d.get("date")) if v)
         items.append(f'<li><a href="{escape(document_url(source))}">{escape(str(d.get("title") or source))}</a>'
                      f'<span class="sub">{escape(meta)}</span></li>')
-    body = ('<header class="doc-head"><p class="brand">Wegwijzer</p><h1>Documenten</h1>'
-            f"<p>{len(documents)} documenten in de index.</p></header>"
+    title = t("page.documents")
+    body = (f'<header class="doc-head"><p class="brand">Wegwijzer</p><h1>{escape(title)}</h1>'
+            f'<p>{escape(t("page.documents_count", n=len(documents)))}</p></header>'
             f'<main id="tekst"><ul class="doc-list">{"".join(items)}</ul></main>')
-    return _shell("Documenten", body)
+    return _shell(title, body)
