@@ -84,6 +84,7 @@ class Assistant:
         self.embedder = embedder
         self.model = evidence_model or EvidenceModel.load()
         self._conversations = conversations
+        self._owns_conversations = conversations is None  # one it opens itself, it closes
         self.writer = writer or (Writer(ChatClient.from_settings(settings)) if settings.llm_enabled else None)
         self.observer: GenerationObserver | None = None
         self._lock = threading.Lock()
@@ -124,10 +125,16 @@ class Assistant:
         return _State(reader, Retriever(reader))
 
     def close(self) -> None:
-        """Stop following new versions (tests, shutdown)."""
+        """Stop following new versions and release the index version and the conversation store (shutdown,
+        tests). Questions must not be asked any more."""
         self._stop.set()
         if self._watcher is not None:
             self._watcher.join(timeout=5)
+        with self._lock:
+            self._state.reader.close()
+            if self._conversations is not None and self._owns_conversations:
+                self._conversations.close()
+                self._conversations = None
 
     @property
     def conversations(self) -> ConversationStore:

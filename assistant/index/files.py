@@ -108,6 +108,8 @@ class FileIndexReader:
         indptr = np.asarray(self._bm25.scores["indptr"])
         self._df = np.diff(indptr)
         self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []  # every thread's, so that close() reaches them all
+        self._connections_lock = threading.Lock()
         self._words: frozenset[str] | None = None
         self._analyser: Analyser | None = None
         self._analyser_lock = threading.Lock()
@@ -137,18 +139,23 @@ class FileIndexReader:
         return self._manifest.passage_count
 
     def _db(self) -> sqlite3.Connection:
+        """This thread's read-only connection (SQLite connections are cheap; sharing one would serialise)."""
         con: sqlite3.Connection | None = getattr(self._local, "con", None)
         if con is None:
             uri = f"{(self.path / DATABASE).resolve().as_uri()}?mode=ro&immutable=1"
             con = sqlite3.connect(uri, uri=True, check_same_thread=False)
             self._local.con = con
+            with self._connections_lock:
+                self._connections.append(con)
         return con
 
     def close(self) -> None:
-        con = getattr(self._local, "con", None)
-        if con is not None:
+        """Close every thread's connection (a later call opens a new one for its thread)."""
+        with self._connections_lock:
+            connections, self._connections = self._connections, []
+            self._local = threading.local()
+        for con in connections:
             con.close()
-            self._local.con = None
 
     # ------------------------------------------------------------ dense
 

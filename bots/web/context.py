@@ -40,6 +40,7 @@ class WebContext:
         self.settings = settings
         self.embedder = embedder or (assistant.embedder if assistant is not None else None)
         self._assistant = assistant
+        self._owns_assistant = assistant is None  # one it loads itself, it closes at shutdown
         self._lock = threading.Lock()
         self._last_try = 0.0
         self._failed_version: str | None = None
@@ -75,11 +76,17 @@ class WebContext:
         self.store.start_purging()
 
     def close(self) -> None:
-        """At shutdown (the store stays usable: tests may run an app's lifespan more than once)."""
+        """At shutdown (the store stays usable: tests may run an app's lifespan more than once; an assistant
+        this context loaded itself is closed, and loaded again by the next start)."""
         self.store.stop_purging()
         self.metrics.close()
         self.limiter.close()
         self.sessions.close()
+        if self._owns_assistant:
+            with self._lock:
+                assistant, self._assistant = self._assistant, None
+            if assistant is not None:
+                assistant.close()
 
     def start(self) -> None:
         """Load the model and the index; a missing index is a state (not ready), not a crash."""
