@@ -63,6 +63,11 @@ SENTENCE_FEATURES = (
     "short", "log_words", "first", "foreign", "foreign_x_cos", "novelty", "focus_named",
     "fact_number", "fact_person", "fact_date", "fact_place", "fact_contact", "fact_definition", "fact_name",
 )
+# The ranker sees one signal more: how much of a sentence is the asked fact (a bare date line answers "wanneer"
+# better than a sentence that mentions a date). It orders one question's sentences well, but as an absolute
+# signal it made the sentence model, and through it the gates, refuse more answerable questions (calibration
+# runs in docs/benchmarks.md), so the sentence model does without it.
+RANKER_FEATURES = (*SENTENCE_FEATURES, "fact_density")
 # The direction in which each answer signal may push, fixed by what it means (+1: more of it is more evidence
 # of an answer; -1: less; 0: free). Fitting respects it, so a few odd training questions cannot teach the
 # model that, say, fewer of the question's words in the passages is a sign of an answer.
@@ -164,7 +169,7 @@ class EvidenceModel:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EvidenceModel:
         if tuple(data["sentence"]["features"]) != SENTENCE_FEATURES or set(data.get("gates", {})) != set(GATES) \
-                or tuple(data.get("ranker", {}).get("features", ())) != SENTENCE_FEATURES \
+                or tuple(data.get("ranker", {}).get("features", ())) != RANKER_FEATURES \
                 or any(tuple(data["gates"][g]["features"]) != f for g, f in GATES.items()):
             raise ValueError("evidence_model.json was fitted on other features; run bench/calibrate.py --write")
         gates = {name: Gate(LinearModel.from_dict(g), {k: float(v) for k, v in g["thresholds"].items()})
@@ -179,7 +184,7 @@ class EvidenceModel:
             n = len(features)
             return LinearModel(features, np.zeros(n), np.ones(n), np.zeros(n), 0.0)
         gates = {name: Gate(zero(f), {"nl": 0.5, "foreign": 0.5}) for name, f in GATES.items()}
-        return cls(zero(SENTENCE_FEATURES), zero(SENTENCE_FEATURES), gates, {"neutral": True})
+        return cls(zero(SENTENCE_FEATURES), zero(RANKER_FEATURES), gates, {"neutral": True})
 
     @classmethod
     def load(cls, path: Path = MODEL_PATH) -> EvidenceModel:
@@ -219,16 +224,19 @@ def _coverage(terms: list[str], present: set[str] | frozenset[str], idf: dict[st
 def sentence_signals(retrieval: Retrieval, reader: IndexReader, ask: Ask | None = None,
                      max_passages: int | None = None) -> tuple[list[SentenceRecord], list[Hit], list[int],
                                                                 np.ndarray, np.ndarray]:
-    """Signals of every sentence of the retrieved passages: (sentences, hits, ranks, feature matrix, fact)."""
+    """Signals of every sentence of the retrieved passages: (sentences, hits, ranks, feature matrix, fact).
+
+    The matrix has a column per ``RANKER_FEATURES``; the sentence model reads the first ``SENTENCE_FEATURES``
+    of them (:func:`sentence_part`)."""
     ask = ask or ask_of(retrieval.question)
     hits = retrieval.hits[:max_passages] if max_passages else retrieval.hits
     if not hits:
-        return [], [], [], np.zeros((0, len(SENTENCE_FEATURES))), np.zeros(0)
+        return [], [], [], np.zeros((0, len(RANKER_FEATURES))), np.zeros(0)
     rank_of = {h.passage.id: i for i, h in enumerate(hits)}
     hit_of = {h.passage.id: h for h in hits}
     sentences = reader.sentences([h.passage.id for h in hits])
     if not sentences:
-        return [], [], [], np.zeros((0, len(SENTENCE_FEATURES))), np.zeros(0)
+        return [], [], [], np.zeros((0, len(RANKER_FEATURES))), np.zeros(0)
     vectors = reader.sentence_vectors([s.id for s in sentences])
     cos = vectors @ np.asarray(retrieval.query, dtype=np.float32)
     foreign = retrieval.language != "nl"
@@ -326,8 +334,26 @@ def sentence_signals(retrieval: Retrieval, reader: IndexReader, ask: Ask | None 
         novelty,
         focus * (1.0 if ask.kind in (NAME, PLACE, PERSON) else 0.0),
         *(facts * (1.0 if ask.kind in kinds_ else 0.0) for kinds_ in _FACT_GROUPS),
+        [fact_density(ask, s) for s in sentences],
     ]).astype(np.float64)
     return sentences, [hit_of[s.passage_id] for s in sentences], ranks, matrix, facts
+
+
+def sentence_part(matrix: np.ndarray) -> np.ndarray:
+    """The columns of a signal matrix that the sentence model reads."""
+    return matrix[:, :len(SENTENCE_FEATURES)]
+
+
+def fact_density(ask: Ask, sentence: SentenceRecord) -> float:
+    """How much of ``sentence`` is the asked kind of fact: 1.0 for a line that is only a date ("31 maart 2023
+    10:00 - 17:00") when the question asks "wanneer", less for a sentence that mentions a date among other
+    things ("Registratie sluit op 20 maart"). 0 when the question asks for no checkable kind of fact."""
+    if not ask.checkable or not sentence.text:
+        return 0.0
+    group = next((g for g in _FACT_GROUPS if ask.kind in g), (ask.kind,))
+    found = {f.text for f in decode_facts(sentence.facts) if f.kind in group}
+    letters = sum(ch.isalnum() for ch in sentence.text)
+    return min(1.0, sum(sum(ch.isalnum() for ch in text) for text in found) / letters) if letters else 0.0
 
 
 def answer_signals(retrieval: Retrieval, ask: Ask, probabilities: np.ndarray, logits: np.ndarray,
@@ -425,7 +451,7 @@ def weigh(retrieval: Retrieval, reader: IndexReader, model: EvidenceModel | None
     sentences, hits, ranks, matrix, facts = sentence_signals(retrieval, reader, ask)
     if not sentences:
         return Evidence(ask, [], [], False, 0.0, {})
-    logits = model.sentence.logit(matrix)
+    logits = model.sentence.logit(sentence_part(matrix))
     probabilities = np.asarray(_logistic(logits))
     eligible = eligible_mask(sentences, facts)
     signals = answer_signals(retrieval, ask, probabilities, logits, facts, eligible, matrix,

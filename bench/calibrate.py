@@ -39,6 +39,7 @@ from assistant.evidence import (
     ANSWER_SIGNS,
     GATES,
     MODEL_PATH,
+    RANKER_FEATURES,
     SENTENCE_FEATURES,
     Evidence,
     LinearModel,
@@ -46,6 +47,7 @@ from assistant.evidence import (
     eligible_mask,
     focus_found,
     rank_candidates,
+    sentence_part,
     sentence_signals,
 )
 from assistant.facts import ask_of
@@ -149,7 +151,7 @@ def fit_sentence_model(items: list[Item]) -> dict[str, Any]:
     """P(this sentence states the answer): positives are gold sentences of answerable questions; every other
     sentence is a negative, including all sentences retrieved for unanswerable questions (topical sentences
     that do not answer are exactly what the model must learn to tell apart)."""
-    rows = [(it.evidence_inputs[5][it.evidence_inputs[7]], it.labels[it.evidence_inputs[7]])
+    rows = [(sentence_part(it.evidence_inputs[5])[it.evidence_inputs[7]], it.labels[it.evidence_inputs[7]])
             for it in items if (it.q.answerable and it.labels.any()) or not it.q.answerable]
     x = np.vstack([r[0] for r in rows])
     y = np.concatenate([r[1] for r in rows])
@@ -206,7 +208,7 @@ def signals_of(it: Item, sentence_params: dict[str, Any]) -> tuple[dict[str, flo
     retrieval, ask, sentences, hits, ranks, matrix, facts, eligible, found = it.evidence_inputs
     if not sentences:
         return {f: 0.0 for f in ANSWER_FEATURES}, np.zeros(0)
-    logits = _logit(sentence_params, matrix)
+    logits = _logit(sentence_params, sentence_part(matrix))
     probs = _sigmoid(logits)
     return answer_signals(retrieval, ask, probs, logits, facts, eligible, matrix, found), probs
 
@@ -312,7 +314,7 @@ def decide(it: Item, model: dict[str, Any]) -> tuple[bool, str]:
     group = group_of(it)
     answered = bool(eligible.any()) and all(
         gate_probability(model["gates"][g], g, signals) >= model["thresholds"][g][group] for g in GATES)
-    ranker = LinearModel.from_dict({"features": SENTENCE_FEATURES, **model["ranker"]})
+    ranker = LinearModel.from_dict({"features": RANKER_FEATURES, **model["ranker"]})
     cands = rank_candidates(ranker, sentences, hits, ranks, matrix, probs, facts, eligible)
     quotes = choose_quotes(Evidence(ask, cands, sentences, answered, 0.0, {}))
     return answered, " ".join(q.text for q in quotes)
@@ -409,7 +411,7 @@ def main() -> int:
     if args.write:
         document = {
             "sentence": {"features": list(SENTENCE_FEATURES), **final["sentence"]},
-            "ranker": {"features": list(SENTENCE_FEATURES), **final["ranker"]},
+            "ranker": {"features": list(RANKER_FEATURES), **final["ranker"]},
             "gates": {g: {"features": list(GATES[g]), **final["gates"][g], "thresholds": final["thresholds"][g]}
                       for g in GATES},
             "meta": meta,
