@@ -175,6 +175,40 @@ def test_lexical_search_is_exact_where_it_prunes(pg_url: str, tmp_path: Path, mo
     assert paths == {"rescored", "complete"}
 
 
+def test_past_its_budget_lexical_search_bounds_its_work_and_keeps_the_top(pg_url: str, tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A question of very common words would fetch most of the index's postings; past the budget the common
+    words' lists are left out and the best partial scores rescored: the scores it returns are exact and its
+    top 10 is nearly the exhaustive one."""
+    from assistant.index import postgres
+
+    monkeypatch.setattr(postgres, "FIRST_POSTINGS", 300)
+    monkeypatch.setattr(postgres, "SHORT_LIST", 100)
+    monkeypatch.setattr(postgres, "CACHED_APPLY", 0)
+    monkeypatch.setattr(postgres, "POSTINGS_BUDGET", 3_000)
+    monkeypatch.setattr(postgres, "RESCORE_CAP", 300)
+    content = _random_content(3000)
+    pstore, fstore = PostgresIndexStore(pg_url), idx.FileIndexStore(tmp_path / "index")
+    p, f = pstore.open(pstore.write(content)), fstore.open(fstore.write(content))
+    rnd = random.Random(4)
+    recalls, capped = [], 0
+    for _ in range(40):
+        # one rarer word and four of the commonest: together far more postings than the budget
+        terms = sorted({f"woord{rnd.randint(30, 400)}", *(f"woord{rnd.randint(0, 8)}" for _ in range(4))})
+        total = sum(info.df for info in p._term_info(terms))
+        with mock.patch.object(p, "_postings", wraps=p._postings) as postings:
+            pid, psc = p.lexical_search(terms, 10)
+        applied = sum(len(ids) for call in postings.call_args_list for ids, _ in
+                      p._postings(call.args[0]).values())
+        capped += total > postgres.POSTINGS_BUDGET
+        assert applied <= max(postgres.POSTINGS_BUDGET, 300) + 300  # the first round trip may take the rarest
+        assert np.allclose(psc, f.lexical_scores(terms, pid.tolist()), atol=1e-4)  # what it returns is exact
+        fid, _ = f.lexical_search(terms, 10)
+        recalls.append(len(set(pid.tolist()) & set(fid.tolist())) / len(fid))
+    assert capped >= 30  # the budget was the binding limit for most questions
+    assert np.mean(recalls) >= 0.9
+
+
 def test_versions_publish_and_prune(pg_url: str) -> None:
     store = PostgresIndexStore(pg_url)
     assert store.current_version() is None

@@ -88,6 +88,13 @@ FIRST_POSTINGS = 50_000  # posting entries fetched in the first round trip (the 
 SHORT_LIST = 5_000  # posting lists this short come with the term's statistics
 POSTING_CACHE_BYTES = 64 * 1024 * 1024  # per process and version: the hot terms' lists stay in memory
 CACHED_APPLY = 200_000  # a cached posting list this short is applied rather than its passages rescored
+# Work bound for one lexical search at scale. Posting entries applied per question: past this, the remaining
+# (long, low-weight) lists of very common terms are not fetched; the RESCORE_CAP passages with the best partial
+# score are rescored exactly instead. Below the budget the search is exact (the shipped corpus has 55 passages
+# and ~10k postings in all); at 1M synthetic passages a question's common terms hold 2-8 MB of postings each,
+# which cost 10-70 ms apiece to fetch (bench/scale.py, docs/benchmarks.md).
+POSTINGS_BUDGET = 400_000
+RESCORE_CAP = 1_000
 
 _CORE_MIGRATIONS = (
     # 1: the version registry and the pointer to the published one
@@ -639,7 +646,10 @@ class PostgresIndexReader:
                 self._cache_bytes -= ids.nbytes + weights.nbytes
 
     def lexical_search(self, terms: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Exact BM25 top-k by MaxScore: posting lists of the rarest terms, exact rescoring of the open cases."""
+        """BM25 top-k by MaxScore: posting lists of the rarest terms, exact rescoring of the open cases.
+
+        Exact while the question's posting lists fit ``POSTINGS_BUDGET``; past it, the lists of the most common
+        terms are left out and the ``RESCORE_CAP`` best partial scores are rescored exactly."""
         empty = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         infos = sorted(self._term_info(terms), key=lambda i: (-i.max_weight, i.df))
         n = self.passage_count
@@ -649,7 +659,8 @@ class PostgresIndexReader:
         acc = np.zeros(n, dtype=np.float32)
         seen = np.zeros(n, dtype=bool)
         remaining = float(sum(i.max_weight for i in infos))
-        fetched = 0
+        fetched = applied = 0
+        capped = False
         # The short lists together cost one round trip; long lists come one at a time, while they still matter.
         first = 0
         budget = FIRST_POSTINGS
@@ -670,16 +681,23 @@ class PostgresIndexReader:
                     if len(touched) >= k else 0.0
                 if remaining <= theta and np.count_nonzero(acc[touched] + remaining > theta) <= RESCORE_LIMIT:
                     break  # nobody unseen can reach the k-th score, and few seen ones are still open
+                if applied + info.df > POSTINGS_BUDGET:
+                    capped = True
+                    break  # the rest are lists of common terms: bounded work instead of an exact answer
             ids, weights = lists.pop(info.id) if info.id in lists else self._postings([info])[info.id]
             acc[ids] += weights  # ids are unique within one list
             seen[ids] = True
             remaining -= info.max_weight
             fetched += 1
+            applied += len(ids)
         rest = infos[fetched:]
         touched = np.flatnonzero(seen)
         if rest:
             upper = sum(i.max_weight for i in rest)
-            exact = self._rescore(infos, touched[acc[touched] + upper > theta].tolist())
+            open_ = touched[acc[touched] + upper > theta]
+            if capped and len(open_) > RESCORE_CAP:
+                open_ = open_[np.argpartition(-acc[open_], RESCORE_CAP - 1)[:RESCORE_CAP]]
+            exact = self._rescore(infos, open_.tolist())
             ids_arr = np.fromiter(exact.keys(), dtype=np.int64, count=len(exact))
             vals = np.fromiter(exact.values(), dtype=np.float32, count=len(exact))
         else:
