@@ -22,9 +22,9 @@ import pytest
 from assistant import Assistant
 from assistant.config import Settings
 
+from .browser_support import chromium, open_page
 from .conftest import CORPUS
 from .documents import make_docx
-from .test_web_browser import CHROMIUM, CHROMIUM_ARGS
 from .web_support import ServerThread, copy_index
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -79,22 +79,14 @@ def site(tmp_path_factory: pytest.TempPathFactory, real_index_settings: Settings
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install it with `apt-get install -y chromium` (never playwright install)")
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="nl-BE")
-    pg = context.new_page()
-    pg.errors = []  # type: ignore[attr-defined]
-    pg.on("pageerror", lambda e: pg.errors.append(str(e)))  # type: ignore[attr-defined]
-    yield pg
-    context.close()
+    with open_page(browser, 1280, 900) as pg:
+        yield pg
 
 
 @pytest.fixture(scope="module")

@@ -19,15 +19,13 @@ from assistant.config import Settings
 from bots.web import create_app
 from bots.web.pages import document_url
 
+from .browser_support import chromium, open_page
 from .web_support import ServerThread, copy_index
 
-playwright_api = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("playwright.sync_api")
 
 pytestmark = [pytest.mark.browser, pytest.mark.real_model]
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run", "--disable-sync"]
 RAW_MARKUP = ("**", "<i>", "</i>", "<p>", "</p>", "<b>", "__")
 
 
@@ -43,17 +41,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, real_index_settings: Settin
 
 @pytest.fixture(scope="module")
 def phone(server: dict[str, Any]) -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install it with `apt-get install -y chromium` (never playwright install)")
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        context = browser.new_context(viewport={"width": 360, "height": 740}, locale="nl-BE")
-        page = context.new_page()
-        page.errors = []  # type: ignore[attr-defined]
-        page.on("pageerror", lambda e: page.errors.append(str(e)))  # type: ignore[attr-defined]
+    with chromium() as browser, open_page(browser, 360, 740) as page:
         yield page
-        context.close()
-        browser.close()
 
 
 def test_every_document_fits_360_pixels_and_shows_no_raw_markup(phone: Any, server: dict[str, Any],

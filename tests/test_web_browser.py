@@ -19,15 +19,13 @@ import pytest
 from assistant.config import Settings
 from bots.web import create_app
 
+from .browser_support import chromium, open_page
 from .web_support import ServerThread, StaticSite, copy_index
 
-playwright_api = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("playwright.sync_api")
 
 pytestmark = [pytest.mark.browser, pytest.mark.real_model]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
 QUESTION = "Wat kan een stad doen als de financiële middelen beperkt zijn?"
 XSS = "<img src=x onerror=alert(1)>"
 
@@ -74,24 +72,14 @@ def site(tmp_path_factory: pytest.TempPathFactory, real_index_settings: Settings
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install it with `apt-get install -y chromium` (never playwright install)")
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="nl-BE")
-    pg = context.new_page()
-    pg.dialogs = []  # type: ignore[attr-defined]
-    pg.errors = []  # type: ignore[attr-defined]
-    pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))  # type: ignore[attr-defined]
-    pg.on("pageerror", lambda e: pg.errors.append(str(e)))  # type: ignore[attr-defined]
-    yield pg
-    context.close()
+    with open_page(browser, 1280, 860, dialogs=True) as pg:
+        yield pg
 
 
 # ---------------------------------------------------------------- helpers
