@@ -77,9 +77,13 @@ def test_every_scrape_shows_the_totals_of_all_workers(server: ServerProcess) -> 
         return sample(m, "wegwijzer_http_requests_total", method="POST", route="/api/ask", status="200")
 
     _, before = scrape()
-    new = [_post(server.url, f"192.0.2.{100 + i}") for i in range(8)]  # eight clients, one question each
-    assert [r.status_code for r in new] == [200] * 8
-    assert len({r.headers[WORKER] for r in new}) == 2
+    # Clients with one question each, at least eight, until both workers have answered: which worker accepts a
+    # connection is the kernel's choice, and on a busy machine one may take many in a row.
+    new: list[httpx.Response] = []
+    while len(new) < 60 and (len(new) < 8 or len({r.headers[WORKER] for r in new}) < 2):
+        new.append(_post(server.url, f"192.0.2.{100 + len(new)}"))
+    assert [r.status_code for r in new] == [200] * len(new)
+    assert len({r.headers[WORKER] for r in new}) == 2, "all requests went to one worker; the test shows nothing"
 
     by_worker: dict[str, list[dict[tuple[str, frozenset[tuple[str, str]]], float]]] = {}
     for _ in range(60):
@@ -90,7 +94,7 @@ def test_every_scrape_shows_the_totals_of_all_workers(server: ServerProcess) -> 
     assert len(by_worker) == 2, "every scrape came from one worker"
     scrapes = [m for ms in by_worker.values() for m in ms]
     for m in scrapes:
-        assert asked(m) == asked(before) + 8
+        assert asked(m) == asked(before) + len(new)
         answers = sample(m, "wegwijzer_answers_total", found="true") + sample(m, "wegwijzer_answers_total",
                                                                               found="false")
         assert answers == asked(m)
