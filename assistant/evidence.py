@@ -3,8 +3,8 @@
 Every sentence of the top passages is described by a few signals: how close its vector is to the
 question's, how many of the question's distinctive words it holds, whether it holds the kind of fact
 asked (a number for "hoeveel", a person for "wie", a date for "wanneer"), what its neighbours say, and
-what kind of unit it is (a question or a bare heading never answers). Two logistic models weigh these
-signals, both fitted on labelled questions with cross-validation by ``bench/calibrate.py``:
+what kind of unit it is (a question or a bare heading never answers). Three models weigh these
+signals, all fitted on labelled questions with cross-validation by ``bench/calibrate.py``:
 
 * the sentence model: how likely a sentence states the asked fact (a probability that means the same
   for every question, so the gates can read it);
