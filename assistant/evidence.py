@@ -381,18 +381,18 @@ def answer_signals(retrieval: Retrieval, ask: Ask, probabilities: np.ndarray, lo
         "known_coverage": float(s.get("known_coverage", 0.0)),
         "unknown_mass": unknown / total if total else 0.0,
         "best_fact": best_fact,
-        "fact_missing": 1.0 if ask.checkable and float(np.max(fact_on, initial=0.0)) == 0 else 0.0,
+        "fact_missing": 1.0 if ask.required and float(np.max(fact_on, initial=0.0)) == 0 else 0.0,
         # the asked kind of fact in a sentence that is itself about the question
         "fact_lex": float(np.max(fact_on * matrix[:, col["lex_ctx"]], initial=0.0)),
         "fact_cos": float(np.max(fact_on * matrix[:, col["cos_ctx"]], initial=0.0)),
         "has_focus": 1.0 if ask.focus else 0.0,
         "focus_found": focus_found,
-        "checkable": 1.0 if ask.checkable else 0.0,
+        "checkable": 1.0 if ask.required else 0.0,
         "foreign": 0.0 if retrieval.language == "nl" else 1.0,
-        # questions that ask for no checkable kind of fact ("welke", "hoe") are judged on topic alone
-        "open_dense": 0.0 if ask.checkable else float(s.get("dense_top", 0.0)),
-        "open_best": 0.0 if ask.checkable else best,
-        "open_cov": 0.0 if ask.checkable else float(s.get("coverage", 0.0)),
+        # questions that ask for no required kind of fact ("welke", "hoe", "wat is") are judged on topic alone
+        "open_dense": 0.0 if ask.required else float(s.get("dense_top", 0.0)),
+        "open_best": 0.0 if ask.required else best,
+        "open_cov": 0.0 if ask.required else float(s.get("coverage", 0.0)),
         "foreign_dense": float(s.get("dense_top", 0.0)) if retrieval.language != "nl" else 0.0,
     }
 

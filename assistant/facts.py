@@ -20,6 +20,10 @@ NUMBER, AMOUNT, PERSON, DATE, PLACE, CONTACT, DEFINITION, REASON, METHOD, NAME, 
     "number", "amount", "person", "date", "place", "contact", "definition", "reason", "method", "name", "other")
 # The kinds a sentence can be checked for; the others (method, reason, name, other) are judged by topic.
 CHECKABLE = (NUMBER, AMOUNT, PERSON, DATE, PLACE, CONTACT, DEFINITION)
+# The kinds whose absence refuses a question. A definition is checked (it helps choose the sentence to quote)
+# but its absence does not refuse: policy texts rarely say "X is ..." of what they describe, and "Wat is X?" is
+# answered by what they do say about X, judged like an open question (calibration in docs/benchmarks.md).
+REQUIRED = (NUMBER, AMOUNT, PERSON, DATE, PLACE, CONTACT)
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,11 @@ class Ask:
     @property
     def checkable(self) -> bool:
         return self.kind in CHECKABLE
+
+    @property
+    def required(self) -> bool:
+        """Whether a sentence holding this kind of fact must exist for the question to be answered."""
+        return self.kind in REQUIRED
 
 
 _MONEY_WORDS = r"(?:kost|kosten|kostte|prijs|prijzen|bedrag|bedragen|budget|budgetten|subsidie|subsidies|vergoeding|" \
@@ -148,6 +157,8 @@ _MONTHS = ("januari februari maart april mei juni juli augustus september oktobe
 _WEEKDAYS = ("maandag dinsdag woensdag donderdag vrijdag zaterdag zondag monday tuesday wednesday thursday friday "
              "saturday sunday lundi mardi mercredi jeudi vendredi samedi dimanche")
 
+# Dutch writes the part of the day onto the weekday: "donderdagavond", "zaterdagvoormiddag", "maandagen".
+_DAY_PARTS = "en|avond|avonden|middag|middagen|namiddag|voormiddag|ochtend|ochtenden|morgen|nacht|s"
 _NUM = re.compile(rf"(?<![\w/.-])(?:\d+(?:[.,]\d+)*(?:-tal)?|(?:{'|'.join(_NUMBER_WORDS.split())}))(?![\w/])")
 _MONEY = re.compile(r"(?:€\s?\d|\d[\d.,]*\s?(?:€|euro\b|eur\b)|\bgratis\b|\bkosteloos\b|\bfree of charge\b|"
                     r"\bgratuit)", re.I)
@@ -159,7 +170,7 @@ _PERCENT = re.compile(r"\d\s?(?:%|procent\b|percent\b|pour cent\b)", re.I)
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 _DATE = re.compile(
     rf"\b\d{{1,2}}\s+(?:{'|'.join(_MONTHS.split())})\b|\b(?:{'|'.join(_MONTHS.split())})\s+(?:19|20)\d\d\b|"
-    rf"\b\d{{1,2}}[/.-]\d{{1,2}}[/.-](?:19|20)?\d\d\b|\b(?:{'|'.join(_WEEKDAYS.split())})\b|"
+    rf"\b\d{{1,2}}[/.-]\d{{1,2}}[/.-](?:19|20)?\d\d\b|\b(?:{'|'.join(_WEEKDAYS.split())})(?:{_DAY_PARTS})?\b|"
     r"\b(?:sinds|vanaf|tot|since|from|until|depuis|en)\s+(?:19|20)\d\d\b|"
     r"\b\d{1,2}\s?u(?:\d\d)?\b|\b\d{1,2}[:.]\d\d\s?(?:u|uur|h)?\b|\b\d{1,2}h\d\d\b", re.I)
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 
 # Bump when splitting changes what it produces: ingest then re-splits and re-embeds every sentence.
-SPLITTER_VERSION = 2
+SPLITTER_VERSION = 3
 
 # Abbreviations whose full stop does not end a sentence (lower case, without the final dot). Dutch first,
 # plus the English and French ones that occur in Belgian policy texts.

@@ -82,6 +82,13 @@ def test_dates_years_and_times() -> None:
     assert _match("Wanneer start de sessie?", "De sessie behandelt het taalbeleid.") == 0.0
 
 
+def test_a_weekday_with_its_part_of_the_day_is_a_date() -> None:
+    assert _match("Wanneer vindt het kookatelier plaats?", "Het atelier vindt elke donderdagavond plaats.") == 1.0
+    assert _match("Wanneer is het loket open?", "Het loket is open op zaterdagvoormiddag.") == 1.0
+    assert _match("Wanneer is het loket open?", "Op maandagen is het loket gesloten.") == 1.0
+    assert _match("Wanneer is het loket open?", "Het loket is donderwolken gewend.") == 0.0
+
+
 def test_people_amounts_places_and_contacts() -> None:
     assert _match("Wie begeleidt de sessie?", "Begeleiding: Frank Philips (Stad Gent).") == 1.0
     assert _match("Wie is de burgemeester van Gent?", "Begeleiding: Frank Philips (Stad Gent).") == 0.5
