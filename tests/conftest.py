@@ -102,6 +102,30 @@ def real_assistant(real_index_settings, real_embedder):  # type: ignore[no-untyp
     return Assistant.load(settings=real_index_settings, embedder=real_embedder)
 
 
+# Questions about municipal matters the shipped corpus does not cover.
+OUTSIDE = ["Hoe vraag ik een omgevingsvergunning aan voor een verbouwing?",
+           "Wat zijn de openingsuren van het OCMW in Leuven?",
+           "Wat is het bedrag van het leefloon voor een alleenstaande in 2024?"]
+
+
+@pytest.fixture(scope="session")
+def unanswerable(real_assistant) -> str:  # type: ignore[no-untyped-def]
+    """A Dutch question the corpus has no answer to: the first of OUTSIDE the real assistant refuses."""
+    for question in OUTSIDE:
+        if not real_assistant.ask(question).found:
+            return question
+    pytest.fail("the real assistant claims to answer every question outside the corpus")
+
+
+@pytest.fixture(scope="session")
+def browser():  # type: ignore[no-untyped-def]
+    """Debian's Chromium, started once for all browser tests (tests/browser_support.py)."""
+    from .browser_support import chromium
+
+    with chromium() as b:
+        yield b
+
+
 # ---------------------------------------------------------------- PostgreSQL
 
 @pytest.fixture(scope="session")

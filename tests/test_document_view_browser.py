@@ -19,7 +19,7 @@ from assistant.config import Settings
 from bots.web import create_app
 from bots.web.pages import document_url
 
-from .browser_support import chromium, open_page
+from .browser_support import open_page
 from .web_support import ServerThread, copy_index
 
 pytest.importorskip("playwright.sync_api")
@@ -40,8 +40,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, real_index_settings: Settin
 
 
 @pytest.fixture(scope="module")
-def phone(server: dict[str, Any]) -> Iterator[Any]:
-    with chromium() as browser, open_page(browser, 360, 740) as page:
+def phone(browser: Any, server: dict[str, Any]) -> Iterator[Any]:
+    with open_page(browser, 360, 740) as page:
         yield page
 
 

@@ -25,25 +25,9 @@ from ingest.jobs import Reindexer, pid_alive
 from ingest.jobstate import DONE, FAILED, QUEUED, RUNNING, FileJobStore, Job, JobQueue, new_job
 
 from .fakes import FakeEmbedder, GatedFakeEmbedder
+from .jobs_support import WAIT_S, add_document, wait_for_job
 
 pytestmark = pytest.mark.timeout(180)
-WAIT_S = 60.0
-
-
-def _add(settings: Settings, name: str, text: str | None = None) -> None:
-    body = text or f"# {name}\n\nHet buurthuis {name} organiseert taallessen voor nieuwkomers.\n"
-    (settings.corpus_dir / name).write_text(body, encoding="utf-8")
-
-
-def _wait(reindexer: Reindexer, job_id: str, timeout: float = WAIT_S) -> Job:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = reindexer.job(job_id)
-        assert job is not None, job_id
-        if job.finished:
-            return job
-        time.sleep(0.05)
-    raise AssertionError(f"job {job_id} did not finish: {reindexer.status()}")
 
 
 def _wait_path(path: Path, timeout: float = WAIT_S) -> None:
@@ -60,12 +44,12 @@ def _gated(settings: Settings, tmp_path: Path) -> tuple[Reindexer, Path]:
 
 
 def test_a_request_runs_ingest_in_a_separate_process_and_records_the_report(fake_index: Settings) -> None:
-    _add(fake_index, "buurthuis-een.md")
+    add_document(fake_index, "buurthuis-een.md")
     reindexer = Reindexer(fake_index, embedder_factory=FakeEmbedder)
     ticket = reindexer.request("web")
     assert ticket.message == t("job.started") and ticket.behind is None
     assert ticket.job.state == QUEUED and ticket.job.pid not in (None, os.getpid())
-    job = _wait(reindexer, ticket.job.id)
+    job = wait_for_job(reindexer, ticket.job.id)
     assert job.state == DONE, job
     assert job.pid != os.getpid() and job.channels == ("web",)
     assert job.report is not None and job.report["documents_embedded"] == 1 and job.report["documents_reused"] == 5
@@ -81,7 +65,7 @@ def test_a_request_runs_ingest_in_a_separate_process_and_records_the_report(fake
 def test_requests_during_a_run_join_one_follow_up_that_indexes_every_change(fake_index: Settings,
                                                                             tmp_path: Path) -> None:
     reindexer, gate = _gated(fake_index, tmp_path)
-    _add(fake_index, "eerste.md")
+    add_document(fake_index, "eerste.md")
     first = reindexer.request("web")
     _wait_path(gate / "embedding")  # the first job has read the corpus and is embedding
     running = reindexer.status().current
@@ -91,7 +75,7 @@ def test_requests_during_a_run_join_one_follow_up_that_indexes_every_change(fake
     assert seen_before.job.id == first.job.id and seen_before.message == t("job.included")
     tickets = []
     for name in ("tweede.md", "derde.md", "vierde.md"):
-        _add(fake_index, name)
+        add_document(fake_index, name)
         tickets.append(reindexer.request("telegram" if name == "derde.md" else "web"))
     follow = tickets[0].job
     assert {tk.job.id for tk in tickets} == {follow.id} != {first.job.id}
@@ -101,8 +85,8 @@ def test_requests_during_a_run_join_one_follow_up_that_indexes_every_change(fake
     assert queue.next is not None and queue.next.requests == 3 and set(queue.next.channels) == {"web", "telegram"}
     assert queue.current is not None and queue.current.requests == 2
     (gate / "release").touch()
-    assert _wait(reindexer, first.job.id).state == DONE
-    done = _wait(reindexer, follow.id)
+    assert wait_for_job(reindexer, first.job.id).state == DONE
+    done = wait_for_job(reindexer, follow.id)
     assert done.state == DONE and done.report is not None
     assert done.report["documents_embedded"] == 3 and done.report["documents"] == 9
     manifest = idx.read_manifest(fake_index.index_dir)
@@ -117,16 +101,16 @@ def test_a_request_joins_a_running_job_that_has_not_read_the_corpus_yet(fake_ind
     gate.mkdir()
     (gate / "release").touch()
     reindexer = Reindexer(fake_index, embedder_factory=functools.partial(GatedFakeEmbedder, str(gate), on_load=True))
-    _add(fake_index, "vroeg.md")
+    add_document(fake_index, "vroeg.md")
     first = reindexer.request("web")
     _wait_path(gate / "loading")  # running, still loading the model
     running = reindexer.status().current
     assert running is not None and running.state == RUNNING and running.read_at is None
-    _add(fake_index, "laat.md")
+    add_document(fake_index, "laat.md")
     joined = reindexer.request("watch")
     assert joined.job.id == first.job.id and joined.message == t("job.included") and reindexer.status().next is None
     (gate / "loaded").touch()
-    job = _wait(reindexer, first.job.id)
+    job = wait_for_job(reindexer, first.job.id)
     assert job.state == DONE and job.report is not None and job.report["documents_embedded"] == 2
     assert job.read_at is not None and job.started_at <= job.read_at <= job.finished_at  # type: ignore[operator]
 
@@ -151,14 +135,14 @@ def test_kill_9_of_the_job_process_leaves_the_index_and_the_next_job_succeeds(fa
                                                                              tmp_path: Path) -> None:
     before = idx.current_version(fake_index.index_dir)
     reindexer, gate = _gated(fake_index, tmp_path)
-    _add(fake_index, "onderbroken.md")
+    add_document(fake_index, "onderbroken.md")
     ticket = reindexer.request("web")
     _wait_path(gate / "embedding")
     running = reindexer.status().current
     assert running is not None and running.state == RUNNING and running.pid == ticket.job.pid
     os.kill(running.pid, signal.SIGKILL)  # type: ignore[arg-type]
     # The OS releases its runner lock once every thread of it is gone; the next read sees that.
-    job = _wait(reindexer, ticket.job.id, timeout=10)
+    job = wait_for_job(reindexer, ticket.job.id, timeout=10)
     assert job.state == FAILED and job.error == t("job.interrupted")
     assert not pid_alive(running.pid)  # type: ignore[arg-type]
     assert idx.current_version(fake_index.index_dir) == before  # the published index stays in service
@@ -167,7 +151,7 @@ def test_kill_9_of_the_job_process_leaves_the_index_and_the_next_job_succeeds(fa
     (gate / "release").touch()
     again = reindexer.request("web")
     assert again.job.id != ticket.job.id and again.message == t("job.started")
-    done = _wait(reindexer, again.job.id)
+    done = wait_for_job(reindexer, again.job.id)
     assert done.state == DONE and done.report is not None and done.report["documents_embedded"] == 1
     assert idx.current_version(fake_index.index_dir) == done.report["version_id"] != before
     assert not list((fake_index.index_dir / idx.VERSIONS).glob(f"{idx.TMP_PREFIX}*"))
@@ -175,32 +159,32 @@ def test_kill_9_of_the_job_process_leaves_the_index_and_the_next_job_succeeds(fa
 
 def test_kill_9_with_a_follow_up_waiting_starts_the_follow_up(fake_index: Settings, tmp_path: Path) -> None:
     reindexer, gate = _gated(fake_index, tmp_path)
-    _add(fake_index, "een.md")
+    add_document(fake_index, "een.md")
     first = reindexer.request("web")
     _wait_path(gate / "embedding")
-    _add(fake_index, "twee.md")
+    add_document(fake_index, "twee.md")
     follow = reindexer.request("web")
     assert follow.behind is not None
     (gate / "release").touch()  # the follow-up's process must not park
     os.kill(reindexer.status().current.pid, signal.SIGKILL)  # type: ignore[arg-type, union-attr]
-    done = _wait(reindexer, follow.job.id)
+    done = wait_for_job(reindexer, follow.job.id)
     assert reindexer.job(first.job.id).state == FAILED  # type: ignore[union-attr]
     assert done.state == DONE and done.report is not None and done.report["documents_embedded"] == 2
 
 
 def test_sigterm_marks_the_job_interrupted(fake_index: Settings, tmp_path: Path) -> None:
     reindexer, gate = _gated(fake_index, tmp_path)
-    _add(fake_index, "gestopt.md")
+    add_document(fake_index, "gestopt.md")
     ticket = reindexer.request("web")
     _wait_path(gate / "embedding")
     os.kill(ticket.job.pid, signal.SIGTERM)  # type: ignore[arg-type]
-    job = _wait(reindexer, ticket.job.id)
+    job = wait_for_job(reindexer, ticket.job.id)
     assert job.state == FAILED and job.error == t("job.interrupted")
     assert not FileJobStore(fake_index.index_dir).runner_active()
 
 
 def test_a_job_waits_for_an_ingest_started_elsewhere_instead_of_failing(fake_index: Settings) -> None:
-    _add(fake_index, "wachten.md")
+    add_document(fake_index, "wachten.md")
     reindexer = Reindexer(fake_index, embedder_factory=FakeEmbedder)
     with idx.IngestLock(fake_index.index_dir):  # as `wegwijzer ingest` from cron would hold it
         ticket = reindexer.request("web")
@@ -211,7 +195,7 @@ def test_a_job_waits_for_an_ingest_started_elsewhere_instead_of_failing(fake_ind
         assert job is not None and job.state == QUEUED
         time.sleep(1.0)
         assert reindexer.job(ticket.job.id).state in (QUEUED, RUNNING)  # type: ignore[union-attr]
-    done = _wait(reindexer, ticket.job.id)
+    done = wait_for_job(reindexer, ticket.job.id)
     assert done.state == DONE and done.report is not None and done.report["documents_embedded"] == 1
 
 
@@ -221,7 +205,7 @@ def test_a_failed_ingest_is_a_failed_job_with_the_dutch_reason(fake_index: Setti
         if path.suffix in (".md", ".txt", ".pdf"):
             path.unlink()
     reindexer = Reindexer(fake_index, embedder_factory=FakeEmbedder)
-    job = _wait(reindexer, reindexer.request("web").job.id)
+    job = wait_for_job(reindexer, reindexer.request("web").job.id)
     assert job.state == FAILED and "Geen enkel document" in job.error
     assert idx.current_version(fake_index.index_dir) == before
 
@@ -229,7 +213,7 @@ def test_a_failed_ingest_is_a_failed_job_with_the_dutch_reason(fake_index: Setti
 def test_the_job_process_runs_nicer_with_limited_threads(fake_index: Settings, tmp_path: Path) -> None:
     settings = fake_index.with_(ingest_nice=7, ingest_threads=1)
     reindexer, gate = _gated(settings, tmp_path)
-    _add(settings, "lief.md")
+    add_document(settings, "lief.md")
     ticket = reindexer.request("web")
     _wait_path(gate / "embedding")
     try:
@@ -241,14 +225,14 @@ def test_the_job_process_runs_nicer_with_limited_threads(fake_index: Settings, t
         assert b"OMP_NUM_THREADS=1" in environ
     finally:
         (gate / "release").touch()
-    assert _wait(reindexer, ticket.job.id).state == DONE
+    assert wait_for_job(reindexer, ticket.job.id).state == DONE
 
 
 def test_a_damaged_job_file_does_not_stop_re_indexing(fake_index: Settings) -> None:
     (fake_index.index_dir / "job.json").write_text("{niet geldig")
     reindexer = Reindexer(fake_index, embedder_factory=FakeEmbedder)
     assert reindexer.status() == JobQueue()
-    assert _wait(reindexer, reindexer.request("web").job.id).state == DONE
+    assert wait_for_job(reindexer, reindexer.request("web").job.id).state == DONE
 
 
 def test_job_state_round_trips_and_keeps_a_bounded_history() -> None:

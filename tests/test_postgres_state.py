@@ -21,12 +21,12 @@ from assistant.messages import t
 from bots.ratelimit import Limit, PostgresLimiter, open_limiter
 from ingest.build import ingest
 from ingest.jobs import Reindexer, pid_alive
-from ingest.jobstate import DONE, FAILED, RUNNING, Job, PostgresJobStore, open_jobs
+from ingest.jobstate import DONE, FAILED, RUNNING, PostgresJobStore, open_jobs
 
 from .fakes import FakeEmbedder, GatedFakeEmbedder
+from .jobs_support import WAIT_S, add_document, wait_for_job
 
 pytestmark = pytest.mark.timeout(180)
-WAIT_S = 60.0
 LIMIT = Limit("ask", 3, 60.0)
 
 
@@ -114,22 +114,6 @@ def test_an_unreachable_database_lets_requests_through(caplog: pytest.LogCapture
 # ---------------------------------------------------------------- re-index jobs
 
 
-def _add(settings: Settings, name: str) -> None:
-    (settings.corpus_dir / name).write_text(
-        f"# {name}\n\nHet buurthuis {name} organiseert taallessen voor nieuwkomers.\n", encoding="utf-8")
-
-
-def _wait(reindexer: Reindexer, job_id: str, timeout: float = WAIT_S) -> Job:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = reindexer.job(job_id)
-        assert job is not None, job_id
-        if job.finished:
-            return job
-        time.sleep(0.05)
-    raise AssertionError(f"job {job_id} did not finish: {reindexer.status()}")
-
-
 @pytest.fixture
 def pg_index(pg_settings: Settings) -> Settings:
     ingest(pg_settings, embedder=FakeEmbedder())
@@ -138,10 +122,10 @@ def pg_index(pg_settings: Settings) -> Settings:
 
 def test_jobs_run_in_their_own_process_with_state_in_the_database(pg_index: Settings, tmp_path: Path) -> None:
     assert isinstance(open_jobs(pg_index), PostgresJobStore)
-    _add(pg_index, "buurthuis-een.md")
+    add_document(pg_index, "buurthuis-een.md")
     reindexer = Reindexer(pg_index, embedder_factory=FakeEmbedder)
     ticket = reindexer.request("web")
-    job = _wait(reindexer, ticket.job.id)
+    job = wait_for_job(reindexer, ticket.job.id)
     assert job.state == DONE and job.pid != os.getpid(), job
     assert job.report is not None and job.report["documents_embedded"] == 1
     assert idx.open_store(pg_index).current_version() == job.report["version_id"]
@@ -156,7 +140,7 @@ def test_kill_9_of_a_job_process_is_noticed_by_every_replica(pg_index: Settings,
     gate = tmp_path / "gate"
     gate.mkdir()
     reindexer = Reindexer(pg_index, embedder_factory=functools.partial(GatedFakeEmbedder, str(gate)))
-    _add(pg_index, "onderbroken.md")
+    add_document(pg_index, "onderbroken.md")
     ticket = reindexer.request("web")
     deadline = time.monotonic() + WAIT_S
     while not (gate / "embedding").exists():
@@ -166,14 +150,14 @@ def test_kill_9_of_a_job_process_is_noticed_by_every_replica(pg_index: Settings,
     assert running is not None and running.state == RUNNING
     assert PostgresJobStore(pg_index.database_url).runner_active()  # the advisory lock of the job process
     os.kill(running.pid, signal.SIGKILL)  # type: ignore[arg-type]
-    job = _wait(Reindexer(pg_index.with_(data_dir=tmp_path / "replica")), ticket.job.id, timeout=15)
+    job = wait_for_job(Reindexer(pg_index.with_(data_dir=tmp_path / "replica")), ticket.job.id, timeout=15)
     assert job.state == FAILED and job.error == t("job.interrupted")
     assert not pid_alive(running.pid)  # type: ignore[arg-type]
     assert idx.open_store(pg_index).current_version() == before
 
     (gate / "release").touch()
     again = reindexer.request("web")
-    done = _wait(reindexer, again.job.id)
+    done = wait_for_job(reindexer, again.job.id)
     assert done.state == DONE and done.report is not None and done.report["documents_embedded"] == 1
     assert idx.open_store(pg_index).current_version() == done.report["version_id"] != before
 
@@ -210,7 +194,7 @@ def test_a_database_restart_is_survived(pg_server, pg_index: Settings) -> None: 
         server.start()
         answer = assistant.ask("Wat zijn pleinmakers?")  # the pool's dead connections are replaced
         assert answer.citations + answer.related
-        _add(pg_index, "na-herstart.md")
+        add_document(pg_index, "na-herstart.md")
         report = ingest(pg_index, embedder=FakeEmbedder())
         deadline = time.monotonic() + 5
         while assistant.version != report.version_id:

@@ -19,7 +19,7 @@ import pytest
 from assistant.config import Settings
 from bots.web import create_app
 
-from .browser_support import chromium, open_page
+from .browser_support import open_page
 from .web_support import ServerThread, StaticSite, copy_index
 
 pytest.importorskip("playwright.sync_api")
@@ -68,12 +68,6 @@ def site(tmp_path_factory: pytest.TempPathFactory, real_index_settings: Settings
             (pages / "strict.html").write_text(host_page(server.url, "Strenge CSP", "", csp=strict, options=options),
                                                encoding="utf-8")
             yield {"service": server.url, "intranet": intranet.origin, "settings": settings}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture
