@@ -125,8 +125,14 @@ class _Expiring:
     (no background thread). ``_RETRY_LATER`` are the errors that mean "busy or down: next time"."""
 
     _RETRY_LATER: tuple[type[BaseException], ...] = ()
-    cleanup_s: float
-    _last_cleanup: float
+
+    def __init__(self, ttl_s: float, max_turns: int, cleanup_s: float) -> None:
+        if ttl_s <= 0 or max_turns < 1 or cleanup_s < 0:
+            raise ValueError("ttl_s and cleanup_s must be positive and max_turns at least 1")
+        self.ttl_s = ttl_s
+        self.max_turns = max_turns
+        self.cleanup_s = cleanup_s
+        self._last_cleanup = 0.0
 
     def purge(self, now: float | None = None) -> int:
         raise NotImplementedError
@@ -147,19 +153,14 @@ class SQLiteConversationStore(_Expiring):
     _RETRY_LATER = (sqlite3.Error,)
 
     def __init__(self, path: Path, ttl_s: float = 3600.0, max_turns: int = 20, cleanup_s: float = 600.0) -> None:
-        if ttl_s <= 0 or max_turns < 1 or cleanup_s < 0:
-            raise ValueError("ttl_s and cleanup_s must be positive and max_turns at least 1")
+        super().__init__(ttl_s, max_turns, cleanup_s)
         self.path = Path(path)
-        self.ttl_s = ttl_s
-        self.max_turns = max_turns
-        self.cleanup_s = cleanup_s
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._con = sqlite3.connect(self.path, timeout=10, check_same_thread=False, isolation_level=None)
         self._con.execute("PRAGMA journal_mode=WAL")
         self._con.execute("PRAGMA synchronous=NORMAL")
         self._con.executescript(_SCHEMA)
-        self._last_cleanup = 0.0
         self._cleanup(time.time())
 
     @contextmanager
@@ -247,15 +248,10 @@ class PostgresConversationStore(_Expiring):
     _RETRY_LATER = (Exception,)  # psycopg's errors and the Dutch DatabaseError alike: the database is busy or down
 
     def __init__(self, url: str, ttl_s: float = 3600.0, max_turns: int = 20, cleanup_s: float = 600.0) -> None:
-        if ttl_s <= 0 or max_turns < 1 or cleanup_s < 0:
-            raise ValueError("ttl_s and cleanup_s must be positive and max_turns at least 1")
+        super().__init__(ttl_s, max_turns, cleanup_s)
         from .index.postgres import database  # psycopg is imported by its one owner, and only when used
 
         self.db = database(url)
-        self.ttl_s = ttl_s
-        self.max_turns = max_turns
-        self.cleanup_s = cleanup_s
-        self._last_cleanup = 0.0
 
     def _tables(self) -> None:
         self.db.migrate("conversations", _PG_MIGRATIONS)  # once per process (cached)

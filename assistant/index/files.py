@@ -44,7 +44,7 @@ from .lexical import K1, Analyser, B, idf, lexical_text, vocabulary_of
 from .model import FORMAT_VERSION, Manifest
 from .protocol import PASSAGE_COLUMNS as _PASSAGE_COLUMNS
 from .protocol import SENTENCE_COLUMNS as _SENTENCE_COLUMNS
-from .protocol import SentenceRecord, VersionContent
+from .protocol import ManifestReader, SentenceRecord, VersionContent
 from .protocol import passage_from_row as _passage
 from .protocol import sentence_from_row as _sentence
 
@@ -87,7 +87,7 @@ def _marks(n: int) -> str:
     return ",".join("?" * n)
 
 
-class FileIndexReader:
+class FileIndexReader(ManifestReader):
     """One version directory, opened for reading. Thread-safe; cheap to open (files are memory-mapped)."""
 
     def __init__(self, vdir: Path, manifest: Manifest) -> None:
@@ -125,18 +125,6 @@ class FileIndexReader:
             faiss.downcast_index(self._vectors).hnsw.efSearch = HNSW_EF_SEARCH  # type: ignore[attr-defined]
 
     # ------------------------------------------------------------ basics
-
-    @property
-    def manifest(self) -> Manifest:
-        return self._manifest
-
-    @property
-    def version_id(self) -> str:
-        return self._manifest.version_id
-
-    @property
-    def passage_count(self) -> int:
-        return self._manifest.passage_count
 
     def _db(self) -> sqlite3.Connection:
         """This thread's read-only connection (SQLite connections are cheap; sharing one would serialise)."""

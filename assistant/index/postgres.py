@@ -56,7 +56,7 @@ from .lexical import Analyser, bm25_matrix, idf, lexical_text, vocabulary_of
 from .model import FORMAT_VERSION, Manifest
 from .protocol import PASSAGE_COLUMNS as _PASSAGE_COLUMNS
 from .protocol import SENTENCE_COLUMNS as _SENTENCE_COLUMNS
-from .protocol import SentenceRecord, VersionContent
+from .protocol import ManifestReader, SentenceRecord, VersionContent
 from .protocol import passage_from_row as _passage
 from .protocol import sentence_from_row as _sentence
 
@@ -485,7 +485,7 @@ class _Term:
     max_weight: float
 
 
-class PostgresIndexReader:
+class PostgresIndexReader(ManifestReader):
     """One version in the database, opened for reading. Thread-safe: every call takes a pooled connection."""
 
     def __init__(self, db: Database, manifest: Manifest, schema: str, vocabulary_size: int) -> None:
@@ -524,18 +524,6 @@ class PostgresIndexReader:
         self._cache_lock = threading.Lock()
 
     # ------------------------------------------------------------ basics
-
-    @property
-    def manifest(self) -> Manifest:
-        return self._manifest
-
-    @property
-    def version_id(self) -> str:
-        return self._manifest.version_id
-
-    @property
-    def passage_count(self) -> int:
-        return self._manifest.passage_count
 
     def close(self) -> None:
         """Nothing to release: connections belong to the process's pool."""

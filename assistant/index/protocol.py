@@ -132,6 +132,24 @@ class IndexReader(Protocol):
     def close(self) -> None: ...
 
 
+class ManifestReader:
+    """What every reader derives from its version's manifest (a base class for the two stores' readers)."""
+
+    _manifest: Manifest
+
+    @property
+    def manifest(self) -> Manifest:
+        return self._manifest
+
+    @property
+    def version_id(self) -> str:
+        return self._manifest.version_id
+
+    @property
+    def passage_count(self) -> int:
+        return self._manifest.passage_count
+
+
 class IndexStore(Protocol):
     """Where versions live: write, publish atomically, find the current one, one ingest at a time."""
 
