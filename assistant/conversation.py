@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .config import Settings
+from .sqlitefile import open_shared
 
 log = logging.getLogger(__name__)
 
@@ -155,11 +156,8 @@ class SQLiteConversationStore(_Expiring):
     def __init__(self, path: Path, ttl_s: float = 3600.0, max_turns: int = 20, cleanup_s: float = 600.0) -> None:
         super().__init__(ttl_s, max_turns, cleanup_s)
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._con = sqlite3.connect(self.path, timeout=10, check_same_thread=False, isolation_level=None)
-        self._con.execute("PRAGMA journal_mode=WAL")
-        self._con.execute("PRAGMA synchronous=NORMAL")
+        self._con = open_shared(self.path, timeout=10)
         self._con.executescript(_SCHEMA)
         self._cleanup(time.time())
 

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import WegwijzerError
+from .sqlitefile import open_shared
 
 if TYPE_CHECKING:
     from .config import Settings
@@ -116,14 +117,11 @@ class FeedbackStore:
 
     def __init__(self, path: Path, retention_days: int | None = None) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self.retention_days = retention_days
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._purger: threading.Thread | None = None
-        self._con = sqlite3.connect(self.path, timeout=10, check_same_thread=False)
-        self._con.execute("PRAGMA journal_mode=WAL")
-        self._con.execute("PRAGMA synchronous=NORMAL")
+        self._con = open_shared(self.path, timeout=10, autocommit=False)
         with self._connect() as con:
             con.executescript(_SCHEMA)
             if con.execute("PRAGMA user_version").fetchone()[0] < 2:

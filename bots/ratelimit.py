@@ -25,6 +25,7 @@ from pathlib import Path
 
 from assistant.config import Settings
 from assistant.errors import WegwijzerError
+from assistant.sqlitefile import open_shared
 
 log = logging.getLogger(__name__)
 
@@ -169,11 +170,8 @@ class SQLiteLimiter(_SharedLimiter):
 
     def _connect(self) -> sqlite3.Connection:
         if self._con is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            con = sqlite3.connect(self.path, timeout=5.0, isolation_level=None, check_same_thread=False)
+            con = open_shared(self.path, synchronous="OFF")
             try:
-                con.execute("PRAGMA journal_mode=WAL")
-                con.execute("PRAGMA synchronous=OFF")
                 con.execute(_SCHEMA)
                 con.execute(f"PRAGMA busy_timeout={self.BUSY_TIMEOUT_MS}")
             except sqlite3.Error:

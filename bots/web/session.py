@@ -26,6 +26,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from assistant.sqlitefile import open_shared
+
 log = logging.getLogger(__name__)
 
 COOKIE = "wegwijzer_beheer"
@@ -76,9 +78,7 @@ class SignedOut:
 
     def _connect(self) -> sqlite3.Connection:
         if self._con is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            con = sqlite3.connect(self.path, timeout=5.0, isolation_level=None, check_same_thread=False)
-            con.execute("PRAGMA journal_mode=WAL")
+            con = open_shared(self.path, synchronous=None)
             con.execute("CREATE TABLE IF NOT EXISTS signed_out (sid TEXT PRIMARY KEY, expires_at REAL NOT NULL)")
             self._con = con
         return self._con
