@@ -43,6 +43,7 @@ from .facts import (
     PERSON,
     PLACE,
     Ask,
+    Fact,
     ask_of,
     decode_facts,
     fact_match,
@@ -263,8 +264,9 @@ def sentence_signals(retrieval: Retrieval, reader: IndexReader, ask: Ask | None 
     lex = cover(exact)
     lex_loose = cover(loose)
     focus_stems = set(reader.query_terms(ask.focus)) if ask.focus else set()
-    facts = np.array([fact_match(ask, decode_facts(s.facts), retrieval.question, focus_stems, ts)
-                      for s, ts in zip(sentences, term_sets, strict=True)])
+    decoded = [decode_facts(s.facts) for s in sentences]  # parsed once: fact match and fact density read them
+    facts = np.array([fact_match(ask, found, retrieval.question, focus_stems, ts)
+                      for found, ts in zip(decoded, term_sets, strict=True)])
     if ask.kind == NAME:
         # A list under a lead-in names things too ("de volgende vier thema's:"), whatever its items look like.
         for i, s in enumerate(sentences):
@@ -334,7 +336,7 @@ def sentence_signals(retrieval: Retrieval, reader: IndexReader, ask: Ask | None 
         novelty,
         focus * (1.0 if ask.kind in (NAME, PLACE, PERSON) else 0.0),
         *(facts * (1.0 if ask.kind in kinds_ else 0.0) for kinds_ in _FACT_GROUPS),
-        [fact_density(ask, s) for s in sentences],
+        [fact_density(ask, s.text, found) for s, found in zip(sentences, decoded, strict=True)],
     ]).astype(np.float64)
     return sentences, [hit_of[s.passage_id] for s in sentences], ranks, matrix, facts
 
@@ -344,16 +346,17 @@ def sentence_part(matrix: np.ndarray) -> np.ndarray:
     return matrix[:, :len(SENTENCE_FEATURES)]
 
 
-def fact_density(ask: Ask, sentence: SentenceRecord) -> float:
-    """How much of ``sentence`` is the asked kind of fact: 1.0 for a line that is only a date ("31 maart 2023
-    10:00 - 17:00") when the question asks "wanneer", less for a sentence that mentions a date among other
-    things ("Registratie sluit op 20 maart"). 0 when the question asks for no checkable kind of fact."""
-    if not ask.checkable or not sentence.text:
+def fact_density(ask: Ask, text: str, facts: list[Fact]) -> float:
+    """How much of a sentence (its ``text`` and the ``facts`` found in it) is the asked kind of fact: 1.0 for
+    a line that is only a date ("31 maart 2023 10:00 - 17:00") when the question asks "wanneer", less for a
+    sentence that mentions a date among other things ("Registratie sluit op 20 maart"). 0 when the question
+    asks for no checkable kind of fact."""
+    if not ask.checkable or not text:
         return 0.0
     group = next((g for g in _FACT_GROUPS if ask.kind in g), (ask.kind,))
-    found = {f.text for f in decode_facts(sentence.facts) if f.kind in group}
-    letters = sum(ch.isalnum() for ch in sentence.text)
-    return min(1.0, sum(sum(ch.isalnum() for ch in text) for text in found) / letters) if letters else 0.0
+    found = {f.text for f in facts if f.kind in group}
+    letters = sum(ch.isalnum() for ch in text)
+    return min(1.0, sum(sum(ch.isalnum() for ch in fact) for fact in found) / letters) if letters else 0.0
 
 
 def answer_signals(retrieval: Retrieval, ask: Ask, probabilities: np.ndarray, logits: np.ndarray,
