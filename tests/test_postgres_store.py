@@ -299,28 +299,62 @@ def test_a_database_without_pgvector_is_a_dutch_message(pg_server, pg_url: str) 
         PostgresIndexStore(url).current_version()
 
 
-def test_hnsw_above_the_threshold_finds_the_exact_neighbours(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Past HNSW_THRESHOLD the vectors get an HNSW index; on a small set it finds the exact top k, also when k
-    exceeds ef_search (an HNSW scan returns at most ef_search rows unless the reader raises it)."""
-    from assistant.index import postgres
+def _vector_indexes(pg_url: str, schema: str) -> list[str]:
+    return [d[0] for d in database(pg_url).rows(
+        "SELECT indexdef FROM pg_indexes WHERE schemaname = %s AND tablename = 'vectors'", (schema,))]
 
-    monkeypatch.setattr(postgres, "HNSW_THRESHOLD", 500)
-    content = _random_content(800, dim=16)
-    store = PostgresIndexStore(pg_url)
-    reader = store.open(store.write(content))
-    assert reader.manifest.vector_index == "hnsw"
-    schema = postgres._schema_of(reader.version_id)
-    indexes = database(pg_url).rows("SELECT indexdef FROM pg_indexes WHERE schemaname = %s AND tablename = 'vectors'",
-                                    (schema,))
-    assert any(f"m='{postgres.HNSW_M}'" in d[0] and "hnsw" in d[0] for d in indexes), indexes
+
+def _check_neighbours(reader: idx.IndexReader, content: idx.VersionContent, k_large: int) -> None:
     rng = np.random.default_rng(4)
     for _ in range(10):
-        q = rng.standard_normal(16).astype(np.float32)
+        q = rng.standard_normal(content.vectors.shape[1]).astype(np.float32)
         q /= np.linalg.norm(q)
         exact = np.argsort(-(content.vectors @ q))
         ids, scores = reader.dense_search(q, 10)
         assert ids.tolist() == exact[:10].tolist()
         assert np.allclose(scores, content.vectors[ids] @ q, atol=1e-5)
-    k = postgres.HNSW_EF_SEARCH + 100
-    ids, _ = reader.dense_search(q, k)
-    assert len(ids) == k and len(set(ids.tolist()) & set(exact[:k].tolist())) >= 0.95 * k
+    ids, _ = reader.dense_search(q, k_large)
+    assert len(ids) == k_large and len(set(ids.tolist()) & set(exact[:k_large].tolist())) >= 0.95 * k_large
+
+
+def test_ivfflat_above_the_threshold_probes_the_versions_own_lists(pg_url: str,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past VECTOR_INDEX_THRESHOLD the vectors get an IVFFlat index with rows / IVF_ROWS_PER_LIST lists, and the
+    reader scans the number of lists the version asks for: with every list probed it finds the exact top k. A k
+    larger than the probed lists hold still gets k rows (the scan goes on to further lists)."""
+    from assistant.index import postgres
+
+    monkeypatch.setattr(postgres, "VECTOR_INDEX_THRESHOLD", 500)
+    monkeypatch.setattr(postgres, "IVF_ROWS_PER_LIST", 100)
+    content = _random_content(800, dim=16)
+    store = PostgresIndexStore(pg_url)
+    version = store.write(content)
+    monkeypatch.setattr(postgres, "ivf_probes", lambda lists: lists)
+    reader = store.open(version)
+    assert reader.manifest.vector_index == "ivfflat"
+    indexes = _vector_indexes(pg_url, postgres._schema_of(version))
+    assert any("ivfflat" in d and "lists='8'" in d for d in indexes), indexes
+    _check_neighbours(reader, content, 300)
+    monkeypatch.setattr(postgres, "ivf_probes", lambda lists: 1)  # one list of eight: ~100 rows
+    ids, _ = store.open(version).dense_search(content.vectors[0], 300)
+    assert len(ids) == 300 and len(set(ids.tolist())) == 300
+
+
+def test_versions_written_with_hnsw_are_still_read(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A version written before IVFFlat has an HNSW index: the reader finds the exact neighbours on a small set,
+    also when k exceeds ef_search (an HNSW scan returns at most ef_search rows unless the reader raises it)."""
+    import dataclasses
+
+    from assistant.index import postgres
+
+    content = _random_content(800, dim=16)
+    store = PostgresIndexStore(pg_url)
+    version = store.write(content)
+    schema = postgres._schema_of(version)
+    database(pg_url).execute(f"CREATE INDEX ON {schema}.vectors USING hnsw (embedding vector_ip_ops) "
+                             "WITH (m = 32, ef_construction = 80)")
+    assert any("hnsw" in d for d in _vector_indexes(pg_url, schema))
+    flat = store.open(version)
+    reader = postgres.PostgresIndexReader(store.db, dataclasses.replace(flat.manifest, vector_index="hnsw"),
+                                          schema, flat._dim)
+    _check_neighbours(reader, content, postgres.HNSW_EF_SEARCH + 100)

@@ -12,7 +12,7 @@ Layout::
     wegwijzer.state             the single row that says which version is ``current``
     wegwijzer.meta              small documents by key: the last ingest report, the feedback salt
     wv_<version id>.passages    passages: source, page, section, span, text, analysed terms
-    wv_<version id>.vectors     their float32 vectors (HNSW index from HNSW_THRESHOLD passages)
+    wv_<version id>.vectors     their float32 vectors (IVFFlat index from VECTOR_INDEX_THRESHOLD passages)
     wv_<version id>.lexical     per passage its BM25 weights as a pgvector sparsevec (term id -> weight)
     wv_<version id>.terms       per analysed term: id, df, the largest weight, and its posting list
     wv_<version id>.words       the corpus words the query analyser may split compounds into
@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import re
 import threading
@@ -74,15 +75,32 @@ LOCK_MIGRATE, LOCK_INGEST, LOCK_RUNNER, LOCK_WATCH = 0, 1, 2, 3
 
 # Exact search scans every vector: ~0.5 ms per 1,000 in pgvector (about 4x FAISS's flat scan; 2.7 ms p50 at
 # 5k on a busy 2-core machine, bench/scale.py), so past 10k it would eat the answer's budget. From there an
-# HNSW index answers, with the file backend's M 32, efConstruction 80 and efSearch 256. pgvector's default
-# m 16 / ef_construction 64 gave dense recall@10 0.968-0.985 at 100k passages against 0.990-0.993 for these,
-# for the same query time and twice the build time (46 s against 21 s; bench/pg_hnsw.py, docs/benchmarks.md).
-# At 1M synthetic passages ef_search 256 gave dense recall@10 0.951 (p95 5.8 ms) and 400 gave 0.965 (p95 6.7 ms),
-# 600 no more (0.966): 400 it is.
-HNSW_THRESHOLD = 10_000
-HNSW_M = 32
-HNSW_EF_CONSTRUCTION = 80
+# IVFFlat index answers, sized by pgvector's own guidance: rows / 1000 lists up to 1M rows, sqrt(rows) beyond,
+# and sqrt(lists) probes. Why IVFFlat rather than HNSW, measured at 1M synthetic passages (bench/scale.py,
+# bench/pg_vector_index.py, docs/benchmarks.md):
+# * HNSW's recall stopped rising with ef_search: m 32 / ef_construction 80 gave dense recall@10 0.951 at
+#   ef_search 256, 0.965 at 400 and 0.972 at 1000 (the most pgvector allows), m 48 / 128 0.977; hybrid
+#   recall@10 stayed at 0.934, under the 0.95 the scale goal asks. IVFFlat scans whole lists exactly, so its
+#   recall is the probes' to set: 0.99 at 2 of 1000 probes, 1.000 from 5.
+# * A version is written once and never changed, so IVFFlat's known weakness (lists that go stale as rows
+#   are added after the build) does not arise; its build took 31 s at 1M against 688 s for HNSW m 48.
+# * Its cost: query time grows with rows (about sqrt(rows) * 1000 vectors scanned per question).
+# Versions written with an HNSW index (before this change) are still read, with HNSW_EF_SEARCH.
+VECTOR_INDEX_THRESHOLD = 10_000
+IVF_ROWS_PER_LIST = 1_000
 HNSW_EF_SEARCH = 400
+
+
+def ivf_lists(rows: int) -> int:
+    """pgvector's guidance for an IVFFlat index: rows / 1000 lists up to 1M rows, sqrt(rows) beyond."""
+    return max(1, rows // IVF_ROWS_PER_LIST if rows <= 1_000_000 else math.isqrt(rows))
+
+
+def ivf_probes(lists: int) -> int:
+    """Lists scanned per question: sqrt(lists), pgvector's starting point (16x what the synthetic 1M needs)."""
+    return max(1, math.ceil(math.sqrt(lists)))
+
+
 POOL_SIZE = 10
 CONNECT_TIMEOUT_S = 5
 RESCORE_LIMIT = 500  # MaxScore fetches another posting list rather than rescore more passages than this
@@ -212,7 +230,9 @@ def _configure(conn: Any) -> None:
                     return np.frombuffer(data, dtype=self._dtype, offset=4).astype(np.float32)
 
             conn.adapters.register_loader(info.oid, NumpyLoader)
-    conn.execute(f"SET hnsw.ef_search = {HNSW_EF_SEARCH}")
+    conn.execute(f"SET hnsw.ef_search = {HNSW_EF_SEARCH}")  # versions written before IVFFlat
+    # probed lists holding fewer than k rows (a small version, a skewed list): scan on rather than return fewer
+    conn.execute("SET ivfflat.iterative_scan = relaxed_order")
     conn.execute("SET jit = off")
     conn.commit()
 
@@ -495,6 +515,7 @@ class PostgresIndexReader(ManifestReader):
         self._manifest = manifest
         self._schema = schema
         self._dim = vocabulary_size
+        self._probes = ivf_probes(ivf_lists(manifest.passage_count)) if manifest.vector_index == "ivfflat" else 0
         s = _ident(schema)
         self._sql = {name: sql.SQL(text).format(s=s) for name, text in {
             "dense": "SELECT id, (embedding <#> %s) * -1 FROM {s}.vectors ORDER BY embedding <#> %s LIMIT %s",
@@ -540,13 +561,17 @@ class PostgresIndexReader(ManifestReader):
         k = min(k, n)
 
         def work(conn: Any) -> list[tuple[Any, ...]]:
+            if self._probes:  # the version's own number (the session's setting is shared by all versions)
+                with conn.transaction():
+                    conn.execute("SELECT set_config('ivfflat.probes', %s, true)", (str(self._probes),))
+                    return conn.execute(self._sql["dense"], (q, q, k)).fetchall()  # type: ignore[no-any-return]
             if k <= HNSW_EF_SEARCH:
                 return conn.execute(self._sql["dense"], (q, q, k)).fetchall()  # type: ignore[no-any-return]
             with conn.transaction():  # an HNSW scan returns at most ef_search rows
                 conn.execute("SELECT set_config('hnsw.ef_search', %s, true)", (str(k),))
                 return conn.execute(self._sql["dense"], (q, q, k)).fetchall()  # type: ignore[no-any-return]
 
-        rows = self._db.run(work)
+        rows = sorted(self._db.run(work), key=lambda r: -r[1])  # an iterative scan's order is relaxed
         return (np.array([r[0] for r in rows], dtype=np.int64), np.array([r[1] for r in rows], dtype=np.float32))
 
     def passage_vectors(self, ids: Sequence[int]) -> np.ndarray:
@@ -855,7 +880,8 @@ class PostgresIndexStore:
             format_version=FORMAT_VERSION, version_id=version_id, created_at=content.created_at or time.time(),
             model=content.model, chunker=content.chunker, analyzer=analyzer, documents=tuple(content.documents),
             passage_count=len(passages), sentence_count=len(sentences),
-            vector_index="hnsw" if len(passages) >= HNSW_THRESHOLD else "flat", report=dict(content.report))
+            vector_index="ivfflat" if len(passages) >= VECTOR_INDEX_THRESHOLD else "flat",
+            report=dict(content.report))
         record = {**manifest.to_dict(), "lexical_dimensions": max(1, len(lexicon.vocabulary))}
         schema = _schema_of(version_id)
         conn = self.db.connect(autocommit=False)
@@ -863,9 +889,9 @@ class PostgresIndexStore:
             # A killed ingest must not leave its server process building an index for nothing.
             conn.execute("SET client_connection_check_interval = '1s'")
             _write_version(conn, schema, dim, content, passage_terms, sentence_terms, lexicon, analyser)
-            if manifest.vector_index == "hnsw":
-                conn.execute(_fmt("CREATE INDEX ON {s}.vectors USING hnsw (embedding vector_ip_ops) "
-                                  f"WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION})", schema))
+            if manifest.vector_index == "ivfflat":
+                conn.execute(_fmt("CREATE INDEX ON {s}.vectors USING ivfflat (embedding vector_ip_ops) "
+                                  f"WITH (lists = {ivf_lists(len(passages))})", schema))
             for table in ("passages", "vectors", "lexical", "terms", "sentences"):  # planner statistics
                 conn.execute(_fmt(f"ANALYZE {{s}}.{table}", schema))
             from psycopg.types.json import Jsonb
