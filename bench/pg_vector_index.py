@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
             size = db.rows("SELECT pg_indexes_size('public.vector_bench')")[0][0]
             for value in sweep:
                 found, times = [], []
-                for rnd in range(2):  # the first round reads the index into memory
+                for _round in range(2):  # the first round reads the index into memory
                     found, times = [], []
                     for q in queries:
                         with db.transaction() as conn:
