@@ -56,7 +56,13 @@ def _join_items(lead: str, items: list[str]) -> str:
         kept.append(item.rstrip(";,."))
         size += len(item)
     body = "; ".join(kept)
-    return f"{lead} {body}." if lead else f"{body}."
+    if not body.endswith("…"):
+        body += "."
+    return f"{lead} {body}" if lead else body
+
+
+def _heads(sentence: SentenceRecord) -> bool:
+    return sentence.text.rstrip().endswith(":")
 
 
 def unit_text(sentence: SentenceRecord, sentences: list[SentenceRecord]) -> str:
@@ -80,16 +86,18 @@ def unit_text(sentence: SentenceRecord, sentences: list[SentenceRecord]) -> str:
         return _join_items(sentence.text, items) if items else sentence.text
     if sentence.kind != "item" or len(sentence.text.split()) > SHORT_ITEM_WORDS:
         return sentence.text
+    # An item that ends in a colon ("2) Taalbeleid:") heads the items under it: the list runs from there
+    # to the next such item, and it is the list's lead.
     first = at
-    while first > 0 and mine[first - 1].kind == "item":
+    while first > 0 and mine[first - 1].kind == "item" and not _heads(mine[first - 1]):
         first -= 1
     last = at
-    while last + 1 < len(mine) and mine[last + 1].kind == "item":
+    while last + 1 < len(mine) and mine[last + 1].kind == "item" and not _heads(mine[last + 1]):
         last += 1
     if first == last:
         return sentence.text
     lead = ""
-    if first > 0 and (mine[first - 1].kind in ("lead_in", "heading") or mine[first - 1].text.endswith(":")):
+    if first > 0 and (mine[first - 1].kind in ("lead_in", "heading") or _heads(mine[first - 1])):
         lead = mine[first - 1].text
     return _join_items(lead, [s.text for s in mine[first:last + 1]])
 
@@ -111,10 +119,20 @@ def choose_quotes(evidence: Evidence) -> list[Quote]:
     quotes: list[Quote] = []
     for c in chosen:
         text = unit_text(c.sentence, evidence.sentences)
-        if any(text == q.text for q in quotes):
-            continue  # two items of one list: the list is quoted once
+        if any(_core(text) in q.text for q in quotes):
+            continue  # two items of one list, or an item of a list already quoted: the list is quoted once
+        held = [i for i, q in enumerate(quotes) if _core(q.text) in text]
+        if held:  # a list that holds an earlier quote takes its place, under the earlier (better) sentence
+            quotes[held[0]] = Quote(quotes[held[0]].candidate, text)
+            quotes = [q for i, q in enumerate(quotes) if i not in held[1:]]
+            continue
         quotes.append(Quote(c, text))
     return quotes
+
+
+def _core(text: str) -> str:
+    """A quote without its closing punctuation, as it reads inside a joined list."""
+    return text.strip().rstrip(";,.:")
 
 
 def citation_of(hit: Hit, n: int) -> Citation:

@@ -78,6 +78,32 @@ def test_a_lead_in_brings_its_list_items() -> None:
     assert "vier thema's: Gendergevoelige integratie; Werk; Taal. [1]" in text
 
 
+def test_a_list_that_holds_an_earlier_quote_is_quoted_once() -> None:
+    """A long item quoted on its own, then a short item whose list (the long one included) is quoted: the
+    answer reads the list once, not the long item twice."""
+    hits = [_hit(0, "Memorandum")]
+    long_item = _sentence(2, 0, "Toegankelijkheid van dienstverlening met aandacht voor een transversale aanpak",
+                          kind="item")
+    short = [_sentence(3 + i, 0, x, kind="item") for i, x in enumerate(["Taalbeleid:", "Voldoende NT2 aanbod"])]
+    ev = _evidence(hits, [(long_item, 0.6), (short[1], 0.4)], [short[0]])
+    text, _, _ = compose(ev, hits)
+    assert text.count("Toegankelijkheid") == 1 and "Voldoende NT2 aanbod" in text
+    ev = _evidence(hits, [(short[1], 0.6), (long_item, 0.4)], [short[0]])  # the other way round
+    text, _, _ = compose(ev, hits)
+    assert text.count("Toegankelijkheid") == 1 and "Voldoende NT2 aanbod" in text
+
+
+def test_an_item_ending_in_a_colon_heads_the_items_under_it() -> None:
+    hits = [_hit(0, "Memorandum")]
+    rows = ["Toegankelijkheid van dienstverlening", "Taalbeleid:", "Voldoende NT2 aanbod", "Voldoende tolken",
+            "Antidiscriminatiebeleid:", "Meldpunten"]
+    items = [_sentence(1 + i, 0, x, kind="item") for i, x in enumerate(rows)]
+    ev = _evidence(hits, [(items[2], 0.9)], items[:2] + items[3:])
+    text, _, _ = compose(ev, hits)
+    assert "Taalbeleid: Voldoende NT2 aanbod; Voldoende tolken. [1]" in text
+    assert "Toegankelijkheid" not in text and "Meldpunten" not in text
+
+
 def test_sentences_of_one_passage_keep_their_text_order() -> None:
     hits = [_hit(0, "Doc")]
     ev = _evidence(hits, [(_sentence(5, 0, "Tweede zin volgt."), 0.9), (_sentence(4, 0, "Eerste zin staat."), 0.8)])
