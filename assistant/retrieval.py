@@ -99,8 +99,7 @@ class Retriever:
                               "dutch": 1.0 if lang == "nl" else 0.0}
             return result
         n_cand = min(n, max(CANDIDATES, 4 * k))
-        dense_ids, dense_scores = reader.dense_search(query, n_cand)
-        lex_ids, lex_scores = reader.lexical_search(terms, n_cand)
+        (dense_ids, dense_scores), (lex_ids, lex_scores) = reader.search_both(query, terms, n_cand)
 
         candidates = list(dict.fromkeys([int(i) for i in dense_ids] + [int(i) for i in lex_ids]))
         dense_of = dict(zip((int(i) for i in dense_ids), (float(s) for s in dense_scores), strict=True))

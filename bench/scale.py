@@ -292,6 +292,9 @@ class ExactDense:
         order = top[np.argsort(-scores[top])]
         return order.astype(np.int64), scores[order]
 
+    def search_both(self, query: np.ndarray, terms: Any, k: int) -> tuple[Any, Any]:
+        return self.dense_search(query, k), self._reader.lexical_search(terms, k)
+
 
 def _dir_mb(path: Path) -> float:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1024 / 1024

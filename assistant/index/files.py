@@ -200,6 +200,11 @@ class FileIndexReader(ManifestReader):
         order = top[np.argsort(-scores[top], kind="stable")]
         return order.astype(np.int64), scores[order]
 
+    def search_both(self, query: np.ndarray, terms: Sequence[str], k: int,
+                    ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+        """One after the other: both are in-process and hold the GIL for most of their short work."""
+        return self.dense_search(query, k), self.lexical_search(terms, k)
+
     def lexical_scores(self, terms: Sequence[str], ids: Sequence[int]) -> np.ndarray:
         return self._lexical_all(terms)[np.asarray(ids, dtype=np.int64)]
 

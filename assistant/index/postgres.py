@@ -42,6 +42,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -505,6 +506,19 @@ class _Term:
     max_weight: float
 
 
+_side: ThreadPoolExecutor | None = None
+_side_lock = threading.Lock()
+
+
+def _side_pool() -> ThreadPoolExecutor:
+    """Threads that run a question's dense search while its own thread runs the lexical one."""
+    global _side
+    with _side_lock:
+        if _side is None:
+            _side = ThreadPoolExecutor(max_workers=POOL_SIZE, thread_name_prefix="wegwijzer-dense")
+        return _side
+
+
 class PostgresIndexReader(ManifestReader):
     """One version in the database, opened for reading. Thread-safe: every call takes a pooled connection."""
 
@@ -573,6 +587,14 @@ class PostgresIndexReader(ManifestReader):
 
         rows = sorted(self._db.run(work), key=lambda r: -r[1])  # an iterative scan's order is relaxed
         return (np.array([r[0] for r in rows], dtype=np.int64), np.array([r[1] for r in rows], dtype=np.float32))
+
+    def search_both(self, query: np.ndarray, terms: Sequence[str], k: int,
+                    ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+        """Side by side: each is a round trip to the server, which works on them in two backends at once
+        (a question waits for the slower one instead of both; at 1M passages each takes 10-25 ms)."""
+        dense = _side_pool().submit(self.dense_search, query, k)
+        lexical = self.lexical_search(terms, k)
+        return dense.result(), lexical
 
     def passage_vectors(self, ids: Sequence[int]) -> np.ndarray:
         ids = [int(i) for i in ids]

@@ -102,6 +102,12 @@ class IndexReader(Protocol):
         """BM25 scores of chosen passages."""
         ...
 
+    def search_both(self, query: np.ndarray, terms: Sequence[str], k: int,
+                    ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+        """``dense_search(query, k)`` and ``lexical_search(terms, k)``, which a store may run side by side.
+        The lexical search runs in the calling thread (``lexical_scores`` may reuse its work there)."""
+        ...
+
     def idf(self, terms: Sequence[str]) -> dict[str, float]:
         """IDF of the terms the corpus knows (unknown terms are left out)."""
         ...
