@@ -128,6 +128,12 @@ def write_json(result: dict[str, Any], path: Path | None) -> None:
         Path(path).write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
 
 
+def recall_at(found: Any, truth: Any, k: int) -> float:
+    """Mean over questions of the share of the true top ``k`` found in the top ``k`` (lists or arrays of ids)."""
+    shares = [len(set(list(f[:k])) & set(list(t[:k]))) / max(1, len(t[:k])) for f, t in zip(found, truth, strict=True)]
+    return sum(shares) / len(shares) if shares else 0.0
+
+
 def ms(seconds: float) -> float:
     return round(seconds * 1000, 2)
 

@@ -59,10 +59,8 @@ def main(argv: list[str] | None = None) -> int:
             times, found = run(budget)
             rows.append({"budget": budget, "p50_ms": common.ms(common.percentile(times, 0.5)),
                          "p95_ms": common.ms(common.percentile(times, 0.95)),
-                         "recall@10": round(float(np.mean([len(set(f[:10]) & set(e[:10])) / max(1, len(e[:10]))
-                                                           for f, e in zip(found, exact, strict=True)])), 3),
-                         "recall@100": round(float(np.mean([len(set(f) & set(e)) / max(1, len(e))
-                                                            for f, e in zip(found, exact, strict=True)])), 3)})
+                         "recall@10": round(common.recall_at(found, exact, 10), 3),
+                         "recall@100": round(common.recall_at(found, exact, 100), 3)})
         for row in rows:
             print(row, flush=True)
         print(f"load average at the end: {common.loadavg()[0]:.2f}")

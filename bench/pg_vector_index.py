@@ -27,7 +27,7 @@ import numpy as np
 
 
 def _recall(found: list[list[int]], truth: list[list[int]], k: int) -> float:
-    return round(float(np.mean([len(set(f[:k]) & set(t[:k])) / k for f, t in zip(found, truth, strict=True)])), 4)
+    return round(common.recall_at(found, truth, k), 4)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -98,7 +98,7 @@ def _latencies(index: Any, queries: np.ndarray, k: int) -> tuple[list[float], np
 
 
 def recall_at(found: np.ndarray, truth: np.ndarray, k: int = 10) -> float:
-    return float(np.mean([len(set(f[:k]) & set(t[:k])) / k for f, t in zip(found, truth, strict=True)]))
+    return common.recall_at(found, truth, k)
 
 
 def bench_vectors(n: int, n_queries: int = QUERIES) -> list[dict[str, Any]]:
