@@ -184,6 +184,25 @@ def live(fake_index: Settings, fake_embedder: Any) -> Iterator[ServerThread]:
         yield server
 
 
+def test_kept_alive_connections_send_at_once_on_a_listener_bound_as_workers_bind_it(
+        fake_index: Settings, fake_embedder: Any) -> None:
+    """With --workers N uvicorn binds the listener with protocol 0, and asyncio then leaves Nagle's algorithm on
+    (each request after the first on a kept-alive connection waited ~40 ms for a delayed ACK). The server's
+    protocol turns it off on every TCP connection."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)  # proto 0, as uvicorn's Config.bind_socket
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    assert listener.proto == 0
+    settings = fake_index.with_(admin_token=TOKEN)
+    with ServerThread(create_app(settings, embedder=fake_embedder), sockets=[listener],
+                      **uvicorn_options(settings)) as server, _connect(server.port) as client:
+        for _ in range(2):  # two requests on one kept-alive connection
+            client.sendall(b"GET /healthz HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n")
+            assert client.recv(65536).startswith(b"HTTP/1.1 200")
+        served = [c.transport.get_extra_info("socket") for c in server.server.server_state.connections]
+        assert served and all(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) for s in served)
+
+
 def _connect(port: int) -> socket.socket:
     return socket.create_connection(("127.0.0.1", port), timeout=10)
 

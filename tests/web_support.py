@@ -16,13 +16,15 @@ from assistant.config import Settings
 
 
 class ServerThread:
-    """uvicorn serving ``app`` on 127.0.0.1 and a free port, in a daemon thread."""
+    """uvicorn serving ``app`` on 127.0.0.1 and a free port, in a daemon thread (or on ``sockets`` already
+    bound, as ``--workers N`` hands them to its worker processes)."""
 
-    def __init__(self, app: Any, **options: Any) -> None:
+    def __init__(self, app: Any, sockets: list[Any] | None = None, **options: Any) -> None:
         config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on",
                                 access_log=False, **options)
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, name="uvicorn-test", daemon=True)
+        self.thread = threading.Thread(target=lambda: self.server.run(sockets=sockets), name="uvicorn-test",
+                                       daemon=True)
         self.port = 0
 
     @property
