@@ -355,8 +355,10 @@ def fact_density(ask: Ask, text: str, facts: list[Fact]) -> float:
         return 0.0
     group = next((g for g in _FACT_GROUPS if ask.kind in g), (ask.kind,))
     found = {f.text for f in facts if f.kind in group}
-    letters = sum(ch.isalnum() for ch in text)
-    return min(1.0, sum(sum(ch.isalnum() for ch in fact) for fact in found) / letters) if letters else 0.0
+    if not found:
+        return 0.0
+    letters = sum(map(str.isalnum, text))
+    return min(1.0, sum(sum(map(str.isalnum, fact)) for fact in found) / letters) if letters else 0.0
 
 
 def answer_signals(retrieval: Retrieval, ask: Ask, probabilities: np.ndarray, logits: np.ndarray,
