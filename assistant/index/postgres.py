@@ -202,6 +202,7 @@ def _sparse_bytes(dim: int, indices: np.ndarray, values: np.ndarray) -> bytes:
 
 def _configure(conn: Any) -> None:
     """Per connection: vector types (numpy in, numpy out), search settings, no JIT (it costs more than it saves)."""
+    import psycopg
     from pgvector.psycopg import register_vector
     from psycopg.adapt import Dumper, Loader
     from psycopg.pq import Format
@@ -232,10 +233,16 @@ def _configure(conn: Any) -> None:
 
             conn.adapters.register_loader(info.oid, NumpyLoader)
     conn.execute(f"SET hnsw.ef_search = {HNSW_EF_SEARCH}")  # versions written before IVFFlat
-    # probed lists holding fewer than k rows (a small version, a skewed list): scan on rather than return fewer
-    conn.execute("SET ivfflat.iterative_scan = relaxed_order")
     conn.execute("SET jit = off")
     conn.commit()
+    # Probed lists holding fewer than k rows (a skewed list): scan on rather than return fewer. A safety net
+    # only (sqrt(lists) probes hold ~sqrt(lists) * 1000 rows against k = 100), and pgvector before 0.8 has
+    # no such setting: without it the probes alone answer.
+    try:
+        conn.execute("SET ivfflat.iterative_scan = relaxed_order")
+        conn.commit()
+    except psycopg.Error:
+        conn.rollback()
 
 
 class Database:
