@@ -10,20 +10,19 @@ recall@10 and @100 are against the same search with no budget (exhaustive MaxSco
 from __future__ import annotations
 
 import argparse
-import pickle
 import sys
 import time
 from pathlib import Path
 
 import common
 import numpy as np
+from scale import Kept
 
 
 def main(argv: list[str] | None = None) -> int:
     from assistant import index as idx
     from assistant.config import Settings
     from assistant.index import postgres as pg
-    from assistant.localdb import LocalServer
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--keep", type=Path, required=True)
@@ -31,12 +30,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budgets", default="200000,400000,800000")
     parser.add_argument("--json-out", type=Path)
     args = parser.parse_args(argv)
-    server = LocalServer(args.keep / f"postgres-{args.n}" / "postgres")
-    status = server.start()
-    try:
-        settings = Settings(data_dir=args.keep / "scratch", corpus_dir=common.CORPUS, database_url=status.url)
+    kept = Kept(args.keep, args.n)
+    with kept.postgres() as url:
+        settings = Settings(data_dir=args.keep / "scratch", corpus_dir=common.CORPUS, database_url=url)
         reader = idx.open_store(settings).open()
-        questions = pickle.loads((args.keep / f"questions-{args.n}.pkl").read_bytes())  # our own file
+        questions = kept.questions()
         terms = [reader.query_terms(text) for text, _ in questions]
 
         def run(budget: int) -> tuple[list[float], list[np.ndarray]]:
@@ -65,8 +63,6 @@ def main(argv: list[str] | None = None) -> int:
             print(row, flush=True)
         print(f"load average at the end: {common.loadavg()[0]:.2f}")
         common.write_json({"n": args.n, "rows": rows}, args.json_out)
-    finally:
-        server.stop()
     return 0
 
 

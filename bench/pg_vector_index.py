@@ -16,7 +16,6 @@ the later numbers are swept on one build.
 from __future__ import annotations
 
 import argparse
-import pickle
 import sys
 import time
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Any
 
 import common
 import numpy as np
+from scale import Kept
 
 
 def _recall(found: list[list[int]], truth: list[list[int]], k: int) -> float:
@@ -34,7 +34,6 @@ def main(argv: list[str] | None = None) -> int:
     from pgvector import Vector
 
     from assistant.index import postgres as pg
-    from assistant.localdb import LocalServer
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--keep", type=Path, required=True)
@@ -43,13 +42,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json-out", type=Path)
     args = parser.parse_args(argv)
 
-    server = LocalServer(args.keep / f"postgres-{args.n}" / "postgres")
-    db = pg.database(server.start().url)
-    try:
+    kept = Kept(args.keep, args.n)
+    with kept.postgres() as url:
+        db = pg.database(url)
         schemas = [r[0] for r in db.rows("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'wv\\_%'")]
         assert len(schemas) == 1, schemas
-        vectors = np.load(args.keep / f"vectors-{args.n}.npy")
-        questions = pickle.loads((args.keep / f"questions-{args.n}.pkl").read_bytes())  # our own file
+        vectors, questions = kept.load_inputs()
         queries = [q for _, q in questions]
         truth = []
         for q in queries:
@@ -98,8 +96,6 @@ def main(argv: list[str] | None = None) -> int:
                 print(row, flush=True)
             db.execute("DROP TABLE public.vector_bench")
         common.write_json({"n": args.n, "rows": rows}, args.json_out)
-    finally:
-        server.stop()
     return 0
 
 

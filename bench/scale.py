@@ -31,6 +31,7 @@ with settings for the size (shared_buffers, maintenance_work_mem for the HNSW bu
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import gc
 import random
@@ -39,6 +40,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -523,10 +525,23 @@ class Kept:
         self._path("questions").with_suffix(".pkl").write_bytes(pickle.dumps(questions))
 
     def load_inputs(self) -> tuple[np.ndarray, list[tuple[str, np.ndarray]]]:
+        return np.load(self._path("vectors").with_suffix(".npy")), self.questions()
+
+    def questions(self) -> list[tuple[str, np.ndarray]]:
         import pickle
 
-        questions = pickle.loads(self._path("questions").with_suffix(".pkl").read_bytes())  # our own file
-        return np.load(self._path("vectors").with_suffix(".npy")), questions
+        return pickle.loads(self._path("questions").with_suffix(".pkl").read_bytes())  # type: ignore[no-any-return]
+
+    @contextlib.contextmanager
+    def postgres(self) -> Iterator[str]:
+        """The kept embedded server, started for the length of the block; yields its URL."""
+        from assistant.localdb import LocalServer
+
+        server = LocalServer(self._path("postgres") / "postgres")
+        try:
+            yield server.start().url
+        finally:
+            server.stop()
 
 
 def run_stores(sizes: list[int], backends: list[str], url: str | None, ask: bool,
