@@ -340,6 +340,27 @@ def test_ivfflat_above_the_threshold_probes_the_versions_own_lists(pg_url: str,
     assert len(ids) == 300 and len(set(ids.tolist())) == 300
 
 
+def test_the_ivfflat_build_gets_the_memory_it_needs_on_a_server_with_little(pg_url: str,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """pgvector refuses to build IVFFlat when its k-means sample does not fit in maintenance_work_mem
+    (PostgreSQL's default 64 MB is too little from about 850k passages of 384 dimensions). The writer raises it
+    for the build; here the database allows 1 MB and the sample needs more."""
+    from assistant.index import postgres
+
+    monkeypatch.setattr(postgres, "VECTOR_INDEX_THRESHOLD", 500)
+    monkeypatch.setattr(postgres, "IVF_ROWS_PER_LIST", 20)  # 40 lists: all 800 rows sampled, 1.2 MB
+    dbname = pg_url.rsplit("/", 1)[1].split("?")[0]
+    database(pg_url).execute(f'ALTER DATABASE "{dbname}" SET maintenance_work_mem = \'1MB\'')
+    database(pg_url).close()  # new connections get the database's setting
+    content = _random_content(800, dim=384)
+    store = PostgresIndexStore(pg_url)
+    reader = store.open(store.write(content))
+    assert reader.manifest.vector_index == "ivfflat"
+    assert database(pg_url).rows("SHOW maintenance_work_mem")[0][0] == "1MB"  # raised for the build only
+    ids, _ = reader.dense_search(content.vectors[3], 5)
+    assert len(ids) == 5
+
+
 def test_versions_written_with_hnsw_are_still_read(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """A version written before IVFFlat has an HNSW index: the reader finds the exact neighbours on a small set,
     also when k exceeds ef_search (an HNSW scan returns at most ef_search rows unless the reader raises it)."""

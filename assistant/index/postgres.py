@@ -97,6 +97,18 @@ def ivf_lists(rows: int) -> int:
     return max(1, rows // IVF_ROWS_PER_LIST if rows <= 1_000_000 else math.isqrt(rows))
 
 
+def ivf_build_kb(rows: int, dim: int) -> int:
+    """maintenance_work_mem (kB) an IVFFlat build needs. pgvector samples 50 rows per list (at least 10,000)
+    for its k-means and refuses to start when the samples and the k-means bounds (a float per sample and
+    list) do not fit: about 285 MB at 1M passages of 384 dimensions, far over PostgreSQL's default 64 MB.
+    Estimated from those sizes (pgvector's ivfbuild.c / ivfkmeans.c), with a margin."""
+    lists = ivf_lists(rows)
+    samples = max(50 * lists, 10_000)
+    vector = 4 * dim + 8
+    total = (samples + 3 * lists) * vector + 4 * samples * (lists + 2) + 4 * lists * (lists + 4)
+    return int(total * 1.25 / 1024) + 1024
+
+
 def ivf_probes(lists: int) -> int:
     """Lists scanned per question: sqrt(lists), pgvector's starting point (16x what the synthetic 1M needs)."""
     return max(1, math.ceil(math.sqrt(lists)))
@@ -919,6 +931,10 @@ class PostgresIndexStore:
             conn.execute("SET client_connection_check_interval = '1s'")
             _write_version(conn, schema, dim, content, passage_terms, sentence_terms, lexicon, analyser)
             if manifest.vector_index == "ivfflat":
+                # raised for this transaction only, and never lowered below what the server already allows
+                conn.execute("SELECT set_config('maintenance_work_mem', %s, true) FROM pg_settings "
+                             "WHERE name = 'maintenance_work_mem' AND setting::bigint < %s",
+                             (f"{ivf_build_kb(len(passages), dim)}kB", ivf_build_kb(len(passages), dim)))
                 conn.execute(_fmt("CREATE INDEX ON {s}.vectors USING ivfflat (embedding vector_ip_ops) "
                                   f"WITH (lists = {ivf_lists(len(passages))})", schema))
             for table in ("passages", "vectors", "lexical", "terms", "sentences"):  # planner statistics
