@@ -320,7 +320,8 @@ def _check_neighbours(reader: idx.IndexReader, content: idx.VersionContent, k_la
 def test_ivfflat_above_the_threshold_probes_the_versions_own_lists(pg_url: str,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """Past VECTOR_INDEX_THRESHOLD the vectors get an IVFFlat index with rows / IVF_ROWS_PER_LIST lists, and the
-    reader scans the number of lists the version asks for: with every list probed it finds the exact top k. A k
+    reader probes by the lists the version recorded (not by today's rule): with every list probed it finds the
+    exact top k. A k
     larger than the probed lists hold still gets k rows (the scan goes on to further lists)."""
     from assistant.index import postgres
 
@@ -329,6 +330,7 @@ def test_ivfflat_above_the_threshold_probes_the_versions_own_lists(pg_url: str,
     content = _random_content(800, dim=16)
     store = PostgresIndexStore(pg_url)
     version = store.write(content)
+    monkeypatch.setattr(postgres, "IVF_ROWS_PER_LIST", 1000)  # a later sizing rule: the version's record counts
     monkeypatch.setattr(postgres, "ivf_probes", lambda lists: lists)
     reader = store.open(version)
     assert reader.manifest.vector_index == "ivfflat"

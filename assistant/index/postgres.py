@@ -92,6 +92,21 @@ IVF_ROWS_PER_LIST = 1_000
 HNSW_EF_SEARCH = 400
 
 
+POOL_SIZE = 10
+CONNECT_TIMEOUT_S = 5
+RESCORE_LIMIT = 500  # MaxScore fetches another posting list rather than rescore more passages than this
+FIRST_POSTINGS = 50_000  # posting entries fetched in the first round trip (the rarest terms)
+SHORT_LIST = 5_000  # posting lists this short come with the term's statistics
+POSTING_CACHE_BYTES = 64 * 1024 * 1024  # per process and version: the hot terms' lists stay in memory
+CACHED_APPLY = 200_000  # a cached posting list this short is applied rather than its passages rescored
+# Work bound for one lexical search at scale. Posting entries applied per question: past this, the remaining
+# (long, low-weight) lists of very common terms are not fetched; the RESCORE_CAP passages with the best partial
+# score are rescored exactly instead. Below the budget the search is exact (the shipped corpus has 55 passages
+# and ~10k postings in all); at 1M synthetic passages a question's common terms hold 2-8 MB of postings each,
+# which cost 10-70 ms apiece to fetch (bench/scale.py, docs/benchmarks.md).
+POSTINGS_BUDGET = 400_000
+RESCORE_CAP = 1_000
+
 def ivf_lists(rows: int) -> int:
     """pgvector's guidance for an IVFFlat index: rows / 1000 lists up to 1M rows, sqrt(rows) beyond."""
     return max(1, rows // IVF_ROWS_PER_LIST if rows <= 1_000_000 else math.isqrt(rows))
@@ -110,24 +125,10 @@ def ivf_build_kb(rows: int, dim: int) -> int:
 
 
 def ivf_probes(lists: int) -> int:
-    """Lists scanned per question: sqrt(lists), pgvector's starting point (16x what the synthetic 1M needs)."""
+    """Lists scanned per question: sqrt(lists), pgvector's starting point (32 at 1M passages, about 6x the 5
+    that reach recall 1.000 on the synthetic 1M version)."""
     return max(1, math.ceil(math.sqrt(lists)))
 
-
-POOL_SIZE = 10
-CONNECT_TIMEOUT_S = 5
-RESCORE_LIMIT = 500  # MaxScore fetches another posting list rather than rescore more passages than this
-FIRST_POSTINGS = 50_000  # posting entries fetched in the first round trip (the rarest terms)
-SHORT_LIST = 5_000  # posting lists this short come with the term's statistics
-POSTING_CACHE_BYTES = 64 * 1024 * 1024  # per process and version: the hot terms' lists stay in memory
-CACHED_APPLY = 200_000  # a cached posting list this short is applied rather than its passages rescored
-# Work bound for one lexical search at scale. Posting entries applied per question: past this, the remaining
-# (long, low-weight) lists of very common terms are not fetched; the RESCORE_CAP passages with the best partial
-# score are rescored exactly instead. Below the budget the search is exact (the shipped corpus has 55 passages
-# and ~10k postings in all); at 1M synthetic passages a question's common terms hold 2-8 MB of postings each,
-# which cost 10-70 ms apiece to fetch (bench/scale.py, docs/benchmarks.md).
-POSTINGS_BUDGET = 400_000
-RESCORE_CAP = 1_000
 
 _CORE_MIGRATIONS = (
     # 1: the version registry and the pointer to the published one
@@ -541,14 +542,16 @@ def _side_pool() -> ThreadPoolExecutor:
 class PostgresIndexReader(ManifestReader):
     """One version in the database, opened for reading. Thread-safe: every call takes a pooled connection."""
 
-    def __init__(self, db: Database, manifest: Manifest, schema: str, vocabulary_size: int) -> None:
+    def __init__(self, db: Database, manifest: Manifest, schema: str, vocabulary_size: int,
+                 probes: int = 0) -> None:
+        """``probes``: IVFFlat lists to scan per question (0: the version has no IVFFlat index)."""
         from psycopg import sql
 
         self._db = db
         self._manifest = manifest
         self._schema = schema
         self._dim = vocabulary_size
-        self._probes = ivf_probes(ivf_lists(manifest.passage_count)) if manifest.vector_index == "ivfflat" else 0
+        self._probes = probes
         s = _ident(schema)
         self._sql = {name: sql.SQL(text).format(s=s) for name, text in {
             "dense": "SELECT id, (embedding <#> %s) * -1 FROM {s}.vectors ORDER BY embedding <#> %s LIMIT %s",
@@ -895,7 +898,10 @@ class PostgresIndexStore:
             raise IndexFormatError(t("index.format", found=f"{FORMAT_VERSION} ({manifest.analyzer.get('name')})",
                                      expected=FORMAT_VERSION))
         size = int(data.get("lexical_dimensions") or 1)
-        return PostgresIndexReader(self.db, manifest, schema, size)
+        probes = 0
+        if manifest.vector_index == "ivfflat":  # the lists the index was built with, as the writer recorded them
+            probes = ivf_probes(int(data.get("ivf_lists") or ivf_lists(manifest.passage_count)))
+        return PostgresIndexReader(self.db, manifest, schema, size, probes)
 
     # ------------------------------------------------------------ writing
 
@@ -923,20 +929,21 @@ class PostgresIndexStore:
             passage_count=len(passages), sentence_count=len(sentences),
             vector_index="ivfflat" if len(passages) >= VECTOR_INDEX_THRESHOLD else "flat",
             report=dict(content.report))
-        record = {**manifest.to_dict(), "lexical_dimensions": max(1, len(lexicon.vocabulary))}
+        lists = ivf_lists(len(passages)) if manifest.vector_index == "ivfflat" else 0
+        record = {**manifest.to_dict(), "lexical_dimensions": max(1, len(lexicon.vocabulary)), "ivf_lists": lists}
         schema = _schema_of(version_id)
         conn = self.db.connect(autocommit=False)
         try:
             # A killed ingest must not leave its server process building an index for nothing.
             conn.execute("SET client_connection_check_interval = '1s'")
             _write_version(conn, schema, dim, content, passage_terms, sentence_terms, lexicon, analyser)
-            if manifest.vector_index == "ivfflat":
+            if lists:
                 # raised for this transaction only, and never lowered below what the server already allows
+                need_kb = ivf_build_kb(len(passages), dim)
                 conn.execute("SELECT set_config('maintenance_work_mem', %s, true) FROM pg_settings "
-                             "WHERE name = 'maintenance_work_mem' AND setting::bigint < %s",
-                             (f"{ivf_build_kb(len(passages), dim)}kB", ivf_build_kb(len(passages), dim)))
+                             "WHERE name = 'maintenance_work_mem' AND setting::bigint < %s", (f"{need_kb}kB", need_kb))
                 conn.execute(_fmt("CREATE INDEX ON {s}.vectors USING ivfflat (embedding vector_ip_ops) "
-                                  f"WITH (lists = {ivf_lists(len(passages))})", schema))
+                                  f"WITH (lists = {lists})", schema))
             for table in ("passages", "vectors", "lexical", "terms", "sentences"):  # planner statistics
                 conn.execute(_fmt(f"ANALYZE {{s}}.{table}", schema))
             from psycopg.types.json import Jsonb
