@@ -8,6 +8,7 @@ citations; the other retrieved passages are offered as related reading.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from .analysis import words
@@ -119,9 +120,9 @@ def choose_quotes(evidence: Evidence) -> list[Quote]:
     quotes: list[Quote] = []
     for c in chosen:
         text = unit_text(c.sentence, evidence.sentences)
-        if any(_core(text) in q.text for q in quotes):
+        if any(_holds(q, c, text) for q in quotes):
             continue  # two items of one list, or an item of a list already quoted: the list is quoted once
-        held = [i for i, q in enumerate(quotes) if _core(q.text) in text]
+        held = [i for i, q in enumerate(quotes) if _holds(Quote(c, text), q.candidate, q.text)]
         if held:  # a list that holds an earlier quote takes its place, under the earlier (better) sentence
             quotes[held[0]] = Quote(quotes[held[0]].candidate, text)
             quotes = [q for i, q in enumerate(quotes) if i not in held[1:]]
@@ -130,9 +131,13 @@ def choose_quotes(evidence: Evidence) -> list[Quote]:
     return quotes
 
 
-def _core(text: str) -> str:
-    """A quote without its closing punctuation, as it reads inside a joined list."""
-    return text.strip().rstrip(";,.:")
+def _holds(quote: Quote, candidate: Candidate, text: str) -> bool:
+    """Whether ``quote`` already reads ``text`` (``candidate``'s unit): the same passage, and the text, without
+    its closing punctuation, a whole run of words inside the quote (a list holds its items)."""
+    if quote.candidate.sentence.passage_id != candidate.sentence.passage_id:
+        return False
+    core = text.strip().rstrip(";,.:")
+    return bool(core) and re.search(rf"(?<!\w){re.escape(core)}(?!\w)", quote.text) is not None
 
 
 def citation_of(hit: Hit, n: int) -> Citation:

@@ -93,6 +93,14 @@ def test_a_list_that_holds_an_earlier_quote_is_quoted_once() -> None:
     assert text.count("Toegankelijkheid") == 1 and "Voldoende NT2 aanbod" in text
 
 
+def test_a_short_quote_inside_a_longer_word_of_another_quote_is_still_quoted() -> None:
+    hits = [_hit(0, "Toolkit")]
+    ev = _evidence(hits, [(_sentence(1, 0, "Werkgelegenheid staat centraal in het plan."), 0.6),
+                          (_sentence(2, 0, "Werk."), 0.4)])
+    text, _, _ = compose(ev, hits)
+    assert "Werk. [1]" in text
+
+
 def test_an_item_ending_in_a_colon_heads_the_items_under_it() -> None:
     hits = [_hit(0, "Memorandum")]
     rows = ["Toegankelijkheid van dienstverlening", "Taalbeleid:", "Voldoende NT2 aanbod", "Voldoende tolken",
