@@ -66,13 +66,16 @@ _CONTENT_CUES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\b(?:openingsuren|openingsuur|openingstijden|opening hours|heures d'ouverture|horaires?|"
                 r"date limite|deadline|uiterste datum)\b"), DATE),
 ]
+# "Hoe laat begint…" asks for a time; "Hoe laat je kinderen kennismaken met kunst?" uses the verb "laten" (to let):
+# a subject pronoun right after "laat" means the latter.
+_HOE_LAAT = r"hoe laat(?! (?:je|jij|u|men|we|wij|ze|zij|jullie)\b)"
 # Question words; the one that comes first in the question decides ("Welke steden vertellen hoe…" asks
 # for places, not for a method).
 _QUESTION_WORDS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\b(?:hoeveel|hoe groot|hoe hoog|hoe lang|hoe vaak|hoe oud|how many|how much|how long|how often|"
                 r"combien|welk aantal|welk percentage|what percentage|quel pourcentage|quel nombre|what number|"
                 r"het aantal)\b"), NUMBER),
-    (re.compile(r"\b(?:wanneer|hoe laat|welke datum|welke dag|welk jaar|op welke dag|when|what time|what date|"
+    (re.compile(r"\b(?:wanneer|" + _HOE_LAAT + r"|welke datum|welke dag|welk jaar|op welke dag|when|what time|what date|"
                 r"which year|what year|quand|quelle date|quelle annee|a quelle heure|date limite|deadline)\b"), DATE),
     (re.compile(r"\b(?:waar|waarheen|(?:in |naar )?welke (?:stad|steden|gemeente|gemeenten|provincie|zaal|straat|"
                 r"plaats|regio|land|locatie)|where|(?:in )?which (?:city|cities|town|place|country)|ou|"
@@ -98,7 +101,7 @@ _ROLE_AFTER = re.compile(r"\b(?:wie|who|qui)\s+(?:is|was|zijn|are|were|est|sont)
                          r"([a-z'-]{4,})")
 _YEAR_ASK = re.compile(r"\b(?:welk jaar|in welk jaar|which year|what year|quelle annee|en quelle annee|opgericht|"
                        r"founded|fonde|fondee)\b")
-_TIME_ASK = re.compile(r"\b(?:hoe laat|openingsuren|openingsuur|openingstijden|what time|opening hours|"
+_TIME_ASK = re.compile(r"\b(?:" + _HOE_LAAT + r"|openingsuren|openingsuur|openingstijden|what time|opening hours|"
                        r"a quelle heure|horaires?|heures d'ouverture)\b")
 _FILLER = frozenset("de het een the a an le la les du des van in op voor er nog al zich".split())
 

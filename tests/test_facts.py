@@ -45,6 +45,8 @@ from assistant.facts import (
     ("What is the phone number of the office?", CONTACT),
     ("Wat zijn pleinmakers?", DEFINITION),
     ("Hoe kunnen steden discriminatie opsporen?", METHOD),
+    ("Hoe laat je kinderen kennismaken met kunst?", METHOD),  # "laten" (to let), not a time
+    ("Hoe laat begint de werksessie?", DATE),
     ("Welke taskforces vraagt de federatie?", NAME),
 ])
 def test_question_kinds(question: str, kind: str) -> None:
