@@ -75,8 +75,9 @@ _QUESTION_WORDS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\b(?:hoeveel|hoe groot|hoe hoog|hoe lang|hoe vaak|hoe oud|how many|how much|how long|how often|"
                 r"combien|welk aantal|welk percentage|what percentage|quel pourcentage|quel nombre|what number|"
                 r"het aantal)\b"), NUMBER),
-    (re.compile(r"\b(?:wanneer|" + _HOE_LAAT + r"|welke datum|welke dag|welk jaar|op welke dag|when|what time|what date|"
-                r"which year|what year|quand|quelle date|quelle annee|a quelle heure|date limite|deadline)\b"), DATE),
+    (re.compile(r"\b(?:wanneer|" + _HOE_LAAT + r"|welke datum|welke dag|welk jaar|op welke dag|when|what time|"
+                r"what date|which year|what year|quand|quelle date|quelle annee|a quelle heure|date limite|"
+                r"deadline)\b"), DATE),
     (re.compile(r"\b(?:waar|waarheen|(?:in |naar )?welke (?:stad|steden|gemeente|gemeenten|provincie|zaal|straat|"
                 r"plaats|regio|land|locatie)|where|(?:in )?which (?:city|cities|town|place|country)|ou|"
                 r"(?:dans )?quelles? (?:villes?|communes?))\b"), PLACE),
