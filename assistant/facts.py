@@ -81,7 +81,8 @@ _QUESTION_WORDS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\b(?:waar|waarheen|(?:in |naar )?welke (?:stad|steden|gemeente|gemeenten|provincie|zaal|straat|"
                 r"plaats|regio|land|locatie)|where|(?:in )?which (?:city|cities|town|place|country)|ou|"
                 r"(?:dans )?quelles? (?:villes?|communes?))\b"), PLACE),
-    (re.compile(r"\b(?:wie|who|whom|qui|welke (?:persoon|personen|spreker|sprekers|minister|partij|organisatie|"
+    # "qu'est-ce qui", "ce qui": "what", not "who"
+    (re.compile(r"\b(?:wie|who|whom|(?<!ce )qui|welke (?:persoon|personen|spreker|sprekers|minister|partij|organisatie|"
                 r"organisaties|vereniging|verenigingen|partner|partners|onderzoeker|onderzoekers|instantie|dienst|"
                 r"universiteit)|welk (?:bureau|consultancybureau|agentschap|bedrijf)|which (?:organisation|"
                 r"organization|party|minister|person|agency|consultancy)|quel (?:ministre|parti|organisme)|"

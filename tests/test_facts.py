@@ -13,6 +13,7 @@ from assistant.facts import (
     METHOD,
     NAME,
     NUMBER,
+    OTHER,
     PERSON,
     PLACE,
     ask_of,
@@ -47,6 +48,8 @@ from assistant.facts import (
     ("Hoe kunnen steden discriminatie opsporen?", METHOD),
     ("Hoe laat je kinderen kennismaken met kunst?", METHOD),  # "laten" (to let), not a time
     ("Hoe laat begint de werksessie?", DATE),
+    ("Qu'est-ce qui caractérise un pleinmaker ?", OTHER),  # "qu'est-ce qui" is "what", not "who"
+    ("Qui dirige le projet ?", PERSON),
     ("Welke taskforces vraagt de federatie?", NAME),
 ])
 def test_question_kinds(question: str, kind: str) -> None:
