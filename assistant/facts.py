@@ -54,7 +54,13 @@ _CONTACT_WORDS = r"(?:adres|adressen|e-?mail|e-?mailadres|mailadres|telefoon|tel
 
 # Words that say what is asked wherever they stand ("Wat is het adres van…", "Hoeveel kost…").
 _CONTENT_CUES: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(rf"\b{_CONTACT_WORDS}\b"), CONTACT),
+    # Who something is for asks for a group, not a person: "Voor wie is de studiedag bedoeld?", "À qui
+    # s'adresse la journée ?". And "waar … om/over/aan…?" is a split "waarom/waarover/waaraan…", not a place:
+    # "Waar draait sleutelfactor 3 om?". Both are open questions.
+    (re.compile(r"\bvoor wie\b.*\b(?:bedoeld|bestemd)\b|\bqui s'adresse|\bfor whom\b|"
+                r"\bwho (?:can|may) (?:take part|participate|join|attend)\b|"
+                r"^waar\b.*\b(?:om|over|aan|op|mee|voor|van|naar|uit|bij|door|tegen|toe|in) ?\??$"), OTHER),
+    (re.compile(rf"(?<!s')\b{_CONTACT_WORDS}\b"), CONTACT),
     (re.compile(r"\b(?:hoeveel|wat|hoe duur) (?:kost|kosten|kostte|betaal|betaalt|bedraagt|bedragen)\b|"
                 r"\bhoe duur\b|\bhoeveel (?:geld|euro|subsidie|budget|middelen)\b|"
                 r"\b(?:welk|welke|wat is het|wat zijn de) (?:bedrag|bedragen|budget|prijs|prijzen|tarief|tarieven|"
@@ -91,6 +97,9 @@ _QUESTION_WORDS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^(?:wat (?:is|zijn|betekent|betekenen|houdt)|what (?:is|are|does)|qu'est-ce que|qu'est ce que|"
                 r"c'est quoi|que sont)\b"), DEFINITION),
     (re.compile(r"\b(?:hoe|how|comment|op welke manier|de quelle maniere|in what way)\b"), METHOD),
+    # "Wat bepaalt bij 12work wie als eerste aan de slag mag?": a question that opens with "wat" asks what;
+    # a "wie" or "wanneer" further on belongs to a clause.
+    (re.compile(r"^wat\b"), OTHER),
     (re.compile(r"\b(?:welke|welk|which|what|quels?|quelles?)\b"), NAME),
 ]
 

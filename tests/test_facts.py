@@ -50,6 +50,12 @@ from assistant.facts import (
     ("Hoe laat begint de werksessie?", DATE),
     ("Qu'est-ce qui caractérise un pleinmaker ?", OTHER),  # "qu'est-ce qui" is "what", not "who"
     ("Qui dirige le projet ?", PERSON),
+    ("Voor wie is de studiedag bedoeld?", OTHER),  # an audience, not a person
+    ("À qui s'adresse la journée ?", OTHER),  # "s'adresser à": not an address
+    ("Waar draait sleutelfactor 3 om?", OTHER),  # split "waarom", not a place
+    ("Waar vindt de studiedag plaats?", PLACE),
+    ("Wat bepaalt wie als eerste aan de slag mag?", OTHER),  # "wie" opens a clause
+    ("Voor wie werkt Karima?", PERSON),
     ("Welke taskforces vraagt de federatie?", NAME),
 ])
 def test_question_kinds(question: str, kind: str) -> None:
