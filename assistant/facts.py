@@ -68,7 +68,9 @@ _CONTENT_CUES: list[tuple[re.Pattern[str], str]] = [
                 r"\b(?:what|which) (?:is the )?(?:fee|price|cost|amount|budget|funding)\b|"
                 r"\b(?:what|which)\b.*\b(?:amount|fee|price|cost|budget|funding)\b|"
                 r"\bhow much (?:does|do|did|is|was|money|funding)\b|\bcombien (?:coute|coutent|d'argent)\b|"
-                r"\b(?:quel|quelle) (?:est le |est la )?(?:prix|montant|cout|tarif|budget|indemnite)\b"), AMOUNT),
+                r"\b(?:quel|quelle) (?:est le |est la )?(?:prix|montant|cout|tarif|budget|indemnite)\b|"
+                r"\b(?:salaris|salarissen|loon|lonen|wedde|salary|salaries|wage|wages|salaire|salaires)\b"),  # pay
+     AMOUNT),
     (re.compile(r"\b(?:openingsuren|openingsuur|openingstijden|opening hours|heures d'ouverture|horaires?|"
                 r"date limite|deadline|uiterste datum)\b"), DATE),
 ]
@@ -96,6 +98,8 @@ _QUESTION_WORDS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\b(?:waarom|why|pourquoi|om welke reden)\b"), REASON),
     (re.compile(r"^(?:wat (?:is|zijn|betekent|betekenen|houdt)|what (?:is|are|does)|qu'est-ce que|qu'est ce que|"
                 r"c'est quoi|que sont)\b"), DEFINITION),
+    # "Hoe heet deel 1 van de studiedag?" asks for a name; "hoe" alone would make it a question of method
+    (re.compile(r"\b(?:hoe heet|hoe heten|comment s'appelle|comment s'appellent)\b"), NAME),
     (re.compile(r"\b(?:hoe|how|comment|op welke manier|de quelle maniere|in what way)\b"), METHOD),
     # "Wat bepaalt bij 12work wie als eerste aan de slag mag?": a question that opens with "wat" asks what;
     # a "wie" or "wanneer" further on belongs to a clause.

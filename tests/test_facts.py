@@ -56,6 +56,8 @@ from assistant.facts import (
     ("Waar vindt de studiedag plaats?", PLACE),
     ("Wat bepaalt wie als eerste aan de slag mag?", OTHER),  # "wie" opens a clause
     ("Voor wie werkt Karima?", PERSON),
+    ("Quel salaire reçoivent les personnes engagées ?", AMOUNT),
+    ("Hoe heet deel 1 van de studiedag?", NAME),
     ("Welke taskforces vraagt de federatie?", NAME),
 ])
 def test_question_kinds(question: str, kind: str) -> None:
