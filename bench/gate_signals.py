@@ -19,7 +19,7 @@ The candidates (issue 8: refusing near misses without refusing answerable questi
   vector (a learned similarity), fitted out of fold and fed to the gate as one probability.
 
 This is an experiment harness: it changes calibrate's functions for its own run and never writes
-assistant/evidence_model.json. Results are in docs/benchmarks.md (Answer quality).
+assistant/evidence_model.json. Results are in docs/benchmarks.md ("By hand: Answer quality").
 
     .venv/bin/python bench/gate_signals.py                  # all candidates, outer-fold seed 13 (calibrate's)
     .venv/bin/python bench/gate_signals.py --seeds 13,1,2,3 --only baseline,quote_fact
