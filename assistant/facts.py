@@ -33,7 +33,7 @@ class Ask:
     kind: str
     focus: str = ""  # folded focus word, e.g. "deelnemers" in "hoeveel deelnemers", "" when none
     subject: str = ""  # for definitions: the thing to define ("pleinmakers")
-    detail: str = ""  # for dates: "year" or "time" when the question asks for just that
+    detail: str = ""  # dates: "year" or "time" when the question asks for just that; numbers: "label"
 
     @property
     def checkable(self) -> bool:
@@ -51,6 +51,12 @@ _MONEY_WORDS = r"(?:kost|kosten|kostte|prijs|prijzen|bedrag|bedragen|budget|budg
 _CONTACT_WORDS = r"(?:adres|adressen|e-?mail|e-?mailadres|mailadres|telefoon|telefoonnummer|gsm|gsm-nummer|" \
                  r"website|webadres|url|contactgegevens|address|email|phone|telephone|website|adresse|courriel|" \
                  r"telephone|site)"
+
+_LABEL_ASK = re.compile(r"\b(?:welk (?:actie)?nummer|welk actienummer|(?:onder |bij )?welke acties?|"
+                        r"(?:which|what) (?:action )?number|which action|quel numero|quelle action)\b")
+# A numbered label in a text: "Werksessie actie 22:", "actie 9 & 11", "sleutelfactor 3"
+_LABELLED = re.compile(r"\b(?:actie|acties|action|actions|sleutelfactor|workshop|werksessie|deel|fiche|thema|stap)"
+                       r"\s+(\d+(?:\s*(?:&|en|and|et|,)\s*\d+)*)\b", re.I)
 
 # Words that say what is asked wherever they stand ("Wat is het adres van…", "Hoeveel kost…").
 _CONTENT_CUES: list[tuple[re.Pattern[str], str]] = [
@@ -71,6 +77,8 @@ _CONTENT_CUES: list[tuple[re.Pattern[str], str]] = [
                 r"\b(?:quel|quelle) (?:est le |est la )?(?:prix|montant|cout|tarif|budget|indemnite)\b|"
                 r"\b(?:salaris|salarissen|loon|lonen|wedde|salary|salaries|wage|wages|salaire|salaires)\b"),  # pay
      AMOUNT),
+    # "Welk actienummer heeft…", "Onder welke actie valt…": the number a text gives something ("actie 22")
+    (_LABEL_ASK, NUMBER),
     (re.compile(r"\b(?:openingsuren|openingsuur|openingstijden|opening hours|heures d'ouverture|horaires?|"
                 r"date limite|deadline|uiterste datum)\b"), DATE),
 ]
@@ -152,6 +160,8 @@ def ask_of(question: str) -> Ask:
         role = _ROLE_AFTER.search(q)
         focus = role.group(1) if role and role.group(1) not in STOPWORDS else ""
     detail = ""
+    if kind == NUMBER and _LABEL_ASK.search(q):
+        detail = "label"
     if kind == DATE:
         detail = "year" if _YEAR_ASK.search(q) else "time" if _TIME_ASK.search(q) else ""
     subject = ""
@@ -357,6 +367,16 @@ def fact_match(ask: Ask, facts: list[Fact], question: str, focus_terms: set[str]
             return 1.0
         return 0.5 if kinds else 0.0
     return 1.0 if kinds else 0.0
+
+
+def label_match(text: str, question: str) -> float:
+    """1.0 when ``text`` gives a numbered label ("Werksessie actie 22") whose number the question does not
+    already hold: the answer to "welk actienummer…". Labels are not counted as quantities (``facts_in``)."""
+    asked = set(re.findall(r"\d+", question))
+    for m in _LABELLED.finditer(text):
+        if set(re.findall(r"\d+", m.group(1))) - asked:
+            return 1.0
+    return 0.0
 
 
 def encode_facts(facts: list[Fact]) -> str:

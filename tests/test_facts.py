@@ -21,6 +21,7 @@ from assistant.facts import (
     encode_facts,
     fact_match,
     facts_in,
+    label_match,
 )
 
 
@@ -69,6 +70,18 @@ def test_focus_skips_modifiers_to_the_noun() -> None:
     assert ask_of("Bij welk strategisch dossier hoort de fiche?").focus == "dossier"
     assert ask_of("Hoeveel deelnemers telde de sessie?").focus == "deelnemers"
     assert ask_of("Wie is de burgemeester van Turnhout?").focus == "burgemeester"
+
+
+def test_a_numbered_label_answers_which_number() -> None:
+    for question in ("Welk actienummer heeft het aanbieden van pleinmakers?", "Onder welke actie valt de werksessie?",
+                     "Which action number covers bystander training?", "Quel numéro porte l'action sur la culture ?"):
+        ask = ask_of(question)
+        assert (ask.kind, ask.detail) == (NUMBER, "label"), question
+    assert label_match("Werksessie actie 22: Pleinmakers aanbieden", "Welk actienummer heeft pleinmakers?") == 1.0
+    assert label_match("Werksessie actie 9 & 11: Begeleiding naar werk", "Welke acties gaan over werk?") == 1.0
+    # the number the question already names is no answer, and neither is a bare quantity
+    assert label_match("Werksessie actie 1: Samenwerken", "Wat houdt actie 1 in?") == 0.0
+    assert label_match("We organiseren 24 acties.", "Welk actienummer heeft pleinmakers?") == 0.0
 
 
 def test_years_and_times_are_asked_apart() -> None:
