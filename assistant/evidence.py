@@ -47,7 +47,6 @@ from .facts import (
     ask_of,
     decode_facts,
     fact_match,
-    label_match,
 )
 from .index.protocol import IndexReader, SentenceRecord
 from .retrieval import Hit, Retrieval
@@ -266,10 +265,8 @@ def sentence_signals(retrieval: Retrieval, reader: IndexReader, ask: Ask | None 
     lex_loose = cover(loose)
     focus_stems = set(reader.query_terms(ask.focus)) if ask.focus else set()
     decoded = [decode_facts(s.facts) for s in sentences]  # parsed once: fact match and fact density read them
-    facts = np.array([fact_match(ask, found, retrieval.question, focus_stems, ts)
-                      for found, ts in zip(decoded, term_sets, strict=True)])
-    if ask.detail == "label":  # "welk actienummer…": a numbered label is the asked number
-        facts = np.maximum(facts, [label_match(s.text, retrieval.question) for s in sentences])
+    facts = np.array([fact_match(ask, found, retrieval.question, focus_stems, ts, s.text)
+                      for found, ts, s in zip(decoded, term_sets, sentences, strict=True)])
     if ask.kind == NAME:
         # A list under a lead-in names things too ("de volgende vier thema's:"), whatever its items look like.
         for i, s in enumerate(sentences):

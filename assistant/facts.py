@@ -318,12 +318,14 @@ def _stems(text: str) -> frozenset[str]:
 
 
 def fact_match(ask: Ask, facts: list[Fact], question: str, focus_terms: set[str] | None = None,
-               sentence_terms: set[str] | frozenset[str] | None = None) -> float:
-    """How well ``facts`` (of one sentence) supply what ``ask`` asks for: 1.0 exactly, 0.5 loosely, 0 not.
+               sentence_terms: set[str] | frozenset[str] | None = None, text: str = "") -> float:
+    """How well ``facts`` (of one sentence, whose ``text`` it is) supply what ``ask`` asks for: 1.0 exactly,
+    0.5 loosely, 0 not.
 
     A fact that only repeats the question ("Plan Samenleven" in a question about Plan Samenleven) does
     not count. For counts, a number next to the counted word ("24 acties" for "hoeveel acties") is the
-    exact match; any other number only a loose one.
+    exact match; any other number only a loose one. For "welk actienummer…", a numbered label in the text
+    ("Werksessie actie 22") is the exact match (labels are not quantities, so they are not among ``facts``).
     """
     if not ask.checkable:
         return 0.0
@@ -342,6 +344,8 @@ def fact_match(ask: Ask, facts: list[Fact], question: str, focus_terms: set[str]
         return 0.0
     kinds = [f for f in facts if f.kind == ask.kind and new(f)]
     if ask.kind == NUMBER:
+        if ask.detail == "label" and _labels_new_number(text, question):
+            return 1.0
         if ask.focus:
             focus = stem(ask.focus)
             if any(focus in _stems(f.text) for f in kinds):
@@ -369,14 +373,11 @@ def fact_match(ask: Ask, facts: list[Fact], question: str, focus_terms: set[str]
     return 1.0 if kinds else 0.0
 
 
-def label_match(text: str, question: str) -> float:
-    """1.0 when ``text`` gives a numbered label ("Werksessie actie 22") whose number the question does not
-    already hold: the answer to "welk actienummer…". Labels are not counted as quantities (``facts_in``)."""
+def _labels_new_number(text: str, question: str) -> bool:
+    """Whether ``text`` gives a numbered label ("Werksessie actie 22", "actie 9 & 11") with a number the
+    question does not already hold ("Wat houdt actie 1 in?" is not answered by "actie 1")."""
     asked = set(re.findall(r"\d+", question))
-    for m in _LABELLED.finditer(text):
-        if set(re.findall(r"\d+", m.group(1))) - asked:
-            return 1.0
-    return 0.0
+    return any(set(re.findall(r"\d+", m.group(1))) - asked for m in _LABELLED.finditer(text))
 
 
 def encode_facts(facts: list[Fact]) -> str:
