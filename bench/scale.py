@@ -99,10 +99,6 @@ def _latencies(index: Any, queries: np.ndarray, k: int) -> tuple[list[float], np
     return times, np.array(ids)
 
 
-def recall_at(found: np.ndarray, truth: np.ndarray, k: int = 10) -> float:
-    return common.recall_at(found, truth, k)
-
-
 def bench_vectors(n: int, n_queries: int = QUERIES) -> list[dict[str, Any]]:
     import faiss
 
@@ -156,15 +152,15 @@ def bench_vectors(n: int, n_queries: int = QUERIES) -> list[dict[str, Any]]:
             row["p95_1thread_ms"] = common.ms(common.percentile(t1, 0.95))
         else:
             assert truth is not None and truth100 is not None
-            row["recall@10"] = round(recall_at(ids, truth), 4)
-            row["recall@100"] = round(recall_at(ids100, truth100, 100), 4)  # the retriever's candidate list
+            row["recall@10"] = round(common.recall_at(ids, truth, 10), 4)
+            row["recall@100"] = round(common.recall_at(ids100, truth100, 100), 4)  # the retriever's candidate list
             hnsw = index.hnsw
             default_ef = hnsw.efSearch
             sweep = []
             for ef in EF_SWEEP:
                 hnsw.efSearch = ef
                 t_ef, ids_ef = _latencies(index, queries, 10)
-                sweep.append({"ef": ef, "recall@10": round(recall_at(ids_ef, truth), 4),
+                sweep.append({"ef": ef, "recall@10": round(common.recall_at(ids_ef, truth, 10), 4),
                               "p50_ms": common.ms(common.percentile(t_ef, 0.5))})
             hnsw.efSearch = default_ef
             row["ef_sweep"] = sweep
@@ -402,7 +398,7 @@ def bench_store(backend: str, n: int, content: Any, vectors: np.ndarray, questio
         "load_s": round(load_s, 2), "reader_rss_mb": round(common.rss_mb() - before_open),
         "hybrid_c1_ms": _pct(hybrid1), "hybrid_c8_ms": _pct(hybrid8), "hybrid_c8_qps": round(len(hybrid8) / wall8, 1),
         "lexical_ms": _pct(lexical), "dense_ms": _pct(dense),
-        "dense_recall@10": round(recall_at(np.array(dense_found), np.array(exact_dense)), 4),
+        "dense_recall@10": round(common.recall_at(dense_found, exact_dense, 10), 4),
         "vector_index": reader.manifest.vector_index, "loadavg": common.loadavg()[0],
     }
     if truth is not None:

@@ -90,8 +90,6 @@ LOCK_MIGRATE, LOCK_INGEST, LOCK_RUNNER, LOCK_WATCH = 0, 1, 2, 3
 VECTOR_INDEX_THRESHOLD = 10_000
 IVF_ROWS_PER_LIST = 1_000
 HNSW_EF_SEARCH = 400
-
-
 POOL_SIZE = 10
 CONNECT_TIMEOUT_S = 5
 RESCORE_LIMIT = 500  # MaxScore fetches another posting list rather than rescore more passages than this
@@ -106,6 +104,7 @@ CACHED_APPLY = 200_000  # a cached posting list this short is applied rather tha
 # which cost 10-70 ms apiece to fetch (bench/scale.py, docs/benchmarks.md).
 POSTINGS_BUDGET = 400_000
 RESCORE_CAP = 1_000
+
 
 def ivf_lists(rows: int) -> int:
     """pgvector's guidance for an IVFFlat index: rows / 1000 lists up to 1M rows, sqrt(rows) beyond."""
@@ -596,15 +595,16 @@ class PostgresIndexReader(ManifestReader):
         q = Vector(np.asarray(query, dtype=np.float32))
         k = min(k, n)
 
+        # A setting for this query only: the version's own IVFFlat probes (the session's setting is shared by
+        # all versions), or, for a version with HNSW, an ef_search of at least k (a scan returns at most that).
+        setting = ("ivfflat.probes", self._probes) if self._probes else \
+            ("hnsw.ef_search", k) if k > HNSW_EF_SEARCH else None
+
         def work(conn: Any) -> list[tuple[Any, ...]]:
-            if self._probes:  # the version's own number (the session's setting is shared by all versions)
-                with conn.transaction():
-                    conn.execute("SELECT set_config('ivfflat.probes', %s, true)", (str(self._probes),))
-                    return conn.execute(self._sql["dense"], (q, q, k)).fetchall()  # type: ignore[no-any-return]
-            if k <= HNSW_EF_SEARCH:
+            if setting is None:
                 return conn.execute(self._sql["dense"], (q, q, k)).fetchall()  # type: ignore[no-any-return]
-            with conn.transaction():  # an HNSW scan returns at most ef_search rows
-                conn.execute("SELECT set_config('hnsw.ef_search', %s, true)", (str(k),))
+            with conn.transaction():
+                conn.execute("SELECT set_config(%s, %s, true)", (setting[0], str(setting[1])))
                 return conn.execute(self._sql["dense"], (q, q, k)).fetchall()  # type: ignore[no-any-return]
 
         rows = sorted(self._db.run(work), key=lambda r: -r[1])  # an iterative scan's order is relaxed
