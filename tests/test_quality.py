@@ -114,6 +114,28 @@ def test_no_question_sentence_or_bare_heading_stands_as_the_answer(real_assistan
                 assert s.kind != "question" or s.text.endswith(":"), (question, s.text)
 
 
+@pytest.mark.parametrize("question, fact", [
+    ("Voor wie is de studiedag in de KBR bedoeld?", "lokale beleidsmakers"),  # an audience, not a named person
+    ("Hoe laat je jongeren kennismaken met cultuur?", "gemeenschapscentra"),  # the verb "laten", not a time
+])
+def test_questions_that_only_look_like_asking_a_person_or_a_time_are_answered(real_assistant: Assistant,
+                                                                              question: str, fact: str) -> None:
+    ans = real_assistant.ask(question)
+    assert ans.found and fact in ans.text, ans.text
+
+
+@pytest.mark.parametrize("question, label", [
+    ("Welk actienummer heeft de werksessie over pleinmakers?", "actie 22"),
+    ("Onder welke actie valt de werksessie over omstaandertrainingen?", "actie 17"),
+])
+def test_a_question_for_an_action_number_is_answered_by_its_numbered_heading(real_assistant: Assistant,
+                                                                            question: str, label: str) -> None:
+    # The number sits only in a short heading ("Werksessie actie 22: Pleinmakers aanbieden"), which may stand
+    # as the answer only because it holds the asked number.
+    ans = real_assistant.ask(question)
+    assert ans.found and label in ans.text.splitlines()[0], ans.text
+
+
 @pytest.mark.parametrize("question, source", [
     ("What is 12work in Mechelen?", "plan-samenleven-inspiratiedag-werksessies.txt"),
     ("Quelles sont les attentes de la VVSG en matière de politique linguistique ?",
