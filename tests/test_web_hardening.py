@@ -7,6 +7,7 @@ server on 127.0.0.1 with raw sockets, because a test client never sends a reques
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import socket
@@ -195,12 +196,15 @@ def test_kept_alive_connections_send_at_once_on_a_listener_bound_as_workers_bind
     assert listener.proto == 0
     settings = fake_index.with_(admin_token=TOKEN)
     with ServerThread(create_app(settings, embedder=fake_embedder), sockets=[listener],
-                      **uvicorn_options(settings)) as server, _connect(server.port) as client:
-        for _ in range(2):  # two requests on one kept-alive connection
-            client.sendall(b"GET /healthz HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n")
-            assert client.recv(65536).startswith(b"HTTP/1.1 200")
+                      **uvicorn_options(settings)) as server:
+        client = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        for _ in range(2):  # two requests on one kept-alive connection, each response read whole (with
+            client.request("GET", "/healthz")  # Nagle off, head and body may arrive as separate segments)
+            response = client.getresponse()
+            assert response.status == 200 and response.read() == b'{"status":"ok"}'
         served = [c.transport.get_extra_info("socket") for c in server.server.server_state.connections]
         assert served and all(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) for s in served)
+        client.close()
 
 
 def _connect(port: int) -> socket.socket:
