@@ -36,7 +36,11 @@ class Quote:
     """A sentence the answer quotes, with the list items it introduces (for a lead-in)."""
 
     candidate: Candidate
-    text: str
+    unit: Unit
+
+    @property
+    def text(self) -> str:
+        return self.unit.text
 
 
 def _overlap(a: str, b: str) -> float:
@@ -47,46 +51,74 @@ def _overlap(a: str, b: str) -> float:
 SHORT_ITEM_WORDS = 8  # a list item this short is a name in a list, read with its lead-in and siblings
 
 
-def _join_items(lead: str, items: list[str]) -> str:
+@dataclass(frozen=True)
+class Unit:
+    """What an answer quotes for one sentence: its reading text and its span in the passage text.
+
+    A list is its lead-in (if any) and one ``- item`` line per item, so every front end can show it as a list.
+    """
+
+    text: str
+    start: int
+    end: int
+    lead: str = ""  # a list's lead-in line ("" for a single sentence or a list without one)
+    items: tuple[str, ...] = ()
+
+    @property
+    def is_list(self) -> bool:
+        return bool(self.items)
+
+
+def _item_text(item: str) -> str:
+    return item.strip().rstrip(";,").strip()
+
+
+def _list_unit(lead: SentenceRecord | None, items: list[SentenceRecord]) -> Unit:
     kept: list[str] = []
     size = 0
     for item in items:
         if len(kept) >= MAX_LIST_ITEMS or size > MAX_LIST_CHARS:
             kept.append("…")
             break
-        kept.append(item.rstrip(";,."))
-        size += len(item)
-    body = "; ".join(kept)
-    if not body.endswith("…"):
-        body += "."
-    return f"{lead} {body}" if lead else body
+        kept.append(_item_text(item.text))
+        size += len(item.text)
+    lead_text = ""
+    if lead is not None:
+        lead_text = lead.text.strip()
+        if not lead_text.endswith(":"):
+            lead_text = lead_text.rstrip(".;,") + ":"  # a heading over a list reads as its lead-in
+    body = "\n".join(f"- {k}" if k != "…" else k for k in kept)
+    text = f"{lead_text}\n{body}" if lead_text else body
+    first = lead if lead is not None else items[0]
+    return Unit(text, first.start, items[-1].end, lead_text, tuple(kept))
 
 
 def _heads(sentence: SentenceRecord) -> bool:
     return sentence.text.rstrip().endswith(":")
 
 
-def unit_text(sentence: SentenceRecord, sentences: list[SentenceRecord]) -> str:
+def unit_of(sentence: SentenceRecord, sentences: list[SentenceRecord]) -> Unit:
     """What an answer quotes for ``sentence``: the sentence itself, or a whole short list.
 
     A lead-in ("... de volgende vier thema's:") brings the items under it; a short item ("Voldoende NT2
     aanbod") is read with the lead-in above its list and its sibling items, because one item of a list
     rarely answers "which ..." alone. ``sentences`` are the passage's sentences in text order.
     """
+    alone = Unit(sentence.text, sentence.start, sentence.end)
     mine = [s for s in sentences if s.passage_id == sentence.passage_id]
     try:
         at = next(i for i, s in enumerate(mine) if s.id == sentence.id)
     except StopIteration:
-        return sentence.text
+        return alone
     if sentence.kind == "lead_in":
         items = []
         for s in mine[at + 1:]:
             if s.kind not in ("item", "question"):
                 break
-            items.append(s.text)
-        return _join_items(sentence.text, items) if items else sentence.text
+            items.append(s)
+        return _list_unit(sentence, items) if items else alone
     if sentence.kind != "item" or len(sentence.text.split()) > SHORT_ITEM_WORDS:
-        return sentence.text
+        return alone
     # An item that ends in a colon ("2) Taalbeleid:") heads the items under it: the list runs from there
     # to the next such item, and it is the list's lead.
     first = at
@@ -96,20 +128,31 @@ def unit_text(sentence: SentenceRecord, sentences: list[SentenceRecord]) -> str:
     while last + 1 < len(mine) and mine[last + 1].kind == "item" and not _heads(mine[last + 1]):
         last += 1
     if first == last:
-        return sentence.text
-    lead = ""
+        return alone
+    lead = None
     if first > 0 and (mine[first - 1].kind in ("lead_in", "heading") or _heads(mine[first - 1])):
-        lead = mine[first - 1].text
-    return _join_items(lead, [s.text for s in mine[first:last + 1]])
+        lead = mine[first - 1]
+    return _list_unit(lead, mine[first:last + 1])
 
 
-def choose_quotes(evidence: Evidence) -> list[Quote]:
-    """The best sentence, and up to two more that the ranker rates close to it (no near-repeats)."""
-    if not evidence.candidates:
+def unit_text(sentence: SentenceRecord, sentences: list[SentenceRecord]) -> str:
+    """The text :func:`unit_of` quotes."""
+    return unit_of(sentence, sentences).text
+
+
+def choose_quotes(evidence: Evidence, already_said: str = "") -> list[Quote]:
+    """The best sentence, and up to two more that the ranker rates close to it (no near-repeats).
+
+    ``already_said`` is the previous answer in a conversation: a sentence it already quoted is not quoted
+    again, so a follow-up's answer leads with what is new (unless nothing new is left).
+    """
+    pool = [c for c in evidence.candidates if not _said(c.sentence.text, already_said)] if already_said else []
+    candidates = pool or evidence.candidates
+    if not candidates:
         return []
-    best = evidence.candidates[0]
+    best = candidates[0]
     chosen = [best]
-    for c in evidence.candidates[1:8]:
+    for c in candidates[1:8]:
         if len(chosen) >= MAX_SENTENCES:
             break
         if c.share < max(FOLLOWER_MIN, FOLLOWER_RATIO * best.share):
@@ -119,16 +162,26 @@ def choose_quotes(evidence: Evidence) -> list[Quote]:
         chosen.append(c)
     quotes: list[Quote] = []
     for c in chosen:
-        text = unit_text(c.sentence, evidence.sentences)
-        if any(_holds(q, c, text) for q in quotes):
+        unit = unit_of(c.sentence, evidence.sentences)
+        if unit.text.rstrip().endswith(":") and not unit.is_list:
+            if c is not best:
+                continue  # a lead-in whose list is not here says nothing of its own
+            unit = Unit(unit.text.rstrip().rstrip(":").rstrip() + " …", unit.start, unit.end)
+        if any(_holds(q, c, unit.text) for q in quotes):
             continue  # two items of one list, or an item of a list already quoted: the list is quoted once
-        held = [i for i, q in enumerate(quotes) if _holds(Quote(c, text), q.candidate, q.text)]
+        held = [i for i, q in enumerate(quotes) if _holds(Quote(c, unit), q.candidate, q.text)]
         if held:  # a list that holds an earlier quote takes its place, under the earlier (better) sentence
-            quotes[held[0]] = Quote(quotes[held[0]].candidate, text)
+            quotes[held[0]] = Quote(quotes[held[0]].candidate, unit)
             quotes = [q for i, q in enumerate(quotes) if i not in held[1:]]
             continue
-        quotes.append(Quote(c, text))
+        quotes.append(Quote(c, unit))
     return quotes
+
+
+def _said(text: str, previous: str) -> bool:
+    """Whether ``text`` (a sentence) was already quoted in the ``previous`` answer, as a whole run of words."""
+    core = " ".join(text.split()).strip().rstrip(";,.:!")
+    return len(core) > 12 and core in " ".join(previous.split())
 
 
 def _holds(quote: Quote, candidate: Candidate, text: str) -> bool:
@@ -140,19 +193,57 @@ def _holds(quote: Quote, candidate: Candidate, text: str) -> bool:
     return bool(core) and re.search(rf"(?<!\w){re.escape(core)}(?!\w)", quote.text) is not None
 
 
-def citation_of(hit: Hit, n: int) -> Citation:
+def citation_of(hit: Hit, n: int, quotes: tuple[tuple[int, int], ...] = ()) -> Citation:
     p = hit.passage
     return Citation(n=n, text=p.text, title=p.title, source=p.source, page=p.page, section=p.section,
-                    score=round(hit.dense, 4), passage_id=p.id, start=p.start, end=p.end, ocr=p.ocr)
+                    score=round(hit.dense, 4), passage_id=p.id, start=p.start, end=p.end, ocr=p.ocr, quotes=quotes)
 
 
-def compose(evidence: Evidence, hits: list[Hit], lang: str = "nl") -> tuple[str, tuple[Citation, ...],
-                                                                         tuple[Citation, ...]]:
+SHORT_TITLE_CHARS = 60
+
+
+def short_title(title: str) -> str:
+    """A document's title as named once under an answer: the part before a subtitle, kept short."""
+    head = re.split(r"\s*[:–—|]\s+|\s+-\s+", title.strip(), maxsplit=1)[0].strip()
+    if len(head.split()) < 2:
+        head = title.strip()
+    if len(head) > SHORT_TITLE_CHARS:
+        head = head[:SHORT_TITLE_CHARS - 1].rsplit(" ", 1)[0].rstrip(" ,;:") + "…"
+    return head
+
+
+def render(quotes: list[Quote], numbers: dict[int, int], titles: dict[int, str], lang: str = "nl") -> str:
+    """The answer text: the quotes in the order given (best first), each with its ``[n]``; a list as ``- `` lines;
+    then, once, the documents quoted."""
+    paragraphs: list[str] = []
+    prose: list[str] = []
+    for q in quotes:
+        n = numbers[q.candidate.sentence.passage_id]
+        unit = q.unit
+        if not unit.is_list:
+            prose.append(f"{unit.text} [{n}]")
+            continue
+        if prose:
+            paragraphs.append(" ".join(prose))
+            prose = []
+        lines = unit.text.split("\n")
+        lines[0] = f"{lines[0]} [{n}]"
+        paragraphs.append("\n".join(lines))
+    if prose:
+        paragraphs.append(" ".join(prose))
+    names = list(dict.fromkeys(short_title(titles[pid]) for pid in numbers))
+    source = t("answer.source" if len(names) == 1 else "answer.sources", lang, titles="; ".join(names))
+    return "\n".join(paragraphs) + "\n" + source
+
+
+def compose(evidence: Evidence, hits: list[Hit], lang: str = "nl", already_said: str = ""
+            ) -> tuple[str, tuple[Citation, ...], tuple[Citation, ...]]:
     """(answer text, citations it relies on, related passages) for an answerable question."""
-    quotes = choose_quotes(evidence)
+    quotes = choose_quotes(evidence, already_said)
     if not quotes:
         return not_found(hits, lang)
-    # Passages in the order of their best quote; within a passage, quotes in text order.
+    # Passages numbered in the order of their best quote; the quotes stay in the ranker's order, so the
+    # answer opens with the sentence that best states the asked fact.
     order: list[int] = []
     for q in quotes:
         pid = q.candidate.sentence.passage_id
@@ -160,17 +251,17 @@ def compose(evidence: Evidence, hits: list[Hit], lang: str = "nl") -> tuple[str,
             order.append(pid)
     numbers = {pid: i + 1 for i, pid in enumerate(order)}
     hit_of = {h.passage.id: h for h in hits}
-    lines = []
-    for pid in order:
-        mine = sorted((q for q in quotes if q.candidate.sentence.passage_id == pid),
-                      key=lambda q: q.candidate.sentence.id)
-        title = hit_of[pid].passage.title
-        body = " ".join(f"{q.text} [{numbers[pid]}]" for q in mine)
-        lines.append(f"{t('answer.according_to', lang, title=title)}: {body}")
-    citations = tuple(citation_of(hit_of[pid], numbers[pid]) for pid in order)
+    spans = {pid: tuple(sorted((q.unit.start, q.unit.end) for q in quotes if q.candidate.sentence.passage_id == pid))
+             for pid in order}
+    # The best sentence opens the answer; the ones that add to it follow in the order of passages and text,
+    # so two sentences of one passage read as the document wrote them.
+    reading = quotes[:1] + sorted(quotes[1:], key=lambda q: (numbers[q.candidate.sentence.passage_id],
+                                                              q.candidate.sentence.id))
+    text = render(reading, numbers, {pid: hit_of[pid].passage.title for pid in order}, lang)
+    citations = tuple(citation_of(hit_of[pid], numbers[pid], spans[pid]) for pid in order)
     rest = [h for h in hits if h.passage.id not in numbers]
     related = tuple(citation_of(h, len(citations) + i + 1) for i, h in enumerate(rest))
-    return "\n".join(lines), citations, related
+    return text, citations, related
 
 
 def not_found(hits: list[Hit], lang: str = "nl") -> tuple[str, tuple[Citation, ...], tuple[Citation, ...]]:

@@ -413,15 +413,20 @@ def focus_found(retrieval: Retrieval, reader: IndexReader, ask: Ask, passages: i
     return 1.0 if any(focus & terms for terms in present) else 0.0
 
 
+# A question, a table-of-contents line and an appeal to the reader ("… iets voor jou!") never state a fact.
+NEVER_ANSWERS = frozenset({"question", "toc", "appeal"})
+
+
 def eligible_mask(sentences: list[SentenceRecord], facts: np.ndarray) -> np.ndarray:
-    """Which sentences may stand as an answer: never a question, a bare heading or a fragment.
+    """Which sentences may stand as an answer: never a question, a contents line, an appeal, a bare heading or a
+    fragment.
 
     A short line that holds the asked fact (a name under "Begeleiding", a date line) may.
     """
     out = []
     for s, fact in zip(sentences, facts, strict=True):
         n_words = len(s.text.split())
-        if s.kind == "question":
+        if s.kind in NEVER_ANSWERS:
             out.append(False)
         elif n_words < 3 or (s.kind == "heading" and n_words < 6):
             out.append(bool(fact >= 1.0) and n_words >= 2)

@@ -17,6 +17,8 @@ CATALOG: dict[str, dict[str, str]] = {
         ),
         "answer.intro": "Dit vond ik in de documenten:",
         "answer.according_to": "Volgens {title}",
+        "answer.source": "Bron: {titles}.",
+        "answer.sources": "Bronnen: {titles}.",
         "answer.see_also": "Zie ook {refs}.",
         # question validation
         "question.empty": "Stel een vraag: het veld is leeg.",

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 
 # Bump when splitting changes what it produces: ingest then re-splits and re-embeds every sentence.
-SPLITTER_VERSION = 3
+SPLITTER_VERSION = 4
 
 # Abbreviations whose full stop does not end a sentence (lower case, without the final dot). Dutch first,
 # plus the English and French ones that occur in Belgian policy texts.
@@ -45,7 +45,10 @@ class Sentence:
     ``start``/``end`` are offsets into the text given to :func:`split_sentences`; ``text`` is the
     reading text (line breaks and end-of-line hyphenation undone, list marker dropped, whitespace
     collapsed). ``kind`` is one of ``sentence``, ``question``, ``heading`` (a line on its own without
-    a sentence end), ``item`` (a list item) or ``lead_in`` (ends with a colon, usually before a list).
+    a sentence end), ``item`` (a list item), ``lead_in`` (ends with a colon, usually before a list),
+    ``toc`` (a line of a table of contents or an index: a title with a page number) or ``appeal`` (an
+    exclamation addressed to the reader: "Dan is deze sessie iets voor jou!"). A ``toc`` or ``appeal`` unit
+    is navigation or marketing, never evidence: the answer layer does not quote it.
     ``block`` numbers the logical blocks, so a lead-in and its list items can be found together.
     """
 
@@ -221,9 +224,58 @@ def split_sentences(text: str) -> list[Sentence]:
                 kind = "lead_in"
             elif len(spans) == 1 and len(lines) == 1 and piece[-1:] not in _TERMINAL + ";,":
                 kind = "heading"
+            elif _is_appeal(piece):
+                kind = "appeal"
             else:
                 kind = "sentence"
             out.append(Sentence(origin[a], origin[b - 1] + 1, piece, kind, block_no))
+    return _mark_contents(out)
+
+
+# An exclamation that addresses the reader ("… iets voor jou!", "Schrijf je nu in!") invites, it does not inform.
+_READER = re.compile(r"\b(?:je|jij|jou|jouw|u|uw|jullie|you|your|vous|votre|tu|toi)\b", re.IGNORECASE)
+
+
+def _is_appeal(piece: str) -> bool:
+    return piece.rstrip("\"'”’) ").endswith("!") and _READER.search(piece) is not None
+
+
+# A table-of-contents or index line: words, then a page number, perhaps after a dotted leader ("Inleiding ..... 5",
+# "Leer de lokale context kennen door burgers te betrekken 5"). One such line can be an ordinary heading that ends in
+# a number ("Werksessie actie 22"); a run of them with page numbers that never go down is a table of contents.
+_PAGE_REF = re.compile(r"^(?P<title>.*?[^\W\d_].*?)(?:\s*[.·…_]{3,}\s*|\s+)(?P<page>\d{1,3})$")
+_LEADER = re.compile(r"[.·…_]{4,}\s*\d{1,3}$")
+MIN_TOC_RUN = 2
+
+
+def _page_of(s: Sentence) -> int | None:
+    if s.kind not in ("item", "heading", "sentence"):
+        return None
+    m = _PAGE_REF.match(s.text.rstrip())
+    return int(m.group("page")) if m else None
+
+
+def _mark_contents(sentences: list[Sentence]) -> list[Sentence]:
+    """``sentences`` with the lines of a table of contents (a run of page references) marked ``toc``."""
+    out = list(sentences)
+    i = 0
+    while i < len(out):
+        j = i
+        last = -1
+        while j < len(out):
+            page = _page_of(out[j])
+            if page is None or page < last:
+                break
+            last = page
+            j += 1
+        if j - i >= MIN_TOC_RUN:
+            for k in range(i, j):
+                out[k] = Sentence(out[k].start, out[k].end, out[k].text, "toc", out[k].block)
+            i = j
+            continue
+        if _LEADER.search(out[i].text):  # a dotted leader to a page number is a contents line on its own
+            out[i] = Sentence(out[i].start, out[i].end, out[i].text, "toc", out[i].block)
+        i += 1
     return out
 
 

@@ -8,7 +8,7 @@ and of the text. Nothing new is searched: a summary stays with the sources the p
 from __future__ import annotations
 
 from .analysis import words
-from .compose import citation_of, unit_text
+from .compose import Quote, citation_of, render, unit_of
 from .evidence import Candidate, Evidence
 from .messages import t
 from .retrieval import Hit
@@ -27,13 +27,13 @@ def summarise(evidence: Evidence, cited: list[Hit], related: list[Hit], lang: st
               max_sentences: int = MAX_SENTENCES) -> tuple[str, tuple[Citation, ...], tuple[Citation, ...]]:
     """(text, citations, related) quoting the best sentences of the ``cited`` passages, in their order."""
     order = [h.passage.id for h in cited]
-    chosen: list[tuple[Candidate, str]] = []
+    chosen: list[Quote] = []
 
     def take(c: Candidate) -> None:
-        text = unit_text(c.sentence, evidence.sentences)
-        if any(text == other or _overlap(text, other) >= REPEAT_OVERLAP for _, other in chosen):
+        unit = unit_of(c.sentence, evidence.sentences)
+        if any(unit.text == q.text or _overlap(unit.text, q.text) >= REPEAT_OVERLAP for q in chosen):
             return
-        chosen.append((c, text))
+        chosen.append(Quote(c, unit))
 
     by_passage = {pid: [c for c in evidence.candidates if c.sentence.passage_id == pid] for pid in order}
     for pid in order:  # every passage the previous answer relied on is represented
@@ -44,16 +44,16 @@ def summarise(evidence: Evidence, cited: list[Hit], related: list[Hit], lang: st
             break
         if c.sentence.passage_id in by_passage:
             take(c)
-    used = [pid for pid in order if any(c.sentence.passage_id == pid for c, _ in chosen)]
+    used = [pid for pid in order if any(q.candidate.sentence.passage_id == pid for q in chosen)]
     if not used:
         return t("answer.not_found", lang), (), tuple(citation_of(h, i + 1) for i, h in enumerate(cited + related))
     numbers = {pid: i + 1 for i, pid in enumerate(used)}
     hit_of = {h.passage.id: h for h in cited}
-    lines = []
-    for pid in used:
-        mine = sorted(((c, text) for c, text in chosen if c.sentence.passage_id == pid), key=lambda x: x[0].sentence.id)
-        body = " ".join(f"{text} [{numbers[pid]}]" for _, text in mine)
-        lines.append(f"{t('answer.according_to', lang, title=hit_of[pid].passage.title)}: {body}")
-    citations = tuple(citation_of(hit_of[pid], numbers[pid]) for pid in used)
+    # A summary reads in the order of the passages and of their text.
+    ordered = sorted(chosen, key=lambda q: (numbers[q.candidate.sentence.passage_id], q.candidate.sentence.id))
+    text = render(ordered, numbers, {pid: hit_of[pid].passage.title for pid in used}, lang)
+    spans = {pid: tuple(sorted((q.unit.start, q.unit.end) for q in chosen if q.candidate.sentence.passage_id == pid))
+             for pid in used}
+    citations = tuple(citation_of(hit_of[pid], numbers[pid], spans[pid]) for pid in used)
     rest = [h for h in cited if h.passage.id not in numbers] + related
-    return "\n".join(lines), citations, tuple(citation_of(h, len(citations) + i + 1) for i, h in enumerate(rest))
+    return text, citations, tuple(citation_of(h, len(citations) + i + 1) for i, h in enumerate(rest))

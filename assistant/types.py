@@ -70,9 +70,14 @@ class Citation:
     start: int
     end: int
     ocr: bool = False  # the passage was read from a scan by OCR: quote with care
+    # (start, end) character spans in ``text`` of the sentences the answer quotes from this passage, in text
+    # order; empty for a related passage. A front end shows and highlights exactly these.
+    quotes: tuple[tuple[int, int], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        d = asdict(self)
+        d["quotes"] = [list(q) for q in self.quotes]
+        return d
 
 
 @dataclass(frozen=True)

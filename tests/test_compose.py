@@ -37,9 +37,10 @@ def test_each_sentence_carries_its_own_passage_and_document() -> None:
     ev = _evidence(hits, [(_sentence(10, 1, "Het memorandum vraagt taskforces."), 0.9),
                           (_sentence(20, 2, "De sessie toont voorbeelden."), 0.7)])
     text, citations, related = compose(ev, hits)
-    according = t("answer.according_to", title="Memorandum"), t("answer.according_to", title="Programma")
-    assert text.splitlines() == [f"{according[0]}: Het memorandum vraagt taskforces. [1]",
-                                 f"{according[1]}: De sessie toont voorbeelden. [2]"]
+    # the fact first, each sentence with its own [n]; the documents named once, briefly, at the end
+    assert text.splitlines() == ["Het memorandum vraagt taskforces. [1] De sessie toont voorbeelden. [2]",
+                                 t("answer.sources", titles="Memorandum; Programma")]
+    assert "Volgens" not in text
     assert [(c.n, c.title) for c in citations] == [(1, "Memorandum"), (2, "Programma")]
     assert [(c.n, c.title) for c in related] == [(3, "Toolkit")]  # retrieved, not relied on
 
@@ -75,7 +76,7 @@ def test_a_lead_in_brings_its_list_items() -> None:
     lead = _sentence(1, 0, "De toolkits behandelen vier thema's:", kind="lead_in")
     items = [_sentence(2 + i, 0, x, kind="item") for i, x in enumerate(["Gendergevoelige integratie", "Werk", "Taal"])]
     text, _, _ = compose(_evidence(hits, [(lead, 0.9)], items), hits)
-    assert "vier thema's: Gendergevoelige integratie; Werk; Taal. [1]" in text
+    assert "vier thema's: [1]\n- Gendergevoelige integratie\n- Werk\n- Taal\n" in text  # a list stays a list
 
 
 def test_a_list_that_holds_an_earlier_quote_is_quoted_once() -> None:
@@ -108,15 +109,55 @@ def test_an_item_ending_in_a_colon_heads_the_items_under_it() -> None:
     items = [_sentence(1 + i, 0, x, kind="item") for i, x in enumerate(rows)]
     ev = _evidence(hits, [(items[2], 0.9)], items[:2] + items[3:])
     text, _, _ = compose(ev, hits)
-    assert "Taalbeleid: Voldoende NT2 aanbod; Voldoende tolken. [1]" in text
+    assert "Taalbeleid: [1]\n- Voldoende NT2 aanbod\n- Voldoende tolken\n" in text
     assert "Toegankelijkheid" not in text and "Meldpunten" not in text
 
 
-def test_sentences_of_one_passage_keep_their_text_order() -> None:
+def test_the_best_sentence_leads_and_the_others_keep_their_text_order() -> None:
     hits = [_hit(0, "Doc")]
-    ev = _evidence(hits, [(_sentence(5, 0, "Tweede zin volgt."), 0.9), (_sentence(4, 0, "Eerste zin staat."), 0.8)])
+    ev = _evidence(hits, [(_sentence(5, 0, "Derde alinea volgt hier."), 0.5), (_sentence(3, 0, "Eerste punt staat vooraan."), 0.3),
+                          (_sentence(4, 0, "Tweede regel komt erna."), 0.2)])
     text, _, _ = compose(ev, hits)
-    assert text.index("Eerste") < text.index("Tweede")
+    assert text.index("Derde") < text.index("Eerste") < text.index("Tweede")
+
+
+def test_list_items_ending_in_a_question_mark_are_not_joined_with_extra_punctuation() -> None:
+    hits = [_hit(0, "Doc")]
+    lead = _sentence(1, 0, "Vragen die aan bod komen:", kind="lead_in")
+    items = [_sentence(2, 0, "Hoe betrek je burgers?", kind="question"),
+             _sentence(3, 0, "Hoe werk je samen?", kind="question")]
+    text, _, _ = compose(_evidence(hits, [(lead, 0.9)], items), hits)
+    assert "?." not in text and "?;" not in text and "- Hoe betrek je burgers?" in text
+
+
+def test_a_lead_in_without_its_list_never_ends_on_a_colon() -> None:
+    hits = [_hit(0, "Doc")]
+    ev = _evidence(hits, [(_sentence(1, 0, "Het VVSG vraagt daarbij de naleving ervan:", kind="lead_in"), 0.6),
+                          (_sentence(2, 0, "Gemeenten voeren het beleid lokaal uit.", kind="sentence"), 0.4)])
+    text, _, _ = compose(ev, hits)
+    assert ": [1]" not in text and not any(line.rstrip().endswith(":") for line in text.splitlines())
+
+
+def test_a_sentence_the_previous_answer_quoted_is_not_quoted_again() -> None:
+    hits = [_hit(0, "Aankondiging")]
+    fee = _sentence(1, 0, "Bij afwezigheid zonder annulatie rekenen we een no-show vergoeding van 15 euro aan.")
+    deadline = _sentence(2, 0, "Registratie sluit op 20 maart 2023.")
+    ev = _evidence(hits, [(fee, 0.6), (deadline, 0.4)])
+    previous = f"{fee.text} [1]\n" + t("answer.source", titles="Aankondiging")  # the first answer gave the fee
+    text, _, _ = compose(ev, hits, already_said=previous)
+    assert text.startswith("Registratie sluit op 20 maart 2023. [1]") and "no-show" not in text
+
+
+def test_citations_carry_the_spans_of_the_quoted_sentences() -> None:
+    passage = "Inleiding van de tekst. De studiedag is gratis. Tot slot nog iets."
+    hits = [_hit(0, "Doc", passage)]
+    start = passage.index("De studiedag")
+    s = SentenceRecord(id=1, passage_id=0, start=start, end=start + len("De studiedag is gratis."),
+                       text="De studiedag is gratis.", kind="sentence", block=0)
+    _, citations, _ = compose(_evidence(hits, [(s, 0.9)]), hits)
+    (a, b), = citations[0].quotes
+    assert passage[a:b] == "De studiedag is gratis."
+    assert citations[0].to_dict()["quotes"] == [[a, b]]
 
 
 def test_a_refusal_has_no_sources_only_related_passages() -> None:
