@@ -83,6 +83,18 @@ def states_fact(answer: Answer, gold: tuple[str, ...]) -> bool:
     return answer.found and any(normalise(g) in normalise(answer.text) for g in gold)
 
 
+LEAD_CHARS = 160  # the fact should start within what a person reads at a glance (two lines of the widget)
+
+
+def fact_start(answer: Answer, gold: tuple[str, ...]) -> int | None:
+    """Where the first gold string starts in the answer text (normalised), or None when the text lacks it."""
+    if not answer.found:
+        return None
+    text = normalise(answer.text)
+    found = [i for i in (text.find(normalise(g)) for g in gold) if i >= 0]
+    return min(found) if found else None
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return 0.0
@@ -106,32 +118,66 @@ def _ranking(ranks: list[tuple[int | None, int | None]]) -> dict[str, float]:
 def _reading(rows: list[dict[str, Any]]) -> dict[str, Any]:
     answerable = [r for r in rows if r["answerable"]]
     unanswerable = [r for r in rows if not r["answerable"]]
+    lengths = [r["chars"] for r in rows if r["found"]]
     return {
         "answerable": len(answerable),
         "states_fact": sum(r["states_fact"] for r in answerable) / len(answerable) if answerable else None,
+        "fact_in_lead": (sum(1 for r in answerable if r.get("fact_at") is not None and r["fact_at"] < LEAD_CHARS)
+                         / len(answerable) if answerable else None),
+        "median_chars": percentile([float(n) for n in lengths], 0.5) if lengths else None,
         "false_refusals": sum(1 for r in answerable if not r["found"]),
         "unanswerable": len(unanswerable),
         "refused": sum(1 for r in unanswerable if not r["found"]),
     }
 
 
-def evaluate(ask: Callable[[str], Answer], questions: Iterable[Question]) -> dict[str, Any]:
-    """Run every question once through ``ask`` and summarise."""
+def verdict(answer: Answer, gold: tuple[str, ...]) -> str:
+    """What a person concludes from an answer: refused, answered with the fact, or answered without it."""
+    if not answer.found:
+        return "refused"
+    return "states" if not gold or states_fact(answer, gold) else "answered"
+
+
+def mid_conversation(ask_in: Callable[[str, str], Answer], questions: list[Question],
+                     alone: dict[str, str]) -> dict[str, Any]:
+    """Every question asked as turn 2, 3 or 4 of a conversation whose earlier turns are the questions before it
+    in the list (other topics, as a person asks one thing after another): how many change verdict against
+    ``alone`` (question id -> verdict asked alone). A question that stands on its own must not change."""
+    changed = []
+    for i, q in enumerate(questions):
+        before = [questions[(i - k) % len(questions)] for k in range(1 + i % 3, 0, -1)]
+        conversation = f"eval-{i:04d}-{abs(hash(q.question)) % 10**8:08d}"
+        for earlier in before:
+            ask_in(earlier.question, conversation)
+        v = verdict(ask_in(q.question, conversation), q.gold)
+        if v != alone[q.id]:
+            changed.append({"id": q.id, "alone": alone[q.id], "in_conversation": v, "turn": len(before) + 1})
+    return {"n": len(questions), "changed": len(changed), "changes": changed}
+
+
+def evaluate(ask: Callable[[str], Answer], questions: Iterable[Question],
+             ask_in: Callable[[str, str], Answer] | None = None) -> dict[str, Any]:
+    """Run every question once through ``ask`` and summarise; with ``ask_in`` (question, conversation id), also
+    ask each one mid-conversation and count the verdicts that change (:func:`mid_conversation`)."""
+    questions = list(questions)
     per_kind: dict[str, list[tuple[int | None, int | None]]] = defaultdict(list)
     latencies: list[float] = []
     rows = []
+    alone: dict[str, str] = {}
     for q in questions:
         t0 = time.perf_counter()
         ans = ask(q.question)
         latencies.append((time.perf_counter() - t0) * 1000)
+        alone[q.id] = verdict(ans, q.gold)
         row: dict[str, Any] = {"id": q.id, "set": q.set, "lang": q.lang, "kind": q.kind, "answerable": q.answerable,
-                               "found": ans.found, "rank": None, "states_fact": False}
+                               "found": ans.found, "rank": None, "states_fact": False, "fact_at": None,
+                               "chars": len(ans.text)}
         if q.answerable:
             rank = first_hit(ans, q.gold)
             ranks = (rank, first_hit(ans, q.gold, max_chars=1500))
             per_kind[q.kind].append(ranks)
             per_kind["all"].append(ranks)
-            row.update(rank=rank, states_fact=states_fact(ans, q.gold))
+            row.update(rank=rank, states_fact=states_fact(ans, q.gold), fact_at=fact_start(ans, q.gold))
         rows.append(row)
 
     by_set = {name: _reading([r for r in rows if r["set"] == name]) for name in sorted({r["set"] for r in rows})}
@@ -145,6 +191,7 @@ def evaluate(ask: Callable[[str], Answer], questions: Iterable[Question]) -> dic
         "false_abstentions": _reading(rows)["false_refusals"],
         "latency_ms": {"p50": percentile(latencies, 0.5), "p95": percentile(latencies, 0.95)},
         "questions": rows,
+        "mid_conversation": mid_conversation(ask_in, questions, alone) if ask_in is not None else None,
     }
 
 
@@ -157,8 +204,10 @@ def misses_of(result: dict[str, Any]) -> list[str]:
 
 def _reading_line(name: str, r: dict[str, Any]) -> str:
     states = "–" if r["states_fact"] is None else f"{r['states_fact']:.2f}"
-    return (f"{name:<28}{r['answerable']:>7}{states:>7}{r['false_refusals']:>11}{r['unanswerable']:>9}"
-            f"{r['refused']:>11}")
+    lead = "–" if r["fact_in_lead"] is None else f"{r['fact_in_lead']:.2f}"
+    chars = "–" if r["median_chars"] is None else f"{r['median_chars']:.0f}"
+    return (f"{name:<28}{r['answerable']:>7}{states:>7}{lead:>9}{chars:>8}{r['false_refusals']:>11}"
+            f"{r['unanswerable']:>9}{r['refused']:>11}")
 
 
 def format_report(result: dict[str, Any]) -> str:
@@ -170,8 +219,8 @@ def format_report(result: dict[str, Any]) -> str:
                      f"{s['hit@1500chars']:>10.2f}")
     reading = result["reading"]
     lines += ["", t("eval.reading_header"),
-              f"{'':<28}{t('eval.answerable'):>7}{t('eval.states'):>7}{t('eval.false_refusals'):>11}"
-              f"{t('eval.unanswerable'):>9}{t('eval.refused'):>11}",
+              f"{'':<28}{t('eval.answerable'):>7}{t('eval.states'):>7}{t('eval.lead'):>9}{t('eval.chars'):>8}"
+              f"{t('eval.false_refusals'):>11}{t('eval.unanswerable'):>9}{t('eval.refused'):>11}",
               _reading_line(t("eval.all"), reading["all"])]
     for name, r in reading["by_set"].items():
         lines.append(_reading_line(f"{t('eval.set')} {name}", r))
@@ -179,6 +228,11 @@ def format_report(result: dict[str, Any]) -> str:
         lines.append(_reading_line(f"{t('eval.language')} {lang}", r))
     lat = result["latency_ms"]
     lines += [t("eval.legend"), "", t("eval.latency", p50=f"{lat['p50']:.1f}", p95=f"{lat['p95']:.1f}")]
+    mid = result.get("mid_conversation")
+    if mid:
+        lines.append(t("eval.mid_conversation", changed=mid["changed"], n=mid["n"]))
+        for c in mid["changes"]:
+            lines.append(t("eval.mid_change", id=c["id"], turn=c["turn"], alone=c["alone"], now=c["in_conversation"]))
     misses = misses_of(result)
     if misses:
         lines.append(t("eval.misses", ids=", ".join(misses)))

@@ -99,6 +99,8 @@ CATALOG: dict[str, dict[str, str]] = {
         "eval.reading_header": "Wat de gebruiker leest:",
         "eval.answerable": "vragen",
         "eval.states": "feit",
+        "eval.lead": "vooraan",
+        "eval.chars": "lengte",
         "eval.false_refusals": "geweigerd",
         "eval.unanswerable": "zonder",
         "eval.refused": "geweigerd",
@@ -110,8 +112,15 @@ CATALOG: dict[str, dict[str, str]] = {
         "eval.legend": (
             "feit: aandeel beantwoordbare vragen waarvan de antwoordtekst het gevraagde feit bevat; "
             "geweigerd (links): beantwoordbare vragen die ten onrechte geweigerd werden; "
-            "zonder: vragen zonder antwoord in de documenten; geweigerd (rechts): hoeveel daarvan geweigerd werden."
+            "zonder: vragen zonder antwoord in de documenten; geweigerd (rechts): hoeveel daarvan geweigerd werden; "
+            "vooraan: aandeel beantwoordbare vragen waarvan het feit binnen de eerste 160 tekens van het antwoord "
+            "begint; lengte: mediaan aantal tekens van een gevonden antwoord."
         ),
+        "eval.mid_conversation": (
+            "Midden in een gesprek (als 2e tot 4e vraag, na andere vragen): {changed} van {n} vragen krijgen een "
+            "ander oordeel dan wanneer ze alleen gesteld worden."
+        ),
+        "eval.mid_change": "  {id} (vraag {turn}): alleen {alone}, in gesprek {now}",
         "cli.embedding_sentences": "Zinnen berekenen",
         # citations
         "cite.page": "p. {page}",
@@ -275,6 +284,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "cli.help.eval": "meet de kwaliteit op een vragenset in JSONL",
         "cli.help.eval_files": "een of meer vragenbestanden (.jsonl)",
         "cli.help.eval_json": "toon het meetverslag als JSON",
+        "cli.help.eval_alone": "stel elke vraag alleen los, niet ook midden in een gesprek",
         "cli.help.status": "toon de gepubliceerde index en de laatste herindexering",
         "cli.help.serve": "start de webdienst met de chatwidget",
         "cli.help.host": "adres om op te luisteren (standaard 127.0.0.1)",

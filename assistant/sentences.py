@@ -174,6 +174,8 @@ def _cut(joined: str) -> list[tuple[int, int]]:
         punct = joined[m.start()]
         if punct == "." and m.end() - m.start() == 1 and _is_abbreviation(joined, m.start()):
             continue
+        if m.end() - m.start() >= 3 and rest[:1].isdigit():
+            continue  # a dotted leader to a page number ("Inleiding ......... 3")
         if rest:
             nxt = rest[0]
             if nxt.islower() and punct != "…":
@@ -264,7 +266,9 @@ def _mark_contents(sentences: list[Sentence]) -> list[Sentence]:
         last = -1
         while j < len(out):
             page = _page_of(out[j])
-            if page is None or page < last:
+            # a run is one kind of line (all items or all headings) in consecutive blocks
+            apart = j > i and (out[j].kind != out[i].kind or out[j].block != out[j - 1].block + 1)
+            if page is None or page < last or apart:
                 break
             last = page
             j += 1

@@ -260,7 +260,10 @@ class Assistant:
             related = [h for h in hits if h.passage.id not in {c.passage.id for c in plan.cited}]
             text, citations, rel = summarise(plan.evidence, plan.cited, related, lang)
         elif plan.evidence.answerable:
-            text, citations, rel = compose(plan.evidence, hits)
+            # A follow-up read with the conversation leads with what is new: the sentences the previous
+            # answer quoted are not quoted again. A question searched alone is answered as it would be alone.
+            said = history.last.text if history and history.last and plan.how != "alone" else ""
+            text, citations, rel = compose(plan.evidence, hits, already_said=said)
         else:
             text, citations, rel = not_found(hits)
         mode = "extractive"
@@ -292,6 +295,8 @@ class Assistant:
         same_index = prev.index_version == state.reader.version_id
         if sig.summary and prev.found and prev.cited and same_index:
             return self._plan_summary(state, prev, top_k)
+        if not sig.strong and detect_language(question) != detect_language(prev.question):
+            return self._plan_alone(state, question, top_k)  # a switch of language without a pointer: a new question
         if self.writer is not None and deadline is not None and (sig.strong or sig.weak):
             earlier = [t.question for t in history.turns[-RECENT_QUESTIONS:]] if history else []
             try:
@@ -328,8 +333,10 @@ class Assistant:
         alone = self._plan_alone(state, question, top_k)
         if sig.strong:  # it depends on the conversation, unless alone it finds clearly better evidence
             return alone if alone.evidence.confidence > context.evidence.confidence else context
-        if not sig.weak:
-            return alone  # a full question without a pointer stands on its own: a change of topic
+        if not sig.weak or alone.evidence.answerable:
+            # A full question without a pointer stands on its own (a change of topic), and so does a short one
+            # that the documents answer alone: the conversation only helps questions that need it.
+            return alone
         near = same_index and self._near_previous(state, alone.retrieval, prev)
         return context if near and context.evidence.confidence > alone.evidence.confidence else alone
 

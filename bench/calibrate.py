@@ -32,8 +32,8 @@ from typing import Any
 import common
 import numpy as np
 
-from assistant.compose import choose_quotes, unit_text
-from assistant.evaluation import Question, normalise, read_questions
+from assistant.compose import compose, unit_text
+from assistant.evaluation import LEAD_CHARS, Question, normalise, read_questions
 from assistant.evidence import (
     ANSWER_FEATURES,
     ANSWER_SIGNS,
@@ -316,8 +316,8 @@ def decide(it: Item, model: dict[str, Any]) -> tuple[bool, str]:
         gate_probability(model["gates"][g], g, signals) >= model["thresholds"][g][group] for g in GATES)
     ranker = LinearModel.from_dict({"features": RANKER_FEATURES, **model["ranker"]})
     cands = rank_candidates(ranker, sentences, hits, ranks, matrix, probs, facts, eligible)
-    quotes = choose_quotes(Evidence(ask, cands, sentences, answered, 0.0, {}))
-    return answered, " ".join(q.text for q in quotes)
+    text, _, _ = compose(Evidence(ask, cands, sentences, answered, 0.0, {}), retrieval.hits)
+    return answered, text  # the text a person reads, as Assistant.ask composes it
 
 
 def score(items: list[Item], outcomes: list[tuple[bool, str]]) -> dict[str, Any]:
@@ -327,8 +327,14 @@ def score(items: list[Item], outcomes: list[tuple[bool, str]]) -> dict[str, Any]
         una = [i for i in sel if not items[i].q.answerable]
         states = [i for i in ans if outcomes[i][0] and any(normalise(g) in normalise(outcomes[i][1])
                                                           for g in items[i].q.gold)]
+        def lead(i: int) -> bool:
+            text = normalise(outcomes[i][1])
+            return any(0 <= text.find(normalise(g)) < LEAD_CHARS for g in items[i].q.gold)
+        found = sorted(len(outcomes[i][1]) for i in sel if outcomes[i][0])
         return {"answerable": len(ans), "unanswerable": len(una),
                 "states_fact": len(states) / len(ans) if ans else None,
+                "fact_in_lead": sum(1 for i in states if lead(i)) / len(ans) if ans else None,
+                "median_chars": float(np.median(found)) if found else None,
                 "false_refusals": sum(1 for i in ans if not outcomes[i][0]),
                 "refused": sum(1 for i in una if not outcomes[i][0]),
                 "retrieved": sum(1 for i in ans if items[i].retrieved_gold)}
@@ -353,12 +359,14 @@ def cross_validate(items: list[Item], k: int = FOLDS) -> tuple[dict[str, Any], l
 
 
 def table(title: str, result: dict[str, Any]) -> str:
-    lines = [f"### {title}", "", "| group | answerable | states the fact | false refusals | unanswerable | refused |",
-             "|---|---|---|---|---|---|"]
+    lines = [f"### {title}", "", "| group | answerable | states the fact | fact in first 160 chars | median chars "
+             "(found) | false refusals | unanswerable | refused |", "|---|---|---|---|---|---|---|---|"]
     for name, r in result.items():
         states = "" if r["states_fact"] is None else f"{r['states_fact']:.2f}"
-        lines.append(f"| {name} | {r['answerable']} | {states} | {r['false_refusals']} | {r['unanswerable']} | "
-                     f"{r['refused']} |")
+        lead = "" if r.get("fact_in_lead") is None else f"{r['fact_in_lead']:.2f}"
+        chars = "" if r.get("median_chars") is None else f"{r['median_chars']:.0f}"
+        lines.append(f"| {name} | {r['answerable']} | {states} | {lead} | {chars} | {r['false_refusals']} | "
+                     f"{r['unanswerable']} | {r['refused']} |")
     return "\n".join(lines)
 
 

@@ -138,11 +138,23 @@ def _cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
 def _cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     from assistant import Assistant
     from assistant.evaluation import evaluate, format_report, read_questions
+    from assistant.types import Answer
 
     assistant = Assistant.load(settings=settings, follow=False)
     assistant.ask("opwarmen")  # first call pays one-off costs; keep them out of the latency figures
     questions = [q for path in args.questions for q in read_questions(Path(path))]
-    result = evaluate(lambda q: assistant.ask(q, top_k=args.top_k), questions)
+    conversations: set[str] = set()
+
+    def ask_in(question: str, conversation: str) -> Answer:
+        conversations.add(conversation)
+        return assistant.ask(question, top_k=args.top_k, conversation=conversation)
+
+    try:
+        result = evaluate(lambda q: assistant.ask(q, top_k=args.top_k), questions,
+                          ask_in=None if args.alone else ask_in)
+    finally:
+        for conversation in conversations:  # the evaluation's conversations are nobody's: leave none behind
+            assistant.forget(conversation)
     print(json.dumps(result, ensure_ascii=False, indent=2) if args.json else format_report(result))
     return 0
 
@@ -275,6 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("questions", nargs="+", help=t("cli.help.eval_files"), metavar="VRAGEN")
     p.add_argument("--json", action="store_true", help=t("cli.help.eval_json"))
     p.add_argument("--top-k", type=int, default=5, help=t("cli.help.top_k"), metavar="N")
+    p.add_argument("--alleen", dest="alone", action="store_true", help=t("cli.help.eval_alone"))
     p.set_defaults(func=_cmd_eval)
 
     p = sub.add_parser("status", help=t("cli.help.status"))

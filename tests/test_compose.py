@@ -115,7 +115,8 @@ def test_an_item_ending_in_a_colon_heads_the_items_under_it() -> None:
 
 def test_the_best_sentence_leads_and_the_others_keep_their_text_order() -> None:
     hits = [_hit(0, "Doc")]
-    ev = _evidence(hits, [(_sentence(5, 0, "Derde alinea volgt hier."), 0.5), (_sentence(3, 0, "Eerste punt staat vooraan."), 0.3),
+    ev = _evidence(hits, [(_sentence(5, 0, "Derde alinea volgt hier."), 0.5),
+                          (_sentence(3, 0, "Eerste punt staat vooraan."), 0.3),
                           (_sentence(4, 0, "Tweede regel komt erna."), 0.2)])
     text, _, _ = compose(ev, hits)
     assert text.index("Derde") < text.index("Eerste") < text.index("Tweede")

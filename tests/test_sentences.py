@@ -75,3 +75,24 @@ def test_splitting_never_fails_and_spans_are_ordered(text: str) -> None:
     for s in sentences:
         assert 0 <= s.start < s.end <= len(text)
         assert s.text.strip() == s.text and s.text
+
+
+def test_a_table_of_contents_is_recognised_and_ordinary_headings_with_numbers_are_not() -> None:
+    text = ("Benchmark: een stad voor iedereen\n\n- 1. Leer de lokale context kennen 5\n- 2. Netwerking en "
+            "toegankelijkheid 8\n- 3. Werken aan de beeldvorming 10\n\nWerksessie actie 22\n\nInleiding ......... 3\n")
+    kinds = {s.text: s.kind for s in split_sentences(text)}
+    assert kinds["Leer de lokale context kennen 5"] == "toc"
+    assert kinds["Werken aan de beeldvorming 10"] == "toc"
+    assert kinds["Werksessie actie 22"] != "toc"  # one heading ending in a number is no table of contents
+    assert kinds["Inleiding ......... 3"] == "toc"  # a dotted leader to a page number is
+
+
+def test_page_numbers_that_go_down_are_no_table_of_contents() -> None:
+    text = "- Stap 12\n- Stap 3\n"
+    assert all(s.kind != "toc" for s in split_sentences(text))
+
+
+def test_an_exclamation_addressed_to_the_reader_is_an_appeal_not_a_fact() -> None:
+    sentences = split_sentences("Dan is deze sessie iets voor jou! We hebben te weinig personeel! De sessie is gratis.")
+    kinds = [s.kind for s in sentences]
+    assert kinds == ["appeal", "sentence", "sentence"]
