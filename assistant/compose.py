@@ -150,7 +150,11 @@ def choose_quotes(evidence: Evidence, already_said: str = "") -> list[Quote]:
     ``already_said`` is the previous answer in a conversation: a sentence it already quoted is not quoted
     again, so a follow-up's answer leads with what is new (unless nothing new is left).
     """
-    pool = [c for c in evidence.candidates if not _said(c.sentence.text, already_said)] if already_said else []
+    # A sentence already quoted may lead again only when it holds the asked kind of fact ("And who from Mechelen
+    # takes part?" after an answer that named her in passing); as a follower it would only repeat.
+    pool = [c for i, c in enumerate(evidence.candidates)
+            if not _said(c.sentence.text, already_said) or (i == 0 and evidence.ask.checkable and c.fact >= 1.0)
+            ] if already_said else []
     candidates = pool or evidence.candidates
     if not candidates:
         return []

@@ -44,6 +44,25 @@ def first_citation_hit(answer: dict[str, Any], gold: list[str]) -> bool:
     return any(_norm(g) in text for g in gold)
 
 
+LEAD_CHARS = 160
+_QUOTE = re.compile(r"([^\[\]\n]+?)\s*\[\d+\]")
+
+
+def quoted(text: str) -> set[str]:
+    """The sentences an answer quotes (the text before each [n] marker), normalised."""
+    return {_norm(m.group(1)).lstrip("- ") for m in _QUOTE.finditer(text) if len(m.group(1).strip()) > 12}
+
+
+def reading(answer: dict[str, Any], gold: list[str], previous: str) -> dict[str, bool]:
+    """Does the answer text state the gold fact, does it start within the first 160 characters, and does the
+    answer quote again a sentence the previous answer quoted?"""
+    text = _norm(answer.get("text", "")) if answer.get("found") else ""
+    at = [text.find(_norm(g)) for g in gold]
+    hits = [a for a in at if a >= 0]
+    return {"states": bool(hits), "leads": bool(hits) and min(hits) < LEAD_CHARS,
+            "repeats": bool(quoted(answer.get("text", "")) & quoted(previous))}
+
+
 def in_process() -> Ask:
     from assistant import Assistant
 
@@ -84,11 +103,13 @@ def run(ask: Ask, cases: list[dict[str, Any]]) -> dict[str, Any]:
     for case in cases:
         conversation = new_conversation_id()
         turns = case["turns"]
+        previous = ""
         for i, turn in enumerate(turns):
             started = time.perf_counter()
             answer = ask(turn["question"], conversation)
             ms = (time.perf_counter() - started) * 1000
             conversation = answer.get("conversation_id") or conversation
+            before, previous = previous, answer.get("text", "") if answer.get("found") else ""
             if i == 0:
                 continue
             kind = "topic_change" if case["kind"] == "topic_change" and i == len(turns) - 1 else "followup"
@@ -96,12 +117,14 @@ def run(ask: Ask, cases: list[dict[str, Any]]) -> dict[str, Any]:
             rows.append({"id": case["id"], "turn": i + 1, "lang": case["lang"], "kind": kind,
                          "question": turn["question"], "hit": first_citation_hit(answer, turn["gold"]),
                          "alone_hit": first_citation_hit(alone, turn["gold"]), "found": answer.get("found"),
-                         "how": answer.get("how", ""), "ms": ms,
+                         "how": answer.get("how", ""), "ms": ms, **reading(answer, turn["gold"], before),
                          "first": (answer.get("citations") or [{}])[0].get("text", "")[:80]})
     summary: dict[str, Any] = {}
     for kind in ("followup", "topic_change"):
         mine = [r for r in rows if r["kind"] == kind]
         summary[kind] = {"turns": len(mine), "hits": sum(r["hit"] for r in mine),
+                         "states": sum(r["states"] for r in mine), "leads": sum(r["leads"] for r in mine),
+                         "repeats": sum(r["repeats"] for r in mine),
                          "alone_hits": sum(r["alone_hit"] for r in mine),
                          "how": dict(Counter(r["how"] for r in mine if r["how"]))}
     return {"rows": rows, "summary": summary}
@@ -114,8 +137,11 @@ def markdown(result: dict[str, Any], command: str) -> str:
              "conversations in `bench/questions/followups.jsonl`, asked in their conversation (no language "
              "model). A turn counts when its first citation holds the turn's gold phrase. *Alone* is the same "
              "question asked without its conversation.", "",
-             common.md_table(["turns", "count", "first citation right", "alone", "searched with context"],
+             common.md_table(["turns", "count", "first citation right", "text states the fact",
+                              "fact in first 160 chars", "quotes the previous answer again", "alone",
+                              "searched with context"],
                              [[k.replace("_", " "), v["turns"], f"{v['hits']} ({v['hits'] / max(v['turns'], 1):.0%})",
+                               v["states"], v["leads"], v["repeats"],
                                f"{v['alone_hits']} ({v['alone_hits'] / max(v['turns'], 1):.0%})",
                                ", ".join(f"{how} {n}" for how, n in sorted(v["how"].items())) or "-"]
                               for k, v in s.items()]), ""]
@@ -153,7 +179,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{'ok  ' if r['hit'] else 'MISS'} {r['id']}/{r['turn']} {r['kind']:<12} {r['how']:<9} "
                   f"alone={'ok' if r['alone_hit'] else '--'} {r['question']}  ->  {r['first']!r}")
     for kind, v in result["summary"].items():
-        print(f"{kind}: {v['hits']}/{v['turns']} first citation right (alone: {v['alone_hits']}); {v['how']}")
+        print(f"{kind}: {v['hits']}/{v['turns']} first citation right (alone: {v['alone_hits']}); text states the "
+              f"fact {v['states']}, in the first 160 chars {v['leads']}, quotes the previous answer again "
+              f"{v['repeats']}; {v['how']}")
     command = "python bench/followups.py" + (f" --url {args.url}" if args.url else "")
     if args.write:
         write_section(markdown(result, command))
