@@ -127,8 +127,8 @@ def test_feedback_is_stored_with_question_and_sources(client: TestClient, web_se
     row = rows[0]
     assert (row.channel, row.helpful, row.comment, row.question) == ("web", False, "Mist de bron over subsidies.",
                                                                      QUESTION)
-    assert row.sources == [{"source": c["source"], "title": c["title"], "page": c["page"], "section": c["section"]}
-                           for c in answer["citations"]]
+    assert row.sources == [{"n": c["n"], "source": c["source"], "title": c["title"], "page": c["page"],
+                            "section": c["section"]} for c in answer["citations"]]
     # and exactly what the person saw, so a 👎 can be read without asking again
     assert row.shown == Shown(text=answer["text"], mode=answer["mode"], index_version=answer["index_version"],
                               passage_ids=tuple(c["passage_id"] for c in answer["citations"]))

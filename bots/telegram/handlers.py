@@ -402,7 +402,7 @@ def _cited(answer: Answer) -> bool:
 
 
 def _sources(answer: Answer) -> list[dict[str, object]]:
-    return [{"source": c.source, "title": c.title, "page": c.page, "section": c.section}
+    return [{"n": c.n, "source": c.source, "title": c.title, "page": c.page, "section": c.section}
             for c in answer.citations] if _cited(answer) else []
 
 
