@@ -5,9 +5,11 @@ so that every replica writes to one place and none keeps state; :func:`open_feed
 
 Shared by the web service and the Telegram bot. People are never stored by name: front ends pass a
 salted hash (of the Telegram user id, or of the web client's address) as ``user_ref``. Each person has
-one vote per answer: a later vote replaces the earlier one. Questions are kept for a limited time
-(``WEGWIJZER_QUESTION_RETENTION_DAYS``): :meth:`FeedbackStore.purge` removes older ones, at start-up
-and then periodically (:meth:`FeedbackStore.start_purging`).
+one vote per answer: a later vote replaces the earlier one. With each answer the store keeps what the
+person saw (:class:`Shown`: the text, its mode, the cited passage ids, the index version), and each vote
+carries a copy, so a 👎 can be read without asking again. Questions and what was shown are kept for a
+limited time (``WEGWIJZER_QUESTION_RETENTION_DAYS``): :meth:`FeedbackStore.purge` removes older ones,
+at start-up and then periodically (:meth:`FeedbackStore.start_purging`).
 """
 
 from __future__ import annotations
@@ -24,21 +26,22 @@ import sqlite3
 import threading
 import time
 import unicodedata
-from collections.abc import Iterable, Iterator, Set
+from collections.abc import Iterable, Iterator, Sequence, Set
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .errors import WegwijzerError
 from .sqlitefile import open_shared
 
 if TYPE_CHECKING:
     from .config import Settings
+    from .types import Answer
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DAY_S = 86400.0
 PURGE_EVERY_S = 3600.0
 
@@ -65,11 +68,56 @@ CREATE TABLE IF NOT EXISTS feedback (
 CREATE INDEX IF NOT EXISTS feedback_answer ON feedback(answer_id);
 CREATE INDEX IF NOT EXISTS answers_created ON answers(created_at);
 """
-# Version 2: one vote per answer and person. Older duplicates keep their newest row.
-_MIGRATE_2 = """
-DELETE FROM feedback WHERE id NOT IN (SELECT max(id) FROM feedback GROUP BY answer_id, user_ref);
-CREATE UNIQUE INDEX IF NOT EXISTS feedback_one_vote ON feedback(answer_id, user_ref);
-"""
+
+
+def _migrate_2(con: sqlite3.Connection) -> None:
+    """Version 2: one vote per answer and person. Older duplicates keep their newest row."""
+    con.execute("DELETE FROM feedback WHERE id NOT IN (SELECT max(id) FROM feedback GROUP BY answer_id, user_ref)")
+    con.execute("CREATE UNIQUE INDEX IF NOT EXISTS feedback_one_vote ON feedback(answer_id, user_ref)")
+
+
+# What a person saw, with each answer and (copied) with each vote; rows from before version 3 keep the defaults.
+_SHOWN_COLUMNS = (("answer_text", "TEXT NOT NULL DEFAULT ''"), ("mode", "TEXT NOT NULL DEFAULT ''"),
+                  ("passage_ids", "TEXT NOT NULL DEFAULT '[]'"), ("index_version", "TEXT NOT NULL DEFAULT ''"))
+
+
+def _migrate_3(con: sqlite3.Connection) -> None:
+    """Version 3: the answer that was shown, with each answer and each vote (and, with a vote, whether it
+    found an answer: NULL on older votes, which did not record it).
+
+    A column that exists already is kept: a file that an older version reopened (and so marked version 2
+    again) is brought back to version 3 without an error.
+    """
+    for table, extra in (("answers", ()), ("feedback", (("found", "INTEGER"),))):
+        have = {row[1] for row in con.execute(f"PRAGMA table_info({table})")}
+        for name, decl in (*_SHOWN_COLUMNS, *extra):
+            if name not in have:
+                con.execute(f"ALTER TABLE {table} ADD COLUMN {name} {decl}")
+
+
+# Every schema change, in order: (the version it brings the file to, the step). Each runs once per file.
+_MIGRATIONS = ((2, _migrate_2), (3, _migrate_3))
+
+
+@dataclass(frozen=True)
+class Shown:
+    """What a person saw of an answer: its text, how it was made, the passages it cites, the index it came from."""
+
+    text: str = ""
+    mode: str = ""  # "extractive" or "generated" ("" when not recorded: older rows, or purged)
+    passage_ids: tuple[int, ...] = ()  # the cited passages, in the order of the answer's [n] markers
+    index_version: str = ""
+
+    @classmethod
+    def of(cls, answer: Answer) -> Shown:
+        return cls(text=answer.text, mode=answer.mode, passage_ids=tuple(c.passage_id for c in answer.citations),
+                   index_version=answer.index_version)
+
+    @classmethod
+    def from_row(cls, text: str, mode: str, passage_ids: Any, index_version: str) -> Shown:
+        """From stored columns; ``passage_ids`` is JSON text (SQLite) or already a list (PostgreSQL jsonb)."""
+        ids = json.loads(passage_ids) if isinstance(passage_ids, str) else passage_ids
+        return cls(str(text), str(mode), tuple(int(i) for i in ids or ()), str(index_version))
 
 
 @dataclass(frozen=True)
@@ -81,6 +129,7 @@ class FeedbackRow:
     question: str
     sources: list[dict[str, object]]
     user_ref: str
+    shown: Shown = Shown()
 
 
 def hash_user(raw_id: int | str, salt: str) -> str:
@@ -124,9 +173,14 @@ class FeedbackStore:
         self._con = open_shared(self.path, timeout=10, autocommit=False)
         with self._connect() as con:
             con.executescript(_SCHEMA)
-            if con.execute("PRAGMA user_version").fetchone()[0] < 2:
-                con.executescript("BEGIN;" + _MIGRATE_2)  # executescript commits first; keep it one transaction
-            con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            # One process migrates at a time (the write lock is taken up front); the next finds it done.
+            con.execute("BEGIN IMMEDIATE")
+            version = con.execute("PRAGMA user_version").fetchone()[0]
+            for number, step in _MIGRATIONS:
+                if version < number:
+                    step(con)
+            if version < SCHEMA_VERSION:
+                con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         if retention_days is not None:
             self.purge()
 
@@ -150,16 +204,15 @@ class FeedbackStore:
     def purge(self, now: float | None = None) -> int:
         """Remove questions older than the retention period; returns how many answers were removed.
 
-        The answers go; feedback rows keep their vote (totals and metrics stay whole) but lose the
-        question and the comment.
+        The answers go (with what was shown); feedback rows keep their vote (totals and metrics stay
+        whole) but lose the question, the comment and the answer that was shown.
         """
         if self.retention_days is None:
             return 0
         cutoff = (time.time() if now is None else now) - self.retention_days * DAY_S
         with self._connect() as con:
             removed = con.execute("DELETE FROM answers WHERE created_at < ?", (cutoff,)).rowcount
-            con.execute("UPDATE feedback SET question = '', comment = '' WHERE created_at < ? "
-                        "AND (question != '' OR comment != '')", (cutoff,))
+            con.execute(f"UPDATE feedback SET {_FORGET} WHERE created_at < ? AND ({_REMEMBERS})", (cutoff,))
         if removed:
             log.info("removed %d questions older than %d days", removed, self.retention_days)
         return int(removed)
@@ -187,12 +240,15 @@ class FeedbackStore:
         self._purger = None
 
     def record_answer(self, answer_id: str, channel: str, question: str, found: bool,
-                      sources: list[dict[str, object]]) -> None:
-        """Remember what was asked and cited, so later feedback can refer to it."""
+                      sources: list[dict[str, object]], shown: Shown | None = None) -> None:
+        """Remember what was asked, cited and shown (``Shown.of(answer)``), so later feedback can refer to it."""
+        shown = shown or Shown()
         with self._connect() as con:
             con.execute(
-                "INSERT OR REPLACE INTO answers VALUES (?, ?, ?, ?, ?, ?)",
-                (answer_id, time.time(), channel, question, int(found), json.dumps(sources, ensure_ascii=False)),
+                "INSERT OR REPLACE INTO answers (answer_id, created_at, channel, question, found, sources, "
+                "answer_text, mode, passage_ids, index_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (answer_id, time.time(), channel, question, int(found), json.dumps(sources, ensure_ascii=False),
+                 shown.text, shown.mode, json.dumps(shown.passage_ids), shown.index_version),
             )
 
     def lookup_answer(self, answer_id: str) -> tuple[str, list[dict[str, object]]] | None:
@@ -210,18 +266,17 @@ class FeedbackStore:
         again), or None when the answer id is unknown (so ``if store.add_feedback(...)`` means stored).
         """
         with self._connect() as con:
-            row = con.execute("SELECT question, sources FROM answers WHERE answer_id = ?", (answer_id,)).fetchone()
+            row = con.execute(f"SELECT {_ANSWER_COPY} FROM answers WHERE answer_id = ?", (answer_id,)).fetchone()
             if row is None:
                 return None
-            question, sources = row
             before = con.execute("SELECT helpful, comment FROM feedback WHERE answer_id = ? AND user_ref = ?",
                                  (answer_id, user_ref)).fetchone()
             con.execute(
-                "INSERT INTO feedback (created_at, answer_id, channel, helpful, comment, question, sources, "
-                "user_ref) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                f"INSERT INTO feedback (created_at, answer_id, channel, helpful, comment, user_ref, {_ANSWER_COPY}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (answer_id, user_ref) DO UPDATE SET created_at = excluded.created_at, "
                 "channel = excluded.channel, helpful = excluded.helpful, comment = excluded.comment",
-                (time.time(), answer_id, channel, int(helpful), comment, question, sources, user_ref),
+                (time.time(), answer_id, channel, int(helpful), comment, user_ref, *row),
             )
         if before is None:
             return "new"
@@ -231,9 +286,10 @@ class FeedbackStore:
         """All feedback rows, oldest first."""
         with self._connect() as con:
             rows = con.execute(
-                "SELECT answer_id, channel, helpful, comment, question, sources, user_ref FROM feedback ORDER BY id"
-            ).fetchall()
-        return [FeedbackRow(r[0], r[1], bool(r[2]), r[3], r[4], json.loads(r[5]), r[6]) for r in rows]
+                f"SELECT answer_id, channel, helpful, comment, question, sources, user_ref, {_SHOWN} FROM feedback "
+                "ORDER BY id").fetchall()
+        return [FeedbackRow(r[0], r[1], bool(r[2]), r[3], r[4], json.loads(r[5]), r[6], Shown.from_row(*r[7:]))
+                for r in rows]
 
     def counts(self) -> dict[str, int]:
         """Helpful / not helpful totals, for metrics."""
@@ -250,10 +306,20 @@ class FeedbackStore:
         """Feedback rows, newest first (at most ``limit``); only 👍 or only 👎 with ``helpful``."""
         where, params = ("WHERE helpful = ?", (int(helpful),)) if helpful is not None else ("", ())
         with self._connect() as con:
-            rows = con.execute(
-                f"SELECT created_at, channel, helpful, comment, question, sources FROM feedback {where} "
-                "ORDER BY created_at DESC, id DESC LIMIT ?", (*params, limit)).fetchall()
-        return [FeedbackEntry(r[0], r[1], bool(r[2]), r[3], r[4], json.loads(r[5])) for r in rows]
+            rows = con.execute(f"SELECT {_ENTRY} FROM feedback {where} ORDER BY created_at DESC, id DESC LIMIT ?",
+                               (*params, limit)).fetchall()
+        return [_entry(r) for r in rows]
+
+    def marked_wrong(self, limit: int = 5000) -> list[FeedbackEntry]:
+        """The 👎 votes on answers that stated something (not on refusals), question still kept, newest first."""
+        with self._connect() as con:
+            rows = con.execute(f"SELECT {_ENTRY} FROM feedback WHERE {_WRONG} "
+                               "ORDER BY created_at DESC, id DESC LIMIT ?", (limit,)).fetchall()
+        return [_entry(r) for r in rows]
+
+    def wrong_answers(self, limit: int = 200, scan: int = 5000) -> list[WrongAnswer]:
+        """Answers marked wrong, the same answer to the same question counted once, newest first."""
+        return group_wrong(self.marked_wrong(scan))[:limit]
 
     def refused_questions(self, limit: int = 5000) -> list[tuple[float, str, str]]:
         """(asked at, channel, question) of the answers that found nothing, newest first."""
@@ -267,9 +333,20 @@ class FeedbackStore:
         return group_questions(self.refused_questions(scan))[:limit]
 
 
+# The columns a vote copies from its answer (question, what was cited, what was shown), in one order.
+_ANSWER_COPY = "question, sources, found, answer_text, mode, passage_ids, index_version"
+_SHOWN = "answer_text, mode, passage_ids, index_version"
+_ENTRY = f"created_at, channel, helpful, comment, question, sources, found, {_SHOWN}"
+# What the retention period removes from a vote, and the test for a vote that still holds any of it.
+_FORGET = "question = '', comment = '', answer_text = '', mode = '', passage_ids = '[]', index_version = ''"
+_REMEMBERS = "question != '' OR comment != '' OR answer_text != '' OR index_version != ''"
+# A 👎 on an answer that stated something (found is NULL on votes older than schema version 3: kept), not purged.
+_WRONG = "NOT helpful AND (found IS NULL OR found) AND question != ''"
+
+
 @dataclass(frozen=True)
 class FeedbackEntry:
-    """One vote as the admin page lists it."""
+    """One vote as the admin page lists it, with the answer that was shown."""
 
     created_at: float
     channel: str
@@ -277,6 +354,59 @@ class FeedbackEntry:
     comment: str
     question: str
     sources: list[dict[str, object]]
+    found: bool | None = None  # None: a vote from before this was recorded
+    shown: Shown = Shown()
+
+
+def _entry(row: Sequence[Any]) -> FeedbackEntry:
+    """A FeedbackEntry from a row of ``_ENTRY`` columns (SQLite's JSON text or PostgreSQL's jsonb)."""
+    sources = json.loads(row[5]) if isinstance(row[5], str) else list(row[5])
+    found = None if row[6] is None else bool(row[6])
+    return FeedbackEntry(float(row[0]), row[1], bool(row[2]), row[3], row[4], sources, found,
+                         Shown.from_row(*row[7:11]))
+
+
+@dataclass
+class WrongAnswer:
+    """One answer marked wrong (👎): what was asked and shown, how often, when, and what people said."""
+
+    question: str  # the most recent wording
+    shown: Shown
+    sources: list[dict[str, object]]
+    count: int = 0
+    last_marked: float = 0.0
+    first_marked: float = 0.0
+    channels: list[str] = field(default_factory=list)
+    comments: list[str] = field(default_factory=list)  # newest first, at most MAX_COMMENTS
+    variants: list[str] = field(default_factory=list)  # other wordings that got the same answer
+
+
+MAX_COMMENTS = 5
+
+
+def group_wrong(entries: Iterable[FeedbackEntry]) -> list[WrongAnswer]:
+    """Group 👎 votes, given newest first: one group per question (normalised) and answer text, newest first.
+
+    Each question asked on the web gets its own answer id, so several people who disliked the same
+    answer to the same question show up as one row with its count, not as many.
+    """
+    groups: dict[tuple[str, str], WrongAnswer] = {}
+    for e in entries:
+        key = (normalise_question(e.question), e.shown.text)
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = WrongAnswer(e.question, e.shown, e.sources, first_marked=e.created_at,
+                                              last_marked=e.created_at)
+        elif e.question != group.question and e.question not in group.variants and len(group.variants) < MAX_VARIANTS:
+            group.variants.append(e.question)
+        group.count += 1
+        group.first_marked = min(group.first_marked, e.created_at)
+        group.last_marked = max(group.last_marked, e.created_at)
+        if e.channel not in group.channels:
+            group.channels.append(e.channel)
+        if e.comment and e.comment not in group.comments and len(group.comments) < MAX_COMMENTS:
+            group.comments.append(e.comment)
+    return sorted(groups.values(), key=lambda g: g.last_marked, reverse=True)
 
 
 @dataclass
@@ -448,6 +578,21 @@ _PG_MIGRATIONS = (
     );
     CREATE INDEX feedback_created ON wegwijzer.feedback (created_at);
     """,
+    # 2: what was shown, with each answer and each vote (see _migrate_3). Columns with defaults, so a
+    # replica still on the previous release keeps writing during a rolling upgrade.
+    """
+    ALTER TABLE wegwijzer.answers
+        ADD COLUMN IF NOT EXISTS answer_text text NOT NULL DEFAULT '',
+        ADD COLUMN IF NOT EXISTS mode text NOT NULL DEFAULT '',
+        ADD COLUMN IF NOT EXISTS passage_ids jsonb NOT NULL DEFAULT '[]',
+        ADD COLUMN IF NOT EXISTS index_version text NOT NULL DEFAULT '';
+    ALTER TABLE wegwijzer.feedback
+        ADD COLUMN IF NOT EXISTS found boolean,
+        ADD COLUMN IF NOT EXISTS answer_text text NOT NULL DEFAULT '',
+        ADD COLUMN IF NOT EXISTS mode text NOT NULL DEFAULT '',
+        ADD COLUMN IF NOT EXISTS passage_ids jsonb NOT NULL DEFAULT '[]',
+        ADD COLUMN IF NOT EXISTS index_version text NOT NULL DEFAULT '';
+    """,
 )
 
 
@@ -481,29 +626,40 @@ class PostgresFeedbackStore(FeedbackStore):
         self._tables()
         with self.db.transaction() as con:
             removed = con.execute("DELETE FROM wegwijzer.answers WHERE created_at < %s", (cutoff,)).rowcount
-            con.execute("UPDATE wegwijzer.feedback SET question = '', comment = '' WHERE created_at < %s "
-                        "AND (question != '' OR comment != '')", (cutoff,))
+            con.execute(f"UPDATE wegwijzer.feedback SET {_FORGET} WHERE created_at < %s AND ({_REMEMBERS})",
+                        (cutoff,))
         if removed:
             log.info("removed %d questions older than %d days", removed, self.retention_days)
         return int(removed)
 
     def record_answer(self, answer_id: str, channel: str, question: str, found: bool,
-                      sources: list[dict[str, object]]) -> None:
+                      sources: list[dict[str, object]], shown: Shown | None = None) -> None:
+        shown = shown or Shown()
         self._tables()
         self.db.execute(
-            "INSERT INTO wegwijzer.answers VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (answer_id) DO UPDATE SET "
-            "created_at = excluded.created_at, channel = excluded.channel, question = excluded.question, "
-            "found = excluded.found, sources = excluded.sources",
-            (answer_id, time.time(), channel, question, found, self.db.jsonb(sources)))
+            "INSERT INTO wegwijzer.answers (answer_id, created_at, channel, question, found, sources, answer_text, "
+            "mode, passage_ids, index_version) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+            "ON CONFLICT (answer_id) DO UPDATE SET created_at = excluded.created_at, channel = excluded.channel, "
+            "question = excluded.question, found = excluded.found, sources = excluded.sources, "
+            "answer_text = excluded.answer_text, mode = excluded.mode, passage_ids = excluded.passage_ids, "
+            "index_version = excluded.index_version",
+            (answer_id, time.time(), channel, question, found, self.db.jsonb(sources), shown.text, shown.mode,
+             self.db.jsonb(list(shown.passage_ids)), shown.index_version))
 
     # The admin page's two reads (the grouping of unanswered questions is shared Python over these rows).
 
     def recent_feedback(self, limit: int = 500, helpful: bool | None = None) -> list[FeedbackEntry]:
         self._tables()
         where, params = ("WHERE helpful = %s", (helpful,)) if helpful is not None else ("", ())
-        rows = self.db.rows(f"SELECT created_at, channel, helpful, comment, question, sources FROM wegwijzer.feedback "
-                            f"{where} ORDER BY created_at DESC, id DESC LIMIT %s", (*params, limit))
-        return [FeedbackEntry(float(r[0]), r[1], bool(r[2]), r[3], r[4], list(r[5])) for r in rows]
+        rows = self.db.rows(f"SELECT {_ENTRY} FROM wegwijzer.feedback {where} ORDER BY created_at DESC, id DESC "
+                            "LIMIT %s", (*params, limit))
+        return [_entry(r) for r in rows]
+
+    def marked_wrong(self, limit: int = 5000) -> list[FeedbackEntry]:
+        self._tables()
+        rows = self.db.rows(f"SELECT {_ENTRY} FROM wegwijzer.feedback WHERE {_WRONG} "
+                            "ORDER BY created_at DESC, id DESC LIMIT %s", (limit,))
+        return [_entry(r) for r in rows]
 
     def refused_questions(self, limit: int = 5000) -> list[tuple[float, str, str]]:
         self._tables()
@@ -520,28 +676,29 @@ class PostgresFeedbackStore(FeedbackStore):
                      user_ref: str = "") -> str | None:
         self._tables()
         with self.db.transaction() as con:
-            row = con.execute("SELECT question, sources FROM wegwijzer.answers WHERE answer_id = %s",
-                              (answer_id,)).fetchone()
+            row = con.execute("SELECT 1 FROM wegwijzer.answers WHERE answer_id = %s", (answer_id,)).fetchone()
             if row is None:
                 return None
-            question, sources = row
             before = con.execute("SELECT helpful, comment FROM wegwijzer.feedback WHERE answer_id = %s "
                                  "AND user_ref = %s FOR UPDATE", (answer_id, user_ref)).fetchone()
+            # the answer's columns are copied inside the database (jsonb stays jsonb)
             con.execute(
-                "INSERT INTO wegwijzer.feedback (created_at, answer_id, channel, helpful, comment, question, "
-                "sources, user_ref) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
+                f"INSERT INTO wegwijzer.feedback (created_at, answer_id, channel, helpful, comment, user_ref, "
+                f"{_ANSWER_COPY}) SELECT %s, %s, %s, %s, %s, %s, {_ANSWER_COPY} FROM wegwijzer.answers "
+                "WHERE answer_id = %s "
                 "ON CONFLICT (answer_id, user_ref) DO UPDATE SET created_at = excluded.created_at, "
                 "channel = excluded.channel, helpful = excluded.helpful, comment = excluded.comment",
-                (time.time(), answer_id, channel, helpful, comment, question, self.db.jsonb(sources), user_ref))
+                (time.time(), answer_id, channel, helpful, comment, user_ref, answer_id))
         if before is None:
             return "new"
         return "same" if (bool(before[0]), before[1]) == (helpful, comment) else "changed"
 
     def feedback(self) -> list[FeedbackRow]:
         self._tables()
-        rows = self.db.rows("SELECT answer_id, channel, helpful, comment, question, sources, user_ref "
+        rows = self.db.rows(f"SELECT answer_id, channel, helpful, comment, question, sources, user_ref, {_SHOWN} "
                             "FROM wegwijzer.feedback ORDER BY id")
-        return [FeedbackRow(r[0], r[1], bool(r[2]), r[3], r[4], list(r[5]), r[6]) for r in rows]
+        return [FeedbackRow(r[0], r[1], bool(r[2]), r[3], r[4], list(r[5]), r[6], Shown.from_row(*r[7:]))
+                for r in rows]
 
     def counts(self) -> dict[str, int]:
         out = {"helpful": 0, "not_helpful": 0}

@@ -353,6 +353,16 @@ CATALOG: dict[str, dict[str, str]] = {
         "csv.first_asked": "eerst gesteld",
         "csv.last_asked": "laatst gesteld",
         "csv.variants": "andere formuleringen",
+        # ---- /beheer: the answer that was shown, and answers marked wrong (issue 19) ----
+        "csv.answer": "getoond antwoord",
+        "csv.mode": "soort antwoord",
+        "csv.mode.extractive": "geciteerd uit de documenten",
+        "csv.mode.generated": "geschreven door het taalmodel",
+        "csv.passages": "geciteerde passages",
+        "csv.index_version": "indexversie",
+        "csv.comments": "opmerkingen",
+        "csv.first_marked": "eerst gemarkeerd",
+        "csv.last_marked": "laatst gemarkeerd",
         "bot.upload_admin_only": (
             "Alleen beheerders kunnen documenten toevoegen. Je bestand werd niet opgehaald en niet bewaard."
         ),
@@ -573,6 +583,27 @@ CATALOG: dict[str, dict[str, str]] = {
         ),
         "beheer.ui.q.caption": "Vragen zonder antwoord, nieuwste eerst",
         "beheer.ui.q.empty": "Geen vragen zonder antwoord.",
+        # ---- the answer that was shown, and answers marked wrong (issue 19) ----
+        "beheer.ui.nav.wrong": "Antwoorden gemarkeerd als fout",
+        "beheer.ui.col.answer": "Getoond antwoord",
+        "beheer.ui.col.comments": "Opmerkingen",
+        "beheer.ui.col.last_marked": "Laatst gemarkeerd",
+        "beheer.ui.shown.extractive": "Citaten uit de documenten",
+        "beheer.ui.shown.generated": "Geschreven door het taalmodel, elke zin nagekeken",
+        "beheer.ui.shown.index": "index {version}",
+        "beheer.ui.shown.index_old": (
+            "index {version}, sindsdien vernieuwd: de bronnen openen het document, niet de passage"
+        ),
+        "beheer.ui.shown.missing": "Niet bewaard (een stem van voor deze versie, of ouder dan de bewaartermijn).",
+        "beheer.ui.shown.passage": "[{n}] {name}",
+        "beheer.ui.wrong.title": "Antwoorden gemarkeerd als fout",
+        "beheer.ui.wrong.help": (
+            "Antwoorden die iemand met 👎 als niet nuttig markeerde, zoals ze getoond werden, met hun bronnen. "
+            "Hetzelfde antwoord op dezelfde vraag telt één keer, met het aantal stemmen, nieuwste eerst. "
+            "Weigeringen staan bij de vragen zonder antwoord."
+        ),
+        "beheer.ui.wrong.caption": "Antwoorden gemarkeerd als fout, nieuwste eerst",
+        "beheer.ui.wrong.empty": "Geen antwoorden gemarkeerd als fout.",
         # ---- conversations and generated answers (issue 11) ----
         "conversation.invalid": "Dit gesprek is onbekend. Begin een nieuw gesprek.",
         # the widget's starter questions (WEGWIJZER_SUGGESTED_QUESTIONS replaces them), separated by '|'

@@ -3,7 +3,7 @@ import threading
 import time
 from pathlib import Path
 
-from assistant.feedback import FeedbackStore, group_questions, hash_user
+from assistant.feedback import SCHEMA_VERSION, FeedbackStore, Shown, group_questions, hash_user
 
 
 def test_feedback_is_stored_with_question_and_sources(tmp_path: Path) -> None:
@@ -64,6 +64,23 @@ def test_questions_older_than_the_retention_period_are_removed_at_start_up(tmp_p
     assert fresh.counts() == {"helpful": 0, "not_helpful": 1}
 
 
+def test_what_was_shown_goes_with_the_question_after_the_retention_period(tmp_path: Path) -> None:
+    path = tmp_path / "f.sqlite3"
+    store = FeedbackStore(path, retention_days=90)
+    store.record_answer("oud", "web", "Wat kost de studiedag?", True, [], shown=SHOWN)
+    store.add_feedback("oud", "web", False, user_ref="u1")
+    store.close()
+    _age(path, 91)
+    fresh = FeedbackStore(path, retention_days=90)
+    (row,) = fresh.feedback()
+    assert row.helpful is False and row.shown == Shown()  # text, mode, passages and index version all gone
+    con = sqlite3.connect(path)
+    assert con.execute("SELECT count(*) FROM answers").fetchone() == (0,)
+    assert con.execute("SELECT answer_text, mode, passage_ids, index_version FROM feedback").fetchall() == [
+        ("", "", "[]", "")]
+    assert fresh.wrong_answers() == []
+
+
 def test_questions_are_also_removed_periodically(tmp_path: Path) -> None:
     path = tmp_path / "f.sqlite3"
     store = FeedbackStore(path, retention_days=1)
@@ -103,6 +120,108 @@ def test_an_old_database_with_duplicate_votes_is_migrated(tmp_path: Path) -> Non
     store = FeedbackStore(path)
     assert [r.helpful for r in store.feedback()] == [True]  # the newest of the three
     assert store.add_feedback("a", "web", False) == "changed" and len(store.feedback()) == 1
+
+
+SHOWN = Shown(text="Deelname kost 25 euro per persoon [1].", mode="extractive", passage_ids=(41, 7),
+              index_version="20240312T101500-ab12")
+
+
+def test_each_vote_keeps_the_answer_that_was_shown(tmp_path: Path) -> None:
+    store = FeedbackStore(tmp_path / "f.sqlite3")
+    sources: list[dict[str, object]] = [{"source": "a.md", "title": "Studiedag", "page": None, "section": ""}]
+    store.record_answer("a1", "web", "Wat kost de studiedag?", True, sources, shown=SHOWN)
+    store.record_answer("a2", "telegram", "Wie is de schepen van sport?", False, [])  # nothing shown recorded
+    assert store.add_feedback("a1", "web", False, comment="Het is 30 euro", user_ref="p1") == "new"
+    assert store.add_feedback("a1", "web", False, comment="Het is 30 euro", user_ref="p1") == "same"
+    store.add_feedback("a2", "telegram", False, user_ref="p1")
+    refused, wrong = store.recent_feedback()
+    assert (wrong.question, wrong.found, wrong.shown, wrong.sources) == ("Wat kost de studiedag?", True, SHOWN, sources)
+    assert (refused.found, refused.shown) == (False, Shown())
+    assert [r.shown for r in store.feedback()] == [SHOWN, Shown()]
+    assert store.lookup_answer("a1") == ("Wat kost de studiedag?", sources)  # unchanged contract
+
+
+def test_answers_marked_wrong_are_counted_per_question_and_answer(tmp_path: Path) -> None:
+    store = FeedbackStore(tmp_path / "f.sqlite3")
+    other = Shown(text="Deelname is gratis [1].", mode="generated", passage_ids=(3,), index_version="v2")
+    votes = [("a1", "Wat kost de studiedag?", True, SHOWN, False, "Fout bedrag"),
+             ("a2", "wat kost de studiedag", True, SHOWN, False, ""),           # the same answer, another wording
+             ("a3", "Wat kost de studiedag?", True, other, False, "Niet gratis"),  # another answer: its own row
+             ("a4", "Wat kost de studiedag?", True, SHOWN, True, ""),           # 👍: not wrong
+             ("a5", "Wie is de schepen van sport?", False, Shown(), False, "")]  # a refusal: in the other list
+    for answer_id, question, found, shown, helpful, comment in votes:
+        store.record_answer(answer_id, "web", question, found, [], shown=shown)
+        store.add_feedback(answer_id, "web", helpful, comment, user_ref="p")
+        time.sleep(0.002)
+    newest, oldest = store.wrong_answers()
+    assert (newest.question, newest.shown, newest.count, newest.comments) == (
+        "Wat kost de studiedag?", other, 1, ["Niet gratis"])
+    assert (oldest.question, oldest.shown, oldest.count, oldest.comments, oldest.variants) == (
+        "wat kost de studiedag", SHOWN, 2, ["Fout bedrag"], ["Wat kost de studiedag?"])
+    assert oldest.first_marked < oldest.last_marked and oldest.channels == ["web"]
+
+
+def _version_2_file(path: Path) -> None:
+    """A feedback file as the previous release wrote it (schema version 2), with one answer and one 👎."""
+    con = sqlite3.connect(path)
+    con.executescript(_V1_SCHEMA)
+    con.executescript("CREATE UNIQUE INDEX feedback_one_vote ON feedback(answer_id, user_ref); "
+                      "PRAGMA user_version = 2;")
+    con.execute("INSERT INTO answers VALUES "
+                """('oud', 1.0, 'web', 'Wat zijn pleinmakers?', 1, '[{"source": "x.md"}]')""")
+    con.execute("INSERT INTO feedback (created_at, answer_id, channel, helpful, comment, question, sources, user_ref) "
+                """VALUES (2.0, 'oud', 'web', 0, 'Klopt niet', 'Wat zijn pleinmakers?', '[{"source": "x.md"}]', 'u')""")
+    con.commit()
+    con.close()
+
+
+def test_a_version_2_file_keeps_its_rows_and_records_what_is_shown(tmp_path: Path) -> None:
+    path = tmp_path / "f.sqlite3"
+    _version_2_file(path)
+    store = FeedbackStore(path)
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,) == (3,)
+    assert store.lookup_answer("oud") == ("Wat zijn pleinmakers?", [{"source": "x.md"}])
+    (old,) = store.recent_feedback()
+    assert (old.comment, old.question, old.found, old.shown) == ("Klopt niet", "Wat zijn pleinmakers?", None, Shown())
+    (wrong,) = store.wrong_answers()  # an older 👎 (found not recorded) still counts, without the answer text
+    assert (wrong.question, wrong.shown.text, wrong.comments) == ("Wat zijn pleinmakers?", "", ["Klopt niet"])
+    assert store.add_feedback("oud", "web", True, user_ref="u") == "changed"  # still one vote per person
+    store.record_answer("nieuw", "web", "Wat kost de studiedag?", True, [], shown=SHOWN)
+    store.add_feedback("nieuw", "web", False, user_ref="u")
+    assert [r.shown for r in store.feedback()] == [Shown(), SHOWN]
+    store.close()
+
+
+def test_workers_starting_together_migrate_once(tmp_path: Path) -> None:
+    path = tmp_path / "f.sqlite3"
+    _version_2_file(path)
+    errors: list[BaseException] = []
+
+    def open_store() -> None:
+        try:
+            FeedbackStore(path).close()  # each with its own connection, as a worker process has
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_store) for _ in range(6)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert errors == []
+    assert [r.comment for r in FeedbackStore(path).feedback()] == ["Klopt niet"]
+
+
+def test_a_file_an_older_release_reopened_is_migrated_again(tmp_path: Path) -> None:
+    path = tmp_path / "f.sqlite3"
+    FeedbackStore(path).close()
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA user_version = 2")  # what the previous release writes when it opens the file
+    con.close()
+    store = FeedbackStore(path)  # the columns are there already: no "duplicate column" error
+    store.record_answer("a", "web", "vraag", True, [], shown=SHOWN)
+    store.add_feedback("a", "web", False)
+    assert [r.shown for r in store.feedback()] == [SHOWN]
 
 
 _V1_SCHEMA = """

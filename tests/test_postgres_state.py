@@ -16,7 +16,7 @@ import pytest
 
 from assistant import index as idx
 from assistant.config import Settings
-from assistant.feedback import PostgresFeedbackStore, client_salt, open_feedback
+from assistant.feedback import _PG_MIGRATIONS, PostgresFeedbackStore, Shown, client_salt, open_feedback
 from assistant.messages import t
 from bots.ratelimit import Limit, PostgresLimiter, open_limiter
 from ingest.build import ingest
@@ -79,6 +79,49 @@ def test_old_questions_are_removed(pg_settings: Settings) -> None:
     assert store.lookup_answer("oud") is None and store.lookup_answer("nieuw") is not None
     (row,) = store.feedback()
     assert (row.helpful, row.question, row.comment) == (False, "", "")
+
+
+SHOWN = Shown(text="Deelname kost 25 euro per persoon [1].", mode="generated", passage_ids=(41, 7),
+              index_version="20240312T101500-ab12")
+
+
+def test_each_vote_keeps_the_answer_that_was_shown(pg_settings: Settings) -> None:
+    store = PostgresFeedbackStore(pg_settings.database_url, retention_days=90)
+    store.record_answer("a1", "web", "Wat kost de studiedag?", True, [{"source": "a.md"}], shown=SHOWN)
+    store.record_answer("a2", "web", "wat kost de studiedag", True, [{"source": "a.md"}], shown=SHOWN)
+    store.record_answer("a3", "web", "Wie is de schepen van sport?", False, [])
+    store.add_feedback("a1", "web", False, comment="Het is 30 euro", user_ref="u")
+    store.add_feedback("a2", "telegram", False, user_ref="v")
+    store.add_feedback("a3", "web", False, user_ref="u")  # a refusal: not an answer marked wrong
+    voted = store.recent_feedback(helpful=False)[1]  # on a2 (newest first: a3, a2, a1)
+    assert (voted.found, voted.shown, voted.sources) == (True, SHOWN, [{"source": "a.md"}])
+    (wrong,) = store.wrong_answers()
+    assert (wrong.shown, wrong.count, wrong.comments, wrong.channels) == (SHOWN, 2, ["Het is 30 euro"],
+                                                                          ["telegram", "web"])
+    store.db.execute("UPDATE wegwijzer.answers SET created_at = created_at - 91 * 86400")
+    store.db.execute("UPDATE wegwijzer.feedback SET created_at = created_at - 91 * 86400")
+    assert store.purge() == 3
+    assert [r.shown for r in store.feedback()] == [Shown()] * 3 and store.wrong_answers() == []
+
+
+def test_a_database_of_the_previous_release_keeps_its_rows(pg_settings: Settings) -> None:
+    from assistant.index.postgres import Database
+
+    url = pg_settings.database_url
+    old = Database(url)  # the previous release: the first schema step only
+    old.migrate("feedback", _PG_MIGRATIONS[:1])
+    old.execute("""INSERT INTO wegwijzer.answers VALUES ('oud', 1.0, 'web', 'Wat zijn pleinmakers?', true, '[]')""")
+    old.execute("INSERT INTO wegwijzer.feedback (created_at, answer_id, channel, helpful, comment, question, sources, "
+                "user_ref) VALUES (2.0, 'oud', 'web', false, 'Klopt niet', 'Wat zijn pleinmakers?', '[]', 'u')")
+    old.close()
+    store = PostgresFeedbackStore(url)
+    (row,) = store.recent_feedback()
+    assert (row.comment, row.question, row.found, row.shown) == ("Klopt niet", "Wat zijn pleinmakers?", None, Shown())
+    assert store.db.rows("SELECT version FROM wegwijzer.migrations WHERE component = 'feedback'") == [(2,)]
+    assert store.add_feedback("oud", "web", True, user_ref="u") == "changed"
+    store.record_answer("nieuw", "web", "Wat kost de studiedag?", True, [], shown=SHOWN)
+    store.add_feedback("nieuw", "web", False, user_ref="u")
+    assert [r.shown for r in store.feedback()] == [Shown(), SHOWN]
 
 
 def test_the_client_salt_is_shared_by_replicas(pg_settings: Settings, tmp_path: Path) -> None:

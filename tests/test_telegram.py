@@ -24,7 +24,7 @@ import pytest
 from assistant import Assistant
 from assistant.config import Settings
 from assistant.errors import ConfigError
-from assistant.feedback import FeedbackStore
+from assistant.feedback import FeedbackStore, Shown
 from assistant.messages import t
 from assistant.types import Answer
 from bots.telegram import app as app_module
@@ -273,6 +273,7 @@ def test_thumbs_up_stores_pseudonymous_feedback(api: FakeBotAPI, start_bot: Star
     row = rows[0]
     assert row.helpful and row.channel == "telegram" and row.answer_id == data.split(":", 1)[1]
     assert row.question == known.question and row.sources[0]["source"] == known.citations[0].source
+    assert row.shown == Shown.of(known)  # the answer the person saw: text, mode, cited passages, index version
     assert row.user_ref and str(ALICE) not in row.user_ref
 
 

@@ -20,7 +20,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from assistant.config import Settings
-from assistant.feedback import FeedbackStore
+from assistant.feedback import FeedbackStore, Shown
 from assistant.messages import t
 from bots.web import create_app
 from ingest.jobs import Reindexer
@@ -127,8 +127,11 @@ def test_feedback_is_stored_with_question_and_sources(client: TestClient, web_se
     row = rows[0]
     assert (row.channel, row.helpful, row.comment, row.question) == ("web", False, "Mist de bron over subsidies.",
                                                                      QUESTION)
-    assert row.sources == [{"source": c["source"], "title": c["title"], "page": c["page"], "section": c["section"]}
-                           for c in answer["citations"]]
+    assert row.sources == [{"n": c["n"], "source": c["source"], "title": c["title"], "page": c["page"],
+                            "section": c["section"]} for c in answer["citations"]]
+    # and exactly what the person saw, so a 👎 can be read without asking again
+    assert row.shown == Shown(text=answer["text"], mode=answer["mode"], index_version=answer["index_version"],
+                              passage_ids=tuple(c["passage_id"] for c in answer["citations"]))
 
 
 @pytest.mark.parametrize(("body", "status", "code"), [
@@ -533,3 +536,7 @@ def test_real_feedback_round_trip_in_sqlite(real_client: TestClient) -> None:
         row = con.execute("SELECT channel, helpful, question, sources FROM feedback WHERE answer_id = ?",
                           (answer["answer_id"],)).fetchone()
     assert row[:3] == ("web", 1, QUESTION) and "IncluCities" in row[3]
+    (stored,) = FeedbackStore(db).feedback()
+    assert answer["found"] and answer["citations"]
+    assert stored.shown == Shown(text=answer["text"], mode=answer["mode"], index_version=answer["index_version"],
+                                 passage_ids=tuple(c["passage_id"] for c in answer["citations"]))

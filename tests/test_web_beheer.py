@@ -19,6 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from assistant.config import Settings
+from assistant.feedback import Shown
 from assistant.messages import t
 from bots.web import create_app
 from bots.web.session import COOKIE, Sessions
@@ -109,6 +110,7 @@ def test_every_text_of_the_page_comes_from_the_catalogue(client: TestClient) -> 
     script = client.get("/static/beheer.js").text
     used = set(re.findall(r'tx\("([a-z_.]+)"\s*[,)]', script)) | set(re.findall(r'"(job\.[a-z_]+)"', script))
     used |= {f"status.{s}" for s in ("indexed", "waiting", "skipped")}  # tx("status." + d.status)
+    used |= {f"shown.{m}" for m in ("extractive", "generated")}  # tx("shown." + a.mode)
     assert used and used <= set(texts), sorted(used - set(texts))
     # no Dutch sentence left in the script itself: string literals are keys, names and selectors
     literals = re.findall(r'"([^"\\]*)"', script.split("var TEXT")[1])
@@ -386,10 +388,10 @@ def test_upload_rules_are_the_api_s(client: TestClient) -> None:
 
 
 def _record(client: TestClient, question: str, found: bool, helpful: bool | None = None, comment: str = "",
-            sources: list[dict[str, object]] | None = None) -> None:
+            sources: list[dict[str, object]] | None = None, shown: Shown | None = None) -> None:
     store = client.app.state.ctx.store  # type: ignore[attr-defined]
     answer_id = f"a{time.time_ns()}"
-    store.record_answer(answer_id, "web", question, found, sources or [])
+    store.record_answer(answer_id, "web", question, found, sources or [], shown=shown)
     if helpful is not None:
         store.add_feedback(answer_id, "web", helpful, comment, user_ref=answer_id)
 
@@ -418,11 +420,87 @@ def test_feedback_list_and_csv_escape_formulas(client: TestClient) -> None:
     assert_error(client.get("/beheer/api/feedback?vote=misschien"), 422)
 
     rows = _csv_rows(client.get("/beheer/api/feedback.csv"))
-    assert rows[0] == ["datum", "kanaal", "oordeel", "opmerking", "vraag", "bronnen"]
+    assert rows[0] == ["datum", "kanaal", "oordeel", "opmerking", "vraag", "bronnen",  # the earlier columns first
+                       "getoond antwoord", "soort antwoord", "geciteerde passages", "indexversie"]
     assert rows[1][2:5] == ["nuttig", "'-1 @SUM(A1) financiële steun", "'+32 is het nummer?"]
-    assert rows[2][2:] == ["niet nuttig", "'=HYPERLINK(\"http://evil\";\"klik\")", "Wat kost een tolk?",
-                           "Nota; “financiën”, p. 3"]
+    assert rows[2][2:6] == ["niet nuttig", "'=HYPERLINK(\"http://evil\";\"klik\")", "Wat kost een tolk?",
+                            "Nota; “financiën”, p. 3"]
     assert len(_csv_rows(client.get("/beheer/api/feedback.csv?vote=up"))) == 2
+
+
+def _passage(client: TestClient) -> dict[str, Any]:
+    """A real passage of the published index (the nearest to a question), as the API cites it."""
+    answer = client.post("/api/ask", json={"question": "Wat doet een stad voor nieuwkomers?"}).json()
+    return dict((answer["citations"] + answer["related"])[0])
+
+
+def test_a_thumbs_down_shows_the_answer_that_was_shown(client: TestClient) -> None:
+    sign_in(client)
+    answer = client.post("/api/ask", json={"question": "Wat kan een stad doen voor nieuwkomers?"}).json()
+    r = client.post("/api/feedback", json={"answer_id": answer["answer_id"], "helpful": False, "comment": "Fout"})
+    assert r.status_code == 200
+    (down,) = client.get("/beheer/api/feedback?vote=down").json()["feedback"]
+    assert down["question"] == answer["question"] and down["comment"] == "Fout"
+    assert down["answer"] == {"text": answer["text"], "mode": answer["mode"], "index_version": answer["index_version"],
+                              "passage_ids": [c["passage_id"] for c in answer["citations"]], "current": True}
+    assert down["found"] is answer["found"]
+    assert [s["n"] for s in down["sources"]] == [c["n"] for c in answer["citations"]]
+
+    rows = _csv_rows(client.get("/beheer/api/feedback.csv?vote=down"))
+    mode = {"extractive": "geciteerd uit de documenten", "generated": "geschreven door het taalmodel"}
+    assert rows[1][6:] == [answer["text"], mode[answer["mode"]],
+                           " ".join(str(c["passage_id"]) for c in answer["citations"]), answer["index_version"]]
+
+
+def test_answers_marked_wrong_show_the_answer_and_link_its_passages(client: TestClient) -> None:
+    sign_in(client)
+    passage = _passage(client)
+    version = client.get("/beheer/api/documents").json()["index"]["version"]
+    source = [{"n": 1, "source": passage["source"], "title": passage["title"], "page": passage["page"],
+               "section": passage["section"]}]
+    shown = Shown(text="Een stad biedt een onthaalbureau aan [1].\n- taallessen\n- begeleiding",
+                  mode="extractive", passage_ids=(passage["passage_id"],), index_version=version)
+    old = Shown(text="=Nieuwkomers krijgen een premie [1][2].", mode="generated",
+                passage_ids=(passage["passage_id"], 7), index_version="20200101T000000-oud")
+    gone = {"n": 2, "source": "verdwenen-nota.pdf", "title": "Verdwenen nota", "page": 2, "section": ""}
+    _record(client, "Wat doet een stad voor nieuwkomers?", True, helpful=False, comment="Mist de taallessen",
+            sources=source, shown=shown)
+    time.sleep(0.002)
+    _record(client, "wat doet een stad voor nieuwkomers", True, helpful=False, comment="", sources=source, shown=shown)
+    time.sleep(0.002)
+    _record(client, "Krijgen nieuwkomers een premie?", True, helpful=False, sources=[*source, gone], shown=old)
+    _record(client, "Wat doet een stad voor nieuwkomers?", True, helpful=True, sources=source, shown=shown)  # 👍
+    _record(client, "Wie is de schepen van sport?", False, helpful=False)  # a refusal: the other list
+
+    premium, city = client.get("/beheer/api/wrong").json()["answers"]
+    assert (city["question"], city["count"], city["comments"], city["variants"]) == (
+        "wat doet een stad voor nieuwkomers", 2, ["Mist de taallessen"], ["Wat doet een stad voor nieuwkomers?"])
+    assert city["answer"]["text"] == shown.text and city["answer"]["current"] is True
+    link = city["sources"][0]["url"]
+    assert link.endswith(f"?passage={passage['passage_id']}#p-{passage['passage_id']}")
+    view = client.get(link)  # the passage the answer cited, highlighted in the document view
+    assert view.status_code == 200 and f'id="p-{passage["passage_id"]}"' in view.text
+    # after a re-index passage ids mean other passages: the link opens the document only
+    assert premium["answer"]["current"] is False and "passage=" not in premium["sources"][0]["url"]
+    assert client.get(premium["sources"][0]["url"]).status_code == 200
+    assert premium["sources"][1]["url"] == ""  # a document no longer in the index: no link
+
+    rows = _csv_rows(client.get("/beheer/api/wrong.csv"))
+    assert rows[0] == ["vraag", "aantal", "laatst gemarkeerd", "eerst gemarkeerd", "opmerkingen", "getoond antwoord",
+                       "soort antwoord", "geciteerde passages", "indexversie", "bronnen", "kanaal",
+                       "andere formuleringen"]
+    assert len(rows) == 3
+    page = f", p. {passage['page']}" if passage["page"] else ""
+    assert rows[1][5:10] == ["'=Nieuwkomers krijgen een premie [1][2].", "geschreven door het taalmodel",
+                             f"{passage['passage_id']} 7", "20200101T000000-oud",  # a formula is text
+                             f"{passage['title']}{page} | Verdwenen nota, p. 2"]
+    assert rows[2][:2] == ["wat doet een stad voor nieuwkomers", "2"] and rows[2][5] == shown.text
+    assert rows[2][4] == "Mist de taallessen" and rows[2][6] == "geciteerd uit de documenten"
+
+
+def test_the_lists_need_a_session(client: TestClient) -> None:
+    for path in ("/beheer/api/feedback", "/beheer/api/wrong", "/beheer/api/wrong.csv", "/beheer/api/unanswered.csv"):
+        assert_error(client.get(path), 401, "signed_out")
 
 
 def test_unanswered_questions_are_grouped_and_counted(client: TestClient) -> None:

@@ -136,6 +136,7 @@
     loadDocuments();
     loadFeedback();
     loadUnanswered();
+    loadWrong();
     followJobs(true);
     if (focusHeading) {
       var h = document.querySelector("#app h1");
@@ -552,6 +553,42 @@
                                                      function (err) { if (err.status !== 401) notice(err.message); });
   }
 
+  // What the person saw: the answer text (its lines kept), how it was made and from which index version.
+  function shownCell(item) {
+    var a = item.answer || {};
+    var td = el("td", { "data-label": tx("col.answer"), className: "shown" });
+    if (!a.text) {
+      td.appendChild(el("span", { className: "empty", text: tx("shown.missing") }));
+      return td;
+    }
+    td.appendChild(el("div", { className: "answer-text", text: a.text }));
+    var meta = [];
+    if (a.mode === "extractive" || a.mode === "generated") meta.push(tx("shown." + a.mode));
+    if (a.index_version) meta.push(tx(a.current ? "shown.index" : "shown.index_old", { version: a.index_version }));
+    if (meta.length) td.appendChild(el("span", { className: "sub", text: meta.join(" · ") }));
+    return td;
+  }
+
+  // The cited sources, [n] as in the answer text, each a link to the document view (at the passage while
+  // the index that answered is still the published one).
+  function sourcesCell(sources) {
+    var td = el("td", { "data-label": tx("col.sources") });
+    if (!sources || !sources.length) {
+      td.appendChild(el("span", { className: "empty", text: tx("fb.no_sources") }));
+      return td;
+    }
+    var list = el("ul", { className: "plain" });
+    sources.forEach(function (s) {
+      var name = s.title || s.source;
+      if (s.page) name = tx("fb.page", { title: name, page: s.page });
+      if (s.n) name = tx("shown.passage", { n: s.n, name: name });
+      list.appendChild(el("li", {}, [s.url ? el("a", { href: s.url, target: "_blank", rel: "noopener",
+                                                       text: name }) : name]));
+    });
+    td.appendChild(list);
+    return td;
+  }
+
   function renderFeedback(data) {
     var c = data.counts || {};
     $("fb-summary").textContent = tx(data.feedback.length === 1 ? "fb.summary_one" : "fb.summary",
@@ -559,27 +596,17 @@
     var body = $("fb-table").tBodies[0];
     body.textContent = "";
     if (!data.feedback.length) {
-      body.appendChild(el("tr", {}, [el("td", { colspan: "6", className: "empty", text: tx("fb.empty") })]));
+      body.appendChild(el("tr", {}, [el("td", { colspan: "7", className: "empty", text: tx("fb.empty") })]));
     }
     data.feedback.forEach(function (f) {
-      var sources = el("td", { "data-label": tx("col.sources") });
-      if (f.sources && f.sources.length) {
-        var list = el("ul", { className: "plain" });
-        f.sources.forEach(function (s) {
-          var name = s.title || s.source;
-          list.appendChild(el("li", { text: s.page ? tx("fb.page", { title: name, page: s.page }) : name }));
-        });
-        sources.appendChild(list);
-      } else {
-        sources.appendChild(el("span", { className: "empty", text: tx("fb.no_sources") }));
-      }
       body.appendChild(el("tr", {}, [
         el("td", { "data-label": tx("col.date"), text: when(f.created_at) }),
         el("td", { "data-label": tx("col.vote") }, [f.helpful ? el("span", { className: "vote-up", text: tx("fb.up") })
                                                    : el("span", { className: "vote-down", text: tx("fb.down") })]),
         el("td", { "data-label": tx("col.comment"), className: "comment", text: f.comment }),
         el("td", { "data-label": tx("col.question"), className: "question", text: f.question }),
-        sources,
+        shownCell(f),
+        sourcesCell(f.sources),
         el("td", { "data-label": tx("col.channel"), text: f.channel }),
       ]));
     });
@@ -610,12 +637,44 @@
     });
   }
 
+  function loadWrong() {
+    return api("GET", "/wrong").then(renderWrong, function (err) { if (err.status !== 401) notice(err.message); });
+  }
+
+  function renderWrong(data) {
+    var body = $("wrong-table").tBodies[0];
+    body.textContent = "";
+    if (!data.answers.length) {
+      body.appendChild(el("tr", {}, [el("td", { colspan: "7", className: "empty", text: tx("wrong.empty") })]));
+    }
+    data.answers.forEach(function (w) {
+      var comments = el("td", { "data-label": tx("col.comments") });
+      if (w.comments.length) {
+        var list = el("ul", { className: "plain" });
+        w.comments.forEach(function (c) { list.appendChild(el("li", { className: "comment", text: c })); });
+        comments.appendChild(list);
+      }
+      body.appendChild(el("tr", {}, [
+        el("td", { "data-label": tx("col.question"), className: "question" }, [
+          w.question, w.variants.length ? el("span", { className: "sub", text: w.variants.join(" · ") }) : null,
+        ]),
+        shownCell(w),
+        sourcesCell(w.sources),
+        el("td", { "data-label": tx("col.count"), className: "num", text: String(w.count) }),
+        el("td", { "data-label": tx("col.last_marked"), text: when(w.last_marked) }),
+        comments,
+        el("td", { "data-label": tx("col.channel"), text: w.channels.join(", ") }),
+      ]));
+    });
+  }
+
   // Following a link in the menu refreshes that list and moves focus to its section.
   window.addEventListener("hashchange", function () {
     var id = window.location.hash.slice(1);
     if ($("app").hidden) return;
     if (id === "feedback") loadFeedback();
     if (id === "vragen") loadUnanswered();
+    if (id === "fout") loadWrong();
     if (id === "documenten") loadDocuments();
     var section = $(id);
     if (section) section.focus();

@@ -25,7 +25,7 @@ from assistant.errors import (
     InvalidQuestionError,
     WegwijzerError,
 )
-from assistant.feedback import hash_user
+from assistant.feedback import Shown, hash_user
 from assistant.generate import Delta
 from assistant.messages import t
 from assistant.types import Answer
@@ -402,7 +402,7 @@ def _cited(answer: Answer) -> bool:
 
 
 def _sources(answer: Answer) -> list[dict[str, object]]:
-    return [{"source": c.source, "title": c.title, "page": c.page, "section": c.section}
+    return [{"n": c.n, "source": c.source, "title": c.title, "page": c.page, "section": c.section}
             for c in answer.citations] if _cited(answer) else []
 
 
@@ -481,7 +481,7 @@ async def on_text(update: Update, context: Context) -> None:
 async def _record(st: BotState, answer: Answer) -> str:
     answer_id = st.remember(answer)
     await asyncio.to_thread(st.store.record_answer, answer_id, CHANNEL, answer.question, answer.found,
-                            _sources(answer))
+                            _sources(answer), Shown.of(answer))
     return answer_id
 
 

@@ -15,6 +15,7 @@ from pydantic_core import PydanticCustomError
 
 from assistant.conversation import ID_SHAPE, new_conversation_id
 from assistant.errors import InvalidQuestionError, WegwijzerError
+from assistant.feedback import Shown
 from assistant.generate import Delta
 from assistant.messages import suggestions, t
 from assistant.types import Answer
@@ -130,8 +131,8 @@ def answer_payload(answer: Answer, answer_id: str) -> dict[str, Any]:
 def _record(ctx: Any, answer: Answer) -> dict[str, Any]:
     answer_id = uuid.uuid4().hex
     ctx.store.record_answer(answer_id, channel="web", question=answer.question, found=answer.found,
-                            sources=[{"source": c.source, "title": c.title, "page": c.page, "section": c.section}
-                                     for c in answer.citations])
+                            sources=[{"n": c.n, "source": c.source, "title": c.title, "page": c.page,
+                                      "section": c.section} for c in answer.citations], shown=Shown.of(answer))
     ctx.metrics.observe_answer(answer.found, answer.index_version)
     return answer_payload(answer, answer_id)
 

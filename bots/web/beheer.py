@@ -16,6 +16,7 @@ import json
 import logging
 import re
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, StrictStr
 
 from assistant import index as idx
 from assistant.errors import WegwijzerError
+from assistant.feedback import Shown
 from assistant.hashing import file_sha256
 from assistant.messages import section, t
 from ingest import catalog
@@ -355,10 +357,46 @@ def _sources_text(sources: list[dict[str, object]]) -> str:
     return " | ".join(parts)
 
 
+@dataclass(frozen=True)
+class _Published:
+    """What the links on the feedback lists may point at: the published index version and its documents."""
+
+    version: str = ""
+    sources: frozenset[str] = frozenset()
+
+
+def _published_now(ctx: WebContext) -> _Published:
+    manifest = _published(ctx)
+    if manifest is None:
+        return _Published()
+    return _Published(manifest.version_id, frozenset(d.source for d in manifest.documents))
+
+
+def _shown(shown: Shown, sources: list[dict[str, object]], now: _Published) -> dict[str, Any]:
+    """The answer that was shown, and its sources, each with a link to the document view.
+
+    Passage ids belong to one index version: while it is still the published one, a source links to
+    its passage (highlighted); after a re-index only to the document, and to nothing once the document
+    left the index. Sources and passage ids come from the same citations, in order; older votes
+    recorded no ids.
+    """
+    same_index = bool(shown.index_version) and shown.index_version == now.version
+    ids: list[int | None] = list(shown.passage_ids) if len(shown.passage_ids) == len(sources) else [None] * len(sources)
+    linked = []
+    for source, passage_id in zip(sources, ids, strict=True):
+        name = str(source.get("source") or "")
+        url = document_url(name, passage_id if same_index else None) if name in now.sources else ""
+        linked.append({**source, "passage_id": passage_id, "url": url})
+    return {"answer": {"text": shown.text, "mode": shown.mode, "passage_ids": list(shown.passage_ids),
+                       "index_version": shown.index_version, "current": same_index},
+            "sources": linked}
+
+
 def _feedback(ctx: WebContext, vote: str) -> list[dict[str, Any]]:
     helpful = {"up": True, "down": False}.get(vote)
+    now = _published_now(ctx)
     return [{"created_at": f.created_at, "channel": f.channel, "helpful": f.helpful, "comment": f.comment,
-             "question": f.question, "sources": f.sources}
+             "question": f.question, "found": f.found, **_shown(f.shown, f.sources, now)}
             for f in ctx.store.recent_feedback(FEEDBACK_LIMIT, helpful)]
 
 
@@ -378,12 +416,28 @@ def _csv(name: str, text: str) -> Response:
                              "Cache-Control": "no-store"})
 
 
+def _mode_text(mode: str) -> str:
+    return t(f"csv.mode.{mode}") if mode in ("extractive", "generated") else ""
+
+
+def _shown_cells(item: dict[str, Any]) -> tuple[str, str, str, str]:
+    """The answer columns of both CSV files: text, mode, cited passage ids, index version."""
+    answer = item["answer"]
+    return (answer["text"], _mode_text(answer["mode"]), " ".join(str(i) for i in answer["passage_ids"]),
+            answer["index_version"])
+
+
+SHOWN_HEADER = ("csv.answer", "csv.mode", "csv.passages", "csv.index_version")
+
+
 @router.get("/api/feedback.csv")
 def feedback_csv(ctx: Ctx, request: Request, vote: Vote = "all") -> Response:
     _session(request)
-    header = [t("csv.date"), t("csv.channel"), t("csv.vote"), t("csv.comment"), t("csv.question"), t("csv.sources")]
+    # the answer's columns come after the earlier ones, so spreadsheets built on the old export still fit
+    header = [t(k) for k in ("csv.date", "csv.channel", "csv.vote", "csv.comment", "csv.question", "csv.sources",
+                             *SHOWN_HEADER)]
     rows = [(csvexport.when(f["created_at"]), f["channel"], t("csv.helpful" if f["helpful"] else "csv.not_helpful"),
-             f["comment"], f["question"], _sources_text(f["sources"])) for f in _feedback(ctx, vote)]
+             f["comment"], f["question"], _sources_text(f["sources"]), *_shown_cells(f)) for f in _feedback(ctx, vote)]
     return _csv("wegwijzer-feedback", csvexport.to_csv(header, rows))
 
 
@@ -406,6 +460,30 @@ def unanswered_csv(ctx: Ctx, request: Request) -> Response:
     rows = [(g["question"], g["count"], csvexport.when(g["last_asked"]), csvexport.when(g["first_asked"]),
              ", ".join(g["channels"]), " | ".join(g["variants"])) for g in _unanswered(ctx)]
     return _csv("wegwijzer-vragen-zonder-antwoord", csvexport.to_csv(header, rows))
+
+
+def _wrong(ctx: WebContext) -> list[dict[str, Any]]:
+    now = _published_now(ctx)
+    return [{"question": g.question, "count": g.count, "first_marked": g.first_marked, "last_marked": g.last_marked,
+             "channels": g.channels, "variants": g.variants, "comments": g.comments,
+             **_shown(g.shown, g.sources, now)} for g in ctx.store.wrong_answers()]
+
+
+@router.get("/api/wrong")
+def wrong_answers(ctx: Ctx, request: Request) -> dict[str, Any]:
+    _session(request)
+    return {"answers": _wrong(ctx)}
+
+
+@router.get("/api/wrong.csv")
+def wrong_answers_csv(ctx: Ctx, request: Request) -> Response:
+    _session(request)
+    header = [t(k) for k in ("csv.question", "csv.count", "csv.last_marked", "csv.first_marked", "csv.comments",
+                             *SHOWN_HEADER, "csv.sources", "csv.channel", "csv.variants")]
+    rows = [(g["question"], g["count"], csvexport.when(g["last_marked"]), csvexport.when(g["first_marked"]),
+             " | ".join(g["comments"]), *_shown_cells(g), _sources_text(g["sources"]), ", ".join(g["channels"]),
+             " | ".join(g["variants"])) for g in _wrong(ctx)]
+    return _csv("wegwijzer-antwoorden-gemarkeerd-als-fout", csvexport.to_csv(header, rows))
 
 
 __all__ = ["BEHEER_CSP", "COOKIE_PATH", "document_rows", "router"]
