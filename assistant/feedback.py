@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import difflib
 import functools
-import hashlib
 import json
 import logging
 import os
@@ -33,7 +32,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import WegwijzerError
+from .hashing import hash_user as hash_user  # re-exported: where front ends have always found it
 from .sqlitefile import open_shared
+from .statefiles import create_private, private_file, private_folder
 
 if TYPE_CHECKING:
     from .config import Settings
@@ -132,21 +133,19 @@ class FeedbackRow:
     shown: Shown = Shown()
 
 
-def hash_user(raw_id: int | str, salt: str) -> str:
-    """A stable pseudonym for a user id or a client address; the raw value is never stored."""
-    return hashlib.sha256(f"{salt}:{raw_id}".encode()).hexdigest()[:32]
-
-
 def local_salt(data_dir: Path) -> str:
-    """A random secret kept in the data directory (created once, shared by every worker process)."""
+    """A random secret kept in the data directory (created once, mode 0600, shared by every worker process)."""
     path = Path(data_dir) / "feedback.salt"
     try:
-        return path.read_text(encoding="ascii").strip()
+        salt = path.read_text(encoding="ascii").strip()
+        private_file(path)  # an older version left it 0644
+        return salt
     except FileNotFoundError:
         pass
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(path.parent)
     tmp = path.with_name(f".feedback.salt.{os.getpid()}")
-    tmp.write_text(secrets.token_hex(32), encoding="ascii")
+    tmp.unlink(missing_ok=True)
+    create_private(tmp, secrets.token_hex(32))
     try:
         os.link(tmp, path)  # atomic and exclusive: when two workers race, both read the winner's salt
     except FileExistsError:
@@ -716,10 +715,15 @@ def open_feedback(settings: Settings, retention: bool = True) -> FeedbackStore:
     return FeedbackStore(settings.feedback_db, retention_days=days)
 
 
+def database_salt(url: str) -> str:
+    """The pseudonym salt kept in the database at ``url`` (created once), shared by every replica."""
+    from .index.postgres import database
+
+    return str(database(url).add_meta("feedback_salt", secrets.token_hex(32)))
+
+
 def client_salt(settings: Settings) -> str:
     """The secret that salts client pseudonyms: shared by every worker, and with a database by every replica."""
     if settings.database_url:
-        from .index.postgres import database
-
-        return str(database(settings.database_url).add_meta("feedback_salt", secrets.token_hex(32)))
+        return database_salt(settings.database_url)
     return local_salt(settings.data_dir)

@@ -85,6 +85,19 @@ CATALOG: dict[str, dict[str, str]] = {
         "doc.too_many_pages": "het PDF-bestand heeft te veel pagina's ({pages}; maximum {limit})",
         "doc.too_large": "het bestand is te groot ({size} MB; maximum {limit} MB)",
         "doc.too_much_content": "het PDF-bestand bevat te veel pagina-inhoud (meer dan {limit} MB na uitpakken)",
+        # entries of the corpus folder that are never read (ingest/corpuspath.py)
+        "doc.symlink": (
+            "is een snelkoppeling (symbolische link); alleen gewone bestanden die echt in de documentenmap "
+            "staan worden gelezen: kopieer of verplaats het document naar de map"
+        ),
+        "doc.special": "is geen gewoon bestand maar {kind}; alleen gewone bestanden worden gelezen",
+        "doc.special_fifo": "een named pipe (FIFO)",
+        "doc.special_socket": "een socket",
+        "doc.special_device": "een apparaatbestand",
+        "doc.special_other": "een onbekend soort bestand",
+        "doc.not_regular": "geen gewoon bestand",
+        "doc.outside": "ligt buiten de documentenmap",
+        "doc.changed": "werd vervangen terwijl het gelezen werd; het wordt bij de volgende indexering opnieuw bekeken",
         # command line
         "cli.ingest_done": (
             "index {version}: {documents} documenten, {passages} passages ({embedded_docs} documenten / "

@@ -1,10 +1,19 @@
 """The one way Wegwijzer opens a SQLite file that threads and worker processes share (feedback and question
-log, conversations, rate limits, signed-out sessions): write-ahead log, so readers never wait for a writer."""
+log, conversations, rate limits, signed-out sessions): write-ahead log, so readers never wait for a writer.
+
+The files are the service user's alone (``statefiles``): the database is created 0600 before SQLite opens
+it, and SQLite gives its -wal and -shm files the database's mode; files an older version left at 0644 are
+set to 0600 here.
+"""
 
 from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+
+from .statefiles import create_private, private_file, private_folder
+
+SIDE_FILES = ("-wal", "-shm", "-journal")
 
 
 def open_shared(path: Path, *, timeout: float = 5.0, synchronous: str | None = "NORMAL",
@@ -15,7 +24,14 @@ def open_shared(path: Path, *, timeout: float = 5.0, synchronous: str | None = "
     None keeps SQLite's default. ``autocommit``: statements commit themselves unless a transaction is begun.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(path.parent)
+    try:
+        create_private(path)  # an empty file is an empty database; SQLite would create it 0644
+    except FileExistsError:
+        pass
+    except OSError:
+        pass  # a read-only folder, say: SQLite's own open below reports it as callers expect (sqlite3.Error)
+    _tighten(path)
     # without autocommit, Python's sqlite3 begins a (deferred) transaction before the first change
     con = sqlite3.connect(path, timeout=timeout, check_same_thread=False,
                           isolation_level=None if autocommit else "DEFERRED")
@@ -26,4 +42,12 @@ def open_shared(path: Path, *, timeout: float = 5.0, synchronous: str | None = "
     except sqlite3.Error:
         con.close()
         raise
+    _tighten(path)  # the -wal and -shm files WAL mode just made
     return con
+
+
+def _tighten(path: Path) -> None:
+    """The database and its side files at mode 0600 (cheap: one stat each when they already are)."""
+    for file in (path, *(path.with_name(path.name + side) for side in SIDE_FILES)):
+        private_file(file)
+

@@ -8,7 +8,9 @@ Three stores with the same arithmetic: :class:`MemoryLimiter` for one process (t
 :class:`SQLiteLimiter` for the web service, whose worker processes share one file under the data
 directory, so ``serve --workers N`` does not hand a client N times its limit, and
 :class:`PostgresLimiter` when replicas share a database (``WEGWIJZER_DATABASE_URL``): one limit per client
-across all of them. :func:`open_limiter` picks the shared one from the settings. Hand-written rather than
+across all of them. :func:`open_limiter` picks the shared one from the settings. The shared stores key a
+bucket by a salted hash of the client (``hash_user``, with the salt of the feedback pseudonyms), never its
+address. Hand-written rather than
 ``limits``/``slowapi``: those share state between processes only through Redis or memcached, which a
 municipal intranet server should not need for a few counters (bench/ratelimit.py measures the cost).
 """
@@ -20,11 +22,14 @@ import math
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.config import Settings
 from assistant.errors import WegwijzerError
+from assistant.feedback import database_salt, local_salt
+from assistant.hashing import hash_user
 from assistant.sqlitefile import open_shared
 
 log = logging.getLogger(__name__)
@@ -96,6 +101,9 @@ class MemoryLimiter:
 
 
 _SCHEMA = "CREATE TABLE IF NOT EXISTS buckets (key TEXT PRIMARY KEY, tat REAL NOT NULL) WITHOUT ROWID"
+# 1: keys hold a salted hash of the client. Rows of version 0 held raw addresses; buckets live for seconds
+# to an hour and only ever make a limit stricter, so they are dropped rather than rewritten.
+SCHEMA_VERSION = 1
 # One statement for the common case: the row is created or advanced only when the request is allowed.
 _HIT = """
 INSERT INTO buckets (key, tat) VALUES (:key, :now + :interval)
@@ -115,9 +123,17 @@ class _SharedLimiter:
     WARN_EVERY_S = 60.0
     _STORE_ERRORS: tuple[type[BaseException], ...] = ()
 
-    def __init__(self) -> None:
+    def __init__(self, salt: Callable[[], str]) -> None:
         self._next_prune = 0.0
         self._next_warning = 0.0
+        self._salt_source = salt
+        self._salt = ""
+
+    def _key(self, limit: Limit, client: str) -> str:
+        """The bucket's key: the limit's name and a salted hash of the client (its address is never stored)."""
+        if not self._salt:
+            self._salt = self._salt_source()
+        return f"{limit.name}:{hash_user(client, self._salt)}"
 
     def _check(self, key: str, params: dict[str, object], now: float) -> tuple[float | None] | None:
         raise NotImplementedError
@@ -135,9 +151,9 @@ class _SharedLimiter:
         if limit.count == 0:
             return ALLOWED
         now = time.time() if now is None else now
-        key = f"{limit.name}:{client}"
-        params = {"key": key, "now": now, "interval": limit.interval, "period": limit.period}
         try:
+            key = self._key(limit, client)
+            params = {"key": key, "now": now, "interval": limit.interval, "period": limit.period}
             found = self._check(key, params, now)
         except self._STORE_ERRORS as exc:
             if now >= self._next_warning:
@@ -160,11 +176,11 @@ class SQLiteLimiter(_SharedLimiter):
     """
 
     BUSY_TIMEOUT_MS = 250  # per check; opening (switching to WAL) may wait longer
-    _STORE_ERRORS = (sqlite3.Error,)
+    _STORE_ERRORS = (sqlite3.Error, OSError)  # OSError: the salt file cannot be read or made
 
-    def __init__(self, path: Path) -> None:
-        super().__init__()
+    def __init__(self, path: Path, salt: Callable[[], str] | None = None) -> None:
         self.path = Path(path)
+        super().__init__(salt or (lambda: local_salt(self.path.parent)))
         self._lock = threading.Lock()
         self._con: sqlite3.Connection | None = None
 
@@ -174,6 +190,8 @@ class SQLiteLimiter(_SharedLimiter):
             try:
                 con.execute(_SCHEMA)
                 con.execute(f"PRAGMA busy_timeout={self.BUSY_TIMEOUT_MS}")
+                if con.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+                    _drop_raw_addresses(con)
             except sqlite3.Error:
                 con.close()
                 raise
@@ -200,10 +218,21 @@ class SQLiteLimiter(_SharedLimiter):
                 self._con = None
 
 
+def _drop_raw_addresses(con: sqlite3.Connection) -> None:
+    """Empty a version-0 file, whose keys held raw client addresses, and leave no trace of them on disk."""
+    con.execute("PRAGMA secure_delete=ON")  # freed pages are overwritten, not just marked free
+    con.execute("DELETE FROM buckets")
+    con.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the old pages leave the write-ahead log too
+    con.execute("PRAGMA secure_delete=OFF")
+
+
 _PG_MIGRATIONS = (
     # UNLOGGED: no write-ahead log for a few counters; a server crash empties it, which only makes the
     # limits briefly more generous (as synchronous=OFF does for the SQLite file).
     "CREATE UNLOGGED TABLE wegwijzer.ratelimit (key text PRIMARY KEY, tat double precision NOT NULL)",
+    # Keys hold a salted hash of the client from here on; rows with raw addresses are dropped (see SCHEMA_VERSION).
+    "TRUNCATE wegwijzer.ratelimit",
 )
 _PG_HIT = """
 INSERT INTO wegwijzer.ratelimit AS b (key, tat) VALUES (%(key)s, %(now)s + %(interval)s)
@@ -219,10 +248,10 @@ class PostgresLimiter(_SharedLimiter):
 
     _STORE_ERRORS = (WegwijzerError,)
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, salt: Callable[[], str] | None = None) -> None:
         from assistant.index.postgres import database
 
-        super().__init__()
+        super().__init__(salt or (lambda: database_salt(url)))
         self.db = database(url)
         self._ready = False
 

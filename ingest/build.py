@@ -28,6 +28,7 @@ from assistant.types import Page, Passage
 
 from .catalog import read_catalog
 from .chunking import ChunkerSettings, chunk_pages, derive_title
+from .corpuspath import reading
 from .loaders import discover, load_document
 
 log = logging.getLogger(__name__)
@@ -177,19 +178,22 @@ def _ingest_locked(settings: Settings, store: idx.IndexStore, corpus_dir: Path, 
     documents: list[idx.DocumentEntry] = []
     batch = _Batch()
     try:
-        for done, (path, source) in enumerate(files):
+        for done, (_path, source) in enumerate(files):
             if on_progress is not None:
                 on_progress("documents", done, len(files))
             entry = catalog.get(source, {})
             try:
-                digest = file_sha256(path)
-                prev = prev_docs.get(source)
-                if previous is not None and prev and prev.sha256 == digest and prev.catalog == entry:
-                    _reuse(previous, source, batch)
-                    documents.append(prev)
-                    report.documents_reused += 1
-                    continue
-                doc = load_document(path, source)
+                # Read through a descriptor of the checked regular file: a link, FIFO or device put in its
+                # place since discover() is refused here, never followed or opened (ingest/corpuspath.py).
+                with reading(corpus_dir, source) as readable:
+                    digest = file_sha256(readable)
+                    prev = prev_docs.get(source)
+                    if previous is not None and prev and prev.sha256 == digest and prev.catalog == entry:
+                        _reuse(previous, source, batch)
+                        documents.append(prev)
+                        report.documents_reused += 1
+                        continue
+                    doc = load_document(readable, source)
             except DocumentError as exc:
                 log.warning("skipped %s: %s", exc.source, exc.reason)
                 report.skipped.append({"source": exc.source, "reason": exc.reason})

@@ -21,8 +21,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from assistant.errors import WegwijzerError
+from assistant.errors import DocumentError, WegwijzerError
 from assistant.messages import t
+
+from .corpuspath import reading
 
 log = logging.getLogger(__name__)
 
@@ -55,11 +57,15 @@ class CatalogError(WegwijzerError):
 
 def read_catalog(corpus_dir: Path) -> tuple[dict[str, dict[str, str]], list[str]]:
     """Catalog entries keyed by source path, and a list of problems found (never fatal)."""
-    path = Path(corpus_dir) / CATALOG_FILE
-    if not path.is_file():
-        return {}, []
     try:
-        data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
+        with reading(Path(corpus_dir), CATALOG_FILE) as readable:  # a link or FIFO here is refused, not read
+            raw = readable.read_bytes()
+    except FileNotFoundError:
+        return {}, []
+    except DocumentError as exc:
+        return {}, [f"{CATALOG_FILE} {exc.reason}; titles are derived from the documents instead"]
+    try:
+        data: dict[str, Any] = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         return {}, [f"{CATALOG_FILE} cannot be read ({exc}); titles are derived from the documents instead"]
     entries: dict[str, dict[str, str]] = {}

@@ -13,13 +13,16 @@ import os
 import re
 import unicodedata
 import uuid
+from collections.abc import Collection
 from pathlib import Path
 from typing import BinaryIO
 
 from assistant.errors import DocumentError, WegwijzerError
 from assistant.messages import t
 
+from . import corpuspath
 from .formats import detect, for_suffix
+from .names import is_ignored_path
 
 MAX_NAME_CHARS = 100
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -81,13 +84,24 @@ def too_large(limit: int) -> CorpusFileError:
 
 
 def target_for(corpus_dir: Path, raw_name: str, replace: bool) -> tuple[str, Path]:
-    """The safe name and the path a new document would get; refuses an existing one unless ``replace``."""
+    """The safe name and the path a new document would get; refuses an existing one unless ``replace``.
+
+    The path is the entry in the folder itself, never resolved: an existing entry that is not a regular
+    file (a link, even one that points inside the folder, a FIFO) is refused, so a replace can neither
+    write through a link nor land under another name.
+    """
     name = safe_filename(raw_name)
     corpus_dir = Path(corpus_dir).resolve()
-    target = inside(corpus_dir, name)
-    if target is None:
+    if "/" in name or name in (".", ".."):  # safe_filename never gives these; a second lock on the door
         raise CorpusFileError("bad_name", t("upload.bad_name", name=raw_name[:80]))
-    if target.exists() and not replace:
+    target = corpus_dir / name
+    try:
+        st = target.lstat()
+    except FileNotFoundError:
+        return name, target
+    if corpuspath.entry_problem(st) is not None:
+        raise CorpusFileError("bad_name", t("upload.bad_name", name=raw_name[:80]))
+    if not replace:
         raise CorpusFileError("exists", t("upload.exists", name=name))
     return name, target
 
@@ -129,12 +143,20 @@ def store_upload(corpus_dir: Path, raw_name: str, stream: BinaryIO, limit: int, 
         tmp.unlink(missing_ok=True)
 
 
-def delete_document(corpus_dir: Path, source: str) -> str:
-    """Remove a document file from the corpus; returns its source name."""
-    target = inside(corpus_dir, source)
-    ok = (target is not None and target.is_file() and for_suffix(target.name) is not None
-          and not any(part.startswith(".") for part in Path(source).parts))
-    if not ok or target is None:
-        raise CorpusFileError("not_found", t("delete.not_found", name=source[:120]))
-    target.unlink()
-    return target.relative_to(Path(corpus_dir).resolve()).as_posix()
+def delete_document(corpus_dir: Path, source: str, indexed: Collection[str] = ()) -> str:
+    """Remove a document from the corpus folder; returns its source name.
+
+    The entry itself is removed, never what it points to: a symbolic link goes, its target stays. Any
+    source the index holds (``indexed``) can be removed, whatever it is on disk now (a link an older version
+    indexed, a FIFO) or even when it is already gone, so the next re-index drops it; other names must be a
+    document name (a supported suffix, not hidden). Folders and names that leave the folder are refused.
+    """
+    corpus_dir = Path(corpus_dir).resolve()
+    known = source in indexed
+    ok = known or (for_suffix(source) is not None and not is_ignored_path(source))
+    try:
+        if ok and (corpuspath.remove_entry(corpus_dir, source) or known):
+            return source
+    except (DocumentError, IsADirectoryError, NotADirectoryError):
+        pass
+    raise CorpusFileError("not_found", t("delete.not_found", name=source[:120]))

@@ -28,6 +28,7 @@ from typing import Any, Protocol
 from assistant.config import Settings
 from assistant.errors import IndexWriteError
 from assistant.messages import t
+from assistant.statefiles import create_private, private_file, private_folder
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +172,8 @@ class FileJobStore:
 
     def _mkdir(self) -> None:
         try:
-            self.dir.mkdir(parents=True, exist_ok=True)
+            private_folder(self.dir)
+            private_file(self.path)  # one an older version wrote 0644
         except OSError as exc:
             raise IndexWriteError(t("ingest.write_failed", reason=exc.strerror or exc)) from exc
 
@@ -204,10 +206,9 @@ class FileJobStore:
 
     def _write(self, queue: JobQueue) -> None:
         tmp = self.path.with_name(f".{JOB_FILE}.{os.getpid()}.tmp")
-        with tmp.open("w", encoding="utf-8") as fh:
-            json.dump(queue.to_dict(), fh, ensure_ascii=False, indent=2)
-            fh.flush()
-            os.fsync(fh.fileno())
+        tmp.unlink(missing_ok=True)
+        # 0600 (statefiles): the job records who asked for a re-index and the ingest report
+        create_private(tmp, json.dumps(queue.to_dict(), ensure_ascii=False, indent=2))
         os.replace(tmp, self.path)
 
     def claim_runner(self, timeout: float) -> bool:

@@ -14,9 +14,9 @@ from assistant.hashing import file_sha256
 from assistant.messages import t
 from assistant.types import Page
 
+from .corpuspath import entry_problem, walk
 from .formats import SUPPORTED_SUFFIXES, detect, for_suffix, load_pages
 from .formats.pdf import MAX_PDF_CONTENT_BYTES, MAX_PDF_PAGES
-from .names import is_ignored_path
 
 __all__ = ["MAX_FILE_BYTES", "MAX_PDF_CONTENT_BYTES", "MAX_PDF_PAGES", "SUPPORTED_SUFFIXES", "LoadedDocument",
            "discover", "load_document"]
@@ -42,33 +42,45 @@ class LoadedDocument:
 
 
 def discover(corpus_dir: Path) -> tuple[list[tuple[Path, str]], list[tuple[str, str]]]:
-    """Documents under ``corpus_dir`` as (path, source) pairs, and (source, reason) for files skipped."""
+    """Documents under ``corpus_dir`` as (path, source) pairs, and (source, reason) for entries skipped.
+
+    Only regular files count as documents (``corpuspath``): a symbolic link, a device, a FIFO or a socket is
+    skipped with its reason and never opened; a folder that cannot be listed is skipped with its error.
+    """
     found: list[tuple[Path, str]] = []
     skipped: list[tuple[str, str]] = []
-    for path in sorted(Path(corpus_dir).rglob("*")):
-        rel = path.relative_to(corpus_dir).as_posix()
-        if is_ignored_path(rel) or not path.is_file():
+
+    def unlistable(rel: str, exc: OSError) -> None:
+        skipped.append((rel, t("ingest.unreadable", reason=exc.strerror or exc)))
+
+    root = Path(corpus_dir)
+    for rel, st in walk(root, on_error=unlistable):
+        name = rel.rsplit("/", 1)[-1]
+        if name == "catalog.toml" or name.lower().startswith("readme"):
             continue
-        if path.name == "catalog.toml" or path.name.lower().startswith("readme"):
-            continue
-        if for_suffix(path.name) is not None:
-            found.append((path, rel))
+        problem = entry_problem(st)
+        if problem is not None:
+            skipped.append((rel, problem))
+        elif for_suffix(name) is not None:
+            found.append((root / rel, rel))
         else:
             skipped.append((rel, t("doc.unsupported")))
+    found.sort(key=lambda item: item[1].split("/"))  # the order of sorted(Path.rglob()): by path components
+    skipped.sort(key=lambda item: item[0].split("/"))
     return found, skipped
 
 
 def load_document(path: Path, source: str) -> LoadedDocument:
     """Load one file; raises DocumentError when it is empty, damaged, encrypted or has no text."""
-    path = Path(path)
-    if for_suffix(path.name) is None:
+    path = Path(path)  # may be a /proc/self/fd path (corpuspath.reading): the suffix comes from ``source``
+    if for_suffix(source) is None:
         raise DocumentError(source, t("doc.unsupported"))
     size = path.stat().st_size
     if size == 0:
         raise DocumentError(source, t("doc.empty"))
     if size > MAX_FILE_BYTES:
         raise DocumentError(source, t("doc.too_large", size=size // (1024 * 1024), limit=MAX_FILE_BYTES >> 20))
-    fmt = detect(path, source)
+    fmt = detect(path, source, suffix=Path(source).suffix)
     digest = file_sha256(path)
     pages = load_pages(fmt, path, source)
     if not any(p.text.strip() for p in pages):

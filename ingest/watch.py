@@ -20,7 +20,6 @@ Only one watcher acts per data directory (``.watch.lock``): with ``serve --worke
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -32,8 +31,8 @@ from assistant.config import Settings
 from assistant.errors import WegwijzerError
 from assistant.messages import t
 
+from .corpuspath import walk
 from .jobs import Reindexer, Ticket
-from .names import is_ignored
 
 log = logging.getLogger(__name__)
 
@@ -50,29 +49,13 @@ Snapshot = dict[str, Stamp]
 
 
 def scan(corpus_dir: Path) -> Snapshot:
-    """Every file under ``corpus_dir`` that ingest may read, by relative path, with its size and mtime.
+    """Every entry under ``corpus_dir`` that ingest looks at, by relative path, with its own size and mtime.
 
-    Raises OSError when a folder cannot be listed (a share that is away): the caller must not take
-    that for "every file was removed".
+    Links, FIFOs and devices are in it (by their ``lstat``, never opened or followed): dropping one in
+    starts a job whose report names it as refused. Raises OSError when a folder cannot be listed (a share
+    that is away): the caller must not take that for "every file was removed".
     """
-    out: Snapshot = {}
-    stack = [(Path(corpus_dir), "")]
-    while stack:
-        folder, prefix = stack.pop()
-        with os.scandir(folder) as entries:
-            for entry in entries:
-                if is_ignored(entry.name):
-                    continue
-                rel = prefix + entry.name
-                try:
-                    if entry.is_dir(follow_symlinks=False):
-                        stack.append((Path(entry.path), rel + "/"))
-                    elif entry.is_file():
-                        st = entry.stat()
-                        out[rel] = Stamp(st.st_size, st.st_mtime_ns)
-                except OSError:  # removed between listing and stat: it is simply not there
-                    continue
-    return out
+    return {rel: Stamp(st.st_size, st.st_mtime_ns) for rel, st in walk(Path(corpus_dir))}
 
 
 def describe(before: Snapshot, after: Snapshot) -> str:
@@ -169,14 +152,16 @@ class CorpusWatcher:
             return bool(snap)
         if built is None:
             return bool(snap)
-        built_at, known = built
+        built_at, known, indexed = built
         if any(stamp.mtime_ns / 1e9 > built_at for stamp in snap.values()):
             return True
         from .loaders import discover
 
         files, unsupported = discover(self.corpus_dir)
         present = {source for _, source in files} | {source for source, _ in unsupported}
-        return present != known
+        # An older version may have indexed what is refused now (a link to a file outside the folder):
+        # re-index at start, so it leaves the index without waiting for some other change.
+        return present != known or not indexed <= {source for _, source in files}
 
     # ------------------------------------------------------------ the loop
 
@@ -238,8 +223,9 @@ class CorpusWatcher:
             self._thread.join(timeout)
 
 
-def indexed_sources(settings: Settings) -> tuple[float, set[str]] | None:
-    """(when the published version was built, the sources it indexed or reported skipped); None without one.
+def indexed_sources(settings: Settings) -> tuple[float, set[str], set[str]] | None:
+    """(when the published version was built, the sources it indexed or reported skipped, the sources it
+    indexed); None without one.
 
     The one place the watcher reads the index format.
     """
@@ -254,8 +240,8 @@ def indexed_sources(settings: Settings) -> tuple[float, set[str]] | None:
         manifest = store.read_manifest(version)
     except IndexFormatError:
         return None  # an index of an older format: the watcher treats it as absent, so a re-index follows
-    known = {d.source for d in manifest.documents}
+    indexed = {d.source for d in manifest.documents}
     last = store.read_last_ingest() or {}
     report = last if last.get("version_id") == version else (manifest.report or {})
-    known |= {item.get("source", "") for item in report.get("skipped") or ()}
-    return float(manifest.created_at), known
+    known = indexed | {item.get("source", "") for item in report.get("skipped") or ()}
+    return float(manifest.created_at), known, indexed

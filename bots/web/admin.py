@@ -20,7 +20,7 @@ from ingest.jobs import Ticket
 from ingest.jobstate import Job, JobQueue
 from ingest.loaders import discover
 
-from .context import Ctx
+from .context import Ctx, WebContext
 from .errors import ApiError, ErrorBody
 from .guards import admin_refusal
 from .uploads import delete_document, store_upload
@@ -130,6 +130,17 @@ def _jobs_status(ctx: Ctx) -> JobQueue:
         return ctx.jobs.store.read()
 
 
+def indexed_sources(ctx: WebContext) -> set[str]:
+    """The sources the published index holds: each can be deleted, whatever it is on disk now."""
+    store = ctx.index_store()
+    try:
+        version = store.current_version()
+        return {d.source for d in store.read_manifest(version).documents} if version else set()
+    except WegwijzerError as exc:
+        log.warning("cannot read the published manifest: %s", exc)
+        return set()
+
+
 def _after_change(ctx: Ctx, reindex: bool) -> dict[str, Any]:
     """Request the re-index an upload or delete asked for; the change itself is already made."""
     if not reindex:
@@ -181,7 +192,7 @@ def upload(ctx: Ctx, file: Annotated[UploadFile | None,
                summary="Verwijder een document uit de documentenmap")
 def delete(source: str, ctx: Ctx,
            reindex: Annotated[bool, Query(description="Meteen opnieuw indexeren")] = False) -> dict[str, Any]:
-    removed = delete_document(ctx.settings.corpus_dir, source)
+    removed = delete_document(ctx.settings.corpus_dir, source, indexed_sources(ctx))
     try:
         remove_entry(ctx.settings.corpus_dir, removed)  # its catalog entry goes with it
     except CatalogError as exc:

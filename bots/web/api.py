@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -14,19 +16,19 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, S
 from pydantic_core import PydanticCustomError
 
 from assistant.conversation import ID_SHAPE, new_conversation_id
-from assistant.errors import InvalidQuestionError, WegwijzerError
+from assistant.errors import DocumentError, InvalidQuestionError, WegwijzerError
 from assistant.feedback import Shown
 from assistant.generate import Delta
 from assistant.messages import suggestions, t
 from assistant.types import Answer
+from ingest.corpuspath import open_regular, refusal
 from ingest.formats import for_suffix
 
-from .context import AssistantDep, Ctx
+from .context import AssistantDep, Ctx, WebContext
 from .errors import ApiError, ErrorBody
 from .guards import client_address
 from .highlight import highlight_spans
 from .pages import CSP, document_url, render_document, render_document_list
-from .uploads import inside
 
 router = APIRouter()
 log = logging.getLogger(__name__)
@@ -226,24 +228,34 @@ def feedback(body: FeedbackRequest, ctx: Ctx, request: Request) -> dict[str, boo
     return {"ok": True}
 
 
+def _listed(ctx: WebContext, documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The index's documents minus any whose corpus entry is not a regular file (corpuspath.refusal).
+
+    A link an older version indexed stays hidden until the re-index (which the watcher starts) drops it.
+    """
+    root = ctx.settings.corpus_dir
+    return [d for d in documents if refusal(root, str(d["source"])) is None]
+
+
 @router.get("/api/documents", response_model=list[DocumentOut], tags=["documenten"],
             responses={503: ERRORS[503]}, summary="De documenten in de index, met aantallen passages")
-def documents(assistant: AssistantDep) -> list[dict[str, Any]]:
-    return [{**d, "url": document_url(d["source"])} for d in assistant.documents()]
+def documents(ctx: Ctx, assistant: AssistantDep) -> list[dict[str, Any]]:
+    return [{**d, "url": document_url(d["source"])} for d in _listed(ctx, assistant.documents())]
 
 
 @router.get("/documents", response_class=HTMLResponse, tags=["documenten"], summary="Lijst van documenten")
-def document_list(assistant: AssistantDep) -> HTMLResponse:
-    return HTMLResponse(render_document_list(assistant.documents()), headers={"Content-Security-Policy": CSP})
+def document_list(ctx: Ctx, assistant: AssistantDep) -> HTMLResponse:
+    return HTMLResponse(render_document_list(_listed(ctx, assistant.documents())),
+                        headers={"Content-Security-Policy": CSP})
 
 
 @router.get("/documents/{source:path}", response_class=HTMLResponse, tags=["documenten"],
             responses={404: {"model": ErrorBody, "description": "Onbekend document of onbekende passage"}},
             summary="Leesbare weergave van een document, met de geciteerde passage gemarkeerd")
-def document_view(source: str, assistant: AssistantDep,
+def document_view(source: str, ctx: Ctx, assistant: AssistantDep,
                   passage: Annotated[int | None, Query(ge=0, description="Te markeren passage")] = None,
                   page: Annotated[int | None, Query(ge=1, description="Pagina (PDF)")] = None) -> HTMLResponse:
-    found = assistant.document(source)
+    found = assistant.document(source) if refusal(ctx.settings.corpus_dir, source) is None else None
     if found is None:
         raise ApiError(404, "document_not_found", t("document.unknown"))
     info, pages, passages = found
@@ -258,19 +270,47 @@ def document_view(source: str, assistant: AssistantDep,
                         headers={"Content-Security-Policy": CSP})
 
 
+class _OpenFileResponse(FileResponse):
+    """A FileResponse of an already opened (and checked) file, closed once the response is sent.
+
+    It reads ``/proc/self/fd/N``, the very file that ``corpuspath.open_regular`` checked: a link or FIFO
+    swapped in after the check is never what is sent, and nothing blocks.
+    """
+
+    def __init__(self, fd: int, fallback: Path, **kwargs: Any) -> None:
+        proc = Path(f"/proc/self/fd/{fd}")
+        super().__init__(proc if proc.exists() else fallback, **kwargs)
+        self._fd = fd
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            os.close(self._fd)
+
+
 @router.get("/files/{source:path}", tags=["documenten"], summary="Het originele bestand van een document",
             responses={404: {"model": ErrorBody, "description": "Onbekend document"}})
 def original_file(source: str, ctx: Ctx, assistant: AssistantDep) -> FileResponse:
-    path = inside(ctx.settings.corpus_dir, source)
-    if assistant.document(source) is None or path is None or not path.is_file():
+    root = ctx.settings.corpus_dir
+    if assistant.document(source) is None:
         raise ApiError(404, "document_not_found", t("document.unknown"))
-    fmt = for_suffix(path.name)
+    try:
+        fd = open_regular(root, source)  # a regular file inside the folder, no link followed, never blocks
+    except (DocumentError, OSError):
+        raise ApiError(404, "document_not_found", t("document.unknown")) from None
+    name = source.rsplit("/", 1)[-1]
+    fmt = for_suffix(name)
     # HTML pages go out as plain text: a document is never rendered as a page of this site
     media = fmt.media_type if fmt else "application/octet-stream"
     inline = media.startswith(("application/pdf", "text/plain"))
-    return FileResponse(path, media_type=media, content_disposition_type="inline" if inline else "attachment",
-                        filename=path.name,
-                        headers={"Content-Security-Policy": "default-src 'none'; sandbox"})
+    try:
+        return _OpenFileResponse(fd, fallback=Path(root).resolve() / source, media_type=media,
+                                 content_disposition_type="inline" if inline else "attachment", filename=name,
+                                 headers={"Content-Security-Policy": "default-src 'none'; sandbox"})
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 @router.get("/healthz", tags=["beheer"], summary="Leeft de dienst?")

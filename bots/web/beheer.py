@@ -36,7 +36,7 @@ from ingest.formats import SUPPORTED_SUFFIXES, for_suffix
 from ingest.loaders import discover
 
 from . import csvexport
-from .admin import CHANNEL, _jobs_status, _queue, _ticket
+from .admin import CHANNEL, _jobs_status, _queue, _ticket, indexed_sources
 from .context import Ctx, WebContext
 from .errors import ApiError
 from .pages import document_url, kind_label
@@ -217,12 +217,13 @@ def document_rows(ctx: WebContext) -> dict[str, Any]:
         elif source in skipped and last_at >= mtime:
             status, reason = "skipped", skipped[source]
         rows.append(_row(source, entry, doc, status, reason, True, path.stat().st_size))
-    present = {source for _, source in files}
+    present = {source for _, source in files} | {source for source, _ in unsupported}
     for source, doc in indexed.items():
         if source not in present:
             rows.append(_row(source, entries.get(source, {}), doc, "waiting", t("beheer.status_removed"), False, None))
     for source, reason in unsupported:
-        rows.append(_row(source, {}, None, "skipped", reason, True, None))
+        # a link or FIFO an older version indexed: shown once, as refused, and deletable (the link, not its target)
+        rows.append(_row(source, {}, indexed.get(source), "skipped", reason, True, None))
     rows.sort(key=lambda r: (str(r["title"]).casefold(), r["source"]))
     return {
         "documents": rows,
@@ -321,7 +322,7 @@ def edit(source: str, body: MetadataRequest, ctx: Ctx, request: Request) -> dict
 def delete(source: str, ctx: Ctx, request: Request) -> dict[str, Any]:
     _session(request)
     try:
-        removed = delete_document(ctx.settings.corpus_dir, source)
+        removed = delete_document(ctx.settings.corpus_dir, source, indexed_sources(ctx))
     except CorpusFileError as exc:
         raise api_error(exc) from None
     try:

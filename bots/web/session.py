@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.sqlitefile import open_shared
+from assistant.statefiles import create_private, private_file, private_folder
 
 log = logging.getLogger(__name__)
 
@@ -47,14 +48,15 @@ class Session:
 def local_secret(path: Path) -> bytes:
     """32 random bytes kept in ``path`` (mode 0600), created once; racing workers all read the winner's."""
     try:
-        return bytes.fromhex(path.read_text(encoding="ascii").strip())
+        secret = bytes.fromhex(path.read_text(encoding="ascii").strip())
+        private_file(path)
+        return secret
     except FileNotFoundError:
         pass
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(path.parent)
     tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as fh:
-        fh.write(secrets.token_hex(32))
+    tmp.unlink(missing_ok=True)
+    create_private(tmp, secrets.token_hex(32))
     try:
         os.link(tmp, path)  # atomic and exclusive
     except FileExistsError:

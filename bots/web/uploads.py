@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import BinaryIO, TypeVar
 
@@ -44,5 +44,5 @@ def store_upload(corpus_dir: Path, raw_name: str, stream: BinaryIO, limit: int, 
     return _http(lambda: corpusfiles.store_upload(corpus_dir, raw_name, stream, limit, replace))
 
 
-def delete_document(corpus_dir: Path, source: str) -> str:
-    return _http(lambda: corpusfiles.delete_document(corpus_dir, source))
+def delete_document(corpus_dir: Path, source: str, indexed: Collection[str] = ()) -> str:
+    return _http(lambda: corpusfiles.delete_document(corpus_dir, source, indexed))
