@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DAY_S = 86400.0
 PURGE_EVERY_S = 3600.0
 
@@ -70,6 +70,21 @@ _MIGRATE_2 = """
 DELETE FROM feedback WHERE id NOT IN (SELECT max(id) FROM feedback GROUP BY answer_id, user_ref);
 CREATE UNIQUE INDEX IF NOT EXISTS feedback_one_vote ON feedback(answer_id, user_ref);
 """
+# Version 3 (issue 22): a recorded answer may carry the asker's pseudonym, so that a person can see and erase the
+# questions they asked (Telegram's /mijngegevens and /vergeet). Web questions stay without one.
+_MIGRATE_3 = """
+ALTER TABLE answers ADD COLUMN user_ref TEXT NOT NULL DEFAULT '';
+CREATE INDEX IF NOT EXISTS answers_user ON answers(user_ref) WHERE user_ref != '';
+CREATE INDEX IF NOT EXISTS feedback_user ON feedback(user_ref) WHERE user_ref != '';
+"""
+
+
+@dataclass(frozen=True)
+class PersonalData:
+    """What the store holds under one person's pseudonym: the questions they asked and their votes."""
+
+    questions: list[tuple[float, str, bool]]  # (asked at, question, found), newest first
+    votes: list[tuple[float, bool, str]]  # (voted at, helpful, comment), newest first
 
 
 @dataclass(frozen=True)
@@ -124,8 +139,11 @@ class FeedbackStore:
         self._con = open_shared(self.path, timeout=10, autocommit=False)
         with self._connect() as con:
             con.executescript(_SCHEMA)
-            if con.execute("PRAGMA user_version").fetchone()[0] < 2:
+            version = con.execute("PRAGMA user_version").fetchone()[0]
+            if version < 2:
                 con.executescript("BEGIN;" + _MIGRATE_2)  # executescript commits first; keep it one transaction
+            if version < 3:
+                con.executescript("BEGIN;" + _MIGRATE_3)
             con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         if retention_days is not None:
             self.purge()
@@ -187,13 +205,47 @@ class FeedbackStore:
         self._purger = None
 
     def record_answer(self, answer_id: str, channel: str, question: str, found: bool,
-                      sources: list[dict[str, object]]) -> None:
-        """Remember what was asked and cited, so later feedback can refer to it."""
+                      sources: list[dict[str, object]], user_ref: str = "") -> None:
+        """Remember what was asked and cited, so later feedback can refer to it.
+
+        ``user_ref`` (the asker's pseudonym) lets that person see and erase their questions later.
+        """
         with self._connect() as con:
             con.execute(
-                "INSERT OR REPLACE INTO answers VALUES (?, ?, ?, ?, ?, ?)",
-                (answer_id, time.time(), channel, question, int(found), json.dumps(sources, ensure_ascii=False)),
+                "INSERT OR REPLACE INTO answers (answer_id, created_at, channel, question, found, sources, user_ref) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (answer_id, time.time(), channel, question, int(found), json.dumps(sources, ensure_ascii=False),
+                 user_ref),
             )
+
+    # ------------------------------------------------------------------ a person's own data (issue 22)
+
+    def personal_data(self, user_ref: str) -> PersonalData:
+        """The questions asked and the votes given under ``user_ref`` (an empty ref owns nothing)."""
+        if not user_ref:
+            return PersonalData([], [])
+        with self._connect() as con:
+            asked = con.execute("SELECT created_at, question, found FROM answers WHERE user_ref = ? "
+                                "ORDER BY created_at DESC", (user_ref,)).fetchall()
+            votes = con.execute("SELECT created_at, helpful, comment FROM feedback WHERE user_ref = ? "
+                                "ORDER BY created_at DESC", (user_ref,)).fetchall()
+        return PersonalData([(float(r[0]), str(r[1]), bool(r[2])) for r in asked],
+                            [(float(r[0]), bool(r[1]), str(r[2])) for r in votes])
+
+    def forget_person(self, user_ref: str) -> tuple[list[str], int]:
+        """Erase what ``user_ref`` left: their questions and their votes. Returns (the erased answers' ids, votes).
+
+        Someone else's vote on one of those answers stays (it is theirs) but loses the copy of the question.
+        """
+        if not user_ref:
+            return [], 0
+        with self._connect() as con:
+            ids = [str(r[0]) for r in con.execute("SELECT answer_id FROM answers WHERE user_ref = ?", (user_ref,))]
+            con.execute("DELETE FROM answers WHERE user_ref = ?", (user_ref,))
+            votes = con.execute("DELETE FROM feedback WHERE user_ref = ?", (user_ref,)).rowcount
+            con.executemany("UPDATE feedback SET question = '', sources = '[]' WHERE answer_id = ?",
+                            [(i,) for i in ids])
+        return ids, int(votes)
 
     def lookup_answer(self, answer_id: str) -> tuple[str, list[dict[str, object]]] | None:
         """The question and cited sources of a recorded answer, or None if unknown."""
@@ -448,6 +500,12 @@ _PG_MIGRATIONS = (
     );
     CREATE INDEX feedback_created ON wegwijzer.feedback (created_at);
     """,
+    # issue 22: the asker's pseudonym on a recorded answer (see _MIGRATE_3)
+    """
+    ALTER TABLE wegwijzer.answers ADD COLUMN user_ref text NOT NULL DEFAULT '';
+    CREATE INDEX answers_user ON wegwijzer.answers (user_ref) WHERE user_ref <> '';
+    CREATE INDEX feedback_user ON wegwijzer.feedback (user_ref) WHERE user_ref <> '';
+    """,
 )
 
 
@@ -488,13 +546,38 @@ class PostgresFeedbackStore(FeedbackStore):
         return int(removed)
 
     def record_answer(self, answer_id: str, channel: str, question: str, found: bool,
-                      sources: list[dict[str, object]]) -> None:
+                      sources: list[dict[str, object]], user_ref: str = "") -> None:
         self._tables()
         self.db.execute(
-            "INSERT INTO wegwijzer.answers VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (answer_id) DO UPDATE SET "
+            "INSERT INTO wegwijzer.answers (answer_id, created_at, channel, question, found, sources, user_ref) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (answer_id) DO UPDATE SET "
             "created_at = excluded.created_at, channel = excluded.channel, question = excluded.question, "
-            "found = excluded.found, sources = excluded.sources",
-            (answer_id, time.time(), channel, question, found, self.db.jsonb(sources)))
+            "found = excluded.found, sources = excluded.sources, user_ref = excluded.user_ref",
+            (answer_id, time.time(), channel, question, found, self.db.jsonb(sources), user_ref))
+
+    def personal_data(self, user_ref: str) -> PersonalData:
+        if not user_ref:
+            return PersonalData([], [])
+        self._tables()
+        asked = self.db.rows("SELECT created_at, question, found FROM wegwijzer.answers WHERE user_ref = %s "
+                             "ORDER BY created_at DESC", (user_ref,))
+        votes = self.db.rows("SELECT created_at, helpful, comment FROM wegwijzer.feedback WHERE user_ref = %s "
+                             "ORDER BY created_at DESC", (user_ref,))
+        return PersonalData([(float(r[0]), str(r[1]), bool(r[2])) for r in asked],
+                            [(float(r[0]), bool(r[1]), str(r[2])) for r in votes])
+
+    def forget_person(self, user_ref: str) -> tuple[list[str], int]:
+        if not user_ref:
+            return [], 0
+        self._tables()
+        with self.db.transaction() as con:
+            ids = [str(r[0]) for r in con.execute("DELETE FROM wegwijzer.answers WHERE user_ref = %s "
+                                                  "RETURNING answer_id", (user_ref,)).fetchall()]
+            votes = con.execute("DELETE FROM wegwijzer.feedback WHERE user_ref = %s", (user_ref,)).rowcount
+            if ids:
+                con.execute("UPDATE wegwijzer.feedback SET question = '', sources = '[]'::jsonb "
+                            "WHERE answer_id = ANY(%s)", (ids,))
+        return ids, int(votes)
 
     # The admin page's two reads (the grouping of unanswered questions is shared Python over these rows).
 
