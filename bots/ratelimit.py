@@ -95,6 +95,16 @@ class MemoryLimiter:
         return decision
 
 
+    def used(self, limit: Limit, client: str, now: float | None = None) -> int:
+        """How many of ``limit.count`` requests ``client`` has used now (the bucket's fill, rounded up)."""
+        if limit.count == 0:
+            return 0
+        now = time.time() if now is None else now
+        with self._lock:
+            tat = self._tat.get((limit.name, client))
+        return 0 if tat is None or tat <= now else min(limit.count, math.ceil((tat - now) / limit.interval - 1e-9))
+
+
 _SCHEMA = "CREATE TABLE IF NOT EXISTS buckets (key TEXT PRIMARY KEY, tat REAL NOT NULL) WITHOUT ROWID"
 # One statement for the common case: the row is created or advanced only when the request is allowed.
 _HIT = """
