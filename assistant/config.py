@@ -127,6 +127,22 @@ def _questions(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return items
 
 
+def _public_url(env: Mapping[str, str]) -> str:
+    raw = (env.get("WEGWIJZER_PUBLIC_URL") or "").strip().rstrip("/")
+    if raw and (urlsplit(raw).scheme not in ("http", "https") or not urlsplit(raw).netloc):
+        raise ConfigError("WEGWIJZER_PUBLIC_URL must be the web service's address as people reach it, such as "
+                          f"'https://wegwijzer.stad.be', got {raw!r}.")
+    return raw
+
+
+def _text(env: Mapping[str, str], name: str, limit: int = 1000) -> str:
+    """A sentence the municipality writes (shown to people); one line, not longer than ``limit``."""
+    value = " ".join((env.get(name) or "").split())
+    if len(value) > limit:
+        raise ConfigError(f"{name} is {len(value)} characters long; keep it under {limit}.")
+    return value
+
+
 def _database_url(env: Mapping[str, str]) -> str:
     raw = (env.get("WEGWIJZER_DATABASE_URL") or "").strip()
     if raw and not raw.startswith(("postgresql://", "postgres://")):
@@ -188,6 +204,12 @@ class Settings:
     suggested_questions: tuple[str, ...] = ()  # the widget's starter questions (empty: the catalogue's)
     # shared state: index versions, feedback, rate limits and jobs in PostgreSQL instead of the data directory
     database_url: str = ""
+    # ---- transparency (issue 22): the AI notice and /transparantie; empty texts: the catalogue's defaults ----
+    ai_notice: str = ""  # replaces the catalogue's AI notice (widget's first view, the bot's /start)
+    contact: str = ""  # who people write to about Wegwijzer and their data (an address, a service, a DPO)
+    documents_maintainer: str = ""  # who chooses and keeps the documents up to date
+    feedback_review: str = ""  # how and how often feedback and unanswered questions are read
+    public_url: str = ""  # the web service's address as people reach it (links from the Telegram bot)
 
     @property
     def index_dir(self) -> Path:
@@ -277,6 +299,11 @@ class Settings:
             llm_max_tokens=_int(env, "WEGWIJZER_LLM_MAX_TOKENS", 400, minimum=16),
             suggested_questions=_questions(env, "WEGWIJZER_SUGGESTED_QUESTIONS"),
             database_url=_database_url(env),
+            ai_notice=_text(env, "WEGWIJZER_AI_NOTICE", 300),
+            contact=_text(env, "WEGWIJZER_CONTACT"),
+            documents_maintainer=_text(env, "WEGWIJZER_DOCUMENTS_MAINTAINER"),
+            feedback_review=_text(env, "WEGWIJZER_FEEDBACK_REVIEW"),
+            public_url=_public_url(env),
         )
 
     def with_(self, **changes: object) -> Settings:

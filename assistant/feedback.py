@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 DAY_S = 86400.0
 PURGE_EVERY_S = 3600.0
 
@@ -96,8 +96,17 @@ def _migrate_3(con: sqlite3.Connection) -> None:
                 con.execute(f"ALTER TABLE {table} ADD COLUMN {name} {decl}")
 
 
+def _migrate_4(con: sqlite3.Connection) -> None:
+    """Version 4 (issue 22): a recorded answer may carry the asker's pseudonym, so that a person can see and erase
+    the questions they asked (Telegram's /mijngegevens and /vergeet). Web questions stay without one."""
+    if "user_ref" not in {row[1] for row in con.execute("PRAGMA table_info(answers)")}:
+        con.execute("ALTER TABLE answers ADD COLUMN user_ref TEXT NOT NULL DEFAULT ''")
+    con.execute("CREATE INDEX IF NOT EXISTS answers_user ON answers(user_ref) WHERE user_ref != ''")
+    con.execute("CREATE INDEX IF NOT EXISTS feedback_user ON feedback(user_ref) WHERE user_ref != ''")
+
+
 # Every schema change, in order: (the version it brings the file to, the step). Each runs once per file.
-_MIGRATIONS = ((2, _migrate_2), (3, _migrate_3))
+_MIGRATIONS = ((2, _migrate_2), (3, _migrate_3), (4, _migrate_4))
 
 
 @dataclass(frozen=True)
@@ -119,6 +128,14 @@ class Shown:
         """From stored columns; ``passage_ids`` is JSON text (SQLite) or already a list (PostgreSQL jsonb)."""
         ids = json.loads(passage_ids) if isinstance(passage_ids, str) else passage_ids
         return cls(str(text), str(mode), tuple(int(i) for i in ids or ()), str(index_version))
+
+
+@dataclass(frozen=True)
+class PersonalData:
+    """What the store holds under one person's pseudonym: the questions they asked and their votes."""
+
+    questions: list[tuple[float, str, bool]]  # (asked at, question, found), newest first
+    votes: list[tuple[float, bool, str]]  # (voted at, helpful, comment), newest first
 
 
 @dataclass(frozen=True)
@@ -239,16 +256,48 @@ class FeedbackStore:
         self._purger = None
 
     def record_answer(self, answer_id: str, channel: str, question: str, found: bool,
-                      sources: list[dict[str, object]], shown: Shown | None = None) -> None:
-        """Remember what was asked, cited and shown (``Shown.of(answer)``), so later feedback can refer to it."""
+                      sources: list[dict[str, object]], shown: Shown | None = None, user_ref: str = "") -> None:
+        """Remember what was asked, cited and shown (``Shown.of(answer)``), so later feedback can refer to it.
+
+        ``user_ref`` (the asker's pseudonym) lets that person see and erase their questions later.
+        """
         shown = shown or Shown()
         with self._connect() as con:
             con.execute(
                 "INSERT OR REPLACE INTO answers (answer_id, created_at, channel, question, found, sources, "
-                "answer_text, mode, passage_ids, index_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "answer_text, mode, passage_ids, index_version, user_ref) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (answer_id, time.time(), channel, question, int(found), json.dumps(sources, ensure_ascii=False),
-                 shown.text, shown.mode, json.dumps(shown.passage_ids), shown.index_version),
+                 shown.text, shown.mode, json.dumps(shown.passage_ids), shown.index_version, user_ref),
             )
+
+    # ------------------------------------------------------------------ a person's own data (issue 22)
+
+    def personal_data(self, user_ref: str) -> PersonalData:
+        """The questions asked and the votes given under ``user_ref`` (an empty ref owns nothing)."""
+        if not user_ref:
+            return PersonalData([], [])
+        with self._connect() as con:
+            asked = con.execute("SELECT created_at, question, found FROM answers WHERE user_ref = ? "
+                                "ORDER BY created_at DESC", (user_ref,)).fetchall()
+            votes = con.execute("SELECT created_at, helpful, comment FROM feedback WHERE user_ref = ? "
+                                "ORDER BY created_at DESC", (user_ref,)).fetchall()
+        return PersonalData([(float(r[0]), str(r[1]), bool(r[2])) for r in asked],
+                            [(float(r[0]), bool(r[1]), str(r[2])) for r in votes])
+
+    def forget_person(self, user_ref: str) -> tuple[list[str], int]:
+        """Erase what ``user_ref`` left: their questions and their votes. Returns (the erased answers' ids, votes).
+
+        Someone else's vote on one of those answers stays (it is theirs) but loses the copy of the question.
+        """
+        if not user_ref:
+            return [], 0
+        with self._connect() as con:
+            ids = [str(r[0]) for r in con.execute("SELECT answer_id FROM answers WHERE user_ref = ?", (user_ref,))]
+            con.execute("DELETE FROM answers WHERE user_ref = ?", (user_ref,))
+            votes = con.execute("DELETE FROM feedback WHERE user_ref = ?", (user_ref,)).rowcount
+            con.executemany("UPDATE feedback SET question = '', sources = '[]' WHERE answer_id = ?",
+                            [(i,) for i in ids])
+        return ids, int(votes)
 
     def lookup_answer(self, answer_id: str) -> tuple[str, list[dict[str, object]]] | None:
         """The question and cited sources of a recorded answer, or None if unknown."""
@@ -592,6 +641,12 @@ _PG_MIGRATIONS = (
         ADD COLUMN IF NOT EXISTS passage_ids jsonb NOT NULL DEFAULT '[]',
         ADD COLUMN IF NOT EXISTS index_version text NOT NULL DEFAULT '';
     """,
+    # 3 (issue 22): the asker's pseudonym on a recorded answer (see _migrate_4)
+    """
+    ALTER TABLE wegwijzer.answers ADD COLUMN user_ref text NOT NULL DEFAULT '';
+    CREATE INDEX answers_user ON wegwijzer.answers (user_ref) WHERE user_ref <> '';
+    CREATE INDEX feedback_user ON wegwijzer.feedback (user_ref) WHERE user_ref <> '';
+    """,
 )
 
 
@@ -632,18 +687,42 @@ class PostgresFeedbackStore(FeedbackStore):
         return int(removed)
 
     def record_answer(self, answer_id: str, channel: str, question: str, found: bool,
-                      sources: list[dict[str, object]], shown: Shown | None = None) -> None:
+                      sources: list[dict[str, object]], shown: Shown | None = None, user_ref: str = "") -> None:
         shown = shown or Shown()
         self._tables()
         self.db.execute(
             "INSERT INTO wegwijzer.answers (answer_id, created_at, channel, question, found, sources, answer_text, "
-            "mode, passage_ids, index_version) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+            "mode, passage_ids, index_version, user_ref) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
             "ON CONFLICT (answer_id) DO UPDATE SET created_at = excluded.created_at, channel = excluded.channel, "
             "question = excluded.question, found = excluded.found, sources = excluded.sources, "
             "answer_text = excluded.answer_text, mode = excluded.mode, passage_ids = excluded.passage_ids, "
-            "index_version = excluded.index_version",
+            "index_version = excluded.index_version, user_ref = excluded.user_ref",
             (answer_id, time.time(), channel, question, found, self.db.jsonb(sources), shown.text, shown.mode,
-             self.db.jsonb(list(shown.passage_ids)), shown.index_version))
+             self.db.jsonb(list(shown.passage_ids)), shown.index_version, user_ref))
+
+    def personal_data(self, user_ref: str) -> PersonalData:
+        if not user_ref:
+            return PersonalData([], [])
+        self._tables()
+        asked = self.db.rows("SELECT created_at, question, found FROM wegwijzer.answers WHERE user_ref = %s "
+                             "ORDER BY created_at DESC", (user_ref,))
+        votes = self.db.rows("SELECT created_at, helpful, comment FROM wegwijzer.feedback WHERE user_ref = %s "
+                             "ORDER BY created_at DESC", (user_ref,))
+        return PersonalData([(float(r[0]), str(r[1]), bool(r[2])) for r in asked],
+                            [(float(r[0]), bool(r[1]), str(r[2])) for r in votes])
+
+    def forget_person(self, user_ref: str) -> tuple[list[str], int]:
+        if not user_ref:
+            return [], 0
+        self._tables()
+        with self.db.transaction() as con:
+            ids = [str(r[0]) for r in con.execute("DELETE FROM wegwijzer.answers WHERE user_ref = %s "
+                                                  "RETURNING answer_id", (user_ref,)).fetchall()]
+            votes = con.execute("DELETE FROM wegwijzer.feedback WHERE user_ref = %s", (user_ref,)).rowcount
+            if ids:
+                con.execute("UPDATE wegwijzer.feedback SET question = '', sources = '[]'::jsonb "
+                            "WHERE answer_id = ANY(%s)", (ids,))
+        return ids, int(votes)
 
     # The admin page's two reads (the grouping of unanswered questions is shared Python over these rows).
 

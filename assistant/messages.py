@@ -188,6 +188,7 @@ CATALOG: dict[str, dict[str, str]] = {
         # Telegram bot (keys ending in _html are Telegram HTML; fill-ins must be escaped)
         "bot.welcome_html": (
             "<b>Welkom bij Wegwijzer</b> 👋\n\n"
+            "{notice}\n\n"
             "Ik beantwoord vragen over lokaal integratiebeleid met wat er in de documenten van Wegwijzer "
             "staat, en ik vermeld altijd mijn bronnen. Ik verzin niets: staat het antwoord niet in de "
             "documenten, dan zeg ik dat.\n\n"
@@ -207,7 +208,8 @@ CATALOG: dict[str, dict[str, str]] = {
             "• Eén vraag tegelijk, van hoogstens {limit} tekens.\n"
             "• Een vervolgvraag (\"En over werk?\", \"Wie begeleidt die sessie?\") hoort bij hetzelfde "
             "gesprek. /nieuw begint een nieuw gesprek.\n\n"
-            "/bronnen: de documenten die ik ken\n/nieuw: een nieuw gesprek\n/help: deze uitleg"
+            "/bronnen: de documenten die ik ken\n/nieuw: een nieuw gesprek\n"
+            "/mijngegevens: wat ik over jou bewaar\n/vergeet: dat allemaal wissen\n/help: deze uitleg"
         ),
         "bot.help_admin_html": (
             "\n\n<b>Voor beheerders</b>\n/status: de index\n/herindexeer: de documenten opnieuw indexeren\n"
@@ -414,6 +416,184 @@ CATALOG: dict[str, dict[str, str]] = {
         "page.ocr_note": "Deze pagina is een scan: de tekst is automatisch herkend (OCR) en kan fouten bevatten.",
         "page.documents": "Documenten",
         "page.documents_count": "{n} documenten in de index.",
+        # ---- transparency (issue 22): the AI notice, /transparantie, and a person's own data ----
+        # The AI notice: one sentence at the start of every conversation (WEGWIJZER_AI_NOTICE replaces it).
+        "notice.ai": (
+            "Wegwijzer is een geautomatiseerde assistent (AI) die antwoordt uit de documenten in de lijst en zich "
+            "kan vergissen: controleer belangrijke antwoorden in de bron."
+        ),
+        "notice.link": "Hoe Wegwijzer werkt en wat er bewaard wordt",
+        "widget.ui.noticeLink": "Hoe Wegwijzer werkt en wat er bewaard wordt",
+        "widget.ui.noticeLabel": "Over deze assistent",
+        "widget.ui.forgetFailed": (
+            "Het gesprek staat nog op de server (die was niet bereikbaar); het verloopt vanzelf na een uur zonder "
+            "vragen."
+        ),
+        "page.transparency": "Hoe Wegwijzer werkt en wat er bewaard wordt",
+        "beheer.ui.transparency": "Transparantie",
+        "conversation.bad_id": (
+            "Dit is geen geldige gespreks-id: 8 tot 64 letters, cijfers, '-' of '_'."
+        ),
+        # /transparantie (bots/web/transparency.py); defaults for the settings a municipality fills in
+        "transparency.title": "Hoe Wegwijzer werkt",
+        "transparency.intro": (
+            "Deze pagina legt uit wat Wegwijzer is, waarop zijn antwoorden steunen, wat er bewaard wordt en wie "
+            "er toezicht op houdt. Ze wordt opgebouwd uit de instellingen die nu gelden."
+        ),
+        "transparency.purpose.title": "Waarvoor dient Wegwijzer?",
+        "transparency.purpose": (
+            "Wegwijzer beantwoordt vragen van medewerkers over lokaal integratiebeleid met passages uit een vaste "
+            "reeks documenten, telkens met de bron erbij. Staat het antwoord niet in de documenten, dan zegt "
+            "Wegwijzer dat. Wegwijzer neemt geen beslissingen over personen, behandelt geen dossiers en geeft geen "
+            "juridisch advies."
+        ),
+        "transparency.documents.title": "Op welke documenten steunen de antwoorden?",
+        "transparency.documents.count": "Wegwijzer antwoordt alleen uit deze {n} documenten (index van {date}):",
+        "transparency.documents.none": "Er zijn nog geen documenten geïndexeerd.",
+        "transparency.documents.col_title": "Document",
+        "transparency.documents.col_publisher": "Uitgever",
+        "transparency.documents.col_date": "Datum",
+        "transparency.documents.unknown": "niet vermeld",
+        "transparency.how.title": "Hoe komt een antwoord tot stand?",
+        "transparency.how.search": (
+            "Wegwijzer zoekt de passages die het best bij je vraag passen, op betekenis met het taalmodel "
+            "{model} ({dim} dimensies, uitgevoerd op de eigen server met {backend}) en op woorden (BM25)."
+        ),
+        "transparency.how.extractive": (
+            "Er is geen generatief taalmodel ingesteld: elk antwoord bestaat uit zinnen die letterlijk uit de "
+            "documenten geciteerd worden, met een verwijzing [n] naar hun passage. Wegwijzer schrijft zelf geen "
+            "tekst."
+        ),
+        "transparency.how.generated": (
+            "Een generatief taalmodel ({llm}) schrijft het antwoord, alleen uit de gevonden passages. Elke zin die "
+            "het schrijft, wordt nagekeken tegen de passage die ze aanhaalt, voordat iemand ze ziet; een zin die "
+            "de passage niet steunt, wordt weggelaten. Zulke antwoorden zijn gemarkeerd als geschreven door een "
+            "taalmodel."
+        ),
+        "transparency.how.refusal": (
+            "Twee controles beslissen of de passages je vraag echt beantwoorden; zo niet, dan zegt Wegwijzer dat "
+            "het antwoord niet in de documenten staat en toont het hoogstens verwante passages."
+        ),
+        "transparency.eval.title": "Hoe goed werkt het?",
+        "transparency.eval.none": "Er zijn nog geen meetresultaten (make bench schrijft ze).",
+        "transparency.eval.when": "Laatste meting: {when}, met testvragen waarvan het juiste antwoord bekend is.",
+        "transparency.eval.retrieval": (
+            "Testset “{name}” ({answerable} vragen met een antwoord in de documenten): bij {hit1} stond de juiste "
+            "passage als eerste bron, bij {hit5} bij de eerste vijf."
+        ),
+        "transparency.eval.refusals": (
+            "Van de {n} vragen waarop de documenten geen antwoord hebben, weigerde Wegwijzer er {share} terecht; "
+            "{false} vragen met een antwoord werden ten onrechte geweigerd."
+        ),
+        "transparency.eval.verify": (
+            "Controle van geschreven zinnen ({claims} testzinnen): {kept} van de zinnen die de bron niet steunt, "
+            "werd toch doorgelaten; {removed} van de juiste zinnen werd weggelaten."
+        ),
+        "transparency.eval.caveat": (
+            "Metingen op testvragen zeggen niet dat elk antwoord juist is: controleer belangrijke antwoorden in "
+            "de bron."
+        ),
+        "transparency.data.title": "Wat wordt er bewaard, en hoe lang?",
+        "transparency.data.intro": (
+            "Wegwijzer bewaart geen namen of e-mailadressen. Waar iets aan een persoon gekoppeld is, is dat een "
+            "pseudoniem (een gezouten hash), nooit het adres of de Telegram-id zelf."
+        ),
+        "transparency.data.questions": (
+            "Gestelde vragen, met of er een antwoord gevonden werd en welke bronnen geciteerd werden: {days} "
+            "dagen, daarna gewist. Ze dienen om te zien welke documenten ontbreken."
+        ),
+        "transparency.data.feedback": (
+            "Feedback (👍/👎 en een eventuele opmerking), met een pseudoniem zodat elke persoon één stem per "
+            "antwoord heeft: de vraag en de opmerking worden na {days} dagen gewist, de stem zelf blijft als "
+            "telling."
+        ),
+        "transparency.data.conversations": (
+            "Het lopende gesprek (je vorige vragen, om een vervolgvraag te begrijpen): tot {minutes} minuten na de "
+            "laatste vraag, hoogstens de laatste {turns} vragen. “Nieuw gesprek” in de chat en /nieuw in Telegram "
+            "wissen het meteen."
+        ),
+        "transparency.data.rate_web": (
+            "Bescherming tegen misbruik: per IP-adres één tijdstip om {count} vragen per minuut toe te laten; het "
+            "wordt gewist zodra het verlopen is."
+        ),
+        "transparency.data.rate_none": "Er is geen limiet op het aantal vragen ingesteld.",
+        "transparency.data.rate_bot": (
+            "In Telegram: hoogstens {count} vragen per minuut per persoon, alleen in het geheugen van de bot."
+        ),
+        "transparency.data.telegram": (
+            "In Telegram: wie met de toegangscode binnenkwam, staat als pseudoniem op de ledenlijst. /mijngegevens "
+            "toont wat er over jou bewaard is, /vergeet wist het."
+        ),
+        "transparency.data.browser": (
+            "De chat bewaart het gesprek ook in je browser (sessionStorage) tot je het tabblad sluit; er worden "
+            "geen cookies gezet."
+        ),
+        "transparency.data.llm": (
+            "Met een generatief taalmodel gaan je vraag en de gevonden passages naar dat model; het model bewaart "
+            "volgens de afspraken van de gemeente met wie het aanbiedt."
+        ),
+        "transparency.oversight.title": "Menselijk toezicht",
+        "transparency.oversight.documents": "Wie kiest en onderhoudt de documenten: {who}",
+        "transparency.oversight.feedback": "Hoe feedback gelezen wordt: {how}",
+        "transparency.maintainer_default": (
+            "de beheerders van Wegwijzer bij de gemeente; zij voegen documenten toe en verwijderen ze op de "
+            "beheerpagina, en niets anders komt in de antwoorden."
+        ),
+        "transparency.feedback_default": (
+            "de beheerders lezen de feedback (👍/👎 met opmerking) en de vragen zonder antwoord op de beheerpagina, "
+            "en vullen de documenten aan waar iets ontbreekt."
+        ),
+        "transparency.contact.title": "Contact",
+        "transparency.contact": "Vragen over Wegwijzer of over je gegevens: {contact}",
+        "transparency.contact_default": (
+            "de functionaris voor gegevensbescherming (DPO) van je gemeente; er is nog geen contactadres ingesteld."
+        ),
+        "transparency.footer": "Index in gebruik: versie {version}. Alle documenten: ",
+        "transparency.no_index": "Er is nog geen index: een beheerder moet de documenten eerst indexeren.",
+        # a person's own data in Telegram: /mijngegevens and /vergeet (keys ending in _html are Telegram HTML)
+        "bot.private_only": (
+            "Stuur dit commando in een privégesprek met mij: in een groep zou iedereen je gegevens zien."
+        ),
+        "bot.mydata_title": "Wat Wegwijzer over jou bewaart",
+        "bot.mydata_pseudonym": (
+            "Je Telegram-id en je naam worden niet bewaard; wat hieronder staat, hangt aan een pseudoniem."
+        ),
+        "bot.mydata_conversation": "Lopend gesprek: {n} vragen (gewist {minutes} minuten na je laatste vraag).",
+        "bot.mydata_no_conversation": "Lopend gesprek: geen.",
+        "bot.mydata_questions": "Gestelde vragen: {n} (elk wordt na {days} dagen gewist).",
+        "bot.mydata_recent": "Je recentste vragen:",
+        "bot.mydata_feedback": "Feedback: {up} keer 👍 en {down} keer 👎.",
+        "bot.mydata_rate": (
+            "Vragenlimiet: je kan nu nog {left} van de {limit} vragen kort na elkaar stellen (alleen in het geheugen)."
+        ),
+        "bot.mydata_access_admin": "Toegang: je staat als beheerder in de instellingen van de bot.",
+        "bot.mydata_access_allowed": "Toegang: je staat op de lijst van toegelaten gebruikers in de instellingen.",
+        "bot.mydata_access_member": (
+            "Toegang: je kwam binnen met de toegangscode; je pseudoniem staat op de ledenlijst."
+        ),
+        "bot.mydata_forget": "Met /vergeet wis je dit allemaal.",
+        "bot.forget_confirm": (
+            "Wil je alles wissen wat Wegwijzer over jou bewaart? Je lopende gesprek, je gestelde vragen en je "
+            "feedback worden gewist. Dit kan je niet ongedaan maken."
+        ),
+        "bot.forget_confirm_member": (
+            " Je plaats op de ledenlijst wordt ook gewist: daarna heb je de toegangscode opnieuw nodig."
+        ),
+        "bot.forget_yes": "Ja, wis alles",
+        "bot.forget_no": "Nee, niets wissen",
+        "bot.forget_kept": "Er is niets gewist.",
+        "bot.forget_expired": "Deze vraag is verlopen. Typ /vergeet opnieuw.",
+        "bot.forget_done": (
+            "Gewist: je lopende gesprek, {questions} gestelde vragen en {votes} stemmen."
+        ),
+        "bot.forget_done_member": " Je staat niet meer op de ledenlijst.",
+        "bot.forget_done_config": (
+            " Je toegang staat in de instellingen van de bot; vraag de beheerder om je daar te schrappen."
+        ),
+        "bot.forget_groups": (
+            " Vragen die je in een groep stelde, zijn gewist; het gesprek van een groep hoort bij de hele groep en "
+            "verloopt vanzelf."
+        ),
         # the chat widget's own texts (bots/static/widget.js); /widget.js is served with all of them
         # (without the "widget.ui." prefix); {name} is filled in by the script
         "widget.ui.launcher": "Vraag het Wegwijzer",

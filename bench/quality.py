@@ -106,7 +106,7 @@ def run() -> dict[str, Any]:
         report = ingest(settings, embedder=embedder)
         assistant = Assistant.load(settings=settings, embedder=embedder)
         assistant.ask("opwarmen")
-        passages = assistant._state.data.passages  # bench-only: passage sizes for the table
+        passages = assistant.reader.passages(range(assistant.reader.passage_count))  # passage sizes for the table
         ours_sizes = [len(p.text) for p in passages]
         base = Baselines(embedder)
         systems = {

@@ -31,6 +31,8 @@ import reindex_load
 import scale
 import verify_calibrate
 
+from assistant.transparency import evaluation_summary
+
 BENCH = Path(__file__).resolve().parent
 OUT = common.REPO / "docs" / "benchmarks.md"
 COMMAND = ".venv/bin/python bench/run_all.py"
@@ -188,8 +190,20 @@ def main(argv: list[str] | None = None) -> int:
         md = md.replace("\n## Run times", "\n" + kept + "\n\n## Run times", 1)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(md, encoding="utf-8")
+    write_evaluation(args.out.with_name("evaluation.json"), env["date"], results)
     print(f"\nwrote {args.out} in {total / 60:.1f} min" + (f"; FAILED: {errors}" if errors else ""))
     return 1 if errors else 0
+
+
+def write_evaluation(path: Path, measured_at: str, results: dict[str, Any]) -> None:
+    """docs/evaluation.json: the headline figures /transparantie shows (assistant/transparency.py reads it).
+
+    Written only when this run measured them: a failed run leaves the previous figures in place.
+    """
+    summary = evaluation_summary(measured_at, results.get("quality"), results.get("verify_calibrate"))
+    if summary["retrieval"] or summary["verification"]:
+        path.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        print(f"wrote {path}")
 
 
 def llm_smoke_section(path: Path) -> str:

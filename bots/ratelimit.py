@@ -100,6 +100,16 @@ class MemoryLimiter:
         return decision
 
 
+    def used(self, limit: Limit, client: str, now: float | None = None) -> int:
+        """How many of ``limit.count`` requests ``client`` has used now (the bucket's fill, rounded up)."""
+        if limit.count == 0:
+            return 0
+        now = time.time() if now is None else now
+        with self._lock:
+            tat = self._tat.get((limit.name, client))
+        return 0 if tat is None or tat <= now else min(limit.count, math.ceil((tat - now) / limit.interval - 1e-9))
+
+
 _SCHEMA = "CREATE TABLE IF NOT EXISTS buckets (key TEXT PRIMARY KEY, tat REAL NOT NULL) WITHOUT ROWID"
 # 1: keys hold a salted hash of the client. Rows of version 0 held raw addresses; buckets live for seconds
 # to an hour and only ever make a limit stricter, so they are dropped rather than rewritten.

@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 import os
+import re
 import shutil
 import threading
 import time
@@ -724,3 +725,117 @@ def test_a_generated_answer_grows_by_edits_and_ends_verified(
     assert "Antwerpen" not in text and "[1]" in text and say("bot.generated_note") in text
     assert [b["text"] for b in final.buttons()] == ["Toon bronnen", "👍", "👎"]
     assert len(api.sent(ALICE)) == 1  # one message, edited; nothing else sent
+
+
+# ---------------------------------------------------------------- the AI notice and a person's own data (issue 22)
+
+
+def test_start_opens_with_the_ai_notice_and_links_the_transparency_page(
+        api: FakeBotAPI, start_bot: StartBot, bot_settings: Settings) -> None:
+    start_bot(settings=replace(bot_settings, public_url="https://wegwijzer.stad.test"))
+    api.message("/start", ALICE)
+    welcome = api.wait_sent(ALICE)[0]
+    text = plain(welcome)
+    assert t("notice.ai") in text
+    # at the start: right under the greeting, before what the bot can do
+    assert text.index("Welkom bij Wegwijzer") < text.index(t("notice.ai")) < text.index("/bronnen")
+    assert '<a href="https://wegwijzer.stad.test/transparantie">' in welcome.text
+    assert t("notice.link") in text
+
+
+def test_a_municipalitys_own_notice_replaces_the_catalogues(api: FakeBotAPI, start_bot: StartBot,
+                                                            bot_settings: Settings) -> None:
+    start_bot(settings=replace(bot_settings, ai_notice="Je praat met <een> robot van Stad Voorbeeld."))
+    api.message("/start", ALICE)
+    welcome = api.wait_sent(ALICE)[0]
+    assert "Je praat met <een> robot van Stad Voorbeeld." in plain(welcome)
+    assert t("notice.ai") not in plain(welcome) and "<a " not in welcome.text  # no public URL: no link
+
+
+def test_mijngegevens_shows_and_vergeet_erases_what_is_kept(api: FakeBotAPI, start_bot: StartBot,
+                                                             bot_settings: Settings, known: Answer) -> None:
+    bot = start_bot()
+    api.message("/nieuw", ALICE)  # the shared assistant may hold this chat's conversation from an earlier test
+    api.wait_sent(ALICE)
+    first = ask(api, known.question)
+    press(api, first, "👍")
+    api.wait_for(lambda _: api.sent(method="answerCallbackQuery"))
+    ask(api, "En wie is de contactpersoon daarvoor?", count=2)
+
+    def latest() -> str:
+        return plain(api.sent(ALICE)[-1])
+
+    sent = len(api.sent(ALICE))
+    api.message("/mijngegevens", ALICE)
+    api.wait_sent(ALICE, sent + 1)
+    shown = latest()
+    assert say("bot.mydata_title") in shown and known.question in shown
+    assert say("bot.mydata_questions", n=2, days=bot_settings.question_retention_days) in shown
+    assert say("bot.mydata_conversation", n=2, minutes=60) in shown
+    assert say("bot.mydata_feedback", up=1, down=0) in shown
+    limit = bot_settings.telegram_questions_per_minute
+    left = re.search(r"nog (\d+) van de (\d+) vragen", shown)  # the bucket refills as time passes
+    assert left and int(left.group(2)) == limit and limit - 2 <= int(left.group(1)) < limit, shown
+    assert say("bot.mydata_access_allowed") in shown and str(ALICE) not in shown
+
+    # /vergeet asks first; "Nee" erases nothing
+    api.message("/vergeet", ALICE)
+    confirm = api.wait_sent(ALICE, sent + 2)[-1]
+    assert plain(confirm).startswith(say("bot.forget_confirm"))
+    assert [b["text"] for b in confirm.buttons()] == [say("bot.forget_yes"), say("bot.forget_no")]
+    press(api, confirm, say("bot.forget_no"))
+    api.wait_for(lambda _: any(say("bot.forget_kept") in plain(c) for c in api.sent(ALICE, "editMessageText")))
+    store = FeedbackStore(bot_settings.feedback_db)
+    ref = bot.state.user_ref(ALICE)
+    assert len(store.personal_data(ref).questions) == 2
+
+    # a used token does not work twice; a fresh /vergeet and "Ja" erases everything
+    press(api, confirm, say("bot.forget_yes"))
+    api.wait_for(lambda _: any(say("bot.forget_expired") in plain(c) for c in api.sent(ALICE, "editMessageText")))
+    assert len(store.personal_data(ref).questions) == 2
+    api.message("/vergeet", ALICE)
+    confirm = api.wait_sent(ALICE, sent + 3)[-1]
+    press(api, confirm, say("bot.forget_yes"))
+    done = say("bot.forget_done", questions=2, votes=1)
+    api.wait_for(lambda _: any(done in plain(c) for c in api.sent(ALICE, "editMessageText")))
+    edited = [c for c in api.sent(ALICE, "editMessageText") if done in plain(c)][0]
+    assert say("bot.forget_done_config") in plain(edited) and not edited.buttons()
+    data = store.personal_data(ref)
+    assert data.questions == [] and data.votes == []
+    assert store.feedback() == [] and bot.state.assistant.history(bot.state.conversation(ALICE)) is None
+    assert all(a.question != known.question for a in bot.state.answers.values())
+
+    api.message("/mijngegevens", ALICE)
+    api.wait_sent(ALICE, sent + 4)
+    after = latest()
+    assert say("bot.mydata_questions", n=0, days=bot_settings.question_retention_days) in after
+    assert say("bot.mydata_no_conversation") in after and say("bot.mydata_feedback", up=0, down=0) in after
+
+
+def test_vergeet_takes_a_join_code_member_off_the_list(api: FakeBotAPI, start_bot: StartBot,
+                                                       bot_settings: Settings, known: Answer) -> None:
+    bot = start_bot()
+    api.message(f"/start {JOIN_CODE}", NEWCOMER)
+    api.wait_sent(NEWCOMER)
+    ask(api, known.question, user=NEWCOMER)
+    api.message("/mijngegevens", NEWCOMER)
+    api.wait_for(lambda _: any(say("bot.mydata_access_member") in plain(c) for c in api.sent(NEWCOMER)))
+    api.message("/vergeet", NEWCOMER)
+    api.wait_for(lambda _: any(c.buttons() and say("bot.forget_confirm_member") in plain(c)
+                               for c in api.sent(NEWCOMER)))
+    confirm = [c for c in api.sent(NEWCOMER) if c.buttons() and say("bot.forget_confirm_member") in plain(c)][0]
+    press(api, confirm, say("bot.forget_yes"), user=NEWCOMER)
+    api.wait_for(lambda _: any(say("bot.forget_done_member") in plain(c)
+                               for c in api.sent(NEWCOMER, "editMessageText")))
+    assert not bot.state.access.is_allowed(NEWCOMER)
+    members = json.loads((bot_settings.data_dir / "telegram_members.json").read_text(encoding="utf-8"))
+    assert members["members"] == []
+
+
+def test_a_persons_data_is_not_shown_in_a_group(api: FakeBotAPI, start_bot: StartBot) -> None:
+    start_bot()
+    api.message("/mijngegevens", ALICE, chat_id=GROUP, chat_type="group")
+    api.message("/vergeet", ALICE, chat_id=GROUP, chat_type="group")
+    api.wait_for(lambda _: len(api.sent(GROUP)) >= 2)
+    assert all(plain(c) == say("bot.private_only") for c in api.sent(GROUP))
+    assert not any(c.buttons() for c in api.sent(GROUP))

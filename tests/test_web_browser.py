@@ -493,3 +493,42 @@ def test_sources_and_related_passages_are_shown_apart_and_a_refusal_has_no_sourc
     assert "geen antwoord" in refused.locator(".answer").inner_text()
     assert refused.locator(".sources").count() == 0 and "Bronnen" not in (refused.text_content() or "")
     assert refused.locator("details.related").get_attribute("open") == ""  # shown open, as possibly related
+
+
+# ---------------------------------------------------------------- the AI notice and "Nieuw gesprek" (issue 22)
+
+def test_the_first_view_carries_the_ai_notice_and_new_conversation_erases_it_on_the_server(
+        page: Any, site: dict[str, Any]) -> None:
+    from assistant.messages import t
+
+    page.goto(site["intranet"] + "/index.html")
+    page.locator("wegwijzer-chat .launcher").click()
+    # the first thing in the conversation, before any question: the notice and its link
+    first = page.locator("wegwijzer-chat .log .msg").first
+    notice = first.locator(".notice")
+    assert notice.is_visible() and notice.get_attribute("role") == "note"
+    assert notice.inner_text().startswith(t("notice.ai"))
+    link = notice.locator("a")
+    assert link.get_attribute("href") == site["service"] + "/transparantie"
+    assert t("widget.ui.noticeLink") in link.inner_text()
+    with page.expect_popup() as popup:
+        link.click()
+    popup.value.wait_for_load_state("load")
+    assert popup.value.locator("h1").inner_text() == t("transparency.title")
+    popup.value.close()
+
+    ask(page, "Welke werksessie van de inspiratiedag gaat over sport?")
+    conversation = page.evaluate("""() => { const k = Object.keys(sessionStorage).find(k => k.startsWith('wegwijzer'));
+                                            return JSON.parse(sessionStorage.getItem(k)).conversation; }""")
+    db = site["settings"].conversations_db
+
+    def stored() -> int:
+        with sqlite3.connect(db) as con:
+            return int(con.execute("SELECT COUNT(*) FROM conversations WHERE id = ?", (conversation,)).fetchone()[0])
+
+    assert conversation and stored() == 1
+    with page.expect_response(lambda r: r.request.method == "DELETE" and "/api/conversations/" in r.url) as gone:
+        page.locator("wegwijzer-chat .head button.new").click()
+    assert gone.value.status == 204 and stored() == 0
+    assert page.locator("wegwijzer-chat .log .msg").first.locator(".notice").is_visible()  # the notice stays first
+    assert not page.errors, page.errors  # type: ignore[attr-defined]

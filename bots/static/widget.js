@@ -122,6 +122,8 @@
     ".comment button,.send{align-self:flex-start;min-height:44px;padding:8px 14px;border:0;border-radius:8px;",
     "  background:var(--ww-accent);color:var(--ww-on-accent);font-weight:600}",
     ".thinking .bubble{color:var(--ww-muted);font-style:italic}",
+    ".notice{margin:0 0 8px;padding:0 0 8px;border-bottom:1px solid var(--ww-line);font-size:14px}",
+    ".notice a{color:var(--ww-accent);font-weight:600}",
     ".dots::after{content:'';display:inline-block;width:1.2em;text-align:left;animation:ww-dots 1.2s steps(4) infinite}",
     "@keyframes ww-dots{0%{content:''}25%{content:'.'}50%{content:'..'}75%{content:'...'}}",
     "@media (prefers-reduced-motion:reduce){.dots::after{animation:none;content:'...'}}",
@@ -454,6 +456,8 @@
     }
 
     clear() {
+      // "Nieuw gesprek" also erases the conversation on the server, not only on this screen.
+      if (this.state.conversation) this._forget(this.state.conversation);
       this.state.messages = [];
       this.state.draft = "";
       this.state.conversation = null; // the next question starts a new conversation
@@ -462,6 +466,17 @@
       this._restore();
       this._announce(this.m.cleared);
       this.input.focus();
+    }
+
+    _forget(conversation) {
+      var m = this.m;
+      var failed = () => {
+        this.list.appendChild(this._infoItem(m.forgetFailed));
+        this._announce(m.forgetFailed);
+      };
+      fetch(this.api + "/api/conversations/" + encodeURIComponent(conversation), {
+        method: "DELETE", mode: "cors", credentials: "omit", headers: { "Accept": "application/json" },
+      }).then(function (res) { if (!res.ok) failed(); }, failed);
     }
 
     /* ------------------------------------------------------------------ persistence */
@@ -486,7 +501,14 @@
     _restore() {
       this.list.textContent = "";
       this.starters = h("div", { class: "starters" });
+      // The AI notice comes first (EU AI Act art. 50): an automated assistant, answering from the documents,
+      // that can be wrong; with a link to how it works and what is kept.
+      var href = safeHref(this.api + "/transparantie", this.api + "/");
+      var notice = h("p", { class: "notice", role: "note", "aria-label": this.m.noticeLabel }, this.m.notice + " ",
+        href ? h("a", { href: href, target: "_blank", rel: "noopener" }, this.m.noticeLink,
+          h("span", { class: "sr-only" }, this.m.newTab)) : null);
       var welcome = this._infoItem(this.m.welcome);
+      welcome.firstChild.insertBefore(notice, welcome.firstChild.firstChild);
       welcome.firstChild.appendChild(this.starters);
       this.list.appendChild(welcome);
       this._renderStarters();

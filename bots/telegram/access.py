@@ -81,6 +81,29 @@ class AccessPolicy:
             self._write_members()
         return True
 
+    def how(self, user_id: int) -> str:
+        """Why ``user_id`` may use the bot: ``admin`` or ``allowed`` (the settings), ``member`` (the join code),
+        or ``none``. What /mijngegevens reports about access."""
+        if user_id in self.admins:
+            return "admin"
+        if user_id in self.allowed:
+            return "allowed"
+        with self._lock:
+            return "member" if hash_user(user_id, self._salt) in self._members else "none"
+
+    def forget(self, user_id: int) -> bool:
+        """/vergeet: drop ``user_id`` from the members who joined with the code (and from the in-memory
+        bookkeeping of refusals and wrong codes); True when they were a member. The settings' lists stay."""
+        with self._lock:
+            self._refused.discard(user_id)
+            self._failed_joins.pop(user_id, None)
+            ref = hash_user(user_id, self._salt)
+            if ref not in self._members:
+                return False
+            self._members.discard(ref)
+            self._write_members()
+        return True
+
     def first_refusal(self, user_id: int) -> bool:
         """True the first time ``user_id`` is refused: only then does the bot say so."""
         with self._lock:

@@ -41,7 +41,8 @@ POLL_TIMEOUT_S = 30.0  # long-poll duration of one getUpdates
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGABRT)  # graceful stop: Ctrl-C, systemd, docker
 UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 COMMANDS = [("start", "Welkom en uitleg"), ("help", "Hoe Wegwijzer werkt"),
-            ("bronnen", "De documenten die Wegwijzer kent"), ("nieuw", "Begin een nieuw gesprek")]
+            ("bronnen", "De documenten die Wegwijzer kent"), ("nieuw", "Begin een nieuw gesprek"),
+            ("mijngegevens", "Wat Wegwijzer over jou bewaart"), ("vergeet", "Wis wat Wegwijzer over jou bewaart")]
 
 
 def webhooks_available() -> bool:

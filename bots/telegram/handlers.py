@@ -8,8 +8,10 @@ loop keeps serving other people.
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 import re
+import secrets
 import time
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -28,6 +30,7 @@ from assistant.errors import (
 from assistant.feedback import Shown, hash_user
 from assistant.generate import Delta
 from assistant.messages import t
+from assistant.transparency import ai_notice
 from assistant.types import Answer
 from bots import render
 from ingest import catalog, corpusfiles
@@ -47,6 +50,9 @@ CHANNEL = "telegram"
 GROUP_TYPES = (ChatType.GROUP, ChatType.SUPERGROUP)
 # Callback data: "<kind>:<answer id>", well under Telegram's 64 bytes.
 SOURCES, HELPFUL, NOT_HELPFUL = "src", "up", "down"
+FORGET_YES, FORGET_NO = "forget", "keep"  # the /vergeet confirmation: "<kind>:<one-time token>"
+FORGET_CONFIRM_S = 600.0  # a /vergeet confirmation can be pressed for this long
+RECENT_QUESTIONS = 10  # /mijngegevens lists this many of the newest questions
 FEEDBACK_ACKS = {"new": "bot.feedback_thanks", "changed": "bot.feedback_changed", "same": "bot.feedback_again",
                  None: "bot.feedback_unknown"}
 REINDEX_POLL_S = 1.0  # how often /herindexeer looks at the job state
@@ -104,16 +110,29 @@ async def admit_admin(update: Update, context: Context) -> bool:
 # ---------------------------------------------------------------- commands
 
 
+def notice_html(settings: Any) -> str:
+    """The AI notice (issue 22) as Telegram HTML, with a link to /transparantie when the web's address is known."""
+    text = render.escape(ai_notice(settings))
+    if settings.public_url:
+        href = html.escape(settings.public_url + "/transparantie", quote=True)
+        text += f' <a href="{href}">{render.escape(say("notice.link"))}</a>'
+    return f"<i>{text}</i>"
+
+
 async def on_start(update: Update, context: Context) -> None:
-    """/start, or /start CODE to join with the join code (only in a private chat: a code in a group leaks)."""
+    """/start, or /start CODE to join with the join code (only in a private chat: a code in a group leaks).
+
+    The welcome opens with the AI notice: people are told at the start that an automated assistant answers.
+    """
     st, user, chat = state(context), update.effective_user, update.effective_chat
+    welcome = say("bot.welcome_html", notice=notice_html(st.settings))
     if (user is not None and chat is not None and chat.type == ChatType.PRIVATE and context.args
             and not st.access.is_allowed(user.id) and st.access.try_join(user.id, " ".join(context.args))):
         log.info("a user joined with the join code (%s)", hash_user(user.id, st.salt)[:8])
-        await _say(update, context, render.escape(say("bot.joined")) + "\n\n" + say("bot.welcome_html"))
+        await _say(update, context, render.escape(say("bot.joined")) + "\n\n" + welcome)
         return
     if await admit(update, context):
-        await _say(update, context, say("bot.welcome_html"))
+        await _say(update, context, welcome)
 
 
 async def on_help(update: Update, context: Context) -> None:
@@ -136,6 +155,100 @@ async def on_new(update: Update, context: Context) -> None:
         return
     await asyncio.to_thread(st.assistant.forget, st.conversation(chat.id))
     await _say(update, context, render.escape(say("bot.new_conversation")))
+
+
+async def _private(update: Update, context: Context) -> bool:
+    """A person's own data is shown and erased only in a private chat (in a group everyone would read it)."""
+    chat = update.effective_chat
+    if chat is not None and chat.type == ChatType.PRIVATE:
+        return True
+    await _say(update, context, render.escape(say("bot.private_only")))
+    return False
+
+
+def _day(epoch: float) -> str:
+    return time.strftime("%d-%m-%Y", time.localtime(epoch))
+
+
+async def on_my_data(update: Update, context: Context) -> None:
+    """/mijngegevens: everything the bot keeps about the sender, read from where it is kept."""
+    if not await admit(update, context) or not await _private(update, context):
+        return
+    st, user, chat = state(context), update.effective_user, update.effective_chat
+    if user is None or chat is None:
+        return
+    settings = st.settings
+    history = await asyncio.to_thread(st.assistant.history, st.conversation(chat.id))
+    data = await asyncio.to_thread(st.store.personal_data, st.user_ref(user.id))
+    up = sum(1 for _, helpful, _ in data.votes if helpful)
+    minutes = int(settings.conversation_ttl_s // 60)
+    lines = [f"<b>{render.escape(say('bot.mydata_title'))}</b>", render.escape(say("bot.mydata_pseudonym")), ""]
+    lines.append(render.escape(say("bot.mydata_conversation", n=len(history.turns), minutes=minutes)
+                               if history is not None and history.turns else say("bot.mydata_no_conversation")))
+    lines.append(render.escape(say("bot.mydata_questions", n=len(data.questions),
+                                   days=settings.question_retention_days)))
+    if data.questions:
+        lines.append(render.escape(say("bot.mydata_recent")))
+        lines += [f"• {_day(at)}: {render.escape(question)}" for at, question, _ in data.questions[:RECENT_QUESTIONS]]
+    lines.append(render.escape(say("bot.mydata_feedback", up=up, down=len(data.votes) - up)))
+    limit = st.question_limit
+    if limit.count:
+        left = limit.count - st.throttle.used(limit, str(user.id))
+        lines.append(render.escape(say("bot.mydata_rate", left=left, limit=limit.count)))
+    how = st.access.how(user.id)
+    if how != "none":
+        lines.append(render.escape(say(f"bot.mydata_access_{how}")))
+    lines += ["", render.escape(say("bot.mydata_forget"))]
+    await _say(update, context, "\n".join(lines))
+
+
+async def on_forget(update: Update, context: Context) -> None:
+    """/vergeet: ask for confirmation (two buttons, a one-time token valid FORGET_CONFIRM_S); the button erases."""
+    if not await admit(update, context) or not await _private(update, context):
+        return
+    st, user, chat = state(context), update.effective_user, update.effective_chat
+    if user is None or chat is None:
+        return
+    token = secrets.token_urlsafe(9)
+    now = time.monotonic()
+    st.forget_asked = {k: v for k, v in st.forget_asked.items() if v[1] > now}
+    st.forget_asked[user.id] = (token, now + FORGET_CONFIRM_S)
+    text = say("bot.forget_confirm")
+    if st.access.how(user.id) == "member":
+        text += say("bot.forget_confirm_member")
+    keyboard = InlineKeyboardMarkup([[
+        InlineKeyboardButton(say("bot.forget_yes"), callback_data=f"{FORGET_YES}:{token}"),
+        InlineKeyboardButton(say("bot.forget_no"), callback_data=f"{FORGET_NO}:{token}")]])
+    await delivery.send_html(context.bot, chat.id, render.escape(text), keyboard=keyboard)
+
+
+async def _forget_pressed(query: CallbackQuery, context: Context, kind: str, token: str) -> None:
+    """The answer to /vergeet's question: erase the conversation, questions, votes and membership, or nothing."""
+    st, user = state(context), query.from_user
+    asked = st.forget_asked.get(user.id)
+    await _ack(query)
+    if asked is None or asked[1] <= time.monotonic() or not secrets.compare_digest(asked[0], token):
+        text = say("bot.forget_expired")
+    elif kind == FORGET_NO:
+        st.forget_asked.pop(user.id, None)
+        text = say("bot.forget_kept")
+    else:
+        st.forget_asked.pop(user.id, None)
+        await asyncio.to_thread(st.assistant.forget, st.conversation(user.id))  # the private chat's id is the user's
+        ids, votes = await asyncio.to_thread(st.store.forget_person, st.user_ref(user.id))
+        st.drop(ids)
+        how = st.access.how(user.id)
+        was_member = await asyncio.to_thread(st.access.forget, user.id)
+        log.info("a user erased their data (%d questions, %d votes)", len(ids), votes)
+        text = say("bot.forget_done", questions=len(ids), votes=votes) + say("bot.forget_groups")
+        if was_member:
+            text += say("bot.forget_done_member")
+        elif how in ("admin", "allowed"):
+            text += say("bot.forget_done_config")
+    if query.message is not None and isinstance(query.message, Message):
+        await delivery.edit_html(context.bot, query.message, render.escape(text))
+    else:
+        await delivery.send_html(context.bot, user.id, render.escape(text))
 
 
 async def on_sources(update: Update, context: Context) -> None:
@@ -470,7 +583,7 @@ async def on_text(update: Update, context: Context) -> None:
             return
         async with delivery.typing(context.bot, chat.id):
             answer = await asyncio.to_thread(st.assistant.ask, question, st.settings.top_k, conversation)
-        answer_id = await _record(st, answer)
+        answer_id = await _record(st, answer, user.id)
         await delivery.send_long_html(context.bot, chat.id, answer_markup(answer),
                                       keyboard=_keyboard(answer_id, _cited(answer)),
                                       reply_to=_reply_to(message))
@@ -478,10 +591,11 @@ async def on_text(update: Update, context: Context) -> None:
         st.busy.discard(user.id)
 
 
-async def _record(st: BotState, answer: Answer) -> str:
+async def _record(st: BotState, answer: Answer, user_id: int) -> str:
+    """Keep the answer for its buttons and log the question under the asker's pseudonym (for /mijngegevens)."""
     answer_id = st.remember(answer)
     await asyncio.to_thread(st.store.record_answer, answer_id, CHANNEL, answer.question, answer.found,
-                            _sources(answer), Shown.of(answer))
+                            _sources(answer), Shown.of(answer), st.user_ref(user_id))
     return answer_id
 
 
@@ -538,7 +652,8 @@ async def _answer_as_written(update: Update, context: Context, question: str, co
         await producer
     if answer is None:
         return
-    answer_id = await _record(st, answer)
+    user = update.effective_user
+    answer_id = await _record(st, answer, user.id if user is not None else 0)
     markup = answer_markup(answer)
     keyboard = _keyboard(answer_id, _cited(answer))
     if growing is None:
@@ -595,7 +710,9 @@ async def on_button(update: Update, context: Context) -> None:
         return
     kind, _, answer_id = (query.data or "").partition(":")
     chat_id = query.message.chat.id if query.message is not None else user.id
-    if kind == SOURCES:
+    if kind in (FORGET_YES, FORGET_NO):
+        await _forget_pressed(query, context, kind, answer_id)
+    elif kind == SOURCES:
         await _ack(query)
         answer = st.recall(answer_id)
         if answer is None:
@@ -624,7 +741,7 @@ async def on_button(update: Update, context: Context) -> None:
 
 COMMAND_HANDLERS: dict[str, Callable[[Update, Context], Coroutine[Any, Any, None]]] = {
     "start": on_start, "help": on_help, "bronnen": on_sources, "status": on_status, "herindexeer": on_reindex,
-    "nieuw": on_new,
+    "nieuw": on_new, "mijngegevens": on_my_data, "vergeet": on_forget,
 }
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from assistant.config import Settings
+from assistant.conversation import Conversation
 from assistant.feedback import FeedbackStore, hash_user
 from assistant.generate import Delta
 from assistant.types import Answer
@@ -29,6 +30,8 @@ class AssistantLike(Protocol):
     def stream(self, question: str, top_k: int = 5, conversation: str | None = None) -> Iterator[Delta | Answer]: ...
 
     def forget(self, conversation: str) -> None: ...
+
+    def history(self, conversation: str) -> Conversation | None: ...
 
     def validate(self, question: object) -> str: ...
 
@@ -55,6 +58,7 @@ class BotState:
     throttle: MemoryLimiter = field(default_factory=MemoryLimiter)
     throttle_told: dict[int, float] = field(default_factory=dict)  # user id -> when the throttle may speak again
     errors: deque[BaseException] = field(default_factory=lambda: deque(maxlen=100))
+    forget_asked: dict[int, tuple[str, float]] = field(default_factory=dict)  # /vergeet: user -> (token, until)
 
     @property
     def assistant(self) -> AssistantLike:
@@ -78,6 +82,15 @@ class BotState:
 
     def recall(self, answer_id: str) -> Answer | None:
         return self.answers.get(answer_id)
+
+    def drop(self, answer_ids: list[str]) -> None:
+        """Forget answers kept for their "Toon bronnen" button (/vergeet)."""
+        for answer_id in answer_ids:
+            self.answers.pop(answer_id, None)
+
+    def user_ref(self, user_id: int) -> str:
+        """A person's pseudonym in the feedback store (their votes and the questions they asked)."""
+        return hash_user(user_id, self.salt)
 
     def conversation(self, chat_id: int) -> str:
         """The chat's conversation id: stable (it survives a restart), never the chat id itself."""

@@ -15,7 +15,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response, StreamingRes
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 from pydantic_core import PydanticCustomError
 
-from assistant.conversation import ID_SHAPE, new_conversation_id
+from assistant.conversation import ID_SHAPE, new_conversation_id, valid_conversation_id
 from assistant.errors import DocumentError, InvalidQuestionError, WegwijzerError
 from assistant.feedback import Shown
 from assistant.generate import Delta
@@ -192,6 +192,20 @@ def ask_stream(body: AskRequest, ctx: Ctx, assistant: AssistantDep) -> Streaming
     # Starlette runs a sync iterator in its threadpool; proxies must not buffer the events.
     return StreamingResponse(stream(), media_type="text/event-stream; charset=utf-8",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+@router.delete("/api/conversations/{conversation_id}", status_code=204, response_class=Response, tags=["vragen"],
+               responses={422: {"model": ErrorBody, "description": "Geen geldige gespreks-id"}, 503: ERRORS[503]},
+               summary="Wis een gesprek op de server (\u201cNieuw gesprek\u201d)")
+def forget_conversation(conversation_id: str, assistant: AssistantDep) -> Response:
+    """The conversation's earlier turns are deleted at once; an unknown or expired id is no error (idempotent).
+
+    The id is the only key to a conversation (unguessable, from an earlier answer), so whoever holds it may end it.
+    """
+    if not valid_conversation_id(conversation_id):
+        raise ApiError(422, "invalid_conversation", t("conversation.bad_id"))
+    assistant.forget(conversation_id)
+    return Response(status_code=204)
 
 
 ANSWER_WAIT_S = 30.0  # what the widget waits for an answer without a language model (retrieval on a busy server)

@@ -19,11 +19,11 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from assistant import Assistant
 from assistant.config import Settings, get_settings
 from assistant.embedding import Embedder
-from assistant.messages import CATALOG, section
+from assistant.messages import CATALOG, section, t
 from bots.ratelimit import Limit
 from ingest.jobs import Reindexer
 
-from . import admin, api, beheer
+from . import admin, api, beheer, transparency
 from .context import WebContext
 from .errors import install_error_handlers
 from .guards import AdminGate, RateLimitMiddleware, RelativeRedirects, Rule, SessionGate
@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     app.include_router(api.router)
     app.include_router(admin.router)
     app.include_router(beheer.router)
+    app.include_router(transparency.router)
 
     @app.get("/", include_in_schema=False)
     def demo_page() -> FileResponse:
@@ -76,7 +77,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
 
     @app.get("/widget.js", include_in_schema=False)
     def widget(request: Request) -> Response:
-        body, etag = widget_script()
+        body, etag = widget_script(settings.ai_notice)
         headers = {"Cache-Control": "public, max-age=300", "ETag": etag}
         if request.headers.get("if-none-match") == etag:
             return Response(status_code=304, headers=headers)
@@ -100,8 +101,9 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         Rule("POST", "/beheer/api/documents", Limit("upload", settings.upload_rate_limit, 3600.0), "rate.upload"),
         Rule("POST", "/beheer/api/login", Limit("login", settings.login_rate_limit, 900.0), "rate.login"),
     ])
-    app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"],
-                       allow_headers=["Content-Type"], allow_credentials=False, max_age=600)
+    app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
+                       allow_methods=["GET", "POST", "DELETE"], allow_headers=["Content-Type"],
+                       allow_credentials=False, max_age=600)
     app.add_middleware(MetricsMiddleware, metrics=ctx.metrics)
     app.add_middleware(RelativeRedirects)
     app.add_middleware(_SecurityHeaders)
@@ -110,16 +112,18 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     return app
 
 
-@lru_cache(maxsize=1)
-def widget_script() -> tuple[bytes, str]:
+@lru_cache(maxsize=4)
+def widget_script(ai_notice: str = "") -> tuple[bytes, str]:
     """widget.js with the catalogue's widget texts (``widget.ui.*``, every language) filled in, and its ETag.
 
-    Built once per process; a widget.js without the marker line fails at the first request, not in a browser.
+    ``ai_notice`` is the municipality's own AI notice (WEGWIJZER_AI_NOTICE), else the catalogue's: it is in the
+    script itself, so the first view shows it before any request. Built once per process; a widget.js without
+    the marker line fails at the first request, not in a browser.
     """
     source = (STATIC_DIR / "widget.js").read_text(encoding="utf-8")
     if source.count(WIDGET_MESSAGES) != 1:
         raise RuntimeError(f"widget.js must hold the line {WIDGET_MESSAGES!r} exactly once")
-    texts = {lang: section("widget.ui.", lang) for lang in CATALOG}
+    texts = {lang: {**section("widget.ui.", lang), "notice": ai_notice or t("notice.ai", lang)} for lang in CATALOG}
     data = json.dumps(texts, ensure_ascii=False, sort_keys=True)
     body = source.replace(WIDGET_MESSAGES, f"var MESSAGES = {data};").encode("utf-8")
     return body, '"' + hashlib.sha256(body).hexdigest()[:24] + '"'

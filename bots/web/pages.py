@@ -129,6 +129,7 @@ def render_document_list(documents: list[dict[str, object]]) -> str:
                      f'<span class="sub">{escape(meta)}</span></li>')
     title = t("page.documents")
     body = (f'<header class="doc-head"><p class="brand">Wegwijzer</p><h1>{escape(title)}</h1>'
-            f'<p>{escape(t("page.documents_count", n=len(documents)))}</p></header>'
+            f'<p>{escape(t("page.documents_count", n=len(documents)))}</p>'
+            f'<p class="back"><a href="/transparantie">{escape(t("page.transparency"))}</a></p></header>'
             f'<main id="tekst"><ul class="doc-list">{"".join(items)}</ul></main>')
     return _shell(title, body)
