@@ -179,7 +179,7 @@ def test_a_version_2_file_keeps_its_rows_and_records_what_is_shown(tmp_path: Pat
     path = tmp_path / "f.sqlite3"
     _version_2_file(path)
     store = FeedbackStore(path)
-    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,) == (3,)
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,) == (4,)
     assert store.lookup_answer("oud") == ("Wat zijn pleinmakers?", [{"source": "x.md"}])
     (old,) = store.recent_feedback()
     assert (old.comment, old.question, old.found, old.shown) == ("Klopt niet", "Wat zijn pleinmakers?", None, Shown())
