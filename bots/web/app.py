@@ -101,7 +101,8 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         Rule("POST", "/beheer/api/login", Limit("login", settings.login_rate_limit, 900.0), "rate.login"),
     ])
     app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"],
-                       allow_headers=["Content-Type"], allow_credentials=False, max_age=600)
+                       allow_headers=["Content-Type"], expose_headers=[api.MODE_HEADER], allow_credentials=False,
+                       max_age=600)
     app.add_middleware(MetricsMiddleware, metrics=ctx.metrics)
     app.add_middleware(RelativeRedirects)
     app.add_middleware(_SecurityHeaders)
