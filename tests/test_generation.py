@@ -14,14 +14,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from assistant import Assistant
 from assistant.config import Settings
 from assistant.conversation import SQLiteConversationStore
-import httpx
-
 from assistant.generate import Checked
 from bots.web import create_app
 
