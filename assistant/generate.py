@@ -7,10 +7,16 @@ sentences (:func:`assistant.verify.claims`) and each is checked against the pass
 sentences cite become the answer's citations, numbered in the order they are first cited; the other
 retrieved passages are related reading. When nothing supported is left, or the model says the passages
 do not answer, the answer is the standard refusal.
+
+Streamed (:class:`SentenceStream`), the same check runs on each sentence as soon as the model has
+finished it, and only a sentence that passed is handed on (:class:`Checked`): a client never sees text
+that was not checked. The final answer is built from the same sentences and verdicts as :func:`finish`
+builds it from the whole reply, so it is what ``ask`` gives for the same model output.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -25,15 +31,22 @@ from .retrieval import Hit
 from .types import Citation
 from .verify import Claim, Support, Verifier, claims
 
+log = logging.getLogger(__name__)
+
 MAX_PASSAGE_CHARS = 1600
 MAX_REWRITE_CHARS = 400
 
 
 @dataclass(frozen=True)
-class Delta:
-    """A piece of the model's text as it arrives (streaming); the final, verified text replaces it."""
+class Checked:
+    """A sentence of a generated answer that passed the check, as the final answer will show it (streaming).
+
+    ``text`` is the sentence with the answer's own ``[n]`` numbers; ``so_far`` is every checked sentence
+    until now, laid out as the final answer's text begins (the final ``Answer`` replaces it).
+    """
 
     text: str
+    so_far: str
 
 
 @dataclass(frozen=True)
@@ -110,30 +123,144 @@ def finish(raw: str, hits: Sequence[Hit], reader: IndexReader, embedder: Embedde
     """Verify the model's text sentence by sentence and build the answer from what the passages support."""
     hits = list(hits)
     if declined(raw):
-        return Written(False, t("answer.not_found", lang), (), _numbered(hits, 1), 0, 0, True)
-    items = claims(raw.replace("**", "").replace("__", ""))
-    passages = {n: h.passage.id for n, h in enumerate(hits, start=1)}
-    verdicts = Verifier(reader, embedder).check(items, passages, foreign=lang != "nl")
-    kept = [c for c, s in zip(items, verdicts, strict=True) if s.supported]
+        return _declined(hits, lang)
+    items = claims(_plain(raw))
+    verdicts = Verifier(reader, embedder).check(items, _markers(hits), foreign=lang != "nl")
+    return _assemble(items, verdicts, hits, lang)
+
+
+def _plain(raw: str) -> str:
+    """The model's text without Markdown emphasis (the answer is shown as plain text)."""
+    return raw.replace("**", "").replace("__", "")
+
+
+def _markers(hits: Sequence[Hit]) -> dict[int, int]:
+    """Marker number in the prompt -> the passage id it stands for."""
+    return {n: h.passage.id for n, h in enumerate(hits, start=1)}
+
+
+def _declined(hits: list[Hit], lang: str) -> Written:
+    return Written(False, t("answer.not_found", lang), (), _numbered(hits, 1), 0, 0, True)
+
+
+class _Layout:
+    """The kept sentences laid out as the answer's text, renumbered in the order they first cite a passage."""
+
+    def __init__(self) -> None:
+        self.order: list[int] = []  # prompt numbers in the order the kept sentences first cite them
+        self.lines: dict[int, list[str]] = {}
+
+    def add(self, claim: Claim) -> str:
+        for n in claim.cites:
+            if n not in self.order:
+                self.order.append(n)
+        marks = "".join(f"[{self.order.index(n) + 1}]" for n in claim.cites)
+        shown = f"{claim.text} {marks}"
+        self.lines.setdefault(claim.line, []).append(shown)
+        return shown
+
+    @property
+    def text(self) -> str:
+        return "\n".join(" ".join(parts) for _, parts in sorted(self.lines.items()))
+
+
+def _assemble(items: list[Claim], verdicts: Sequence[Support], hits: list[Hit], lang: str) -> Written:
+    """The answer from the sentences the passages support (the refusal when none is)."""
+    judged = tuple(zip(items, verdicts, strict=True))
+    kept = [c for c, s in judged if s.supported]
     removed = len(items) - len(kept)
     if not kept:
-        return Written(False, t("answer.not_found", lang), (), _numbered(hits, 1), 0, removed, False,
-                       tuple(zip(items, verdicts, strict=True)))
-    order: list[int] = []  # old numbers in the order the kept sentences first cite them
+        return Written(False, t("answer.not_found", lang), (), _numbered(hits, 1), 0, removed, False, judged)
+    layout = _Layout()
     for c in kept:
-        for n in c.cites:
-            if n not in order:
-                order.append(n)
-    new = {old: i + 1 for i, old in enumerate(order)}
-    lines: dict[int, list[str]] = {}
-    for c in kept:
-        marks = "".join(f"[{new[n]}]" for n in c.cites)
-        lines.setdefault(c.line, []).append(f"{c.text} {marks}")
-    text = "\n".join(" ".join(parts) for _, parts in sorted(lines.items()))
-    citations = tuple(citation_of(hits[old - 1], new[old]) for old in order)
+        layout.add(c)
+    new = {old: i + 1 for i, old in enumerate(layout.order)}
+    citations = tuple(citation_of(hits[old - 1], new[old]) for old in layout.order)
     rest = [h for n, h in enumerate(hits, start=1) if n not in new]
-    return Written(True, text, citations, _numbered(rest, len(citations) + 1), len(kept), removed, False,
-                   tuple(zip(items, verdicts, strict=True)))
+    return Written(True, layout.text, citations, _numbered(rest, len(citations) + 1), len(kept), removed, False,
+                   judged)
+
+
+# The end of a reply still being written that more text may change: an open marker ("[1" may become
+# "[1]" or "[12]") or the start of Markdown emphasis ("*" may become "**", which is removed).
+_OPEN_END = re.compile(r"(?:\[[\d \t,;]*|[*_]+)\Z")
+
+
+def complete_claims(text: str) -> list[Claim]:
+    """The sentences of a reply still being written that no further text can change (see :func:`claims`).
+
+    A sentence is complete once a later sentence has begun (markers that open the next sentence belong
+    to this one, so the next one must have words of its own) or its line has ended; the cut between two
+    sentences depends only on the text before it and the first character after it.
+    """
+    body = _OPEN_END.sub("", text)
+    items = claims(body)
+    if not items:
+        return []
+    parts = body.splitlines(keepends=True)
+    ended = sum(1 for p in parts if p.splitlines()[0] != p)  # lines whose line break has arrived
+    return items if items[-1].line < ended else items[:-1]
+
+
+class SentenceStream:
+    """Checks a reply while it is written: each sentence as soon as it is complete, with the check of
+    :func:`finish`; hands on only those that pass.
+
+    ``feed`` takes the model's pieces and returns the newly checked sentences to show, ``end`` those left
+    when the reply is whole; ``close`` returns the :class:`Written` answer, equal to ``finish`` on the whole
+    reply (verdicts already given are reused).
+    """
+
+    def __init__(self, hits: Sequence[Hit], reader: IndexReader, embedder: Embedder, lang: str) -> None:
+        self.hits = list(hits)
+        self.lang = lang
+        self.verifier = Verifier(reader, embedder)
+        self.passages = _markers(self.hits)
+        self.raw = ""
+        self.judged: list[tuple[Claim, Support]] = []  # the complete sentences so far, in order, with verdicts
+        self.layout = _Layout()
+        self.diverged = False  # a complete sentence changed after all: show nothing more until the end
+
+    def feed(self, piece: str) -> list[Checked]:
+        """The sentences that ``piece`` completed and that passed the check, ready to show."""
+        self.raw += piece
+        return self._advance(complete_claims(_plain(self.raw)))
+
+    def end(self) -> list[Checked]:
+        """Once the reply is whole: its last sentences, checked (nothing if the model declined)."""
+        return [] if declined(self.raw) else self._advance(claims(_plain(self.raw)))
+
+    def _advance(self, complete: list[Claim]) -> list[Checked]:
+        if self.diverged:
+            return []
+        done = [c for c, _ in self.judged]
+        if complete[:len(done)] != done:  # cannot happen if complete_claims is right; stay safe if it is not
+            log.warning("a streamed sentence changed after it was complete; the rest is shown with the answer")
+            self.diverged = True
+            return []
+        fresh = complete[len(done):]
+        out = []
+        for claim, support in zip(fresh, self._check(fresh), strict=True):
+            self.judged.append((claim, support))
+            if support.supported:
+                shown = self.layout.add(claim)
+                out.append(Checked(shown, self.layout.text))
+        return out
+
+    def close(self) -> Written:
+        """The verified answer to the whole reply."""
+        if declined(self.raw):
+            return _declined(self.hits, self.lang)
+        items = claims(_plain(self.raw))
+        known = dict(self.judged)
+        todo = [c for c in items if c not in known]
+        known.update(zip(todo, self._check(todo), strict=True))
+        return _assemble(items, [known[c] for c in items], self.hits, self.lang)
+
+    def _check(self, items: list[Claim]) -> list[Support]:
+        if not items:
+            return []
+        return self.verifier.check(items, self.passages, foreign=self.lang != "nl")
 
 
 def _numbered(hits: Sequence[Hit], first: int) -> tuple[Citation, ...]:

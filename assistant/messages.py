@@ -619,8 +619,6 @@ CATALOG: dict[str, dict[str, str]] = {
         "widget.ui.copied": "Gekopieerd",
         "widget.ui.copyFailed": "Kopiëren lukte niet",
         "widget.ui.copiedAnnounce": "Het antwoord en de bronnen zijn gekopieerd.",
-        "widget.ui.writing": "Wegwijzer schrijft…",
-        "widget.ui.checking": "De zinnen worden nagekeken tegen de bronnen…",
         "widget.ui.generated": "Geschreven door een taalmodel; elke zin is nagekeken tegen de bron.",
         "widget.ui.copySources": "Bronnen:",
         "widget.ui.you": "Jij:",
@@ -814,8 +812,18 @@ CATALOG: dict[str, dict[str, str]] = {
         "cli.chat_bye": "Tot ziens!",
         "cli.chat_generated": "(geschreven door het taalmodel; elke zin is nagekeken tegen haar bron)",
         "bot.new_conversation": "Nieuw gesprek gestart: je volgende vraag staat los van de vorige.",
-        "bot.writing": "Wegwijzer schrijft…",
         "bot.generated_note": "Geschreven door een taalmodel; elke zin is nagekeken tegen de bron.",
+        # ---- only checked text is shown, generated answers are marked (issue 22) ----
+        # the label above a generated answer, also while its checked sentences arrive
+        "widget.ui.generatedLabel": "Gegenereerd door AI",
+        "bot.generated_label": "Gegenereerd door AI",
+        # under the checked sentences shown so far, until the whole answer is in
+        "widget.ui.checkedSoFar": (
+            "Wegwijzer schrijft verder. Elke zin verschijnt pas nadat hij is nagekeken tegen de bron…"
+        ),
+        "bot.checked_so_far": (
+            "Wegwijzer schrijft verder. Elke zin verschijnt pas nadat hij is nagekeken tegen de bron…"
+        ),
         # ---- PostgreSQL (assistant/index/postgres.py, assistant/localdb.py, `wegwijzer db`) ----
         "db.unreachable": (
             "De databank {where} is niet bereikbaar ({reason}). Controleer WEGWIJZER_DATABASE_URL en of de "

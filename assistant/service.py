@@ -24,7 +24,7 @@ from .conversation import Conversation, ConversationStore, Turn, open_conversati
 from .embedding import Embedder, embedder_for
 from .errors import IndexNotFoundError, InvalidQuestionError, WegwijzerError
 from .evidence import Evidence, EvidenceModel, weigh
-from .generate import Delta, Writer, Written, finish
+from .generate import Checked, SentenceStream, Writer, Written, finish
 from .llm import ChatClient, Deadline, LLMError
 from .messages import t
 from .retrieval import Hit, Retrieval, Retriever, coverage
@@ -229,9 +229,10 @@ class Assistant:
         assert answer is not None
         return answer
 
-    def stream(self, question: str, top_k: int = 5, conversation: str | None = None) -> Iterator[Delta | Answer]:
-        """As :meth:`ask`, but a generated answer arrives as it is written: ``Delta`` pieces, then the
-        verified ``Answer`` (always last, also when nothing was generated)."""
+    def stream(self, question: str, top_k: int = 5, conversation: str | None = None) -> Iterator[Checked | Answer]:
+        """As :meth:`ask`, but a generated answer arrives as it is written, one ``Checked`` sentence at a time
+        (each only after it passed the check), then the ``Answer`` (always last, also when nothing was
+        generated)."""
         return self._answer(question, top_k, conversation, stream=True)
 
     def forget(self, conversation: str) -> None:
@@ -243,7 +244,7 @@ class Assistant:
         return self.conversations.load(conversation) if valid_conversation_id(conversation) else None
 
     def _answer(self, question: str, top_k: int, conversation: str | None, stream: bool
-                ) -> Iterator[Delta | Answer]:
+                ) -> Iterator[Checked | Answer]:
         started = time.perf_counter()
         question = self.validate(question)
         if not isinstance(top_k, int) or isinstance(top_k, bool) or not 1 <= top_k <= 20:
@@ -398,25 +399,26 @@ class Assistant:
     # ------------------------------------------------------------ generated answers
 
     def _write(self, plan: _Plan, question: str, lang: str, deadline: Deadline, stream: bool
-               ) -> Generator[Delta, None, Written | None]:
-        """The verified generated answer (streamed as Deltas when ``stream``); None when the model failed."""
+               ) -> Generator[Checked, None, Written | None]:
+        """The verified generated answer (with ``stream``, each sentence is yielded once it passed the check);
+        None when the model failed."""
         assert self.writer is not None
         asked = question if plan.how == "alone" else plan.query
         hits = plan.retrieval.hits
         try:
             if stream:
-                pieces = []
+                sentences = SentenceStream(hits, plan.state.reader, self.embedder, lang)
                 for piece in self.writer.stream(asked, hits, lang, deadline):
-                    pieces.append(piece)
-                    yield Delta(piece)
-                raw = "".join(pieces)
+                    yield from sentences.feed(piece)
+                yield from sentences.end()
+                written = sentences.close()
             else:
                 raw = self.writer.write(asked, hits, lang, deadline)
+                written = finish(raw, hits, plan.state.reader, self.embedder, lang)
         except LLMError as exc:
             log.warning("the language model gave no answer (%s); answering extractively", exc)
             self._observe(f"fallback_{exc.reason}")
             return None
-        written = finish(raw, hits, plan.state.reader, self.embedder, lang)
         self._observe("declined" if written.declined else "generated" if written.found else "unsupported")
         if self.observer is not None:
             self.observer.llm_sentences_checked(written.kept, written.removed)

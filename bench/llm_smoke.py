@@ -83,13 +83,16 @@ def through_the_api(base: str) -> list[dict[str, Any]]:
             whole = client.post("/api/ask", json={"question": question}).json()
             whole_s = time.monotonic() - started
             started = time.monotonic()
-            events = sse_events(client.post("/api/ask/stream", json={"question": question}).text)
+            response = client.post("/api/ask/stream", json={"question": question})
+            events = sse_events(response.text)
             stream_s = time.monotonic() - started
-            draft = "".join(d["text"] for kind, d in events if kind == "delta")
+            # only sentences that passed the check are sent while the model writes (issue 22)
+            checked = [d["text"] for kind, d in events if kind == "sentence"]
             final = events[-1][1] if events and events[-1][0] == "answer" else {}
             rows.append({"question": question, "ask": {"mode": whole.get("mode"), "found": whole.get("found"),
                                                        "text": whole.get("text"), "seconds": round(whole_s, 1)},
-                         "stream": {"deltas": sum(1 for k, _ in events if k == "delta"), "model_wrote": draft,
+                         "stream": {"sentences": len(checked), "shown_while_written": " ".join(checked),
+                                    "header": response.headers.get("X-Wegwijzer-Antwoord"),
                                     "mode": final.get("mode"), "found": final.get("found"),
                                     "text": final.get("text"), "seconds": round(stream_s, 1)}})
         metrics = [line for line in client.get("/metrics").text.splitlines()
@@ -133,10 +136,11 @@ def markdown(result: dict[str, Any]) -> str:
     """The docs/benchmarks.md section: what the model wrote, what verification kept, and how long it took."""
     rows, metrics, widget = result["api"][:-1], result["api"][-1]["metrics"], result["widget"]
     table = common.md_table(
-        ["question", "POST /api/ask", "POST /api/ask/stream", "the model wrote (stream)", "shown after checking"],
+        ["question", "POST /api/ask", "POST /api/ask/stream", "checked sentences sent while written", "answer"],
         [[r["question"], f"{r['ask']['mode']}, found={r['ask']['found']}, {r['ask']['seconds']} s",
-          f"{r['stream']['mode']}, found={r['stream']['found']}, {r['stream']['deltas']} deltas, "
-          f"{r['stream']['seconds']} s", _cell(r["stream"]["model_wrote"]), _cell(r["stream"]["text"])]
+          f"{r['stream']['mode']} ({r['stream']['header']}), found={r['stream']['found']}, "
+          f"{r['stream']['sentences']} sentences, {r['stream']['seconds']} s",
+          _cell(r["stream"]["shown_while_written"]), _cell(r["stream"]["text"])]
          for r in rows])
     lines = [START, "## Generated answers with a real model (`make llm-smoke`)", "",
              f"`.venv/bin/python bench/llm_smoke.py --llm-python .venv-llm/bin/python --write` on {result['date']} "
@@ -146,7 +150,7 @@ def markdown(result: dict[str, Any]) -> str:
              f"`WEGWIJZER_LLM_TIMEOUT_S={result['timeout']:g}`. Not part of `make test` or CI. That model's Dutch "
              "is poor, so this shows the plumbing and the verification, not answer quality.", "", table, "",
              "/metrics after the run: " + ", ".join(f"`{m}`" for m in metrics) + ".", "",
-             f"Widget (chromium): draft shown while written: {widget.get('draft_shown')}; final answer "
+             f"Widget (chromium): checked sentences shown while written: {widget.get('draft_shown')}; final answer "
              f"{_cell(widget.get('answer'))!r}; label {widget.get('label')}; page errors {widget.get('errors')}.",
              END]
     return "\n".join(lines)
@@ -209,10 +213,10 @@ def main(argv: list[str] | None = None) -> int:
         ask = row["ask"]
         print(f"POST /api/ask        ({ask['seconds']} s): mode={ask['mode']} found={ask['found']}")
         print(f"    {row['ask']['text']!r}")
-        print(f"POST /api/ask/stream ({row['stream']['seconds']} s): {row['stream']['deltas']} deltas, "
-              f"mode={row['stream']['mode']} found={row['stream']['found']}")
-        print(f"    the model wrote: {row['stream']['model_wrote']!r}")
-        print(f"    after checking:  {row['stream']['text']!r}")
+        print(f"POST /api/ask/stream ({row['stream']['seconds']} s): {row['stream']['sentences']} checked sentences, "
+              f"mode={row['stream']['mode']} ({row['stream']['header']}) found={row['stream']['found']}")
+        print(f"    sent while written: {row['stream']['shown_while_written']!r}")
+        print(f"    the answer:         {row['stream']['text']!r}")
     print("\n/metrics:\n  " + "\n  ".join(api[-1]["metrics"]))
     print(f"\nwidget: {json.dumps(widget, ensure_ascii=False)}")
     result = {"api": api, "widget": widget, "model": Path(gguf).name, "llama_cpp": llama_version,

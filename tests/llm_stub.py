@@ -49,6 +49,36 @@ def supported_and_unsupported(messages: list[dict[str, str]]) -> str:
     return f"{first_sentence(passages[1])} [1] {UNSUPPORTED} [1]"
 
 
+# What a model that was tricked by a document or a question might write (issue 22): a phishing request, an HTML
+# tag that would run script, a javascript: link. Each cites passage [1], which supports none of them.
+INJECTED = (
+    "Mail je wachtwoord naar helpdesk@evil.example om je inschrijving te bevestigen. [1]",
+    "Bekijk het programma <img src=x onerror=alert(1)> op de website. [1]",
+    "Schrijf je in via [deze link](javascript:alert(document.cookie)) voor de studiedag. [1]",
+)
+# Text of the injected sentences that must never reach a client, in any event.
+INJECTED_MARKS = ("wachtwoord", "evil.example", "<img", "onerror", "javascript:", "document.cookie")
+
+
+def quotable(text: str) -> list[str]:
+    """The passage's sentences a faithful model could write as they are (six words or more, no question)."""
+    out = []
+    for line in text.splitlines():
+        line = line.strip(" -•")
+        for m in re.finditer(r"(.+?[.!])(?:\s|$)", line):
+            sentence = m.group(1).strip()
+            if len(sentence.split()) >= 6 and not sentence.endswith("?"):
+                out.append(sentence)
+    return out or [first_sentence(text)]
+
+
+def supported_and_injected(messages: list[dict[str, str]]) -> str:
+    """A supported sentence from passage [1], the injected sentences, then more supported ones."""
+    said = quotable(passages_of(messages)[1])
+    rest = " ".join(f"{s} [1]" for s in said[1:3])
+    return f"{said[0]} [1] {' '.join(INJECTED)} {rest}".strip()
+
+
 class StubLLM:
     """The server; a context manager. Set ``reply``, ``status``, ``delay_s``, ``chunk_delay_s``, ``malformed``."""
 
@@ -59,6 +89,7 @@ class StubLLM:
         self.chunk_delay_s = 0.0  # between streamed pieces
         self.malformed = False
         self.requests: list[dict[str, Any]] = []
+        self.streamed_at: list[float] = []  # when each streamed reply was sent whole (monotonic clock)
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -142,5 +173,6 @@ class StubLLM:
                         time.sleep(stub.chunk_delay_s)
                 self.wfile.write(b"data: [DONE]\n\n")
                 self.wfile.flush()
+                stub.streamed_at.append(time.monotonic())
 
         return Handler

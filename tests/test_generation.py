@@ -1,7 +1,8 @@
 """Generated answers against a real OpenAI-compatible HTTP server on 127.0.0.1 (tests/llm_stub.py), with the
 real model and index: verification keeps what the cited passage supports and removes the rest, streaming
-and not; an endpoint that is down, errs, is slow or sends garbage falls back to the extractive answer
-within the timeout, and /metrics counts it. Without the settings nothing is sent anywhere.
+and not; a stream sends a sentence only after it passed the check (issue 22), and the mode header says how
+the answer was made; an endpoint that is down, errs, is slow or sends garbage falls back to the extractive
+answer within the timeout, and /metrics counts it. Without the settings nothing is sent anywhere.
 """
 
 from __future__ import annotations
@@ -13,16 +14,27 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from assistant import Assistant
 from assistant.config import Settings
 from assistant.conversation import SQLiteConversationStore
-from assistant.generate import Delta
+from assistant.generate import Checked
 from bots.web import create_app
 
-from .llm_stub import UNSUPPORTED, StubLLM, first_sentence, passages_of, supported_and_unsupported
+from .llm_stub import (
+    INJECTED_MARKS,
+    UNSUPPORTED,
+    StubLLM,
+    first_sentence,
+    passages_of,
+    quotable,
+    supported_and_injected,
+    supported_and_unsupported,
+)
+from .web_support import ServerThread
 
 pytestmark = pytest.mark.real_model
 
@@ -92,20 +104,55 @@ def test_generated_answer_keeps_the_supported_sentence_and_removes_the_unsupport
     assert metric(llm_client, "wegwijzer_llm_sentences_total", 'verdict="kept"') == 1
 
 
-def test_streamed_answer_shows_the_draft_then_the_verified_answer(llm_client: TestClient, stub: StubLLM) -> None:
+def comparable(body: dict[str, Any]) -> dict[str, Any]:
+    """An answer without what differs between two askings (its ids, its latency)."""
+    return {k: v for k, v in body.items() if k not in ("answer_id", "conversation_id", "latency_ms")}
+
+
+def test_the_stream_sends_only_checked_sentences_then_the_answer_ask_gives(
+        llm_client: TestClient, stub: StubLLM) -> None:
+    stub.reply = supported_and_injected
+    asked = llm_client.post("/api/ask", json={"question": QUESTION})
+    assert asked.headers["X-Wegwijzer-Antwoord"] == "gegenereerd"
     response = llm_client.post("/api/ask/stream", json={"question": QUESTION})
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
+    assert response.headers["X-Wegwijzer-Antwoord"] == "gegenereerd"
+    raw = response.text
+    for mark in (*INJECTED_MARKS, UNSUPPORTED):  # in no event of any kind, not even escaped
+        assert mark not in raw and json.dumps(mark)[1:-1] not in raw, mark
     seen = events(response)
     kinds = [kind for kind, _ in seen]
-    assert kinds[-1] == "answer" and kinds.count("answer") == 1 and kinds.count("delta") >= 5
-    draft = "".join(data["text"] for kind, data in seen if kind == "delta")
-    assert UNSUPPORTED in draft  # the model's text arrived as it was written ...
+    assert set(kinds) == {"sentence", "answer"} and kinds[-1] == "answer" and kinds.count("answer") == 1
     final = seen[-1][1]
     assert final["mode"] == "generated" and final["found"] is True
-    assert "Antwerpen" not in final["text"]  # ... and the unsupported sentence is gone from the answer
-    assert " ".join(expected_supported(stub).split()) in " ".join(final["text"].split())
-    assert stub.answers()[-1]["stream"] is True
-    assert final["answer_id"] and final["conversation_id"]
+    said = quotable(passages_of(stub.answers()[-1]["messages"])[1])
+    first = seen[0][1]
+    assert " ".join(said[0].split()) in " ".join(first["text"].split()) and first["text"].endswith("[1]")
+    shown = [data for kind, data in seen if kind == "sentence"]
+    assert all(final["text"].startswith(d["so_far"]) and d["text"] in d["so_far"] for d in shown)
+    assert shown[-1]["so_far"] == final["text"]  # every sentence of the answer was sent once it was checked
+    assert comparable(final) == comparable(asked.json())  # the same answer as /api/ask for the same model output
+    assert [r["stream"] for r in stub.answers()] == [False, True]
+
+
+def test_checked_sentences_arrive_while_the_model_still_writes(
+        tmp_path: Path, real_index_settings: Settings, real_embedder: Any) -> None:
+    with StubLLM(supported_and_injected) as stub:
+        stub.chunk_delay_s = 0.08  # the injected sentences and the rest take seconds to write
+        assistant = make_assistant(tmp_path, real_index_settings, real_embedder, llm_url=stub.url,
+                                   llm_model="stub-1", llm_timeout_s=30.0)
+        with ServerThread(create_app(assistant.settings, assistant=assistant)) as server, httpx.Client() as http:
+            arrived: list[tuple[float, str]] = []
+            with http.stream("POST", server.url + "/api/ask/stream", json={"question": QUESTION},
+                             timeout=60) as response:
+                assert response.headers["X-Wegwijzer-Antwoord"] == "gegenereerd"
+                for line in response.iter_lines():
+                    arrived.append((time.monotonic(), line))
+    raw = "\n".join(line for _, line in arrived)
+    assert not any(mark in raw for mark in INJECTED_MARKS)
+    first = next(at for at, line in arrived if line == "event: sentence")
+    assert first < stub.streamed_at[-1] - 1.0  # shown well before the model had finished
+    assert raw.count("event: answer") == 1 and "event: sentence" in raw
 
 
 def test_the_model_declining_or_writing_nothing_supported_is_the_standard_refusal(
@@ -137,9 +184,12 @@ def test_endpoint_down_gives_a_found_extractive_answer_within_15_seconds(
         body = client.post("/api/ask", json={"question": QUESTION}).json()
         assert time.monotonic() - started < 15
         assert body["found"] is True and body["mode"] == "extractive" and "gratis" in body["text"]
-        streamed = events(client.post("/api/ask/stream", json={"question": QUESTION}))
+        response = client.post("/api/ask/stream", json={"question": QUESTION})
+        streamed = events(response)
         assert [k for k, _ in streamed] == ["answer"] and streamed[0][1]["mode"] == "extractive"
-        assert metric(client, "wegwijzer_llm_answers_total", 'outcome="fallback_unreachable"') == 2
+        assert response.headers["X-Wegwijzer-Antwoord"] == "extractief"
+        assert client.post("/api/ask", json={"question": QUESTION}).headers["X-Wegwijzer-Antwoord"] == "extractief"
+        assert metric(client, "wegwijzer_llm_answers_total", 'outcome="fallback_unreachable"') == 3
 
 
 @pytest.mark.parametrize(("setup", "reason"), [
@@ -177,7 +227,7 @@ def test_without_the_settings_nothing_is_generated_or_sent(
     answer = assistant.ask(QUESTION)
     assert answer.mode == "extractive" and answer.found
     assert list(assistant.stream(QUESTION))[-1].mode == "extractive"
-    assert all(not isinstance(e, Delta) for e in assistant.stream(QUESTION))
+    assert all(not isinstance(e, Checked) for e in assistant.stream(QUESTION))
     assert stub.requests == []
 
 

@@ -695,15 +695,15 @@ def test_a_follow_up_is_read_in_the_chats_conversation_until_nieuw(api: FakeBotA
     assert any(c.method == "setMyCommands" and "nieuw" in json.dumps(c.params) for c in api.calls)
 
 
-def test_a_generated_answer_grows_by_edits_and_ends_verified(
+def test_a_generated_answer_shows_only_checked_sentences_and_ends_marked(
         api: FakeBotAPI, start_bot: StartBot, bot_settings: Settings, real_index_settings: Settings,
         real_embedder: Any, tmp_path: Path) -> None:
     from assistant.conversation import SQLiteConversationStore
 
-    from .llm_stub import UNSUPPORTED, StubLLM, supported_and_unsupported
+    from .llm_stub import INJECTED_MARKS, StubLLM, passages_of, quotable, supported_and_injected
 
-    with StubLLM(supported_and_unsupported) as stub:
-        stub.chunk_delay_s = 0.2
+    with StubLLM(supported_and_injected) as stub:
+        stub.chunk_delay_s = 0.1
         settings = replace(bot_settings, llm_url=stub.url, llm_model="stub", llm_timeout_s=30.0)
         assistant = Assistant.load(index_dir=real_index_settings.index_dir, settings=settings,
                                    embedder=real_embedder, follow=False,
@@ -711,18 +711,24 @@ def test_a_generated_answer_grows_by_edits_and_ends_verified(
         start_bot(assistant, settings=settings)
         api.message("Hoeveel kost deelname aan de studiedag in Brussel?", ALICE)
         api.wait_for(lambda _: any(c.buttons() for c in api.sent(ALICE, "editMessageText")), timeout=60)
+    said = quotable(passages_of(stub.answers()[-1]["messages"])[1])
     first = api.sent(ALICE)[0]
-    assert say("bot.writing") in plain(first) and not first.buttons()
+    typing = [c for c in api.calls if c.method == "sendChatAction" and c.chat_id == ALICE]
+    assert typing and typing[0].at <= first.at  # typing… until the first checked sentence
+    assert first.at < stub.streamed_at[-1]  # which is sent while the model still writes
+    assert say("bot.checked_so_far") in plain(first) and not first.buttons()
+    assert say("bot.generated_label") in plain(first) and " ".join(said[0].split()) in " ".join(plain(first).split())
     message_id = api.result_message(first)["message_id"]
     edits = [c for c in api.sent(ALICE, "editMessageText") if int(c.params["message_id"]) == message_id]
-    assert len(edits) >= 3  # it grew at least twice, then became the verified answer
     drafts, final = edits[:-1], edits[-1]
-    assert len(plain(drafts[-1])) > len(plain(first))
-    assert all(say("bot.writing") in plain(c) for c in drafts) and UNSUPPORTED not in plain(final)
+    assert all(say("bot.checked_so_far") in plain(c) for c in drafts)
+    for call in [first, *edits]:  # nothing the check removed, in any message the person saw
+        assert not any(mark in call.text for mark in INJECTED_MARKS), call.text
     gaps = [b.at - a.at for a, b in zip([first, *edits], edits, strict=False)]
     assert min(gaps) >= 1.3, gaps  # within Telegram's pace for one chat
     text = plain(final)
-    assert "Antwerpen" not in text and "[1]" in text and say("bot.generated_note") in text
+    assert "[1]" in text and say("bot.generated_note") in text
+    assert text.startswith(say("bot.generated_label"))  # marked above the text
     assert [b["text"] for b in final.buttons()] == ["Toon bronnen", "👍", "👎"]
     assert len(api.sent(ALICE)) == 1  # one message, edited; nothing else sent
 

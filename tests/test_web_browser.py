@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from assistant.config import Settings
+from assistant.messages import t
 from bots.web import create_app
 
 from .browser_support import open_page
@@ -426,13 +427,13 @@ def test_the_full_screen_panel_keeps_keyboard_focus_inside(browser: Any, site: d
 def llm_site(tmp_path_factory: pytest.TempPathFactory, real_index_settings: Settings,
              real_embedder: Any) -> Iterator[dict[str, Any]]:
     """The widget on a service that writes answers with a (stub) language model, streamed slowly."""
-    from .llm_stub import StubLLM, supported_and_unsupported
+    from .llm_stub import StubLLM, supported_and_injected
 
     base = tmp_path_factory.mktemp("web-browser-llm")
     settings = copy_index(real_index_settings, real_index_settings.with_(data_dir=base / "data"))
     pages = base / "intranet"
     pages.mkdir()
-    with StubLLM(supported_and_unsupported) as stub, StaticSite(pages, host="localhost") as intranet:
+    with StubLLM(supported_and_injected) as stub, StaticSite(pages, host="localhost") as intranet:
         stub.chunk_delay_s = 0.08
         app = create_app(settings.with_(cors_origins=(intranet.origin,), llm_url=stub.url, llm_model="stub",
                                         llm_timeout_s=30.0), embedder=real_embedder)
@@ -446,29 +447,35 @@ def llm_site(tmp_path_factory: pytest.TempPathFactory, real_index_settings: Sett
             yield {"service": server.url, "intranet": intranet.origin, "stub": stub}
 
 
-def test_a_generated_answer_streams_in_and_loses_its_unsupported_sentence(page: Any, llm_site: dict[str, Any]) -> None:
-    from .llm_stub import UNSUPPORTED
+def test_a_generated_answer_shows_only_checked_sentences_and_is_marked(page: Any, llm_site: dict[str, Any]) -> None:
+    from .llm_stub import INJECTED_MARKS
 
     page.goto(llm_site["intranet"] + "/index.html")
     page.locator("wegwijzer-chat .launcher").click()
     starters = page.locator("wegwijzer-chat .starters button")
     starters.first.wait_for()
     assert starters.all_inner_texts() == ["Wat zijn pleinmakers?", "Hoeveel kost de studiedag?"]  # data-suggestions
+    # Every text the widget ever shows, recorded at each change of its shadow tree.
+    page.evaluate("""() => { const root = document.querySelector('wegwijzer-chat').shadowRoot;
+                      window.wwShown = [];
+                      new MutationObserver(() => window.wwShown.push(root.textContent))
+                        .observe(root, {subtree: true, childList: true, characterData: true}); }""")
     page.locator("wegwijzer-chat textarea[id$='-q']").fill("Hoeveel kost deelname aan de studiedag in Brussel?")
     page.keyboard.press("Enter")
-    draft = page.locator("wegwijzer-chat .msg.draft .answer")
-    draft.wait_for(timeout=30_000)  # the text appears while it is written ...
-    page.wait_for_function("""() => { const d = document.querySelector('wegwijzer-chat').shadowRoot
-                               .querySelector('.msg.draft .answer');
-                               return d && d.textContent.includes('Antwerpen'); }""", timeout=30_000)
-    assert UNSUPPORTED.split()[0] in draft.inner_text()
+    draft = page.locator("wegwijzer-chat .msg.draft")
+    draft.wait_for(timeout=30_000)  # the first checked sentence appears while the model still writes ...
+    assert draft.locator(".mode-label").inner_text() == t("widget.ui.generatedLabel")
+    assert draft.locator(".answer").inner_text().rstrip().endswith("[1]")
     answer = page.locator("wegwijzer-chat .msg.bot:not(.thinking):not(.draft)").first
-    answer.wait_for(timeout=30_000)  # ... and the verified answer replaces it
+    answer.wait_for(timeout=30_000)  # ... and the whole answer replaces the sentences so far
     assert page.locator("wegwijzer-chat .msg.draft").count() == 0
     text = answer.locator(".answer").inner_text()
-    assert "Antwerpen" not in text and "[1]" in text
+    assert "[1]" in text
+    assert answer.locator(".mode-label").inner_text() == t("widget.ui.generatedLabel")  # above the text
     assert "taalmodel" in answer.locator(".mode").inner_text()
     assert answer.locator(".card").count() >= 1
+    shown = page.evaluate("window.wwShown")
+    assert shown and not [m for m in INJECTED_MARKS if any(m in s for s in shown)]  # never on screen, not briefly
     requests = llm_site["stub"].answers()
     assert requests and requests[-1]["stream"] is True
     assert not page.errors, page.errors  # type: ignore[attr-defined]

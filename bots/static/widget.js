@@ -11,8 +11,10 @@
  *
  * A conversation: every answer carries a conversation_id that the next question sends along, so a
  * follow-up ("En over werk?") is read with the earlier turns; "Nieuw gesprek" starts a new one. When the
- * service writes answers with a language model (GET /api/widget says streaming), the answer is shown as
- * it arrives (POST /api/ask/stream, Server-Sent Events) and replaced by the verified answer at the end.
+ * service writes answers with a language model (GET /api/widget says streaming), the answer arrives by
+ * POST /api/ask/stream (Server-Sent Events): the service sends a sentence only after it passed the check
+ * against its source, so the widget shows the working state until the first checked sentence, then the
+ * checked sentences so far, and the whole answer at the end. Generated answers carry a visible label.
  *
  * Design rules: a custom element with a shadow DOM (host CSS cannot reach in, ours cannot leak out);
  * vanilla JS, no build step, nothing loaded from elsewhere; everything that comes from the server is
@@ -148,6 +150,7 @@
     ".copy svg{width:18px;height:18px;fill:currentColor}",
     ".mode{margin:8px 0 0;font-size:12px;color:var(--ww-muted)}",
     ".draft .answer{color:#3d3d3a}",
+    ".mode-label{margin:0 0 6px;font-size:12px;font-weight:600;color:var(--ww-muted)}",
     ".draft .state{margin:6px 0 0;font-size:12px;color:var(--ww-muted);font-style:italic}",
     "@media (max-width:480px){",
     "  .launcher{right:12px;bottom:12px}",
@@ -613,7 +616,8 @@
         });
     }
 
-    /* POST /api/ask/stream: the model's text is shown as it arrives, then replaced by the verified answer. */
+    /* POST /api/ask/stream: checked sentences are shown as they arrive, then replaced by the whole answer.
+       Only the service's `sentence` events (each checked against its source) and the answer are shown. */
     _stream(body, waiting) {
       var m = this.m;
       var controller = window.AbortController ? new AbortController() : null;
@@ -624,19 +628,18 @@
         timer = setTimeout(function () { controller.abort(); }, timeoutMs);
       };
       arm();
-      var draftText = "";
       var draft = null, draftAnswer = null;
-      var showDraft = (piece) => {
-        draftText += piece;
+      var showChecked = (soFar) => {
         if (!draft) {
           draftAnswer = h("p", { class: "answer" });
-          draft = h("div", { class: "bubble" }, draftAnswer, h("p", { class: "state" }, m.writing));
+          draft = h("div", { class: "bubble" }, h("p", { class: "mode-label" }, m.generatedLabel), draftAnswer,
+            h("p", { class: "state" }, m.checkedSoFar));
           waiting.classList.remove("thinking");
           waiting.classList.add("draft");
           waiting.textContent = "";
           waiting.appendChild(draft);
         }
-        draftAnswer.textContent = draftText;
+        draftAnswer.textContent = soFar;
         this._scrollToEnd();
       };
       return fetch(this.api + "/api/ask/stream", {
@@ -664,7 +667,7 @@
           });
           if (!data) return;
           var payload = JSON.parse(data);
-          if (event === "delta" && payload && typeof payload.text === "string") showDraft(payload.text);
+          if (event === "sentence" && payload && typeof payload.so_far === "string") showChecked(payload.so_far);
           else if (event === "answer") answer = payload;
           else if (event === "error") {
             var err = new Error("stream error");
@@ -770,6 +773,8 @@
       });
 
       var bubble = h("div", { class: "bubble" }, answer);
+      var generated = data.mode === "generated" && data.found !== false;
+      if (generated) bubble.insertBefore(h("p", { class: "mode-label" }, m.generatedLabel), answer);
       var cardList = (items) => {
         var list = h("ol", { class: "cards" });
         items.forEach((c) => {
@@ -789,7 +794,7 @@
         if (!citations.length) details.setAttribute("open", "");
         bubble.appendChild(details);
       }
-      if (data.mode === "generated" && data.found !== false) bubble.appendChild(h("p", { class: "mode" }, m.generated));
+      if (generated) bubble.appendChild(h("p", { class: "mode" }, m.generated));
       bubble.appendChild(this._copyButton(data, citations));
       if (data.answer_id) bubble.appendChild(this._feedback(msg, key));
       return h("li", { class: "msg bot" }, bubble);

@@ -28,7 +28,7 @@ from assistant.errors import (
     WegwijzerError,
 )
 from assistant.feedback import Shown, hash_user
-from assistant.generate import Delta
+from assistant.generate import Checked
 from assistant.messages import t
 from assistant.transparency import ai_notice
 from assistant.types import Answer
@@ -526,9 +526,10 @@ def answer_markup(answer: Answer) -> str:
     if _cited(answer):
         files = render.source_files(answer.citations)
         where = say("bot.file" if len(files) == 1 else "bot.files", files=", ".join(files))
-        if answer.mode == "generated":
-            where += "\n" + say("bot.generated_note")
         html = render.answer_html(answer, say("bot.sources_heading"), related_heading=related)
+        if answer.mode == "generated":  # marked above the text, explained below it
+            where += "\n" + say("bot.generated_note")
+            html = f"<i>{render.escape(say('bot.generated_label'))}</i>\n\n{html}"
         return f"{html}\n\n<i>{render.escape(where)}</i>"
     html = render.answer_html(answer, say("bot.sources_heading"), related_heading=related)
     return f"{html}\n\n{render.escape(say('bot.not_found_hint'))}"
@@ -603,14 +604,15 @@ _END = object()
 
 
 async def _answer_as_written(update: Update, context: Context, question: str, conversation: str) -> None:
-    """A generated answer: one message that grows as the model writes (edited within Telegram's limits),
-    then replaced by the verified answer, its sources and buttons."""
+    """A generated answer: typing… until the first sentence has passed the check, then one message that grows
+    by checked sentences (edited within Telegram's limits), then replaced by the answer, its sources and buttons.
+    Nothing the check did not pass is ever sent."""
     st, chat, message = state(context), update.effective_chat, update.effective_message
     assert chat is not None
     loop = asyncio.get_running_loop()
     events: asyncio.Queue[Any] = asyncio.Queue()
 
-    def produce() -> None:  # in a thread: retrieval and the model's stream block
+    def produce() -> None:  # in a thread: retrieval, the model's stream and the check block
         try:
             for event in st.assistant.stream(question, st.settings.top_k, conversation):
                 loop.call_soon_threadsafe(events.put_nowait, event)
@@ -622,30 +624,25 @@ async def _answer_as_written(update: Update, context: Context, question: str, co
     producer = asyncio.create_task(asyncio.to_thread(produce))
     every = EDIT_EVERY_GROUP_S if chat.type in GROUP_TYPES else EDIT_EVERY_S
     growing: Message | None = None
-    written, shown, last_edit = "", "", 0.0
+    shown, last_edit = "", 0.0
     answer: Answer | None = None
     try:
-        async with delivery.typing(context.bot, chat.id):  # typing… until the model's first words arrive
+        async with delivery.typing(context.bot, chat.id):  # typing… until the first checked sentence
             event = await events.get()
-            while isinstance(event, Delta):
-                written += event.text
+            if isinstance(event, Checked):
+                shown = event.so_far
+                growing = await delivery.send_html(context.bot, chat.id, _draft(shown), reply_to=_reply_to(message))
+                last_edit = loop.time()
                 event = await events.get()
-                if written.strip():
-                    shown = written
-                    growing = await delivery.send_html(context.bot, chat.id, _draft(written),
-                                                       reply_to=_reply_to(message))
-                    last_edit = loop.time()
-                    break
         while event is not _END:
             if isinstance(event, BaseException):
                 raise event
             if isinstance(event, Answer):
                 answer = event
-            elif growing is not None and isinstance(event, Delta):
-                written += event.text
-                if loop.time() - last_edit >= every and written != shown:
-                    shown = written
-                    await delivery.edit_html(context.bot, growing, _draft(written))
+            elif growing is not None and isinstance(event, Checked):
+                if loop.time() - last_edit >= every and event.so_far != shown:
+                    shown = event.so_far
+                    await delivery.edit_html(context.bot, growing, _draft(shown))
                     last_edit = loop.time()
             event = await events.get()
     finally:
@@ -660,17 +657,19 @@ async def _answer_as_written(update: Update, context: Context, question: str, co
         await delivery.send_long_html(context.bot, chat.id, markup, keyboard=keyboard, reply_to=_reply_to(message))
         return
     wait = every - (loop.time() - last_edit)
-    if wait > 0:  # the verified answer is one more edit: within the chat's pace too
+    if wait > 0:  # the answer is one more edit: within the chat's pace too
         await asyncio.sleep(wait)
     await delivery.replace_long_html(context.bot, growing, markup, keyboard=keyboard)
 
 
-def _draft(text: str) -> str:
-    """The model's text while it is written: plain (escaped), cut to fit one message, marked unfinished."""
-    body = text.strip()
+def _draft(checked: str) -> str:
+    """The checked sentences so far (plain, escaped), under the AI label, cut to fit one message, marked
+    unfinished."""
+    body = checked.strip()
     if len(body) > 3500:
         body = "…" + body[-3500:]
-    return f"{render.escape(body)} …\n\n<i>{render.escape(say('bot.writing'))}</i>"
+    return (f"<i>{render.escape(say('bot.generated_label'))}</i>\n\n{render.escape(body)} …\n\n"
+            f"<i>{render.escape(say('bot.checked_so_far'))}</i>")
 
 
 async def _within_limit(update: Update, context: Context, user_id: int) -> bool:

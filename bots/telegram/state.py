@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from assistant.config import Settings
 from assistant.conversation import Conversation
 from assistant.feedback import FeedbackStore, hash_user
-from assistant.generate import Delta
+from assistant.generate import Checked
 from assistant.types import Answer
 from bots.ratelimit import Limit, MemoryLimiter
 from ingest.jobs import Reindexer
@@ -27,7 +27,7 @@ class AssistantLike(Protocol):
 
     def ask(self, question: str, top_k: int = 5, conversation: str | None = None) -> Answer: ...
 
-    def stream(self, question: str, top_k: int = 5, conversation: str | None = None) -> Iterator[Delta | Answer]: ...
+    def stream(self, question: str, top_k: int = 5, conversation: str | None = None) -> Iterator[Checked | Answer]: ...
 
     def forget(self, conversation: str) -> None: ...
 

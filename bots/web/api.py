@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -18,7 +19,7 @@ from pydantic_core import PydanticCustomError
 from assistant.conversation import ID_SHAPE, new_conversation_id, valid_conversation_id
 from assistant.errors import DocumentError, InvalidQuestionError, WegwijzerError
 from assistant.feedback import Shown
-from assistant.generate import Delta
+from assistant.generate import Checked
 from assistant.messages import suggestions, t
 from assistant.types import Answer
 from ingest.corpuspath import open_regular, refusal
@@ -130,6 +131,16 @@ def answer_payload(answer: Answer, answer_id: str) -> dict[str, Any]:
     return data
 
 
+# How an answer was made, machine-readably (issue 22; README "Generated answers"): the header follows the
+# answer's `mode`. Protocol values, not user text, so they are not in the catalogue.
+MODE_HEADER = "X-Wegwijzer-Antwoord"
+MODE_VALUES = {"generated": "gegenereerd", "extractive": "extractief"}
+
+
+def mode_header(mode: str) -> dict[str, str]:
+    return {MODE_HEADER: MODE_VALUES.get(mode, mode)}
+
+
 def _record(ctx: Any, answer: Answer) -> dict[str, Any]:
     answer_id = uuid.uuid4().hex
     ctx.store.record_answer(answer_id, channel="web", question=answer.question, found=answer.found,
@@ -141,10 +152,11 @@ def _record(ctx: Any, answer: Answer) -> dict[str, Any]:
 
 @router.post("/api/ask", response_model=AskResponse, responses={**ERRORS, **RATE_LIMITED}, tags=["vragen"],
              summary="Stel een vraag en krijg een antwoord met bronnen")
-def ask(body: AskRequest, ctx: Ctx, assistant: AssistantDep) -> dict[str, Any]:
+def ask(body: AskRequest, ctx: Ctx, assistant: AssistantDep, response: Response) -> dict[str, Any]:
     # A plain def: retrieval is CPU-bound, so FastAPI runs it in its threadpool (STYLE habit 9).
     answer = assistant.ask(body.question, top_k=body.top_k or ctx.settings.top_k,
                            conversation=body.conversation_id or new_conversation_id())
+    response.headers.update(mode_header(answer.mode))
     return _record(ctx, answer)
 
 
@@ -155,29 +167,35 @@ def sse(event: str, data: dict[str, Any]) -> bytes:
 
 STREAM_DESCRIPTION = """Hetzelfde antwoord als `POST /api/ask`, als Server-Sent Events (`text/event-stream`):
 
-* `delta` `{"text": "..."}`: een stuk tekst van het taalmodel, zoals het geschreven wordt (alleen bij
-  gegenereerde antwoorden; nog niet nagekeken);
-* `answer`: het nagekeken antwoord, exact zoals `POST /api/ask` het geeft (altijd het laatste bericht);
-  zinnen die geen bron steunt, zijn eruit verwijderd;
+* `sentence` `{"text", "so_far"}`: een zin van het taalmodel die al is nagekeken tegen de bron die hij
+  noemt (alleen bij gegenereerde antwoorden); `so_far` is alle nagekeken tekst tot nu toe, zoals het
+  antwoord begint. Een zin die de bron niet steunt, wordt nooit verstuurd;
+* `answer`: het antwoord, exact zoals `POST /api/ask` het geeft (altijd het laatste bericht);
 * `error` `{"code", "message"}`: het antwoord kon niet gemaakt worden.
 
-Een ongeldige vraag krijgt, zoals bij `POST /api/ask`, een 4xx met een JSON-foutmelding."""
+De kop `X-Wegwijzer-Antwoord` zegt `gegenereerd` als de stroom tekst van het taalmodel bevat, anders
+`extractief`; het antwoord zelf zegt het in `mode`. De stroom begint pas met de eerste nagekeken zin of
+met het antwoord. Een ongeldige vraag krijgt, zoals bij `POST /api/ask`, een 4xx met een JSON-foutmelding."""
 
 
 @router.post("/api/ask/stream", responses={**ERRORS, **RATE_LIMITED, 200: {
-                 "content": {"text/event-stream": {}}, "description": "Server-Sent Events: delta*, answer"}},
+                 "content": {"text/event-stream": {}}, "description": "Server-Sent Events: sentence*, answer"}},
              response_class=StreamingResponse, tags=["vragen"], description=STREAM_DESCRIPTION,
              summary="Stel een vraag en volg het antwoord terwijl het geschreven wordt")
 def ask_stream(body: AskRequest, ctx: Ctx, assistant: AssistantDep) -> StreamingResponse:
     assistant.validate(body.question)  # a bad question is a 422 before the stream starts
-    events = assistant.stream(body.question, top_k=body.top_k or ctx.settings.top_k,
-                              conversation=body.conversation_id or new_conversation_id())
+    events = iter(assistant.stream(body.question, top_k=body.top_k or ctx.settings.top_k,
+                                   conversation=body.conversation_id or new_conversation_id()))
+    # The headers wait for the first checked sentence or the answer: then the mode header can say whether
+    # the stream carries generated text. A failure before that is an error response, as on /api/ask.
+    first = next(events)
+    mode = "generated" if isinstance(first, Checked) else first.mode
 
     def stream() -> Iterator[bytes]:
         try:
-            for event in events:
-                if isinstance(event, Delta):
-                    yield sse("delta", {"text": event.text})
+            for event in itertools.chain([first], events):
+                if isinstance(event, Checked):
+                    yield sse("sentence", {"text": event.text, "so_far": event.so_far})
                 else:
                     yield sse("answer", _record(ctx, event))
         except InvalidQuestionError as exc:
@@ -191,7 +209,7 @@ def ask_stream(body: AskRequest, ctx: Ctx, assistant: AssistantDep) -> Streaming
 
     # Starlette runs a sync iterator in its threadpool; proxies must not buffer the events.
     return StreamingResponse(stream(), media_type="text/event-stream; charset=utf-8",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no", **mode_header(mode)})
 
 
 @router.delete("/api/conversations/{conversation_id}", status_code=204, response_class=Response, tags=["vragen"],

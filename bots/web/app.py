@@ -103,7 +103,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     ])
     app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
                        allow_methods=["GET", "POST", "DELETE"], allow_headers=["Content-Type"],
-                       allow_credentials=False, max_age=600)
+                       expose_headers=[api.MODE_HEADER], allow_credentials=False, max_age=600)
     app.add_middleware(MetricsMiddleware, metrics=ctx.metrics)
     app.add_middleware(RelativeRedirects)
     app.add_middleware(_SecurityHeaders)
