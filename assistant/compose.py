@@ -12,7 +12,8 @@ import re
 from dataclasses import dataclass
 
 from .analysis import words
-from .evidence import Candidate, Evidence
+from .evidence import FACT_GROUPS, Candidate, Evidence
+from .facts import Ask, decode_facts
 from .index.protocol import SentenceRecord
 from .messages import t
 from .retrieval import Hit
@@ -170,9 +171,16 @@ def choose_quotes(evidence: Evidence, already_said: str = "") -> list[Quote]:
         if FOLLOWERS_NEED_FACT and evidence.ask.checkable and best.fact >= 1.0 and c.fact < 1.0:
             continue
         chosen.append(c)
+    if evidence.ask.checkable and best.fact < 1.0:
+        # The ranker's favourite lacks the asked kind of fact and a close runner-up holds it: that one leads.
+        holder = next((c for c in chosen if c.fact >= 1.0), None)
+        if holder is not None:
+            chosen = [holder] + [c for c in chosen if c is not holder]
     quotes: list[Quote] = []
     for c in chosen:
         unit = unit_of(c.sentence, evidence.sentences)
+        if not quotes and not unit.is_list:
+            unit = _lead_trimmed(unit, c, evidence.ask)
         if unit.text.rstrip().endswith(":") and not unit.is_list:
             if c is not best:
                 continue  # a lead-in whose list is not here says nothing of its own
@@ -186,6 +194,40 @@ def choose_quotes(evidence: Evidence, already_said: str = "") -> list[Quote]:
             continue
         quotes.append(Quote(c, unit))
     return quotes
+
+
+LONG_LEAD = 180  # a lead sentence longer than this is cut to the clause that holds the asked fact ...
+FACT_ROOM = 100  # ... when that fact starts further in than this
+_CLAUSE = re.compile(r"(?:[,;:]|\s[–—-])\s+")
+
+
+def fact_position(text: str, candidate: Candidate, ask: Ask) -> int | None:
+    """Where in ``text`` the first fact of the asked kind starts (None when there is none or it is not found)."""
+    if not ask.checkable or candidate.fact <= 0:
+        return None
+    group = next((g for g in FACT_GROUPS if ask.kind in g), (ask.kind,))
+    found = [text.find(f.text) for f in decode_facts(candidate.sentence.facts) if f.kind in group and f.text]
+    found = [i for i in found if i >= 0]
+    return min(found) if found else None
+
+
+def _lead_trimmed(unit: Unit, candidate: Candidate, ask: Ask) -> Unit:
+    """A long lead sentence whose asked fact lies far in, cut to start at the clause before the fact ("… op 25 mei
+    een inspiratiedag … in het Vlaams Parlement en Huis Madou."): the person reads the fact first. The cut is
+    marked with an ellipsis; the citation's span still covers the whole sentence."""
+    text = unit.text
+    at = fact_position(text, candidate, ask)
+    if at is None or len(text) <= LONG_LEAD or at <= FACT_ROOM:
+        return unit
+    window = max(0, at - FACT_ROOM)
+    breaks = [m.end() for m in _CLAUSE.finditer(text, window, at)]
+    if breaks:
+        start = breaks[0]
+    else:  # no clause break near: start a few words before the fact
+        start = text.rfind(" ", 0, max(0, at - 40)) + 1
+    if start <= 0:
+        return unit
+    return Unit("…" + text[start:].lstrip(), unit.start, unit.end, unit.lead, unit.items)
 
 
 def _said(text: str, previous: str) -> bool:

@@ -54,7 +54,7 @@ from .retrieval import Hit, Retrieval
 MODEL_PATH = Path(__file__).with_name("evidence_model.json")
 # The asked kind of fact weighs differently per kind (a place line answers "waar" by itself; a name is
 # common and needs its topic), so the sentence model sees the fact match once per group of kinds.
-_FACT_GROUPS = ((NUMBER, AMOUNT), (PERSON,), (DATE,), (PLACE,), (CONTACT,), (DEFINITION,), (NAME,))
+FACT_GROUPS = ((NUMBER, AMOUNT), (PERSON,), (DATE,), (PLACE,), (CONTACT,), (DEFINITION,), (NAME,))
 CONTEXT = 2  # neighbours on each side that lend a sentence their topic ("Begeleiding: …" under a session title)
 
 SENTENCE_FEATURES = (
@@ -335,7 +335,7 @@ def sentence_signals(retrieval: Retrieval, reader: IndexReader, ask: Ask | None 
         cos * (1.0 if foreign else 0.0),
         novelty,
         focus * (1.0 if ask.kind in (NAME, PLACE, PERSON) else 0.0),
-        *(facts * (1.0 if ask.kind in kinds_ else 0.0) for kinds_ in _FACT_GROUPS),
+        *(facts * (1.0 if ask.kind in kinds_ else 0.0) for kinds_ in FACT_GROUPS),
         [fact_density(ask, s.text, found) for s, found in zip(sentences, decoded, strict=True)],
     ]).astype(np.float64)
     return sentences, [hit_of[s.passage_id] for s in sentences], ranks, matrix, facts
@@ -353,7 +353,7 @@ def fact_density(ask: Ask, text: str, facts: list[Fact]) -> float:
     asks for no checkable kind of fact."""
     if not ask.checkable or not text:
         return 0.0
-    group = next((g for g in _FACT_GROUPS if ask.kind in g), (ask.kind,))
+    group = next((g for g in FACT_GROUPS if ask.kind in g), (ask.kind,))
     found = {f.text for f in facts if f.kind in group}
     if not found:
         return 0.0
