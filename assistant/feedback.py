@@ -32,7 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import WegwijzerError
+from .errors import DatabaseError, WegwijzerError
+from .messages import t
 from .sqlitefile import open_shared
 
 if TYPE_CHECKING:
@@ -171,18 +172,29 @@ class FeedbackStore:
         self._stop = threading.Event()
         self._purger: threading.Thread | None = None
         self._con = open_shared(self.path, timeout=10, autocommit=False)
+        try:
+            self._migrate()
+        except BaseException:
+            self._con.close()
+            raise
+        if retention_days is not None:
+            self.purge()
+
+    def _migrate(self) -> None:
+        """Bring the file to SCHEMA_VERSION, each step once; refuse a file a newer release wrote."""
         with self._connect() as con:
             con.executescript(_SCHEMA)
             # One process migrates at a time (the write lock is taken up front); the next finds it done.
             con.execute("BEGIN IMMEDIATE")
             version = con.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:  # its columns may mean what this release cannot know
+                raise DatabaseError(t("db.schema_newer", where=self.path, component="feedback", found=version,
+                                      expected=SCHEMA_VERSION))
             for number, step in _MIGRATIONS:
                 if version < number:
                     step(con)
             if version < SCHEMA_VERSION:
                 con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        if retention_days is not None:
-            self.purge()
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -578,8 +590,8 @@ _PG_MIGRATIONS = (
     );
     CREATE INDEX feedback_created ON wegwijzer.feedback (created_at);
     """,
-    # 2: what was shown, with each answer and each vote (see _migrate_3). Columns with defaults, so a
-    # replica still on the previous release keeps writing during a rolling upgrade.
+    # 2: what was shown, with each answer and each vote (see _migrate_3). Columns with defaults: a replica
+    # of the previous release that is running already keeps writing its six columns during the roll-out.
     """
     ALTER TABLE wegwijzer.answers
         ADD COLUMN IF NOT EXISTS answer_text text NOT NULL DEFAULT '',
