@@ -351,7 +351,7 @@ _SHOWN = "answer_text, mode, passage_ids, index_version"
 _ENTRY = f"created_at, channel, helpful, comment, question, sources, found, {_SHOWN}"
 # What the retention period removes from a vote, and the test for a vote that still holds any of it.
 _FORGET = "question = '', comment = '', answer_text = '', mode = '', passage_ids = '[]', index_version = ''"
-_REMEMBERS = "question != '' OR comment != '' OR answer_text != '' OR index_version != ''"
+_REMEMBERS = "question != '' OR comment != '' OR answer_text != '' OR mode != '' OR index_version != ''"
 # A 👎 on an answer that stated something (found is NULL on votes older than schema version 3: kept), not purged.
 _WRONG = "NOT helpful AND (found IS NULL OR found) AND question != ''"
 
@@ -658,7 +658,7 @@ class PostgresFeedbackStore(FeedbackStore):
             (answer_id, time.time(), channel, question, found, self.db.jsonb(sources), shown.text, shown.mode,
              self.db.jsonb(list(shown.passage_ids)), shown.index_version))
 
-    # The admin page's two reads (the grouping of unanswered questions is shared Python over these rows).
+    # The admin page's reads (the grouping of unanswered questions and wrong answers is shared Python over these rows).
 
     def recent_feedback(self, limit: int = 500, helpful: bool | None = None) -> list[FeedbackEntry]:
         self._tables()
