@@ -31,8 +31,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import WegwijzerError
+from .errors import DatabaseError, WegwijzerError
 from .hashing import hash_user as hash_user  # re-exported: where front ends have always found it
+from .messages import t
 from .sqlitefile import open_shared
 from .statefiles import create_private, private_file, private_folder
 
@@ -187,18 +188,29 @@ class FeedbackStore:
         self._stop = threading.Event()
         self._purger: threading.Thread | None = None
         self._con = open_shared(self.path, timeout=10, autocommit=False)
+        try:
+            self._migrate()
+        except BaseException:
+            self._con.close()
+            raise
+        if retention_days is not None:
+            self.purge()
+
+    def _migrate(self) -> None:
+        """Bring the file to SCHEMA_VERSION, each step once; refuse a file a newer release wrote."""
         with self._connect() as con:
             con.executescript(_SCHEMA)
             # One process migrates at a time (the write lock is taken up front); the next finds it done.
             con.execute("BEGIN IMMEDIATE")
             version = con.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:  # its columns may mean what this release cannot know
+                raise DatabaseError(t("db.schema_newer", where=self.path, component="feedback", found=version,
+                                      expected=SCHEMA_VERSION))
             for number, step in _MIGRATIONS:
                 if version < number:
                     step(con)
             if version < SCHEMA_VERSION:
                 con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        if retention_days is not None:
-            self.purge()
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -387,7 +399,7 @@ _SHOWN = "answer_text, mode, passage_ids, index_version"
 _ENTRY = f"created_at, channel, helpful, comment, question, sources, found, {_SHOWN}"
 # What the retention period removes from a vote, and the test for a vote that still holds any of it.
 _FORGET = "question = '', comment = '', answer_text = '', mode = '', passage_ids = '[]', index_version = ''"
-_REMEMBERS = "question != '' OR comment != '' OR answer_text != '' OR index_version != ''"
+_REMEMBERS = "question != '' OR comment != '' OR answer_text != '' OR mode != '' OR index_version != ''"
 # A 👎 on an answer that stated something (found is NULL on votes older than schema version 3: kept), not purged.
 _WRONG = "NOT helpful AND (found IS NULL OR found) AND question != ''"
 
@@ -626,8 +638,8 @@ _PG_MIGRATIONS = (
     );
     CREATE INDEX feedback_created ON wegwijzer.feedback (created_at);
     """,
-    # 2: what was shown, with each answer and each vote (see _migrate_3). Columns with defaults, so a
-    # replica still on the previous release keeps writing during a rolling upgrade.
+    # 2: what was shown, with each answer and each vote (see _migrate_3). Columns with defaults: a replica
+    # of the previous release that is running already keeps writing its six columns during the roll-out.
     """
     ALTER TABLE wegwijzer.answers
         ADD COLUMN IF NOT EXISTS answer_text text NOT NULL DEFAULT '',
@@ -724,7 +736,7 @@ class PostgresFeedbackStore(FeedbackStore):
                             "WHERE answer_id = ANY(%s)", (ids,))
         return ids, int(votes)
 
-    # The admin page's two reads (the grouping of unanswered questions is shared Python over these rows).
+    # The admin page's reads (the grouping of unanswered questions and wrong answers is shared Python over these rows).
 
     def recent_feedback(self, limit: int = 500, helpful: bool | None = None) -> list[FeedbackEntry]:
         self._tables()

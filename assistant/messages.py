@@ -782,9 +782,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "beheer.ui.shown.extractive": "Citaten uit de documenten",
         "beheer.ui.shown.generated": "Geschreven door het taalmodel, elke zin nagekeken",
         "beheer.ui.shown.index": "index {version}",
-        "beheer.ui.shown.index_old": (
-            "index {version}, sindsdien vernieuwd: de bronnen openen het document, niet de passage"
-        ),
+        "beheer.ui.shown.index_old": "index {version} (sindsdien vernieuwd)",
         "beheer.ui.shown.missing": "Niet bewaard (een stem van voor deze versie, of ouder dan de bewaartermijn).",
         "beheer.ui.shown.passage": "[{n}] {name}",
         "beheer.ui.wrong.title": "Antwoorden gemarkeerd als fout",

@@ -12,6 +12,7 @@ Screenshots go to the test's tmp directory (``pytest --basetemp`` to keep them).
 from __future__ import annotations
 
 import base64
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -144,6 +145,11 @@ def widget_ask(page: Any, question: str, before: int) -> Any:
     return answers.nth(before)
 
 
+def _words(text: str) -> list[str]:
+    """The words of a text, without the [n] markers (the widget may show them as links) and spacing."""
+    return re.sub(r"\[\d+\]", " ", text).split()
+
+
 # ---------------------------------------------------------------- the administrator's path
 
 
@@ -215,6 +221,9 @@ def test_upload_edit_ask_delete_and_the_lists(page: Any, browser: Any, site: dic
     assert "19 uur" in answer.locator(".answer").inner_text()
     cards.first.scroll_into_view_if_needed()
     chat.screenshot(path=str(tmp_path / "beheer-widget-nieuwe-titel.png"))
+    shown_text = answer.locator(".answer").evaluate(  # what a sighted person read (no screen-reader extras)
+        "el => { const c = el.cloneNode(true); c.querySelectorAll('.sr-only').forEach(e => e.remove());"
+        " return c.textContent; }")
     answer.locator("button.vote.down").click()
     answer.locator(".comment textarea").fill(COMMENT)
     answer.locator(".comment button").click()
@@ -243,6 +252,27 @@ def test_upload_edit_ask_delete_and_the_lists(page: Any, browser: Any, site: dic
     fb = page.locator("#fb-table tbody tr", has_text=COMMENT)
     fb.wait_for()
     assert "👎" in fb.inner_text() and QUESTION in fb.inner_text() and NEW_TITLE in fb.inner_text()
+    # the answer that was shown, as it was shown: the text, how it was made, the index it came from
+    from assistant.feedback import FeedbackStore
+
+    store = FeedbackStore(site["settings"].feedback_db)
+    (stored,) = [f for f in store.recent_feedback(helpful=False) if f.comment == COMMENT]
+    store.close()
+    assert "19 uur" in stored.shown.text and stored.shown.passage_ids and stored.shown.index_version
+    cell = fb.locator("td.shown")
+    assert _words(cell.locator(".answer-text").inner_text()) == _words(stored.shown.text)
+    assert _words(shown_text) == _words(stored.shown.text)  # what the widget showed is what /beheer shows
+    meta = cell.locator(".sub").inner_text()
+    assert stored.shown.index_version in meta and "sindsdien vernieuwd" in meta  # the delete re-indexed since
+    assert ("Citaten uit de documenten" if stored.shown.mode == "extractive" else "taalmodel") in meta
+    assert "[1] " + NEW_TITLE in fb.locator("td").nth(5).inner_text()
+    page.get_by_role("link", name="Antwoorden gemarkeerd als fout").click()
+    wrong = page.locator("#wrong-table tbody tr", has_text=QUESTION)
+    wrong.wait_for()
+    assert "19 uur" in wrong.locator(".answer-text").inner_text() and COMMENT in wrong.inner_text()
+    assert wrong.locator("td").nth(3).inner_text() == "1"
+    assert page.evaluate("document.activeElement.id") == "fout"
+    assert page.locator("#wrong-table tbody tr", has_text=unanswerable).count() == 0  # a refusal: not here
     page.get_by_role("link", name="Vragen zonder antwoord").click()
     q = page.locator("#q-table tbody tr", has_text=unanswerable)
     q.wait_for()
@@ -324,7 +354,7 @@ def test_at_360_pixels_nothing_overflows(browser: Any, site: dict[str, Any], tmp
         assert page.evaluate("document.documentElement.scrollWidth") <= 360
         sign_in(page, site["url"])
         assert page.evaluate("document.documentElement.scrollWidth") <= 360
-        for selector in ("#docs-table", "#fb-table", "#q-table", "#dropzone"):
+        for selector in ("#docs-table", "#fb-table", "#q-table", "#wrong-table", "#dropzone"):
             box = page.locator(selector).bounding_box()
             assert box and box["x"] >= 0 and box["x"] + box["width"] <= 360, selector
         # rows are cards with their column names; buttons are touch-sized
@@ -346,7 +376,7 @@ def test_at_360_pixels_nothing_overflows(browser: Any, site: dict[str, Any], tmp
 
 def test_markup_in_titles_and_comments_is_shown_as_text(page: Any, site: dict[str, Any]) -> None:
     settings = site["settings"]
-    from assistant.feedback import FeedbackStore
+    from assistant.feedback import FeedbackStore, Shown
     from ingest.catalog import update_entry
 
     source = "studiedag-participatief-integratiebeleid-programma.md"
@@ -354,6 +384,11 @@ def test_markup_in_titles_and_comments_is_shown_as_text(page: Any, site: dict[st
     feedback = FeedbackStore(settings.feedback_db)
     feedback.record_answer("xss-1", "web", XSS + " vraag", False, [{"source": source, "title": XSS, "page": None}])
     feedback.add_feedback("xss-1", "web", False, comment=XSS + " opmerking", user_ref="xss")
+    feedback.record_answer("xss-2", "web", "Een vraag met opmaak", True,
+                           [{"source": source, "title": XSS, "page": None}],
+                           shown=Shown(text=XSS + " antwoord [1]", mode="extractive", passage_ids=(0,),
+                                       index_version="oud"))
+    feedback.add_feedback("xss-2", "web", False, comment="fout", user_ref="xss")
     feedback.close()
     try:
         sign_in(page, site["url"])
@@ -363,6 +398,8 @@ def test_markup_in_titles_and_comments_is_shown_as_text(page: Any, site: dict[st
         fb.wait_for()
         assert XSS + " opmerking" in fb.inner_text()
         assert XSS + " vraag" in page.locator("#q-table").inner_text()
+        assert XSS + " antwoord [1]" in page.locator("#wrong-table").inner_text()
+        assert XSS + " antwoord [1]" in page.locator("#fb-table").inner_text()
         assert page.locator("main img").count() == 0 and page.title() != "gekaapt"
         doc_row(page, source).get_by_role("button", name=f"Bewerk {XSS}").click()
         assert page.locator("#edit-dialog").get_by_label("Titel").input_value() == XSS

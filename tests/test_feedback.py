@@ -3,6 +3,9 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
+from assistant.errors import DatabaseError
 from assistant.feedback import SCHEMA_VERSION, FeedbackStore, Shown, group_questions, hash_user
 
 
@@ -222,6 +225,18 @@ def test_a_file_an_older_release_reopened_is_migrated_again(tmp_path: Path) -> N
     store.record_answer("a", "web", "vraag", True, [], shown=SHOWN)
     store.add_feedback("a", "web", False)
     assert [r.shown for r in store.feedback()] == [SHOWN]
+
+
+def test_a_file_of_a_newer_release_is_refused_in_dutch(tmp_path: Path) -> None:
+    path = tmp_path / "f.sqlite3"
+    FeedbackStore(path).close()
+    con = sqlite3.connect(path)
+    con.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    con.close()
+    with pytest.raises(DatabaseError, match="nieuwere versie van Wegwijzer") as caught:
+        FeedbackStore(path)
+    assert str(path) in str(caught.value) and "Werk Wegwijzer bij" in str(caught.value)
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION + 1,)  # untouched
 
 
 _V1_SCHEMA = """
