@@ -102,12 +102,15 @@ def _heads(sentence: SentenceRecord) -> bool:
     return sentence.text.rstrip().endswith(":")
 
 
-def unit_of(sentence: SentenceRecord, sentences: list[SentenceRecord]) -> Unit:
+def unit_of(sentence: SentenceRecord, sentences: list[SentenceRecord], terms: frozenset[str] = frozenset()) -> Unit:
     """What an answer quotes for ``sentence``: the sentence itself, or a whole short list.
 
     A lead-in ("... de volgende vier thema's:") brings the items under it; a short item ("Voldoende NT2
     aanbod") is read with the lead-in above its list and its sibling items, because one item of a list
-    rarely answers "which ..." alone. ``sentences`` are the passage's sentences in text order.
+    rarely answers "which ..." alone. An item of any length is read with its whole list when the list's lead
+    shares a word with the question (``terms``, analysed): "Wat vraagt de VVSG rond taalbeleid?" asks for every
+    item under "Taalbeleid:", not the one that scored best. ``sentences`` are the passage's sentences in text
+    order.
     """
     alone = Unit(sentence.text, sentence.start, sentence.end)
     mine = [s for s in sentences if s.passage_id == sentence.passage_id]
@@ -122,7 +125,7 @@ def unit_of(sentence: SentenceRecord, sentences: list[SentenceRecord]) -> Unit:
                 break
             items.append(s)
         return _list_unit(sentence, items) if items else alone
-    if sentence.kind != "item" or len(sentence.text.split()) > SHORT_ITEM_WORDS:
+    if sentence.kind != "item":
         return alone
     # An item that ends in a colon ("2) Taalbeleid:") heads the items under it: the list runs from there
     # to the next such item, and it is the list's lead.
@@ -137,6 +140,9 @@ def unit_of(sentence: SentenceRecord, sentences: list[SentenceRecord]) -> Unit:
     lead = None
     if first > 0 and (mine[first - 1].kind in ("lead_in", "heading") or _heads(mine[first - 1])):
         lead = mine[first - 1]
+    asked_for = lead is not None and bool(terms & set(lead.terms))
+    if len(sentence.text.split()) > SHORT_ITEM_WORDS and not asked_for:
+        return alone
     return _list_unit(lead, mine[first:last + 1])
 
 
@@ -178,7 +184,7 @@ def choose_quotes(evidence: Evidence, already_said: str = "") -> list[Quote]:
             chosen = [holder] + [c for c in chosen if c is not holder]
     quotes: list[Quote] = []
     for c in chosen:
-        unit = unit_of(c.sentence, evidence.sentences)
+        unit = unit_of(c.sentence, evidence.sentences, evidence.terms)
         if not quotes and not unit.is_list:
             unit = _lead_trimmed(unit, c, evidence.ask)
         if unit.text.rstrip().endswith(":") and not unit.is_list:

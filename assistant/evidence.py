@@ -111,6 +111,7 @@ class Evidence:
     answerable: bool
     confidence: float  # the answerability model's probability
     features: dict[str, float]
+    terms: frozenset[str] = frozenset()  # the question's analysed terms (as SentenceRecord.terms are analysed)
 
 
 def _logistic(x: np.ndarray | float) -> np.ndarray | float:
@@ -471,4 +472,4 @@ def weigh(retrieval: Retrieval, reader: IndexReader, model: EvidenceModel | None
     candidates = rank_candidates(model.ranker, sentences, hits, ranks, matrix, probabilities, facts, eligible)
     answerable = bool(candidates) and all(ok for ok, _ in verdicts.values())
     return Evidence(ask, candidates, sentences, answerable, confidence,
-                    {**signals, **{f"gate_{name}": p for name, (_, p) in verdicts.items()}})
+                    {**signals, **{f"gate_{name}": p for name, (_, p) in verdicts.items()}}, frozenset(retrieval.terms))

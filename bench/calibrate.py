@@ -316,7 +316,7 @@ def decide(it: Item, model: dict[str, Any]) -> tuple[bool, str]:
         gate_probability(model["gates"][g], g, signals) >= model["thresholds"][g][group] for g in GATES)
     ranker = LinearModel.from_dict({"features": RANKER_FEATURES, **model["ranker"]})
     cands = rank_candidates(ranker, sentences, hits, ranks, matrix, probs, facts, eligible)
-    text, _, _ = compose(Evidence(ask, cands, sentences, answered, 0.0, {}), retrieval.hits)
+    text, _, _ = compose(Evidence(ask, cands, sentences, answered, 0.0, {}, frozenset(retrieval.terms)), retrieval.hits)
     return answered, text  # the text a person reads, as Assistant.ask composes it
 
 

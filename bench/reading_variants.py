@@ -48,7 +48,8 @@ def evidences(items: list[cal.Item], model: dict[str, Any]) -> list[tuple[bool, 
             cal.gate_probability(model["gates"][g], g, signals) >= model["thresholds"][g][group] for g in cal.GATES)
         ranker = LinearModel.from_dict({"features": RANKER_FEATURES, **model["ranker"]})
         cands = rank_candidates(ranker, sentences, hits, ranks, matrix, probs, facts, eligible)
-        out.append((answered, Evidence(ask, cands, sentences, answered, 0.0, {}), retrieval.hits))
+        evidence = Evidence(ask, cands, sentences, answered, 0.0, {}, frozenset(retrieval.terms))
+        out.append((answered, evidence, retrieval.hits))
     return out
 
 

@@ -165,3 +165,50 @@ def test_a_refusal_has_no_sources_only_related_passages() -> None:
     hits = [_hit(0, "A"), _hit(1, "B")]
     text, citations, related = not_found(hits)
     assert text == t("answer.not_found") and citations == () and [c.n for c in related] == [1, 2]
+
+
+def test_an_item_under_a_lead_the_question_names_brings_the_whole_list() -> None:
+    """"Wat vraagt de VVSG rond taalbeleid?": every item under "Taalbeleid:", not the one that scored best."""
+    hits = [_hit(0, "Memorandum")]
+    lead = SentenceRecord(id=1, passage_id=0, start=0, end=12, text="Taalbeleid:", kind="item", block=0,
+                          terms=("taalbeleid",))
+    rows = ["Voldoende NT2 aanbod", "Voldoende aanbod sociaal tolken en vertalers",
+            "Ondersteuning taalbeleid bij gemeentelijke dienstverlening, maar ook onderwijs, welzijn en gezondheid."]
+    items = [_sentence(2 + i, 0, x, kind="item") for i, x in enumerate(rows)]
+    ev = _evidence(hits, [(items[2], 0.9)], [lead, *items[:2]])
+    asked = Evidence(ev.ask, ev.candidates, ev.sentences, True, 0.9, {}, frozenset({"taalbeleid", "vvsg"}))
+    text, _, _ = compose(asked, hits)
+    assert text.startswith("Taalbeleid: [1]\n- Voldoende NT2 aanbod\n- Voldoende aanbod sociaal tolken")
+    alone, _, _ = compose(ev, hits)  # a question about something else gets the long item alone
+    assert alone.startswith("Ondersteuning taalbeleid") and "NT2" not in alone
+
+
+def _checkable(hits: list[Hit], question: str, scored: list[tuple[SentenceRecord, float, float]]) -> Evidence:
+    """Evidence for a question that asks a kind of fact: (sentence, share, fact match) per candidate."""
+    hit_of = {h.passage.id: h for h in hits}
+    candidates = [Candidate(s, hit_of[s.passage_id], 0, np.zeros(1), share, fact, share) for s, share, fact in scored]
+    return Evidence(ask_of(question), candidates, sorted((s for s, _, _ in scored), key=lambda s: s.id), True, 0.9, {})
+
+
+def test_a_runner_up_that_holds_the_asked_kind_of_fact_leads() -> None:
+    hits = [_hit(0, "Aankondiging")]
+    general = _sentence(1, 0, "De studiedag is gericht op lokale beleidsmakers en het middenveld.")
+    place = SentenceRecord(id=2, passage_id=0, start=0, end=30, text="KBR, Kunstberg 28, 1000 Brussel", kind="heading",
+                           block=1, facts="place:Kunstberg 28")
+    text, _, _ = compose(_checkable(hits, "Waar vindt de studiedag plaats?", [(general, 0.6, 0.0), (place, 0.3, 1.0)]),
+                         hits)
+    assert text.startswith("KBR, Kunstberg 28, 1000 Brussel [1]")
+
+
+def test_a_long_lead_is_cut_to_the_clause_that_holds_the_asked_fact() -> None:
+    hits = [_hit(0, "Inspiratiedag")]
+    long = ("Om zowel de huidige als nieuwe lokale besturen te inspireren rond de 24 acties organiseren het Agentschap "
+            "Binnenlands Bestuur en de VVSG, in samenwerking met het Agentschap Integratie en Inburgering, op 25 mei "
+            "een inspiratiedag in het Vlaams Parlement.")
+    s = SentenceRecord(id=1, passage_id=0, start=0, end=len(long), text=long, kind="sentence", block=0,
+                       facts="date:op 25 mei")
+    text, citations, _ = compose(_checkable(hits, "Wanneer is de inspiratiedag?", [(s, 1.0, 1.0)]), hits)
+    assert text.startswith("…") and text.index("op 25 mei") < 80 and text.endswith("Vlaams Parlement. [1]\n"
+                                                                                 + t("answer.source",
+                                                                                     titles="Inspiratiedag"))
+    assert citations[0].quotes == ((0, len(long)),)  # the source still shows the whole sentence
