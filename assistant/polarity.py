@@ -126,10 +126,14 @@ def negation_flips(claim: str, passage: str, aligned: str) -> tuple[int, int, in
     dropped = 0
     if claim_count == 0:
         ckeys = content_keys(claim)
-        for sentence in aligned.splitlines():  # a sentence the claim restates (half its words or more)
+        lines = [ln for ln in aligned.splitlines() if ln.strip()]
+        shared = [len(ckeys & content_keys(ln)) for ln in lines]
+        for sentence, n in zip(lines, shared, strict=True):
+            # the sentence the claim restates best (a claim copied from a plain sentence drops nothing)
+            if n < max(shared) or not _restates(ckeys, content_keys(sentence)):
+                continue
             sentence_neg, _ = negated(sentence)
-            if sentence_neg & ckeys and _restates(ckeys, content_keys(sentence)):
-                dropped += len(sentence_neg & ckeys)
+            dropped += len(sentence_neg & ckeys)
     return added, dropped, unmentioned
 
 
