@@ -104,6 +104,31 @@ def test_generated_answer_keeps_the_supported_sentence_and_removes_the_unsupport
     assert metric(llm_client, "wegwijzer_llm_sentences_total", 'verdict="kept"') == 1
 
 
+CONTRADICTION = "Een pleinmaker is zelden aanwezig in de buurt en maakt geen deel uit van het buurtnetwerk."
+
+
+def supported_and_contradicted(messages: list[dict[str, str]]) -> str:
+    """A sentence of the pleinmakers passage as written, then one that says its opposite, both citing it."""
+    n, text = next((n, t) for n, t in passages_of(messages).items() if "regelmatig aanwezig" in t)
+    return f"{first_sentence(text)} [{n}] {CONTRADICTION} [{n}]"
+
+
+def test_a_sentence_that_contradicts_its_passage_is_never_shown(llm_client: TestClient, stub: StubLLM) -> None:
+    """Issue 22: the source says pleinmakers are regularly present and part of the neighbourhood network; a model
+    that writes the opposite, citing that source, keeps only its faithful sentence, and the stream never carries
+    the contradiction."""
+    stub.reply = supported_and_contradicted
+    question = {"question": "Wat zijn pleinmakers?"}
+    body = llm_client.post("/api/ask", json=question).json()
+    assert body["mode"] == "generated" and body["found"] is True
+    assert "zelden" not in body["text"] and "geen deel" not in body["text"]
+    supported = first_sentence(next(t for t in passages_of(stub.answers()[-1]["messages"]).values()
+                                    if "regelmatig aanwezig" in t))
+    assert " ".join(supported.split()) in " ".join(body["text"].split())
+    raw = llm_client.post("/api/ask/stream", json=question).text
+    assert "zelden" not in raw and "geen deel uit" not in raw
+
+
 def comparable(body: dict[str, Any]) -> dict[str, Any]:
     """An answer without what differs between two askings (its ids, its latency)."""
     return {k: v for k, v in body.items() if k not in ("answer_id", "conversation_id", "latency_ms")}
