@@ -371,6 +371,12 @@ CATALOG: dict[str, dict[str, str]] = {
         "page.cited_section": " (onderdeel “{section}”)",
         "page.cited_note": "De geciteerde passage{where}{section} is gemarkeerd.",
         "page.goto_passage": "Ga naar de passage",
+        # the sentences an answer quoted, marked inside the cited passage (bots/web/doctext.py)
+        "page.quoted_note": "De zin die het antwoord citeert{where}{section} is gemarkeerd.",
+        "page.quoted_note_many": "De zinnen die het antwoord citeert{where}{section} zijn gemarkeerd.",
+        "page.goto_quote": "Ga naar de geciteerde zin",
+        "page.quote_begin": "Geciteerd in het antwoord: ",
+        "page.quote_end": " (einde van het citaat)",
         "page.page_of": "Pagina {current} van {total}",
         "page.previous": "Vorige pagina",
         "page.next": "Volgende pagina",
