@@ -427,6 +427,9 @@ CATALOG: dict[str, dict[str, str]] = {
         "widget.ui.newTab": " (opent in een nieuw tabblad)",
         "widget.ui.showMore": "Toon de hele passage",
         "widget.ui.showLess": "Toon minder",
+        # the quoted sentences in a source card, marked (bots/static/widget.js _card)
+        "widget.ui.quoteStart": "Geciteerd: ",
+        "widget.ui.quoteEnd": " (einde citaat)",
         "widget.ui.feedbackQuestion": "Was dit antwoord nuttig?",
         "widget.ui.helpful": "Duim omhoog: nuttig antwoord",
         "widget.ui.notHelpful": "Duim omlaag: niet nuttig",
