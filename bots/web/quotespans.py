@@ -15,7 +15,7 @@ from difflib import SequenceMatcher
 
 MAX_SPANS = 8  # an answer quotes one to three sentences; a link with more is not one of ours
 MAX_PARAM_CHARS = 120
-_PARAM = re.compile(r"\d{1,7}-\d{1,7}(?:,\d{1,7}-\d{1,7})*")
+_PARAM = re.compile(r"[0-9]{1,7}-[0-9]{1,7}(?:,[0-9]{1,7}-[0-9]{1,7})*")  # ASCII digits only
 
 Span = tuple[int, int]
 
@@ -96,7 +96,7 @@ def place_spans(spans: list[Span], reading: str, source: str, offset: int = 0) -
             if aligned is None:
                 aligned = _aligner(r_skel, s_skel)
             inside = [aligned[k] for k in range(lo, hi + 1) if k in aligned and aligned[k] >= floor]
-            if len(inside) * 2 < hi + 1 - lo:  # less than half of its letters found: not this sentence
+            if len(inside) < 0.9 * (hi + 1 - lo):  # the reading text's letters all stand in the page text
                 continue
             first, last = inside[0], inside[-1]
         start, end = s_where[first], s_where[last] + 1
