@@ -139,6 +139,9 @@ def test_quotes_at_the_passage_edges_and_overlapping_ones() -> None:
     out = mark_text(TEXT, [], cited, quotes=[(0, 20), (10, 33), (33, 40), (50, 999)])
     well_formed(f"<div>{out}</div>")
     assert marks(out, 0) == TEXT[:40] and marks(out, 1) == TEXT[50:]
+    # a blank "quote" marks nothing, and the link still lands on the passage
+    out = mark_text(TEXT, [], cited, quotes=[(16, 17)])
+    assert "quote" not in out and 'id="q-1"' in out
     # a quote outside the cited passage is no quote of it
     out = mark_text(TEXT, [], (0, 16, 1), quotes=[(20, 30)])
     assert "mark class=\"quote\"" not in out

@@ -60,7 +60,8 @@ class _Marker:
         self.cited = cited
         # a quote is marked only inside the cited passage, so the marks nest
         lo, hi = (cited[0], cited[1]) if cited else (0, 0)
-        self.quotes = _merged([(max(lo, a), min(hi, b)) for a, b in quotes or []])
+        self.quotes = [q for q in _merged([(max(lo, a), min(hi, b)) for a, b in quotes or []])
+                       if text[q[0]:q[1]].strip()]
         self.opened = False  # the first piece of the cited span carries its id and the "begin" note
         self.quote_opened: set[int] = set()  # quotes whose first piece (and the "begin" note) is out
 
@@ -113,7 +114,8 @@ class _Marker:
             out.extend(fragment for _, fragment in sorted(events.get(lo, []), key=lambda e: e[0]))
             if hi <= lo:
                 continue
-            shown = next((r[2] for r in replacements if r[0] <= lo and hi <= r[1]), None)
+            # a mark may cut a replaced run (a tab run shown as ": "): its text is shown once, in the first part
+            shown = next((r[2] if lo == r[0] else "" for r in replacements if r[0] <= lo and hi <= r[1]), None)
             out.append(escape(shown if shown is not None else self.text[lo:hi], quote=False))
         return "".join(out)
 
