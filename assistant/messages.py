@@ -406,6 +406,12 @@ CATALOG: dict[str, dict[str, str]] = {
         "page.cited_section": " (onderdeel “{section}”)",
         "page.cited_note": "De geciteerde passage{where}{section} is gemarkeerd.",
         "page.goto_passage": "Ga naar de passage",
+        # the sentences an answer quoted, marked inside the cited passage (bots/web/doctext.py)
+        "page.quoted_note": "De zin die het antwoord citeert{where}{section} is gemarkeerd.",
+        "page.quoted_note_many": "De zinnen die het antwoord citeert{where}{section} zijn gemarkeerd.",
+        "page.goto_quote": "Ga naar de geciteerde zin",
+        "page.quote_begin": "Geciteerd in het antwoord: ",
+        "page.quote_end": " (einde van het citaat)",
         "page.page_of": "Pagina {current} van {total}",
         "page.previous": "Vorige pagina",
         "page.next": "Volgende pagina",
@@ -632,6 +638,9 @@ CATALOG: dict[str, dict[str, str]] = {
         "widget.ui.newTab": " (opent in een nieuw tabblad)",
         "widget.ui.showMore": "Toon de hele passage",
         "widget.ui.showLess": "Toon minder",
+        # the quoted sentences in a source card, marked (bots/static/widget.js _card)
+        "widget.ui.quoteStart": "Geciteerd: ",
+        "widget.ui.quoteEnd": " (einde citaat)",
         "widget.ui.feedbackQuestion": "Was dit antwoord nuttig?",
         "widget.ui.helpful": "Duim omhoog: nuttig antwoord",
         "widget.ui.notHelpful": "Duim omlaag: niet nuttig",

@@ -62,8 +62,11 @@ def citation_label(c: Citation, lang: str = "nl", section_chars: int | None = No
 
 def answer_html(answer: Answer, sources_heading: str, lang: str = "nl", related_heading: str = "") -> str:
     """The answer text with bold ``[n]`` markers, one numbered line per source it cites, and (given a heading)
-    the other retrieved passages apart, in italics: related reading, never sources."""
-    body = _MARKER.sub(r"<b>[\1]</b>", escape(answer.text))
+    the other retrieved passages apart, in italics: related reading, never sources.
+
+    A list in the answer (its ``- `` lines) shows as ``• `` lines, as Telegram has no list markup."""
+    text = "\n".join("• " + line[2:] if line.startswith("- ") else line for line in answer.text.split("\n"))
+    body = _MARKER.sub(r"<b>[\1]</b>", escape(text))
     parts = [body]
     if answer.found and answer.citations:  # passages near an unanswered question are no sources
         lines = [f"<b>[{c.n}]</b> {escape(citation_label(c, lang, SECTION_CHARS))}" for c in answer.citations]
@@ -80,12 +83,36 @@ def source_files(citations: Iterable[Citation]) -> list[str]:
 
 
 def passages_html(citations: Iterable[Citation], lang: str = "nl") -> str:
-    """Every cited passage in full, under its numbered label and the file it comes from."""
+    """Every cited passage in full, under its numbered label and the file it comes from; the sentences the
+    answer quotes from it in bold."""
     blocks = []
     for c in citations:
         head = f"<b>[{c.n}] {escape(citation_label(c, lang))}</b>\n<i>{escape(c.source)}</i>"
-        blocks.append(f"{head}\n<blockquote>{escape(c.text.strip())}</blockquote>")
+        blocks.append(f"{head}\n<blockquote>{quoted_html(c.text, c.quotes)}</blockquote>")
     return "\n\n".join(blocks)
+
+
+def quoted_html(text: str, quotes: Iterable[tuple[int, int]]) -> str:
+    """``text`` (stripped) escaped, with the ``quotes`` spans (offsets in ``text``) in bold: one bold run per
+    run of quoted text (overlapping spans join), and spans outside the text clipped or left out."""
+    lead = len(text) - len(text.lstrip())
+    body = text.strip()
+    runs: list[tuple[int, int]] = []
+    for a, b in sorted((max(0, a - lead), min(b - lead, len(body))) for a, b in quotes):
+        if b <= a:
+            continue
+        if runs and a <= runs[-1][1]:
+            runs[-1] = (runs[-1][0], max(b, runs[-1][1]))
+        else:
+            runs.append((a, b))
+    out: list[str] = []
+    pos = 0
+    for a, b in runs:
+        if body[a:b].strip():
+            out.append(f"{escape(body[pos:a])}<b>{escape(body[a:b])}</b>")
+            pos = b
+    out.append(escape(body[pos:]))
+    return "".join(out)
 
 
 def documents_html(documents: Iterable[Mapping[str, Any]], heading: str, passages_label: str) -> str:

@@ -51,6 +51,45 @@ def test_passages_html_quotes_every_passage_in_full() -> None:
     assert "doc2.txt" in plain
 
 
+def test_a_list_answer_shows_bullets_and_its_source_line() -> None:
+    text = "Taalbeleid <kort> & bondig: [1]\n- NT2 & meer\n- Tolken\nBron: Plan <Samenleven>."
+    answer = Answer(question="q", found=True, text=text, citations=(_citation(1),))
+    markup = render.answer_html(answer, "Bronnen")
+    assert markup.startswith("Taalbeleid &lt;kort&gt; &amp; bondig: <b>[1]</b>\n• NT2 &amp; meer\n• Tolken\n"
+                             "Bron: Plan &lt;Samenleven&gt;.\n\n")
+    assert "- " not in parse_telegram_html(markup).split("\n\n")[0]
+    # a "- " inside a line is no list item
+    inline = Answer(question="q", found=True, text="Zo - of zo [1]", citations=(_citation(1),))
+    assert render.answer_html(inline, "Bronnen").startswith("Zo - of zo <b>[1]</b>")
+    # split over messages, the bullets stay with their lines and every piece stays valid
+    long = Answer(question="q", found=True, text="Lijst: [1]\n" + "\n".join(f"- item {i} & meer" for i in range(400)),
+                  citations=(_citation(1),))
+    pieces = render.split_html(render.answer_html(long, "Bronnen"), limit=1000)
+    assert len(pieces) > 3
+    for piece in pieces:
+        parse_telegram_html(piece)
+        assert all(line.startswith(("• item", "Lijst", "<b>", "[")) for line in piece.split("\n") if line), piece
+
+
+def test_passages_html_puts_the_quoted_sentences_in_bold() -> None:
+    text = "  Eerst <dit> & dat. Dan de zin met 5 < 6 & meer. Slot.\n"
+    first = text.index("Dan")
+    c = Citation(n=1, text=text, title="T", source="a.txt", page=None, section="", score=1.0, passage_id=1,
+                 start=0, end=len(text), quotes=((first, text.index(" Slot")),))
+    markup = render.passages_html([c])
+    assert "<blockquote>Eerst &lt;dit&gt; &amp; dat. <b>Dan de zin met 5 &lt; 6 &amp; meer.</b> Slot.</blockquote>" \
+        in markup
+    assert parse_telegram_html(markup).endswith("Eerst <dit> & dat. Dan de zin met 5 < 6 & meer. Slot.")
+    # overlapping and adjacent spans give one bold run; spans at the edges and outside the text are safe
+    assert render.quoted_html("abc def", [(0, 3), (2, 5), (5, 7)]) == "<b>abc def</b>"
+    # offsets count the leading blank the blockquote strips; a span past the end is cut there
+    assert render.quoted_html(" abc", [(0, 2), (3, 99), (50, 60), (-5, -1)]) == "<b>a</b>b<b>c</b>"
+    assert render.quoted_html(" a <b>", [(3, 6)]) == "a <b>&lt;b&gt;</b>"
+    assert render.quoted_html("a & b", []) == "a &amp; b"
+    related = _citation(2)  # no quotes: the passage as it was
+    assert render.passages_html([related]).endswith("<blockquote>Tekst met &lt;tags&gt; &amp; 'quotes'.</blockquote>")
+
+
 def test_html_to_text_is_what_telegram_shows() -> None:
     markup = "<b>[1]</b> a &amp; b &lt;c&gt; <i>d</i>"
     assert render.html_to_text(markup) == parse_telegram_html(markup) == "[1] a & b <c> d"

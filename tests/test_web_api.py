@@ -508,11 +508,17 @@ def test_real_answer_cites_the_inclucities_toolkit(real_client: TestClient) -> N
     assert body["found"] is True
     first = body["citations"][0]
     assert "IncluCities" in first["title"] and "[1]" in body["text"]
-    assert first["url"] == f"/documents/{first['source']}?passage={first['passage_id']}#p-{first['passage_id']}"
+    # the link names the quoted sentences (offsets in the passage text); the view marks them, the first one q-N
+    spans = ",".join(f"{a}-{b}" for a, b in first["quotes"])
+    assert first["quotes"] and first["url"] == \
+        f"/documents/{first['source']}?passage={first['passage_id']}&zin={spans}#q-{first['passage_id']}"
+    assert all(" ".join(first["text"][a:b].split()) in " ".join(body["text"].split()) for a, b in first["quotes"])
+    assert all(not c["quotes"] and "zin=" not in c["url"] for c in body["related"])  # further reading: no quotes
     words = {first["text"][s:e].lower() for s, e in first["highlights"]}
     assert {"middelen", "beperkt"} <= words
     view = real_client.get(first["url"].split("#")[0])
-    assert f'id="p-{first["passage_id"]}"' in view.text and "<mark" in view.text
+    assert f'id="p-{first["passage_id"]}"' in view.text and f'id="q-{first["passage_id"]}"' in view.text
+    assert view.text.count('<mark class="quote"') >= len(first["quotes"])
 
 
 @pytest.mark.real_model

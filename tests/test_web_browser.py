@@ -119,16 +119,19 @@ def feedback_rows(settings: Settings) -> list[tuple[Any, ...]]:
 
 
 def check_document_view(doc: Any, href: str) -> None:
-    """The document view opened from a card: the cited passage is marked and scrolled into view."""
+    """The document view opened from a card: the cited passage is marked, the quoted sentence in it marked
+    strongly and scrolled into view."""
     doc.wait_for_load_state("load")
-    match = re.search(r"\?passage=(\d+)#p-(\d+)$", href)
+    match = re.search(r"\?passage=(\d+)&zin=[0-9,-]+#q-(\d+)$", href)
     assert match and match.group(1) == match.group(2), href
-    assert doc.url.endswith(f"#p-{match.group(1)}")
+    assert doc.url.endswith(f"#q-{match.group(1)}")
     mark = doc.locator(f"mark.cited#p-{match.group(1)}")  # the passage's first block carries the id
     assert mark.count() == 1 and "beperkt" in " ".join(doc.locator("mark.cited").all_inner_texts())
+    quote = doc.locator(f"mark.quote#q-{match.group(1)}")  # the first quoted sentence
+    assert quote.count() == 1 and "beperkt" in " ".join(doc.locator("mark.quote").all_inner_texts())
     doc.wait_for_function("""id => { const r = document.getElementById(id).getBoundingClientRect();
-                              return r.top >= 0 && r.top < window.innerHeight; }""", arg=f"p-{match.group(1)}")
-    background = mark.evaluate("m => getComputedStyle(m).backgroundColor")
+                              return r.top >= 0 && r.top < window.innerHeight; }""", arg=f"q-{match.group(1)}")
+    background = quote.evaluate("m => getComputedStyle(m).backgroundColor")
     assert background not in ("rgba(0, 0, 0, 0)", "transparent")
 
 
@@ -157,8 +160,10 @@ def test_ask_sources_document_view_feedback_and_persistence(page: Any, site: dic
     assert cards.count() >= 1
     first = cards.first
     assert "IncluCities" in first.locator("h4").inner_text()
-    marked = [m.lower() for m in first.locator("blockquote mark").all_inner_texts()]
-    assert "middelen" in marked and "beperkt" in marked
+    # the card shows the sentence the answer quotes, marked as a quote (tests/test_quote_browser.py checks it whole)
+    quoted = " ".join(first.locator("blockquote mark.quote").all_inner_texts())
+    assert "middelen" in quoted and "beperkt" in quoted
+    assert " ".join(quoted.split()) in " ".join(answer.locator(".answer").inner_text().split())
 
     link = first.locator("a.open")
     href = link.get_attribute("href")

@@ -33,6 +33,7 @@
   var STORE_VERSION = 1;
   var MAX_STORED_MESSAGES = 40;
   var EXCERPT_CHARS = 380;
+  var QUOTE_CONTEXT = 70; // characters of context a card shows around a quoted sentence, at most
   var REQUEST_TIMEOUT_MS = 30000; // also the longest silence in a streamed answer (GET /api/widget may raise it)
   var DEFAULT_ACCENT = "#0b5cad";
 
@@ -87,6 +88,10 @@
     "  max-width:100%}",
     ".error .bubble{background:#fdecea;border:1px solid #b3261e;color:#5f1410}",
     ".answer{margin:0;white-space:pre-line}",
+    // The answer: paragraphs, a list as a real list, and the quiet "Bron: ..." line under it.
+    "div.answer p{margin:0}div.answer p+p,div.answer ul+p,div.answer p+ul{margin-top:6px}",
+    "div.answer ul{margin:4px 0 0;padding:0 0 0 1.25em;list-style:disc}div.answer li{margin:2px 0;padding-left:2px}",
+    "div.answer p.src{margin-top:8px;font-size:14px;color:var(--ww-muted)}",
     ".ref{display:inline;margin:0 1px;padding:0 3px;min-width:0;border:1px solid var(--ww-accent);border-radius:4px;",
     "  background:#fff;color:var(--ww-accent);font-size:.85em;font-weight:700;line-height:1.3;vertical-align:1px}",
     ".related{margin-top:10px}.related summary{cursor:pointer;font-size:13px;font-weight:600;color:var(--ww-muted);" +
@@ -103,6 +108,8 @@
     ".card blockquote{margin:6px 0;padding:0 0 0 8px;border-left:2px solid var(--ww-line);font-size:14px;",
     "  line-height:1.45;white-space:pre-line}",
     ".card mark{background:#fff0a8;color:inherit;padding:0 1px;border-radius:2px;box-shadow:0 1px 0 #b38600}",
+    // the sentence the answer quotes: tinted and underlined (not colour alone), unlike a question word
+    ".card mark.quote{background:#fff4c2;padding:0;border-radius:0;box-shadow:none;border-bottom:2px solid #7a5a00}",
     ".card .actions{display:flex;flex-wrap:wrap;gap:4px 12px;align-items:center;font-size:14px}",
     ".card .actions a{color:var(--ww-accent);font-weight:600;padding:6px 0;display:inline-block}",
     ".card .more{border:0;background:none;color:var(--ww-accent);text-decoration:underline;padding:6px 0;",
@@ -159,7 +166,7 @@
     "  .head p{display:none}",
     "}",
     "@media (forced-colors:active){.launcher,.send,.ref,.card{border:1px solid CanvasText}",
-    "  .card mark{forced-color-adjust:none;background:Mark;color:MarkText}}",
+    "  .card mark{forced-color-adjust:none;background:Mark;color:MarkText}.card mark.quote{border-bottom-color:MarkText}}",
   ].join("\n");
 
   function fmt(template, values) {
@@ -220,8 +227,9 @@
     return piece.replace(/\*\*|__/g, "");
   }
 
-  /* Plain text with <mark> around the given [start, end) spans; spans are checked, text stays text. */
-  function highlighted(text, spans, from, to) {
+  /* Plain text with <mark> around the given [start, end) spans; spans are checked, text stays text.
+     With ``notes`` ([before, after]) each mark is a quote: class "quote", the notes read out around it. */
+  function highlighted(text, spans, from, to, notes) {
     var frag = document.createDocumentFragment();
     var pos = from;
     (Array.isArray(spans) ? spans : []).forEach(function (span) {
@@ -229,7 +237,9 @@
       var s = Math.max(Number(span[0]), pos), e = Math.min(Number(span[1]), to);
       if (!isFinite(s) || !isFinite(e) || e <= s) return;
       if (s > pos) frag.appendChild(document.createTextNode(plain(text.slice(pos, s))));
-      frag.appendChild(h("mark", null, plain(text.slice(s, e))));
+      if (notes) frag.appendChild(h("span", { class: "sr-only" }, notes[0]));
+      frag.appendChild(h("mark", notes ? { class: "quote" } : null, plain(text.slice(s, e))));
+      if (notes) frag.appendChild(h("span", { class: "sr-only" }, notes[1]));
       pos = e;
     });
     if (pos < to) frag.appendChild(document.createTextNode(plain(text.slice(pos, to))));
@@ -251,6 +261,50 @@
       end = cut > start + 100 ? cut : end;
     }
     return [start, end];
+  }
+
+  /* The quote spans of a citation that fit its text: sorted, non-overlapping [start, end) pairs. */
+  function quoteSpans(text, quotes) {
+    var spans = [];
+    (Array.isArray(quotes) ? quotes : []).forEach(function (q) {
+      if (!Array.isArray(q) || q.length !== 2) return;
+      var s = Number(q[0]), e = Number(q[1]);
+      if (!isFinite(s) || !isFinite(e) || s < 0 || e > text.length || e <= s) return;
+      spans.push([Math.floor(s), Math.floor(e)]);
+    });
+    spans.sort(function (a, b) { return a[0] - b[0]; });
+    return spans.reduce(function (out, q) {
+      var last = out[out.length - 1];
+      if (last && q[0] <= last[1]) last[1] = Math.max(last[1], q[1]);
+      else out.push(q);
+      return out;
+    }, []);
+  }
+
+  /* The pieces of a passage a card shows for its quoted sentences: each with a few words before and after,
+     cut at word boundaries and never across a line (a heading, a list item); pieces that (nearly) touch merge. */
+  function quoteRanges(text, spans) {
+    var ranges = [];
+    spans.forEach(function (q) {
+      var start = Math.max(0, q[0] - QUOTE_CONTEXT), end = Math.min(text.length, q[1] + QUOTE_CONTEXT);
+      var line = text.lastIndexOf("\n", q[0] - 1);
+      if (line >= start) start = line + 1;
+      else if (start > 0) {
+        var space = text.indexOf(" ", start);
+        start = space >= 0 && space < q[0] ? space + 1 : q[0];
+      }
+      var next = text.indexOf("\n", q[1]);
+      if (next >= 0 && next <= end) end = next;
+      else if (end < text.length) {
+        var cut = text.lastIndexOf(" ", end);
+        end = cut > q[1] ? cut : q[1];
+      }
+      var last = ranges[ranges.length - 1];
+      if (last && start - last[1] < 40) last[1] = Math.max(last[1], end);
+      else ranges.push([start, end]);
+    });
+    var shown = ranges.reduce(function (n, r) { return n + r[1] - r[0]; }, 0);
+    return shown >= text.length - 60 ? [[0, text.length]] : ranges; // a few words hidden: show it whole
   }
 
   function safeHref(url, base) {
@@ -756,21 +810,8 @@
       if (data.found === false) { related = citations.concat(related); citations = []; } // never sources
       var cards = {};
 
-      var answer = h("p", { class: "answer" }, h("span", { class: "sr-only" }, m.bot + " "));
-      String(data.text || "").split(/(\[\d{1,2}\])/).forEach((part) => {
-        var ref = /^\[(\d{1,2})\]$/.exec(part);
-        var target = ref && citations.some(function (c) { return String(c.n) === ref[1]; }) ? ref[1] : null;
-        if (!target) { append(answer, part); return; }
-        answer.appendChild(h("button", {
-          type: "button", class: "ref",
-          onclick: () => {
-            var card = cards[target];
-            if (!card) return;
-            this._scrollTo(card);
-            card.focus({ preventScroll: true });
-          },
-        }, part, h("span", { class: "sr-only" }, fmt(m.refSuffix, { n: target }))));
-      });
+      var answer = this._answerText(String(data.text || ""), citations, cards,
+        data.found !== false && data.mode !== "generated");
 
       var bubble = h("div", { class: "bubble" }, answer);
       var generated = data.mode === "generated" && data.found !== false;
@@ -798,6 +839,48 @@
       bubble.appendChild(this._copyButton(data, citations));
       if (data.answer_id) bubble.appendChild(this._feedback(msg, key));
       return h("li", { class: "msg bot" }, bubble);
+    }
+
+    /* The answer text as paragraphs: lines starting with "- " become a list, each [n] a button to its card,
+       and the last line of a quoted answer ("Bron: ...", no marker) a quiet source line. Text nodes only. */
+    _answerText(text, citations, cards, quoted) {
+      var m = this.m;
+      var answer = h("div", { class: "answer" });
+      var lines = text.split("\n").filter(function (line) { return line.trim(); });
+      var list = null;
+      lines.forEach((line, i) => {
+        var item = /^- /.test(line);
+        var block;
+        if (item) {
+          if (!list) { list = h("ul"); answer.appendChild(list); }
+          block = h("li");
+          list.appendChild(block);
+          line = line.slice(2);
+        } else {
+          list = null;
+          var source = quoted && citations.length && lines.length > 1 && i === lines.length - 1 &&
+            !/\[\d{1,2}\]/.test(line);
+          block = h("p", source ? { class: "src" } : null);
+          answer.appendChild(block);
+        }
+        if (i === 0) block.appendChild(h("span", { class: "sr-only" }, m.bot + " "));
+        line.split(/(\[\d{1,2}\])/).forEach((part) => {
+          var ref = /^\[(\d{1,2})\]$/.exec(part);
+          var target = ref && citations.some(function (c) { return String(c.n) === ref[1]; }) ? ref[1] : null;
+          if (!target) { append(block, part); return; }
+          block.appendChild(h("button", {
+            type: "button", class: "ref",
+            onclick: () => {
+              var card = cards[target];
+              if (!card) return;
+              this._scrollTo(card);
+              card.focus({ preventScroll: true });
+            },
+          }, part, h("span", { class: "sr-only" }, fmt(m.refSuffix, { n: target }))));
+        });
+      });
+      if (!lines.length) answer.appendChild(h("p", null, h("span", { class: "sr-only" }, m.bot + " ")));
+      return answer;
     }
 
     /* "Kopieer antwoord": the answer text and its sources as plain text, for a mail or a note. */
@@ -844,14 +927,21 @@
       var where = [];
       if (c.page !== null && c.page !== undefined) where.push(fmt(m.page, { page: c.page }));
       if (c.section) where.push(String(c.section));
-      var range = excerptRange(text, c.highlights);
+      // A cited passage shows the sentences the answer quotes, with a little context, marked as quotes; any
+      // other passage shows the window around the question's words, as before.
+      var quoted = quoteSpans(text, c.quotes);
+      var marks = quoted.length ? quoted : c.highlights;
+      var notes = quoted.length ? [m.quoteStart, m.quoteEnd] : null;
+      var ranges = quoted.length ? quoteRanges(text, quoted) : [excerptRange(text, c.highlights)];
       var quote = h("blockquote", null);
-      var cut = range[0] > 0 || range[1] < text.length;
+      var cut = ranges.length > 1 || ranges[0][0] > 0 || ranges[0][1] < text.length;
       var showExcerpt = () => {
         quote.textContent = "";
-        if (range[0] > 0) append(quote, "… ");
-        quote.appendChild(highlighted(text, c.highlights, range[0], range[1]));
-        if (range[1] < text.length) append(quote, " …");
+        ranges.forEach(function (range, i) {
+          if (range[0] > 0) append(quote, i ? " … " : "… ");
+          quote.appendChild(highlighted(text, marks, range[0], range[1], notes));
+        });
+        if (ranges[ranges.length - 1][1] < text.length) append(quote, " …");
       };
       showExcerpt();
       var actions = h("div", { class: "actions" });
@@ -860,7 +950,7 @@
           type: "button", class: "more", "aria-expanded": "false",
           onclick: () => {
             var expand = more.getAttribute("aria-expanded") !== "true";
-            if (expand) { quote.textContent = ""; quote.appendChild(highlighted(text, c.highlights, 0, text.length)); }
+            if (expand) { quote.textContent = ""; quote.appendChild(highlighted(text, marks, 0, text.length, notes)); }
             else showExcerpt();
             more.setAttribute("aria-expanded", String(expand));
             more.textContent = expand ? m.showLess : m.showMore;

@@ -30,6 +30,7 @@ from .errors import ApiError, ErrorBody
 from .guards import client_address
 from .highlight import highlight_spans
 from .pages import CSP, document_url, render_document, render_document_list
+from .quotespans import parse_spans
 
 router = APIRouter()
 log = logging.getLogger(__name__)
@@ -79,8 +80,12 @@ class CitationOut(BaseModel):
     start: int
     end: int
     ocr: bool = Field(default=False, description="De passage komt uit een gescande pagina (OCR).")
-    url: str = Field(description="Documentweergave met de passage gemarkeerd.")
+    url: str = Field(description="Documentweergave met de passage gemarkeerd (en de geciteerde zinnen, als die er "
+                                 "zijn: `&zin=a-b,c-d#q-N`).")
     highlights: list[tuple[int, int]] = Field(description="Tekenposities in `text` van woorden uit de vraag.")
+    quotes: list[tuple[int, int]] = Field(
+        default_factory=list, description="Tekenposities in `text` van de zinnen die het antwoord citeert, in "
+                                          "tekstvolgorde; leeg bij een verwante passage.")
 
 
 class AskResponse(BaseModel):
@@ -126,7 +131,7 @@ def answer_payload(answer: Answer, answer_id: str) -> dict[str, Any]:
     data = answer.to_dict()
     data["answer_id"] = answer_id
     for c in data["citations"] + data["related"]:
-        c["url"] = document_url(c["source"], c["passage_id"])
+        c["url"] = document_url(c["source"], c["passage_id"], quotes=c.get("quotes") or ())
         c["highlights"] = highlight_spans(answer.question, c["text"])
     return data
 
@@ -286,7 +291,11 @@ def document_list(ctx: Ctx, assistant: AssistantDep) -> HTMLResponse:
             summary="Leesbare weergave van een document, met de geciteerde passage gemarkeerd")
 def document_view(source: str, ctx: Ctx, assistant: AssistantDep,
                   passage: Annotated[int | None, Query(ge=0, description="Te markeren passage")] = None,
-                  page: Annotated[int | None, Query(ge=1, description="Pagina (PDF)")] = None) -> HTMLResponse:
+                  page: Annotated[int | None, Query(ge=1, description="Pagina (PDF)")] = None,
+                  zin: Annotated[str | None, Query(description=(
+                      "Geciteerde zinnen om te markeren, als tekenposities in de passagetekst: `a-b,c-d` "
+                      "(zoals `quotes` van een bron). Met `passage`; een ongeldige waarde wordt genegeerd."))] = None,
+                  ) -> HTMLResponse:
     found = assistant.document(source) if refusal(ctx.settings.corpus_dir, source) is None else None
     if found is None:
         raise ApiError(404, "document_not_found", t("document.unknown"))
@@ -298,7 +307,8 @@ def document_view(source: str, ctx: Ctx, assistant: AssistantDep,
             raise ApiError(404, "passage_not_found", t("passage.unknown"))
     if page is not None and not any(p.page == page for p in pages):
         raise ApiError(404, "page_not_found", t("document.page_unknown"))
-    return HTMLResponse(render_document(info, pages, passages, cited, page),
+    quotes = parse_spans(zin, cited.text) if cited is not None else []
+    return HTMLResponse(render_document(info, pages, passages, cited, page, quotes),
                         headers={"Content-Security-Policy": CSP})
 
 

@@ -2,11 +2,13 @@
 
 Every piece of document text is escaped (``doctext``); the cited passage is wrapped in ``<mark id="p-N">``
 so the citation link ``/documents/{source}?passage=N#p-N`` scrolls to it and shows it highlighted
-without any script. PDFs are shown one page at a time, the page that holds the passage.
+without any script. A link that names the quoted sentences (``&zin=a-b,c-d#q-N``) marks each of them
+inside the passage and scrolls to the first. PDFs are shown one page at a time, the page that holds the passage.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
 from urllib.parse import quote
 
@@ -15,6 +17,7 @@ from assistant.types import DocumentInfo, Page, Passage
 from ingest.formats import for_suffix
 
 from .doctext import mark_text
+from .quotespans import format_spans, place_spans
 
 __all__ = ["CSP", "document_url", "file_url", "kind_label", "mark_text", "render_document", "render_document_list"]
 
@@ -30,9 +33,14 @@ def kind_label(kind: str) -> str:
         return kind
 
 
-def document_url(source: str, passage_id: int | None = None, page: int | None = None) -> str:
-    """The document view address; with a passage it is highlighted and scrolled to."""
+def document_url(source: str, passage_id: int | None = None, page: int | None = None,
+                 quotes: Sequence[Sequence[int]] = ()) -> str:
+    """The document view address; with a passage it is highlighted and scrolled to, and with ``quotes`` (spans
+    in the passage's text) the quoted sentences are marked in it and the first is scrolled to."""
     url = "/documents/" + quote(source, safe="/")
+    if passage_id is not None and quotes:
+        spans = format_spans([(int(q[0]), int(q[1])) for q in quotes])
+        return f"{url}?passage={passage_id}&zin={spans}#q-{passage_id}"
     if passage_id is not None:
         return f"{url}?passage={passage_id}#p-{passage_id}"
     if page is not None:
@@ -65,8 +73,13 @@ def _meta(info: DocumentInfo) -> str:
 
 
 def render_document(info: DocumentInfo, pages: list[Page], passages: list[Passage],
-                    cited: Passage | None = None, page_number: int | None = None) -> str:
-    """The document view. For PDFs only ``page_number`` (or the cited passage's page) is shown."""
+                    cited: Passage | None = None, page_number: int | None = None,
+                    quotes: Sequence[tuple[int, int]] = ()) -> str:
+    """The document view. For PDFs only ``page_number`` (or the cited passage's page) is shown.
+
+    ``quotes`` are checked spans in the cited passage's text (``quotespans.parse_spans``): the sentences an
+    answer quoted, marked one by one inside the passage.
+    """
     is_paged = any(p.page is not None for p in pages)
     if is_paged:
         wanted = cited.page if cited is not None and cited.page is not None else (page_number or 1)
@@ -80,12 +93,20 @@ def render_document(info: DocumentInfo, pages: list[Page], passages: list[Passag
         f"<h1>{escape(info.title)}</h1>",
         _meta(info),
     ]
+    placed: list[tuple[int, int]] = []
     if cited is not None:
+        page_text = next((p.text for p in pages if p.page == cited.page), "")
+        placed = place_spans(list(quotes), cited.text, page_text[cited.start:cited.end], cited.start)
         where = t("page.cited_where", page=cited.page) if cited.page is not None else ""
         section = t("page.cited_section", section=cited.section) if cited.section else ""
-        note = t("page.cited_note", where=where, section=section)
+        if placed:
+            key = "page.quoted_note" if len(placed) == 1 else "page.quoted_note_many"
+            note, goto, target = t(key, where=where, section=section), t("page.goto_quote"), f"q-{cited.id}"
+        else:
+            note, goto, target = t("page.cited_note", where=where, section=section), t("page.goto_passage"), \
+                f"p-{cited.id}"
         parts.append(f'<p class="cited-note" role="note">{escape(note)} '
-                     f'<a href="#p-{cited.id}">{escape(t("page.goto_passage"))}</a></p>')
+                     f'<a href="#{target}">{escape(goto)}</a></p>')
     if is_paged and shown:
         current = shown[0].page or 1
         total = max((p.page or 0) for p in pages)
@@ -113,7 +134,8 @@ def render_document(info: DocumentInfo, pages: list[Page], passages: list[Passag
         span = None
         if cited is not None and cited.page == page.page:
             span = (cited.start, cited.end, cited.id)
-        text = mark_text(page.text, anchors, span, explicit, heading_level=3 if page.page is not None else 2)
+        text = mark_text(page.text, anchors, span, explicit, heading_level=3 if page.page is not None else 2,
+                         quotes=placed if span else None)
         parts.append(f'<div class="doc-text">{text}</div>')
     parts.append("</main>")
     return _shell(info.title, "".join(parts), lang="nl-BE")
