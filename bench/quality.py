@@ -119,7 +119,10 @@ def run() -> dict[str, Any]:
         for set_name, questions in sets.items():
             results[set_name] = {}
             for name, ask in systems.items():
-                r = evaluate(ask, questions)
+                # Wegwijzer is also asked every question mid-conversation (turn 2 to 4 after other questions):
+                # a question that stands on its own must get the same verdict as when asked alone.
+                r = evaluate(ask, questions, ask_in=(lambda q, c: assistant.ask(q, top_k=TOP_K, conversation=c))
+                             if name == "wegwijzer" else None)
                 if name != "wegwijzer":
                     r.pop("questions")
                 results[set_name][name] = r
@@ -170,6 +173,17 @@ def to_markdown(r: dict[str, Any]) -> str:
         krows = [[k, systems["wegwijzer"]["answerable"][k]["n"]]
                  + [f"{systems[s]['answerable'][k]['hit@1']:.2f}" for s in systems] for k in kinds]
         out += ["", "hit@1 by question kind:", "", common.md_table(["kind", "n", *systems], krows), ""]
+        ours = systems["wegwijzer"]
+        reading = ours["reading"]["all"]
+        mid = ours.get("mid_conversation") or {}
+        if reading.get("fact_in_lead") is not None:
+            out += ["What a person reads (Wegwijzer): the answer text states the fact "
+                    f"{reading['states_fact']:.2f}; the fact starts within the first 160 characters "
+                    f"{reading['fact_in_lead']:.2f}; median found answer {reading['median_chars']:.0f} characters"
+                    + (f"; asked as turn 2 to 4 of a conversation, {mid['changed']} of {mid['n']} questions change "
+                       "verdict (refused / states the fact / answers without it) against asked alone"
+                       + (f" ({', '.join(c['id'] for c in mid['changes'])})" if mid.get("changes") else "")
+                       if mid else "") + ".", ""]
         misses = misses_of(systems["wegwijzer"])
         out += [f"Wegwijzer misses at rank 1 / wrong abstentions: {', '.join(misses) or 'none'}.", ""]
     p = r["passages"]
