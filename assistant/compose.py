@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .analysis import words
+from .analysis import fold, words
 from .evidence import FACT_GROUPS, Candidate, Evidence
 from .facts import Ask, decode_facts
 from .index.protocol import SentenceRecord
@@ -320,6 +320,44 @@ def compose(evidence: Evidence, hits: list[Hit], lang: str = "nl", already_said:
     rest = [h for h in hits if h.passage.id not in numbers]
     related = tuple(citation_of(h, len(citations) + i + 1) for i, h in enumerate(rest))
     return text, citations, related
+
+
+OVERVIEW_MIN = 3  # headings that name instances of what the question lists ("Werksessie actie 2: …", …)
+OVERVIEW_MAX = 16
+
+
+def overview_heads(ask: Ask, sentences: list[SentenceRecord]) -> list[SentenceRecord]:
+    """The headings of one document that each name an instance of what an overview question asks for.
+
+    "Welke werksessies waren er …?" asks for every "Werksessie …" heading of the programme. The question's word
+    is the plural of the headings' first word (werksessies / Werksessie, workshops / Workshop, thema's / Thema),
+    so a question about one of them ("Welke werksessie gaat over pleinmakers?") is never read as an overview.
+    Fewer than :data:`OVERVIEW_MIN` such headings: none (the ordinary answer stands)."""
+    if ask.kind != "name" or not ask.focus:
+        return []
+    plural = fold(ask.focus).replace("'", "").replace("’", "")
+    heads = []
+    for s in sentences:
+        first = fold(s.text.split(maxsplit=1)[0]).strip(":.,") if s.text.strip() else ""
+        if s.kind == "heading" and len(first) >= 4 and plural != first and plural.startswith(first) \
+                and len(plural) - len(first) <= 2:
+            heads.append(s)
+    return heads[:OVERVIEW_MAX] if len(heads) >= OVERVIEW_MIN else []
+
+
+def overview(heads: list[SentenceRecord], hits: dict[int, Hit], rest: list[Hit], lang: str = "nl"
+             ) -> tuple[str, tuple[Citation, ...], tuple[Citation, ...]]:
+    """The list of ``heads`` (each with the ``[n]`` of its passage, ``hits`` by passage id), then the source."""
+    order = list(dict.fromkeys(h.passage_id for h in heads))
+    numbers = {pid: i + 1 for i, pid in enumerate(order)}
+    lines = [f"- {h.text.rstrip(':')} [{numbers[h.passage_id]}]" for h in heads]
+    names = list(dict.fromkeys(short_title(hits[pid].passage.title) for pid in order))
+    source = t("answer.source" if len(names) == 1 else "answer.sources", lang, titles="; ".join(names))
+    citations = tuple(citation_of(hits[pid], numbers[pid], tuple((h.start, h.end) for h in heads
+                                                                   if h.passage_id == pid)) for pid in order)
+    others = [h for h in rest if h.passage.id not in numbers]
+    related = tuple(citation_of(h, len(citations) + i + 1) for i, h in enumerate(others))
+    return "\n".join(lines) + "\n" + source, citations, related
 
 
 def not_found(hits: list[Hit], lang: str = "nl") -> tuple[str, tuple[Citation, ...], tuple[Citation, ...]]:

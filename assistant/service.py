@@ -18,7 +18,7 @@ import numpy as np
 from . import followup
 from . import index as idx
 from .analysis import detect_language
-from .compose import compose, not_found
+from .compose import compose, not_found, overview, overview_heads
 from .config import Settings, get_settings
 from .conversation import Conversation, ConversationStore, Turn, open_conversations, valid_conversation_id
 from .embedding import Embedder, embedder_for
@@ -29,7 +29,7 @@ from .llm import ChatClient, Deadline, LLMError
 from .messages import t
 from .retrieval import Hit, Retrieval, Retriever, coverage
 from .summary import summarise
-from .types import Answer, DocumentInfo, Page, Passage
+from .types import Answer, Citation, DocumentInfo, Page, Passage
 from .verify import missing_facts
 
 log = logging.getLogger(__name__)
@@ -260,6 +260,8 @@ class Assistant:
         if plan.cited is not None:
             related = [h for h in hits if h.passage.id not in {c.passage.id for c in plan.cited}]
             text, citations, rel = summarise(plan.evidence, plan.cited, related, lang)
+        elif plan.evidence.answerable and (listed := self._overview(plan, lang)) is not None:
+            text, citations, rel = listed  # "Welke werksessies waren er?": every one of them, as a list
         elif plan.evidence.answerable:
             # A follow-up read with the conversation leads with what is new: the sentences the previous
             # answer quoted are not quoted again. A question searched alone is answered as it would be alone.
@@ -283,6 +285,22 @@ class Assistant:
                 cited=tuple(c.passage_id for c in citations), related=tuple(c.passage_id for c in rel),
                 index_version=answer.index_version))
         yield answer
+
+    def _overview(self, plan: _Plan, lang: str) -> tuple[str, tuple[Citation, ...], tuple[Citation, ...]] | None:
+        """An overview question's answer: the headings of the best passage's document that name what it lists."""
+        ask = plan.evidence.ask
+        if ask.kind != "name" or not ask.focus or not plan.evidence.candidates:
+            return None
+        reader = plan.state.reader
+        found = reader.document(plan.evidence.candidates[0].hit.passage.source)
+        if found is None:
+            return None
+        heads = overview_heads(ask, reader.sentences([p.id for p in found[1]]))
+        if not heads:
+            return None
+        ids = list(dict.fromkeys(h.passage_id for h in heads))
+        hits = {h.passage.id: h for h in self._hits(plan.state, plan.retrieval, ids)}
+        return overview([h for h in heads if h.passage_id in hits], hits, plan.retrieval.hits, lang)
 
     # ------------------------------------------------------------ follow-ups
 

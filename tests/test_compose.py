@@ -212,3 +212,13 @@ def test_a_long_lead_is_cut_to_the_clause_that_holds_the_asked_fact() -> None:
                                                                                  + t("answer.source",
                                                                                      titles="Inspiratiedag"))
     assert citations[0].quotes == ((0, len(long)),)  # the source still shows the whole sentence
+
+
+def test_overview_heads_answer_a_plural_question_only() -> None:
+    from assistant.compose import overview_heads
+
+    heads = [_sentence(i, i, f"Werksessie actie {i}: onderwerp {i}", kind="heading") for i in range(1, 5)]
+    other = [_sentence(9, 9, "Werksessies zijn interactief.", kind="sentence")]
+    assert overview_heads(ask_of("Welke werksessies waren er op de inspiratiedag?"), heads + other) == heads
+    assert overview_heads(ask_of("Welke werksessie gaat over sport?"), heads) == []  # one of them, not all
+    assert overview_heads(ask_of("Welke werksessies waren er?"), heads[:2]) == []  # two headings are no overview

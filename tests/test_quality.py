@@ -198,3 +198,28 @@ def test_cli_ask_json_and_missing_index(real_index_settings: Settings, tmp_path:
     empty = _cli(["ask", "Wat zijn pleinmakers?"], tmp_path / "leeg")
     assert empty.returncode == 1
     assert "wegwijzer ingest" in empty.stderr and "Traceback" not in empty.stderr
+
+
+def test_an_overview_question_lists_every_instance_and_a_question_about_one_does_not(
+        real_assistant: Assistant) -> None:
+    """Issue 19: "Welke werksessies waren er?" gets every session of the programme as a list, each line cited; a
+    question about one session is answered about that one."""
+    listed = real_assistant.ask("Welke werksessies waren er op de inspiratiedag van Plan Samenleven?")
+    lines = [ln for ln in listed.text.splitlines() if ln.startswith("- ")]
+    assert listed.found and len(lines) >= 10 and all(ln.startswith("- Werksessie") for ln in lines)
+    assert all(re.search(r"\[\d+\]$", ln) for ln in lines) and len(listed.citations) == len(lines)
+    for c in listed.citations:  # each citation's quote is the heading it lists
+        (a, b), = c.quotes
+        assert f"- {c.text[a:b]} [{c.n}]" in listed.text
+    one = real_assistant.ask("Welke werksessie gaat over pleinmakers?")
+    assert sum(ln.startswith("- Werksessie") for ln in one.text.splitlines()) == 0
+
+
+def test_a_table_of_contents_line_never_stands_in_an_answer(real_assistant: Assistant) -> None:
+    """The toolkit's contents ("Netwerking en toegankelijkheid 8") name the key factors with page numbers; a question
+    about a key factor is answered from its text, never from the contents line."""
+    for question in ("Wat zegt de toolkit over netwerking en toegankelijkheid?",
+                     "Hoe werk je aan de beeldvorming over burgers met een migratieachtergrond?",
+                     "Welke sleutelfactoren telt de benchmark Bouwen aan een stad voor iedereen?"):
+        answer = real_assistant.ask(question)
+        assert not re.search(r"(?m)[^\W\d_] (?:5|6|7|8|10) \[\d+\]", answer.text), (question, answer.text)
