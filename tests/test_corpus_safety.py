@@ -121,6 +121,8 @@ def test_open_regular_follows_no_link_anywhere_in_the_path(tmp_path: Path, secre
         with pytest.raises(DocumentError) as caught:
             _with_timeout(lambda s=source: corpuspath.open_regular(root, s), 5)
         assert caught.value.reason == reason, source
+    with pytest.raises(FileNotFoundError):  # a file where a folder should be is no path, not a link
+        corpuspath.open_regular(root, "map/echt.md/x.md")
     assert corpuspath.refusal(root, "link.md") == SYMLINK_REASON
     assert corpuspath.refusal(root, "map/echt.md") is None and corpuspath.refusal(root, "weg.md") is None
 
