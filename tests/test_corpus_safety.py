@@ -163,6 +163,26 @@ def test_a_link_swapped_in_after_discovery_is_not_read(settings: Settings, fake_
     assert {"source": "nota.md", "reason": SYMLINK_REASON} in report.skipped
 
 
+def test_a_linked_or_fifo_catalog_is_never_read(tmp_path: Path) -> None:
+    from ingest.catalog import CatalogError, read_catalog, update_entry
+
+    outside = tmp_path / "elders.toml"
+    outside.write_text('["nota.md"]\ntitle = "token-uit-een-instellingenbestand"\n')
+    root = tmp_path / "corpus"
+    root.mkdir()
+    (root / "catalog.toml").symlink_to(outside)
+    entries, problems = read_catalog(root)
+    assert entries == {} and SYMLINK_REASON in problems[0]
+    with pytest.raises(CatalogError):
+        update_entry(root, "nota.md", {"title": "Nota"})
+    assert "token" in outside.read_text()  # untouched, and never copied into the corpus
+    (root / "catalog.toml").unlink()
+    os.mkfifo(root / "catalog.toml")
+    assert _with_timeout(lambda: read_catalog(root), 5)[0] == {}
+    with pytest.raises(CatalogError):
+        _with_timeout(lambda: update_entry(root, "nota.md", {"title": "Nota"}), 5)
+
+
 # ---------------------------------------------------------------- an index an older version built
 
 
