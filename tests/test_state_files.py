@@ -8,6 +8,7 @@ no address may be anywhere in them, not in a page SQLite freed either.
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import stat
 from collections.abc import Iterator
@@ -149,3 +150,28 @@ def test_postgres_rate_limits_hold_no_client_address(pg_settings: Settings) -> N
     assert not limiter.hit(LIMIT, ADDRESS).allowed
     keys = [k for (k,) in db.rows("SELECT key FROM wegwijzer.ratelimit")]
     assert len(keys) == 1 and ADDRESS not in keys[0] and keys[0].startswith("ask:")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only under root does PostgreSQL run as another user")
+@pytest.mark.timeout(240)
+def test_a_local_postgresql_still_starts_after_the_data_directory_is_tightened(tmp_path: Path) -> None:
+    """Under root `wegwijzer db` runs PostgreSQL as its own user, which must traverse the data directory."""
+    import tempfile
+
+    from assistant.localdb import LocalServer, free_port
+
+    base = Path(tempfile.mkdtemp(prefix="wegwijzer-test-modes-"))  # under /tmp: reachable by that user
+    try:
+        base.chmod(0o755)
+        data = base / "data"
+        data.mkdir(mode=0o755)
+        data.chmod(0o755)  # as the model set-up leaves it
+        server = LocalServer(data / "postgres")
+        server.start(port=free_port())
+        server.stop()
+        FeedbackStore(data / "feedback.sqlite3").close()  # tightens the data directory
+        assert mode(data) & 0o077 == mode(data) & 0o011  # nobody else may list or write it ...
+        assert server.start().running  # ... but PostgreSQL's own user still reaches postgres/
+        server.stop()
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
