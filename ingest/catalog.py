@@ -152,10 +152,14 @@ def _locked(corpus_dir: Path) -> Any:
 def _load_document(path: Path) -> Any:
     import tomlkit
 
-    if not path.exists():
+    if not os.path.lexists(path):
         return tomlkit.parse(NEW_CATALOG_HEADER)
     try:
-        return tomlkit.parse(path.read_text(encoding="utf-8"))
+        # read as any corpus file: a link (to a TOML file elsewhere) or a FIFO here is refused, never read
+        with reading(path.parent, path.name) as readable:
+            return tomlkit.parse(readable.read_text(encoding="utf-8"))
+    except DocumentError as exc:
+        raise CatalogError(t("catalog.unreadable", reason=f"{path.name} {exc.reason}"), kind="unreadable") from exc
     except (OSError, UnicodeDecodeError, tomlkit.exceptions.ParseError) as exc:
         # Never overwrite a catalog we cannot read: a person's edits in it would be lost.
         raise CatalogError(t("catalog.unreadable", reason=str(exc)[:200]), kind="unreadable") from exc

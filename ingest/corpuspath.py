@@ -70,13 +70,13 @@ def walk(root: Path, on_error: Callable[[str, OSError], None] | None = None) -> 
         folder, prefix = stack.pop()
         try:
             with os.scandir(folder) as listing:
-                entries = sorted(listing, key=lambda e: e.name)
+                entries = list(listing)
         except OSError as exc:
             if on_error is None:
                 raise
             on_error(prefix.rstrip("/") or ".", exc)
             continue
-        for entry in reversed(entries):  # depth-first, in name order (the stack pops the last pushed first)
+        for entry in entries:  # in no particular order: callers sort
             if is_ignored(entry.name):
                 continue
             rel = prefix + entry.name
@@ -108,9 +108,12 @@ def _open_folder(root: Path, folders: tuple[str, ...], source: str) -> int:
             try:
                 child = os.open(name, _DIR_FLAGS, dir_fd=fd)
             except OSError as exc:
-                if exc.errno in (errno.ELOOP, errno.ENOTDIR):
-                    raise DocumentError(source, t("doc.symlink")) from None
-                raise
+                if exc.errno not in (errno.ELOOP, errno.ENOTDIR):
+                    raise
+                problem = entry_problem(os.stat(name, dir_fd=fd, follow_symlinks=False))
+                if problem is None:  # a regular file where a folder should be: no such path
+                    raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), source) from None
+                raise DocumentError(source, problem) from None
             os.close(fd)
             fd = child
     except BaseException:
