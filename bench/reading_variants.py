@@ -25,13 +25,14 @@ from assistant.evaluation import LEAD_CHARS, normalise
 from assistant.evidence import RANKER_FEATURES, Evidence, LinearModel, rank_candidates
 
 VARIANTS: dict[str, dict[str, Any]] = {
-    "before (ratio 0.1, no fact rule)": {"FOLLOWER_RATIO": 0.1, "FOLLOWERS_NEED_FACT": False},
-    "fact rule, ratio 0.1": {"FOLLOWER_RATIO": 0.1, "FOLLOWERS_NEED_FACT": True},
-    "fact rule, ratio 0.25": {"FOLLOWER_RATIO": 0.25, "FOLLOWERS_NEED_FACT": True},
-    "fact rule, ratio 0.5": {"FOLLOWER_RATIO": 0.5, "FOLLOWERS_NEED_FACT": True},
-    "best sentence only": {"FOLLOWER_RATIO": 1.01, "FOLLOWERS_NEED_FACT": True},
-    "fact rule, ratio 0.25, lists of 6 / 350 chars": {"FOLLOWER_RATIO": 0.25, "FOLLOWERS_NEED_FACT": True,
-                                                      "MAX_LIST_ITEMS": 6, "MAX_LIST_CHARS": 350},
+    "ratio 0.10": {"FOLLOWER_RATIO": 0.1},
+    "ratio 0.15 (shipped)": {"FOLLOWER_RATIO": 0.15},
+    "ratio 0.20": {"FOLLOWER_RATIO": 0.2},
+    "ratio 0.25": {"FOLLOWER_RATIO": 0.25},
+    "ratio 0.50": {"FOLLOWER_RATIO": 0.5},
+    "best sentence only": {"FOLLOWER_RATIO": 1.01},
+    "ratio 0.15, no lead cut": {"FOLLOWER_RATIO": 0.15, "LONG_LEAD": 10**6},
+    "ratio 0.15, lists of 6 / 350 chars": {"FOLLOWER_RATIO": 0.15, "MAX_LIST_ITEMS": 6, "MAX_LIST_CHARS": 350},
 }
 
 

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from assistant.config import Settings
 from assistant.errors import ConfigError
-from assistant.feedback import FeedbackStore
+from assistant.feedback import SCHEMA_VERSION, FeedbackStore
 from assistant.messages import t
 from assistant.transparency import EVALUATION_FILE, evaluation_summary, load_evaluation
 from bots.web import create_app
@@ -223,7 +223,7 @@ def test_an_existing_feedback_file_gains_the_askers_pseudonym(tmp_path: Path) ->
     assert store.lookup_answer("oud") == ("Een oude vraag", [])
     check_personal_data(store)
     with sqlite3.connect(path) as con:
-        assert con.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
 def test_the_postgres_store_sees_and_erases_a_persons_data_too(pg_url: str) -> None:
