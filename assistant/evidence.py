@@ -26,7 +26,6 @@ language model (issue 11): a generated sentence must be supported by the passage
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -34,7 +33,6 @@ from typing import Any
 
 import numpy as np
 
-from . import reader as late
 from .facts import (
     AMOUNT,
     CONTACT,
@@ -79,8 +77,6 @@ ANSWER_SIGNS = {
     "unknown_mass": -1, "best_fact": 1, "fact_missing": -1, "fact_lex": 1, "fact_cos": 1, "has_focus": 0,
     "focus_found": 1, "checkable": 0, "foreign": 0, "open_dense": 1, "open_best": 1, "open_cov": 1,
     "foreign_dense": 1,
-    # late interaction (assistant/reader.py): how well the question's words are matched token by token
-    **{f: 1 for f in late.FEATURES},
 }
 # The topic gate sees how close the question is to the corpus at all.
 TOPIC_FEATURES = ("best", "dense_top", "dense_z", "coverage", "known_coverage", "unknown_mass", "foreign",
@@ -453,34 +449,7 @@ def rank_candidates(ranker: LinearModel, sentences: list[SentenceRecord], hits: 
     return candidates
 
 
-def word_idf(retrieval: Retrieval, reader: IndexReader) -> Callable[[str], float]:
-    """A question word's weight for the late-interaction signals: the highest IDF of its analysed terms (a
-    word the corpus never uses weighs the most)."""
-    def weight(word: str) -> float:
-        return max((retrieval.idf.get(t, retrieval.max_idf) for t in reader.query_terms(word)),
-                   default=retrieval.max_idf)
-    return weight
-
-
-def reader_signals(retrieval: Retrieval, reader: IndexReader, encoder: Any, model: EvidenceModel,
-                   sentences: list[SentenceRecord], probabilities: np.ndarray, eligible: np.ndarray,
-                   ) -> dict[str, float]:
-    """The late-interaction signals the gates read (none when they read none: no model call then). Without
-    token vectors (a stand-in embedder) each is set to its training mean, so that it weighs nothing."""
-    wanted = {f for gate in model.gates.values() for f in gate.model.features if f in late.FEATURES}
-    if not wanted:
-        return {}
-    best = late.best_sentences(probabilities, eligible)
-    found = late.read(encoder, retrieval.question, [sentences[i].text for i in best], word_idf(retrieval, reader))
-    for gate in model.gates.values():
-        for f, mean in zip(gate.model.features, gate.model.mean, strict=True):
-            if f in found and not np.isfinite(found[f]):
-                found[f] = float(mean)
-    return found
-
-
-def weigh(retrieval: Retrieval, reader: IndexReader, model: EvidenceModel | None = None,
-          encoder: Any = None) -> Evidence:
+def weigh(retrieval: Retrieval, reader: IndexReader, model: EvidenceModel | None = None) -> Evidence:
     """Score the sentences of the retrieved passages and decide whether they answer the question."""
     model = model or EvidenceModel.load()
     ask = ask_of(retrieval.question)
@@ -492,7 +461,6 @@ def weigh(retrieval: Retrieval, reader: IndexReader, model: EvidenceModel | None
     eligible = eligible_mask(sentences, facts)
     signals = answer_signals(retrieval, ask, probabilities, logits, facts, eligible, matrix,
                              focus_found(retrieval, reader, ask))
-    signals.update(reader_signals(retrieval, reader, encoder, model, sentences, probabilities, eligible))
     verdicts = {name: gate.passes(signals) for name, gate in model.gates.items()}
     confidence = min(p for _, p in verdicts.values())
     candidates = rank_candidates(model.ranker, sentences, hits, ranks, matrix, probabilities, facts, eligible)

@@ -11,8 +11,9 @@ Per question, over the ``TOP_K`` sentences the sentence model likes best (see :f
 well the question's rarest word is matched (``li_rare``), its weakest word (``li_min``), and all its
 words weighted by IDF (``li_idf``).
 
-They are answer signals for the fact gate (``assistant/evidence.py``), fitted like the others by
-``bench/calibrate.py``; ``bench/pairwise_reader.py`` measures them against the gates without them.
+``bench/pairwise_reader.py`` measures them as extra inputs of the fact gate, on calibrate's nested
+cross-validation. They did not lift the refusal curve (docs/benchmarks.md, "Late interaction"), so
+``assistant.evidence`` does not read them; the module is kept, tested, for that measurement.
 """
 
 from __future__ import annotations
@@ -28,8 +29,7 @@ from .analysis import STOPWORDS, fold
 
 TOP_K = 3  # sentences read per question: the sentence model's best eligible ones
 FEATURES = ("li_rare", "li_min", "li_idf")
-# When the signals cannot be computed (no token vectors from a stand-in embedder, no content word), the
-# gate is given its training mean for them (``evidence.weigh``), so they then weigh nothing either way.
+# When the signals cannot be computed (the embedder gives no token vectors).
 MISSING = {f: float("nan") for f in FEATURES}
 
 _WORD = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*", re.UNICODE)

@@ -214,7 +214,7 @@ class Assistant:
         retrieval = state.retriever.search(text, query, top_k)
         if question is not None and question != text:
             retrieval = replace(retrieval, question=question)
-        return retrieval, weigh(retrieval, state.reader, self.model, self.embedder)
+        return retrieval, weigh(retrieval, state.reader, self.model)
 
     def ask(self, question: str, top_k: int = 5, conversation: str | None = None) -> Answer:
         """Answer ``question`` from up to ``top_k`` retrieved passages: cited sentences, or a plain refusal.
@@ -343,7 +343,7 @@ class Assistant:
         # stad Leuven?" may point at a workshop whose passage does not name the person from Leuven).
         if missing_facts(state.reader, question, prev.cited):
             return None
-        evidence = weigh(replace(retrieval, hits=cited), state.reader, self.model, self.embedder)
+        evidence = weigh(replace(retrieval, hits=cited), state.reader, self.model)
         if not evidence.answerable:
             return None
         others = [h for h in retrieval.hits if h.passage.id not in set(prev.cited)]
@@ -385,7 +385,7 @@ class Assistant:
         cited = self._hits(state, retrieval, ids)
         others = [h for h in retrieval.hits if h.passage.id not in set(ids)]
         scoped = replace(retrieval, question=prev.question, hits=cited + others[:max(0, top_k - len(cited))])
-        evidence = weigh(replace(scoped, hits=cited), state.reader, self.model, self.embedder)
+        evidence = weigh(replace(scoped, hits=cited), state.reader, self.model)
         return _Plan(state, scoped, evidence, "summary", prev.query, cited=cited)
 
     # ------------------------------------------------------------ generated answers

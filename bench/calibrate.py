@@ -32,7 +32,6 @@ from typing import Any
 import common
 import numpy as np
 
-from assistant import reader as late
 from assistant.compose import choose_quotes, unit_text
 from assistant.evaluation import Question, normalise, read_questions
 from assistant.evidence import (
@@ -50,7 +49,6 @@ from assistant.evidence import (
     rank_candidates,
     sentence_part,
     sentence_signals,
-    word_idf,
 )
 from assistant.facts import ask_of
 
@@ -84,47 +82,6 @@ class Item:
     evidence_inputs: Any  # (retrieval, sentences, hits, ranks, matrix, facts, eligible)
     labels: np.ndarray  # per sentence: contains a gold string
     retrieved_gold: bool  # a retrieved passage holds a gold string
-    # late interaction (assistant/reader.py): per sentence the question words' MaxSim, and the words' IDF;
-    # None when no gate reads those signals
-    reader_inputs: Any = None
-
-
-def reads_tokens() -> bool:
-    """Whether a gate reads the late-interaction signals (then every sentence's token vectors are needed)."""
-    return any(f in late.FEATURES for features in GATES.values() for f in features)
-
-
-def token_cache(embedder: Any, texts: list[str], kind: str) -> list[Any]:
-    """Token vectors of ``texts`` (``kind`` "query" or "passage"), kept under data/ between runs: encoding
-    every sentence of every question's passages takes a minute."""
-    import pickle
-
-    path = common.REPO / "data" / "bench-calibrate" / f"reader-tokens-{embedder.identity.fingerprint}.pkl"
-    cache: dict[tuple[str, str], Any] = pickle.loads(path.read_bytes()) if path.is_file() else {}
-    todo = sorted({t for t in texts if (kind, t) not in cache})
-    for i in range(0, len(todo), 16):
-        chunk = todo[i:i + 16]
-        cache.update(zip(((kind, t) for t in chunk), embedder.token_vectors(chunk, [kind] * len(chunk)), strict=True))
-    if todo:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(pickle.dumps(cache))
-    return [cache[(kind, t)] for t in texts]
-
-
-def add_reader_inputs(assistant: Any, items: list[Item]) -> None:
-    """Each item's per-sentence word scores and word weights, as ``evidence.reader_signals`` computes them."""
-    questions = sorted({it.q.question for it in items})
-    sentences = {s.id: s.text for it in items for s in it.evidence_inputs[2]}
-    ids = sorted(sentences)
-    q_tokens = {t: late.tokens_of(v, o, t, st) for t, (v, o, st)
-                in zip(questions, token_cache(assistant.embedder, questions, "query"), strict=True)}
-    s_tokens = {j: late.tokens_of(v, o, sentences[j], st) for j, (v, o, st)
-                in zip(ids, token_cache(assistant.embedder, [sentences[j] for j in ids], "passage"), strict=True)}
-    for it in items:
-        q = q_tokens[it.q.question]
-        weight = word_idf(it.evidence_inputs[0], assistant.reader)
-        it.reader_inputs = ([late.word_scores(q, s_tokens[s.id]) for s in it.evidence_inputs[2]],
-                            late.word_weights(q, weight))
 
 
 def collect(assistant: Any, paths: list[Path]) -> list[Item]:
@@ -142,8 +99,6 @@ def collect(assistant: Any, paths: list[Path]) -> list[Item]:
             found = focus_found(retrieval, assistant.reader, ask)
             items.append(Item(q, path.stem, (retrieval, ask, sentences, hits, ranks, matrix, facts, eligible, found),
                               labels, in_passages))
-    if reads_tokens():
-        add_reader_inputs(assistant, items)
     return items
 
 
@@ -255,11 +210,7 @@ def signals_of(it: Item, sentence_params: dict[str, Any]) -> tuple[dict[str, flo
         return {f: 0.0 for f in ANSWER_FEATURES}, np.zeros(0)
     logits = _logit(sentence_params, sentence_part(matrix))
     probs = _sigmoid(logits)
-    signals = answer_signals(retrieval, ask, probs, logits, facts, eligible, matrix, found)
-    if it.reader_inputs is not None:
-        scores, weights = it.reader_inputs
-        signals.update(late.signals([scores[i] for i in late.best_sentences(probs, eligible)], weights))
-    return signals, probs
+    return answer_signals(retrieval, ask, probs, logits, facts, eligible, matrix, found), probs
 
 
 def answer_row(it: Item, sentence_params: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:

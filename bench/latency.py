@@ -47,10 +47,6 @@ class TimedEmbedder:
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         return self.inner.embed_passages(texts)
 
-    def token_vectors(self, texts: list[str], kinds: list[str]) -> list[Any]:
-        """The late-interaction reader's model call (assistant/reader.py): counted in "everything else"."""
-        return list(self.inner.token_vectors(texts, kinds))
-
 
 def _profile(assistant: Any, questions: list[str], top: int = 14) -> list[dict[str, Any]]:
     """cProfile one round of asks; our own functions (and FAISS/torch entry points) by cumulative time."""

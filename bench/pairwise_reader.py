@@ -6,9 +6,14 @@ measures the shipped gates: calibrate's nested cross-validation on the training 
 outer-fold seeds and false-refusal costs, against the same gates without them ("baseline"), on the
 same folds. Each variant adds its signals to the fact gate only.
 
-The token vectors of every question and every sentence are encoded once per run (about a minute); the
-signals are then computed per fold, from the sentences the fold's sentence model likes best, exactly as
-``assistant.evidence.weigh`` computes them at question time.
+The token vectors of every question and every sentence are encoded once and kept under
+data/bench-calibrate/ (about a minute the first time); the signals are then computed per fold, from the
+sentences the fold's sentence model likes best (what the product would read at question time: the
+question and those sentences, one batch through the model).
+
+Result (docs/benchmarks.md, "Late interaction"): no variant lifts the curve, so the product does not
+compute these signals; the script stays so that a later reader (a fine-tuned head, a packaged
+cross-encoder) can be measured the same way.
 
 The held-out questions (bench/questions/test_*.jsonl) are scored only with ``--held-out``: they are for
 the final report, never for choosing a variant (bench/questions/README.md).
@@ -24,6 +29,7 @@ assistant/evidence_model.json (``bench/calibrate.py --write`` does, with the shi
 from __future__ import annotations
 
 import argparse
+import pickle
 import sys
 import time
 from collections.abc import Callable
@@ -50,6 +56,30 @@ VARIANTS: dict[str, dict[str, Any]] = {
 }
 
 
+def token_cache(embedder: Any, texts: list[str], kind: str) -> list[Any]:
+    """Token vectors of ``texts`` (``kind`` "query" or "passage"), kept under data/ between runs: encoding
+    every sentence of every question's passages takes a minute or two on a busy machine."""
+    path = common.REPO / "data" / "bench-calibrate" / f"reader-tokens-{embedder.identity.fingerprint}.pkl"
+    cache: dict[tuple[str, str], Any] = pickle.loads(path.read_bytes()) if path.is_file() else {}
+    todo = sorted({t for t in texts if (kind, t) not in cache})
+    for i in range(0, len(todo), 16):
+        chunk = todo[i:i + 16]
+        cache.update(zip(((kind, t) for t in chunk), embedder.token_vectors(chunk, [kind] * len(chunk)), strict=True))
+    if todo:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(pickle.dumps(cache))
+    return [cache[(kind, t)] for t in texts]
+
+
+def word_idf(retrieval: Any, index: Any) -> Callable[[str], float]:
+    """A question word's weight: the highest IDF of its terms as the index analyses them (a word the corpus
+    never uses weighs the most)."""
+    def weight(word: str) -> float:
+        return max((retrieval.idf.get(t, retrieval.max_idf) for t in index.query_terms(word)),
+                   default=retrieval.max_idf)
+    return weight
+
+
 def encode_all(assistant: Any, items: list[cal.Item]) -> dict[str, Any]:
     """Token vectors of every question and every sentence the items hold (raw, and centred on the mean token
     vector of the corpus's sentences), through calibrate's cache under data/."""
@@ -57,8 +87,8 @@ def encode_all(assistant: Any, items: list[cal.Item]) -> dict[str, Any]:
     sentences = {s.id: s.text for it in items for s in it.evidence_inputs[2]}
     ids = sorted(sentences)
     t0 = time.perf_counter()
-    raw_q = dict(zip(questions, cal.token_cache(assistant.embedder, questions, "query"), strict=True))
-    raw_s = dict(zip(ids, cal.token_cache(assistant.embedder, [sentences[j] for j in ids], "passage"), strict=True))
+    raw_q = dict(zip(questions, token_cache(assistant.embedder, questions, "query"), strict=True))
+    raw_s = dict(zip(ids, token_cache(assistant.embedder, [sentences[j] for j in ids], "passage"), strict=True))
     print(f"token vectors of {len(questions)} questions and {len(ids)} sentences in {time.perf_counter() - t0:.0f} s",
           file=sys.stderr)
     all_tokens = np.vstack([v[o[:, 1] > o[:, 0]] for v, o, _ in raw_s.values()])
@@ -73,22 +103,21 @@ def encode_all(assistant: Any, items: list[cal.Item]) -> dict[str, Any]:
 
 def scores_for(tokens: dict[str, Any], items: list[cal.Item], index: Any) -> dict[str, dict[int, Any]]:
     """Per variant kind (raw / centred), per item: the word scores of each of its sentences and the question
-    words' weights (IDF, as ``evidence.weigh`` computes them)."""
+    words' weights (IDF)."""
     out: dict[str, dict[int, Any]] = {}
     for name, (q, s) in tokens.items():
         per: dict[int, Any] = {}
         for it in items:
             qt = q[it.q.question]
             sentences = it.evidence_inputs[2]
-            weight = evidence.word_idf(it.evidence_inputs[0], index)
+            weight = word_idf(it.evidence_inputs[0], index)
             per[id(it)] = ([reader.word_scores(qt, s[x.id]) for x in sentences], reader.word_weights(qt, weight))
         out[name] = per
     return out
 
 
 def reader_signals(it: cal.Item, probs: np.ndarray, per_item: dict[int, Any], k: int) -> dict[str, float]:
-    """The signals from the ``k`` eligible sentences with the highest sentence-model probability (what
-    ``evidence.weigh`` reads)."""
+    """The signals from the ``k`` eligible sentences with the highest sentence-model probability."""
     scores, weights = per_item[id(it)]
     return reader.signals([scores[i] for i in reader.best_sentences(probs, it.evidence_inputs[7], k)], weights)
 
@@ -127,6 +156,32 @@ def install(name: str, ctx: dict[str, Any]) -> None:
     cal.ANSWER_SIGNS.update({f: 1 for f in reader.FEATURES})
 
 
+def timing(n: int) -> int:
+    """p50 / p90 of ``reader.read`` on the first ``n`` training questions, each with the best TOP_K sentences
+    of its best passage (the extra model call the signals cost at question time), after a warm-up."""
+    assistant, _ = common.real_assistant("calibrate", neutral=True)
+    questions = [q.question for path in cal.training_sets() for q in cal.read_questions(path)][:n]
+    times, floor = [], []
+    for i, question in enumerate(questions):
+        retrieval, _ = assistant.explain(question, top_k=5)
+        if not retrieval.hits:
+            continue
+        sentences = [s.text for s in assistant.reader.sentences([retrieval.hits[0].passage.id])][:reader.TOP_K]
+        t0 = time.perf_counter()
+        reader.read(assistant.embedder, question, sentences, lambda w: 1.0)
+        t1 = time.perf_counter()
+        assistant.embedder.embed_queries([question])  # the floor bench/latency.py compares against
+        t2 = time.perf_counter()
+        if i:  # the first call warms up
+            times.append((t1 - t0) * 1000)
+            floor.append((t2 - t1) * 1000)
+    read50, floor50 = common.percentile(times, 0.5), common.percentile(floor, 0.5)
+    print(f"reader.read (question + {reader.TOP_K} sentences, one batch), {len(times)} questions: "
+          f"p50 {read50:.1f} ms, p90 {common.percentile(times, 0.9):.1f} ms; embed_queries([q]) p50 "
+          f"{floor50:.1f} ms (ratio {read50 / floor50:.1f}); load {common.loadavg()[0]:.1f}")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", default="13,1,2", help="outer-fold seeds, comma-separated (calibrate uses 13)")
@@ -134,7 +189,12 @@ def main() -> int:
     parser.add_argument("--costs", default="", help="false-refusal costs, comma-separated (default: calibrate's)")
     parser.add_argument("--held-out", action="store_true",
                         help="also score the held-out questions (the final report only: never to choose)")
+    parser.add_argument("--timing", type=int, default=0, metavar="N",
+                        help="only time what the product would add per question: the question and its best "
+                             f"{reader.TOP_K} sentences through the model (N questions), and exit")
     args = parser.parse_args()
+    if args.timing:
+        return timing(args.timing)
     names = [n for n in args.only.split(",") if n] or list(VARIANTS)
     seeds = [int(s) for s in args.seeds.split(",")]
     costs = [float(c) for c in args.costs.split(",") if c] or [cal.FALSE_REFUSAL_COST]

@@ -1,4 +1,4 @@
-"""Late interaction (assistant/reader.py): token-to-word alignment, the signals, and their wiring into weigh."""
+"""Late interaction (assistant/reader.py, measured by bench/pairwise_reader.py): alignment and signals."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from assistant import reader
-from assistant.evidence import EvidenceModel, Gate, LinearModel, reader_signals
 
 
 def _unit(*rows: list[float]) -> np.ndarray:
@@ -59,31 +58,9 @@ def test_best_sentences_are_the_eligible_ones_the_sentence_model_likes_best() ->
     assert reader.best_sentences(probs, eligible, k=3) == [2, 3, 1]
 
 
-class _Stub:
-    question = "Hoeveel mensen staan op de wachtlijst?"
-    idf: dict[str, float] = {}
-    max_idf = 5.0
-
-
-def _model(features: tuple[str, ...]) -> EvidenceModel:
-    n = len(features)
-    fact = LinearModel(features, np.arange(n, dtype=np.float64) + 0.5, np.ones(n), np.ones(n), 0.0)
-    base = LinearModel(("best",), np.zeros(1), np.ones(1), np.ones(1), 0.0)
-    return EvidenceModel(base, base, {"fact": Gate(fact, {"nl": 0.5, "foreign": 0.5})}, {})
-
-
-def test_without_token_vectors_the_signals_take_the_gate_mean_and_weigh_nothing() -> None:
-    model = _model(("best", "li_rare", "li_idf"))
-    found = reader_signals(_Stub(), None, object(), model, [], np.zeros(0), np.zeros(0, bool))  # type: ignore[arg-type]
-    assert found["li_rare"] == pytest.approx(1.5) and found["li_idf"] == pytest.approx(2.5)
-
-
-def test_a_model_without_reader_features_reads_no_tokens() -> None:
-    class Loud:
-        def token_vectors(self, texts: list[str], kinds: list[str]) -> list[object]:
-            raise AssertionError("no gate reads the late-interaction signals: no model call")
-
-    assert reader_signals(_Stub(), None, Loud(), _model(("best",)), [], np.zeros(0), np.zeros(0, bool)) == {}  # type: ignore[arg-type]
+def test_an_embedder_without_token_vectors_gives_no_signals() -> None:
+    found = reader.read(object(), "Hoeveel mensen?", ["Tien mensen."], lambda w: 1.0)
+    assert set(found) == set(reader.FEATURES) and all(np.isnan(v) for v in found.values())
 
 
 @pytest.mark.real_model
