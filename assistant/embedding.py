@@ -194,6 +194,28 @@ class SentenceTransformerEmbedder:
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         return self._encode(texts, self._passage_prompt)
 
+    def token_vectors(self, texts: list[str], kinds: list[str]) -> list[tuple[np.ndarray, np.ndarray, int]]:
+        """Contextual token vectors (the last hidden state, before pooling) of each text, encoded with the query
+        or passage prompt per ``kinds``, in one call: per text (vectors, character offsets of each token in
+        prompt + text, prompt length). For ``assistant.reader`` (late interaction)."""
+        prompts = [self._query_prompt if k == "query" else self._passage_prompt for k in kinds]
+        full = [p + t for p, t in zip(prompts, texts, strict=True)]
+        if not full:
+            return []
+        with self._lock:
+            hidden = self._model.encode(full, output_value="token_embeddings", batch_size=self._batch_size,
+                                        convert_to_numpy=False, show_progress_bar=False)
+            encoded = self._model.tokenizer(full, return_offsets_mapping=True, truncation=True,
+                                            max_length=self._model.max_seq_length)
+        out = []
+        for h, offsets, p in zip(hidden, encoded["offset_mapping"], prompts, strict=True):
+            v = h.detach().cpu().numpy() if hasattr(h, "detach") else np.asarray(h)
+            o = np.asarray(offsets, dtype=np.int64).reshape(-1, 2)
+            if len(o) != len(v):  # tokenised differently from the model's own call: no alignment, no vectors
+                v, o = v[:0], o[:0]
+            out.append((np.asarray(v, dtype=np.float32), o, len(p)))
+        return out
+
 
 # ---------------------------------------------------------------- micro-batching
 
@@ -234,6 +256,13 @@ class BatchingEmbedder:
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         return self.inner.embed_passages(texts)
+
+    def token_vectors(self, texts: list[str], kinds: list[str]) -> list[tuple[np.ndarray, np.ndarray, int]]:
+        """The inner embedder's token vectors (``assistant.reader``), unbatched; [] per text when it has none."""
+        inner = getattr(self.inner, "token_vectors", None)
+        if inner is None:
+            return [(np.zeros((0, self.identity.dim), np.float32), np.zeros((0, 2), np.int64), 0) for _ in texts]
+        return list(inner(texts, kinds))
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         if not texts:
