@@ -9,6 +9,7 @@ citations; the other retrieved passages are offered as related reading.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .analysis import fold, words
@@ -40,10 +41,17 @@ class Quote:
 
     candidate: Candidate
     unit: Unit
+    # A list whose lead-in ends its passage goes on in the next one: that passage's hit and the span of its items.
+    more: tuple[tuple[Hit, int, int], ...] = ()
 
     @property
     def text(self) -> str:
         return self.unit.text
+
+
+# The sentences of the passage that follows a passage in its document, with that passage as a hit of the question
+# (None at the end of a document). Given by the service, which can read the index; compose stays pure.
+Following = Callable[[int], "tuple[Hit, list[SentenceRecord]] | None"]
 
 
 def _overlap(a: str, b: str) -> float:
@@ -149,7 +157,7 @@ def unit_text(sentence: SentenceRecord, sentences: list[SentenceRecord]) -> str:
     return unit_of(sentence, sentences).text
 
 
-def choose_quotes(evidence: Evidence, already_said: str = "") -> list[Quote]:
+def choose_quotes(evidence: Evidence, already_said: str = "", following: Following | None = None) -> list[Quote]:
     """The best sentence, and up to two more that the ranker rates close to it (no near-repeats).
 
     ``already_said`` is the previous answer in a conversation: a sentence it already quoted is not quoted
@@ -183,6 +191,11 @@ def choose_quotes(evidence: Evidence, already_said: str = "") -> list[Quote]:
         unit = unit_of(c.sentence, evidence.sentences, evidence.terms)
         if not quotes and not unit.is_list:
             unit = _lead_trimmed(unit, c, evidence.ask)
+        if unit.text.rstrip().endswith(":") and not unit.is_list and following is not None:
+            continued = _continued(c.sentence, evidence.sentences, following)
+            if continued is not None:
+                quotes.append(Quote(c, *continued))
+                continue
         if unit.text.rstrip().endswith(":") and not unit.is_list:
             if c is not best:
                 continue  # a lead-in whose list is not here says nothing of its own
@@ -196,6 +209,28 @@ def choose_quotes(evidence: Evidence, already_said: str = "") -> list[Quote]:
             continue
         quotes.append(Quote(c, unit))
     return quotes
+
+
+def _continued(lead: SentenceRecord, sentences: list[SentenceRecord], following: Following
+               ) -> tuple[Unit, tuple[tuple[Hit, int, int], ...]] | None:
+    """A lead-in that ends its passage, with the list that opens the next passage ("We schuiven … volgende
+    prioriteiten naar voor:" | "- Toegankelijkheid …"), or None when no list follows there."""
+    mine = [s for s in sentences if s.passage_id == lead.passage_id]
+    if not mine or mine[-1].id != lead.id:
+        return None
+    got = following(lead.passage_id)
+    if got is None:
+        return None
+    hit, after = got
+    items: list[SentenceRecord] = []
+    for s in after:
+        if s.kind not in ("item", "question"):
+            break
+        items.append(s)
+    if not items:
+        return None
+    unit = _list_unit(lead, items)
+    return Unit(unit.text, lead.start, lead.end, unit.lead, unit.items), ((hit, items[0].start, items[-1].end),)
 
 
 LONG_LEAD = 180  # a lead sentence longer than this is cut to the clause that holds the asked fact ...
@@ -282,6 +317,8 @@ def render(quotes: list[Quote], numbers: dict[int, int], titles: dict[int, str],
             prose = []
         lines = unit.text.split("\n")
         lines[0] = f"{lines[0]} [{n}]"
+        for hit, _, _ in q.more:  # the items that go on in the next passage carry that passage's number
+            lines[-1] = f"{lines[-1]} [{numbers[hit.passage.id]}]"
         paragraphs.append("\n".join(lines))
     if prose:
         paragraphs.append(" ".join(prose))
@@ -290,23 +327,29 @@ def render(quotes: list[Quote], numbers: dict[int, int], titles: dict[int, str],
     return "\n".join(paragraphs) + "\n" + source
 
 
-def compose(evidence: Evidence, hits: list[Hit], lang: str = "nl", already_said: str = ""
-            ) -> tuple[str, tuple[Citation, ...], tuple[Citation, ...]]:
-    """(answer text, citations it relies on, related passages) for an answerable question."""
-    quotes = choose_quotes(evidence, already_said)
+def compose(evidence: Evidence, hits: list[Hit], lang: str = "nl", already_said: str = "",
+            following: Following | None = None) -> tuple[str, tuple[Citation, ...], tuple[Citation, ...]]:
+    """(answer text, citations it relies on, related passages) for an answerable question. With ``following``, a
+    list whose lead-in ends a passage is quoted whole from the next passage."""
+    quotes = choose_quotes(evidence, already_said, following)
     if not quotes:
         return not_found(hits, lang)
     # Passages numbered in the order of their best quote; the quotes stay in the ranker's order, so the
     # answer opens with the sentence that best states the asked fact.
     order: list[int] = []
-    for q in quotes:
-        pid = q.candidate.sentence.passage_id
-        if pid not in order:
-            order.append(pid)
-    numbers = {pid: i + 1 for i, pid in enumerate(order)}
     hit_of = {h.passage.id: h for h in hits}
-    spans = {pid: tuple(sorted((q.unit.start, q.unit.end) for q in quotes if q.candidate.sentence.passage_id == pid))
-             for pid in order}
+    quoted: dict[int, list[tuple[int, int]]] = {}
+    for q in quotes:
+        parts = [(q.candidate.sentence.passage_id, q.unit.start, q.unit.end)]
+        for hit, start, end in q.more:
+            hit_of.setdefault(hit.passage.id, hit)
+            parts.append((hit.passage.id, start, end))
+        for pid, start, end in parts:
+            if pid not in order:
+                order.append(pid)
+            quoted.setdefault(pid, []).append((start, end))
+    numbers = {pid: i + 1 for i, pid in enumerate(order)}
+    spans = {pid: tuple(sorted(quoted[pid])) for pid in order}
     # The best sentence opens the answer; the ones that add to it follow in the order of passages and text,
     # so two sentences of one passage read as the document wrote them.
     reading = quotes[:1] + sorted(quotes[1:], key=lambda q: (numbers[q.candidate.sentence.passage_id],

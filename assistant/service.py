@@ -18,13 +18,14 @@ import numpy as np
 from . import followup
 from . import index as idx
 from .analysis import detect_language
-from .compose import compose, not_found, overview, overview_heads
+from .compose import Following, compose, not_found, overview, overview_heads
 from .config import Settings, get_settings
 from .conversation import Conversation, ConversationStore, Turn, open_conversations, valid_conversation_id
 from .embedding import Embedder, embedder_for
 from .errors import IndexNotFoundError, InvalidQuestionError, WegwijzerError
 from .evidence import Evidence, EvidenceModel, weigh
 from .generate import Checked, SentenceStream, Writer, Written, finish
+from .index.protocol import SentenceRecord
 from .llm import ChatClient, Deadline, LLMError
 from .messages import t
 from .retrieval import Hit, Retrieval, Retriever, coverage
@@ -266,7 +267,7 @@ class Assistant:
             # A follow-up read with the conversation leads with what is new: the sentences the previous
             # answer quoted are not quoted again. A question searched alone is answered as it would be alone.
             said = history.last.text if history and history.last and plan.how != "alone" else ""
-            text, citations, rel = compose(plan.evidence, hits, already_said=said)
+            text, citations, rel = compose(plan.evidence, hits, already_said=said, following=self._following(plan))
         else:
             text, citations, rel = not_found(hits)
         mode = "extractive"
@@ -285,6 +286,19 @@ class Assistant:
                 cited=tuple(c.passage_id for c in citations), related=tuple(c.passage_id for c in rel),
                 index_version=answer.index_version))
         yield answer
+
+    def _following(self, plan: _Plan) -> Following:
+        """The next passage of the same document, as a hit of this question (for a list that goes on there)."""
+        reader = plan.state.reader
+
+        def following(pid: int) -> tuple[Hit, list[SentenceRecord]] | None:
+            here, there = (reader.passages([pid, pid + 1]) + [None, None])[:2]
+            if here is None or there is None or there.id != pid + 1 or there.source != here.source:
+                return None
+            found = self._hits(plan.state, plan.retrieval, [there.id])
+            return (found[0], reader.sentences([there.id])) if found else None
+
+        return following
 
     def _overview(self, plan: _Plan, lang: str) -> tuple[str, tuple[Citation, ...], tuple[Citation, ...]] | None:
         """An overview question's answer: the headings of the best passage's document that name what it lists."""

@@ -222,3 +222,19 @@ def test_overview_heads_answer_a_plural_question_only() -> None:
     assert overview_heads(ask_of("Welke werksessies waren er op de inspiratiedag?"), heads + other) == heads
     assert overview_heads(ask_of("Welke werksessie gaat over sport?"), heads) == []  # one of them, not all
     assert overview_heads(ask_of("Welke werksessies waren er?"), heads[:2]) == []  # two headings are no overview
+
+
+def test_a_lead_in_that_ends_its_passage_is_quoted_with_the_list_in_the_next_one() -> None:
+    hits = [_hit(0, "Memorandum")]
+    lead = _sentence(1, 0, "We schuiven volgende prioriteiten naar voor:", kind="lead_in")
+    items = [_sentence(2, 1, "Toegankelijkheid van dienstverlening", kind="item"),
+             _sentence(3, 1, "Taalbeleid", kind="item"), _sentence(4, 1, "Een gewone zin daarna.")]
+    nxt = _hit(1, "Memorandum", "Toegankelijkheid van dienstverlening\nTaalbeleid\nEen gewone zin daarna.")
+    ev = _evidence(hits, [(lead, 0.9)])
+    text, citations, _ = compose(ev, hits, following=lambda pid: (nxt, items) if pid == 0 else None)
+    assert text.startswith("We schuiven volgende prioriteiten naar voor: [1]\n- Toegankelijkheid van dienstverlening"
+                           "\n- Taalbeleid [2]\n")
+    assert "gewone zin" not in text and [c.passage_id for c in citations] == [0, 1]
+    assert citations[1].quotes == ((items[0].start, items[1].end),)
+    alone, _, _ = compose(ev, hits)  # without the next passage: no dangling colon
+    assert ": [1]" not in alone
