@@ -44,3 +44,20 @@ def open_page(browser: Any, width: int, height: int, dialogs: bool = False) -> I
         yield page
     finally:
         context.close()
+
+
+@contextmanager
+def widget_site(base: Path, index_settings: Any, embedder: Any) -> Iterator[tuple[Path, Any, Any, Any]]:
+    """A copy of the real index served by a real HTTP server, and an intranet on another origin (allowed by CORS)
+    whose pages the test writes into the folder it gets: (pages folder, server, intranet, settings)."""
+    from bots.web import create_app
+
+    from .web_support import ServerThread, StaticSite, copy_index
+
+    settings = copy_index(index_settings, index_settings.with_(data_dir=base / "data"))
+    pages = base / "intranet"
+    pages.mkdir()
+    with StaticSite(pages, host="localhost") as intranet:
+        app = create_app(settings.with_(cors_origins=(intranet.origin,)), embedder=embedder)
+        with ServerThread(app) as server:
+            yield pages, server, intranet, settings

@@ -16,10 +16,8 @@ from typing import Any
 import pytest
 
 from assistant.config import Settings
-from bots.web import create_app
 
-from .browser_support import open_page
-from .web_support import ServerThread, StaticSite, copy_index
+from .browser_support import open_page, widget_site
 
 pytest.importorskip("playwright.sync_api")
 
@@ -37,17 +35,12 @@ def norm(text: str) -> str:
 def site(tmp_path_factory: pytest.TempPathFactory, real_index_settings: Settings,
          real_embedder: Any) -> Iterator[dict[str, Any]]:
     base = tmp_path_factory.mktemp("quote-browser")
-    settings = copy_index(real_index_settings, real_index_settings.with_(data_dir=base / "data"))
-    pages = base / "intranet"
-    pages.mkdir()
-    with StaticSite(pages, host="localhost") as intranet:
-        app = create_app(settings.with_(cors_origins=(intranet.origin,)), embedder=real_embedder)
-        with ServerThread(app) as server:
-            (pages / "index.html").write_text(
-                '<!doctype html><html lang="nl-BE"><head><meta charset="utf-8"><title>Intranet</title>'
-                f'<script src="{server.url}/widget.js" defer></script></head><body><h1>Intranet</h1></body></html>',
-                encoding="utf-8")
-            yield {"service": server.url, "intranet": intranet.origin}
+    with widget_site(base, real_index_settings, real_embedder) as (pages, server, intranet, settings):
+        (pages / "index.html").write_text(
+            '<!doctype html><html lang="nl-BE"><head><meta charset="utf-8"><title>Intranet</title>'
+            f'<script src="{server.url}/widget.js" defer></script></head><body><h1>Intranet</h1></body></html>',
+            encoding="utf-8")
+        yield {"service": server.url, "intranet": intranet.origin}
 
 
 @pytest.fixture

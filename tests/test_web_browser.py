@@ -20,7 +20,7 @@ from assistant.config import Settings
 from assistant.messages import t
 from bots.web import create_app
 
-from .browser_support import open_page
+from .browser_support import open_page, widget_site
 from .web_support import ServerThread, StaticSite, copy_index
 
 pytest.importorskip("playwright.sync_api")
@@ -52,23 +52,18 @@ def host_page(service: str, title: str, body: str, csp: str = "", options: str =
 def site(tmp_path_factory: pytest.TempPathFactory, real_index_settings: Settings,
          real_embedder: Any) -> Iterator[dict[str, Any]]:
     base = tmp_path_factory.mktemp("web-browser")
-    settings = copy_index(real_index_settings, real_index_settings.with_(data_dir=base / "data"))
-    pages = base / "intranet"
-    pages.mkdir()
-    with StaticSite(pages, host="localhost") as intranet:
-        app = create_app(settings.with_(cors_origins=(intranet.origin,)), embedder=real_embedder)
-        with ServerThread(app) as server:
-            (pages / "host.css").write_text(HOST_CSS, encoding="utf-8")
-            (pages / "index.html").write_text(host_page(server.url, "Intranet Stad Voorbeeld",
-                                                        "<p>Welkom op het intranet.</p>"), encoding="utf-8")
-            (pages / "page2.html").write_text(host_page(server.url, "Pagina 2", "<p>Nog een pagina.</p>"),
-                                              encoding="utf-8")
-            strict = (f"default-src 'none'; script-src {server.url}; connect-src {server.url}; "
-                      "style-src 'self'; img-src 'self'")
-            options = f'data-api="{server.url}" data-title="Vraag het beleid" data-accent="#ffd200" data-lang="nl"'
-            (pages / "strict.html").write_text(host_page(server.url, "Strenge CSP", "", csp=strict, options=options),
-                                               encoding="utf-8")
-            yield {"service": server.url, "intranet": intranet.origin, "settings": settings}
+    with widget_site(base, real_index_settings, real_embedder) as (pages, server, intranet, settings):
+        (pages / "host.css").write_text(HOST_CSS, encoding="utf-8")
+        (pages / "index.html").write_text(host_page(server.url, "Intranet Stad Voorbeeld",
+                                                    "<p>Welkom op het intranet.</p>"), encoding="utf-8")
+        (pages / "page2.html").write_text(host_page(server.url, "Pagina 2", "<p>Nog een pagina.</p>"),
+                                          encoding="utf-8")
+        strict = (f"default-src 'none'; script-src {server.url}; connect-src {server.url}; "
+                  "style-src 'self'; img-src 'self'")
+        options = f'data-api="{server.url}" data-title="Vraag het beleid" data-accent="#ffd200" data-lang="nl"'
+        (pages / "strict.html").write_text(host_page(server.url, "Strenge CSP", "", csp=strict, options=options),
+                                           encoding="utf-8")
+        yield {"service": server.url, "intranet": intranet.origin, "settings": settings}
 
 
 @pytest.fixture
