@@ -195,6 +195,20 @@ def summed(name: str, cost: float, runs: list[dict[str, Any]]) -> str:
             f"of the checked kinds ({refused / total:.1%}) | |")
 
 
+
+def cross_validate_seeded(items: list[cal.Item], outer_seed: int) -> dict[str, Any]:
+    """``calibrate.cross_validate`` with its outer folds drawn with ``outer_seed``; the inner folds keep theirs."""
+    base_folds = cal.folds
+
+    def seeded(its: list[cal.Item], k: int, seed: int = 13) -> list[np.ndarray]:
+        return base_folds(its, k, seed=outer_seed if seed == 13 else seed)
+
+    cal.folds = seeded
+    try:
+        return cal.cross_validate(items, cal.FOLDS)[0]
+    finally:
+        cal.folds = base_folds
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", default="13", help="outer-fold seeds, comma-separated (calibrate uses 13)")
@@ -219,7 +233,6 @@ def main() -> int:
         # The pair vectors read the best sentence by one sentence model fitted on all training items (a small
         # leak into the cross-validated figure, in the candidate's favour).
         ctx["sentence"] = ctx["originals"][1](items, cal.FOLDS)["sentence"]
-    base_folds = cal.folds
     print("| signal | cost | outer seed | cross-validated (training) | held-out |")
     print("|---|---|---|---|---|")
     for name in names:
@@ -228,11 +241,7 @@ def main() -> int:
             cal.FALSE_REFUSAL_COST = cost
             runs = []
             for seed in seeds:
-                def seeded(items: list[cal.Item], k: int, seed: int = 13, _outer: int = seed) -> list[np.ndarray]:
-                    return base_folds(items, k, seed=_outer if seed == 13 else seed)  # the inner folds keep theirs
-                cal.folds = seeded
-                cv, _ = cal.cross_validate(items, cal.FOLDS)
-                cal.folds = base_folds
+                cv = cross_validate_seeded(items, seed)
                 final = cal.fit_all(items, cal.FOLDS)
                 test = cal.score(held, [cal.decide(it, final) for it in held])
                 runs.append(cv)

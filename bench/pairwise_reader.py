@@ -210,7 +210,6 @@ def main() -> int:
                            "fact_features": tuple(f for f in evidence.GATES["fact"] if not f.startswith("li_"))}
     ctx["scores"] = scores_for(encode_all(assistant, items + held), items + held, assistant.reader)
     memoise_fits()
-    base_folds = cal.folds
     print("| variant | cost | outer seed | cross-validated (training) | held-out |")
     print("|---|---|---|---|---|")
     summary: dict[tuple[str, float], tuple[int, int, int, int]] = {}
@@ -220,11 +219,7 @@ def main() -> int:
             cal.FALSE_REFUSAL_COST = cost
             runs = []
             for seed in seeds:
-                def seeded(its: list[cal.Item], k: int, seed: int = 13, _outer: int = seed) -> list[np.ndarray]:
-                    return base_folds(its, k, seed=_outer if seed == 13 else seed)  # the inner folds keep theirs
-                cal.folds = seeded
-                cv, _ = cal.cross_validate(items, cal.FOLDS)
-                cal.folds = base_folds
+                cv = gs.cross_validate_seeded(items, seed)
                 if held:
                     final = cal.fit_all(items, cal.FOLDS)
                     test = cal.score(held, [cal.decide(it, final) for it in held])
