@@ -378,8 +378,9 @@ def overview_heads(ask: Ask, sentences: list[SentenceRecord]) -> list[SentenceRe
     heads = []
     for s in sentences:
         first = fold(s.text.split(maxsplit=1)[0]).strip(":.,") if s.text.strip() else ""
+        # a heading that is only the word ("Sleutelfactor", its number on a line of its own) names no instance
         if s.kind == "heading" and len(first) >= 4 and plural != first and plural.startswith(first) \
-                and len(plural) - len(first) <= 2:
+                and len(plural) - len(first) <= 2 and len(s.text.split()) >= 3:
             heads.append(s)
     return heads[:OVERVIEW_MAX] if len(heads) >= OVERVIEW_MIN else []
 

@@ -222,6 +222,8 @@ def test_overview_heads_answer_a_plural_question_only() -> None:
     assert overview_heads(ask_of("Welke werksessies waren er op de inspiratiedag?"), heads + other) == heads
     assert overview_heads(ask_of("Welke werksessie gaat over sport?"), heads) == []  # one of them, not all
     assert overview_heads(ask_of("Welke werksessies waren er?"), heads[:2]) == []  # two headings are no overview
+    bare = [_sentence(i, i, "Sleutelfactor", kind="heading") for i in range(1, 5)]  # the number on its own line
+    assert overview_heads(ask_of("Welke sleutelfactoren zijn er?"), bare) == []
 
 
 def test_a_lead_in_that_ends_its_passage_is_quoted_with_the_list_in_the_next_one() -> None:

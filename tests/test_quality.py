@@ -220,8 +220,9 @@ def test_an_overview_question_lists_every_instance_and_a_question_about_one_does
 def test_a_table_of_contents_line_never_stands_in_an_answer(real_assistant: Assistant) -> None:
     """The toolkit's contents ("Netwerking en toegankelijkheid 8") name the key factors with page numbers; a question
     about a key factor is answered from its text, never from the contents line."""
-    for question in ("Wat zegt de toolkit over netwerking en toegankelijkheid?",
-                     "Hoe werk je aan de beeldvorming over burgers met een migratieachtergrond?",
+    for question in ("Hoe creëer je een visie van een stad voor iedereen?",
+                     "Wat zegt de toolkit over vaardigheden rond inclusie en diversiteit?",
                      "Welke sleutelfactoren telt de benchmark Bouwen aan een stad voor iedereen?"):
         answer = real_assistant.ask(question)
-        assert not re.search(r"(?m)[^\W\d_] (?:5|6|7|8|10) \[\d+\]", answer.text), (question, answer.text)
+        assert not re.search(r"(?m)\S (?:5|6|7|8|10) \[\d+\]", answer.text), (question, answer.text)
+        assert not re.search(r"(?m)^- Sleutelfactor \[", answer.text)  # a bare label is no overview either
