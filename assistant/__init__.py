@@ -8,7 +8,7 @@ Public contract::
     ans.found, ans.text, ans.citations      # see assistant.types.Answer / Citation
 """
 
-from .service import Assistant
-from .types import Answer, Citation, DocumentInfo, Page, Passage
+from assistant.service import Assistant
+from assistant.types import Answer, Citation, DocumentInfo, Page, Passage
 
 __all__ = ["Answer", "Assistant", "Citation", "DocumentInfo", "Page", "Passage"]

@@ -15,11 +15,11 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .errors import ConfigError
+from assistant.errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL = "multilingual-e5-small"
-# Embedding backends (implemented in assistant/embedding.py); named here, where the setting is validated.
+# Embedding backends (implemented in assistant/model/embedding.py); named here, where the setting is validated.
 EMBEDDING_BACKENDS = ("onnx-int8", "onnx", "torch")
 DEFAULT_EMBEDDING_BACKEND = "onnx"
 

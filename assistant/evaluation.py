@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .messages import t
-from .types import Answer, Citation
+from assistant.messages import t
+from assistant.types import Answer, Citation
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import os
 import stat
 from pathlib import Path
 
-from .messages import t
+from assistant.messages import t
 
 
 def file_sha256(path: Path) -> str:

@@ -15,23 +15,29 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from . import followup
-from . import index as idx
-from .analysis import detect_language
-from .compose import Following, compose, not_found, overview, overview_heads
-from .config import Settings, get_settings
-from .conversation import Conversation, ConversationStore, Turn, open_conversations, valid_conversation_id
-from .embedding import Embedder, embedder_for
-from .errors import IndexNotFoundError, InvalidQuestionError, WegwijzerError
-from .evidence import Evidence, EvidenceModel, weigh
-from .generate import Checked, SentenceStream, Writer, Written, finish
-from .index.protocol import SentenceRecord
-from .llm import ChatClient, Deadline, LLMError
-from .messages import t
-from .retrieval import Hit, Retrieval, Retriever, coverage
-from .summary import summarise
-from .types import Answer, Citation, DocumentInfo, Page, Passage
-from .verify import missing_facts
+from assistant import index as idx
+from assistant.answer import followup
+from assistant.answer.compose import Following, compose, not_found, overview, overview_heads
+from assistant.answer.evidence import Evidence, EvidenceModel, weigh
+from assistant.answer.generate import Checked, SentenceStream, Writer, Written, finish
+from assistant.answer.llm import ChatClient, Deadline, LLMError
+from assistant.answer.retrieval import Hit, Retrieval, Retriever, coverage
+from assistant.answer.summary import summarise
+from assistant.answer.verify import missing_facts
+from assistant.config import Settings, get_settings
+from assistant.errors import IndexNotFoundError, InvalidQuestionError, WegwijzerError
+from assistant.index.protocol import SentenceRecord
+from assistant.messages import t
+from assistant.model.embedding import Embedder, embedder_for
+from assistant.stores.conversation import (
+    Conversation,
+    ConversationStore,
+    Turn,
+    open_conversations,
+    valid_conversation_id,
+)
+from assistant.text.analysis import detect_language
+from assistant.types import Answer, Citation, DocumentInfo, Page, Passage
 
 log = logging.getLogger(__name__)
 
@@ -319,7 +325,7 @@ class Assistant:
     # ------------------------------------------------------------ follow-ups
 
     def _plan(self, question: str, history: Conversation | None, top_k: int, deadline: Deadline | None) -> _Plan:
-        """Search ``question`` alone, or with the conversation it continues (see assistant.followup)."""
+        """Search ``question`` alone, or with the conversation it continues (see assistant.answer.followup)."""
         state = self._state
         prev = history.last if history else None
         if prev is None:

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .config import REPO_ROOT, Settings
-from .messages import t
+from assistant.config import REPO_ROOT, Settings
+from assistant.messages import t
 
 log = logging.getLogger(__name__)
 

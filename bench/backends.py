@@ -91,8 +91,8 @@ def run(rounds: int = 3, clients: tuple[int, ...] = (1, 8)) -> dict[str, Any]:
     from assistant import Assistant
     from assistant import index as idx
     from assistant.config import DEFAULT_MODEL, Settings
-    from assistant.embedding import BatchingEmbedder, open_embedder
     from assistant.evaluation import read_questions
+    from assistant.model.embedding import BatchingEmbedder, open_embedder
     from ingest.build import ingest
 
     questions = [q.question for path in (common.DEV_SET, NEARMISS_SET) for q in read_questions(path)]

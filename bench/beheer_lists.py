@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from assistant.feedback import FeedbackStore  # noqa: E402
+from assistant.stores.feedback import FeedbackStore  # noqa: E402
 
 ASKS = ["Waar vind ik", "Hoe vraag ik", "Wie betaalt", "Wanneer start", "Hoeveel kost", "Wat is"]
 THINGS = ["een premie", "de subsidie", "het inburgeringstraject", "een taalcursus", "de huurwaarborg",

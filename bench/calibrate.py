@@ -1,6 +1,6 @@
-"""Fit the evidence models (assistant/evidence_model.json) on labelled questions, with cross-validation.
+"""Fit the evidence models (assistant/answer/evidence_model.json) on labelled questions, with cross-validation.
 
-The models assistant/evidence.py describes:
+The models assistant/answer/evidence.py describes:
 
 1. the sentence model (logistic): does this sentence state the asked fact (it contains a gold string)?
 2. the sentence ranker (conditional logit: a softmax over each answerable question's sentences): which
@@ -15,7 +15,7 @@ sets (bench/questions/test_*.jsonl) are never used for fitting; they are reporte
 figures on the training questions themselves are labelled "in-sample" and are not evidence of quality.
 
     .venv/bin/python bench/calibrate.py            # report only
-    .venv/bin/python bench/calibrate.py --write    # also write assistant/evidence_model.json
+    .venv/bin/python bench/calibrate.py --write    # also write assistant/answer/evidence_model.json
 """
 
 from __future__ import annotations
@@ -32,9 +32,8 @@ from typing import Any
 import common
 import numpy as np
 
-from assistant.compose import compose, unit_text
-from assistant.evaluation import LEAD_CHARS, Question, normalise, read_questions
-from assistant.evidence import (
+from assistant.answer.compose import compose, unit_text
+from assistant.answer.evidence import (
     ANSWER_FEATURES,
     ANSWER_SIGNS,
     GATES,
@@ -50,7 +49,8 @@ from assistant.evidence import (
     sentence_part,
     sentence_signals,
 )
-from assistant.facts import ask_of
+from assistant.evaluation import LEAD_CHARS, Question, normalise, read_questions
+from assistant.text.facts import ask_of
 
 SHARED = common.REPO.parent / "shared" / "eval"
 QUESTIONS = common.REPO / "bench" / "questions"
@@ -372,7 +372,7 @@ def table(title: str, result: dict[str, Any]) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--write", action="store_true", help="write assistant/evidence_model.json")
+    parser.add_argument("--write", action="store_true", help="write assistant/answer/evidence_model.json")
     parser.add_argument("--folds", type=int, default=FOLDS)
     parser.add_argument("--cost", type=float, default=None,
                         help="weight of a false refusal against an answered unanswerable question")

@@ -116,7 +116,7 @@ def temp_data_dir(prefix: str = "wegwijzer-bench-") -> Iterator[Path]:
 def real_embedder() -> tuple[Any, float]:
     """The product's embedder (bundled multilingual-e5-small) and the seconds it took to load."""
     from assistant.config import DEFAULT_EMBEDDING_BACKEND, DEFAULT_MODEL
-    from assistant.embedding import load_embedder
+    from assistant.model.embedding import load_embedder
 
     started = time.perf_counter()
     embedder = load_embedder(DEFAULT_MODEL, SHARED_MODELS, backend=DEFAULT_EMBEDDING_BACKEND)
@@ -150,8 +150,8 @@ def real_assistant(name: str, corpus: Path = CORPUS, analyzer: dict[str, Any] | 
     """An Assistant on the real model over ``corpus``, indexed into data/bench-<name> (kept between runs;
     an ingest with nothing changed keeps the published version, so a second run starts in seconds)."""
     from assistant import Assistant
+    from assistant.answer.evidence import EvidenceModel
     from assistant.config import Settings
-    from assistant.evidence import EvidenceModel
     from ingest.build import ingest
 
     data = REPO / "data" / f"bench-{name}"

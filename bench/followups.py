@@ -97,7 +97,7 @@ def over_http(url: str) -> Ask:
 
 
 def run(ask: Ask, cases: list[dict[str, Any]]) -> dict[str, Any]:
-    from assistant.conversation import new_conversation_id
+    from assistant.stores.conversation import new_conversation_id
 
     rows = []
     for case in cases:
@@ -147,7 +147,7 @@ def markdown(result: dict[str, Any], command: str) -> str:
                               for k, v in s.items()]), ""]
     misses = [f"{r['id']}/{r['turn']}" for r in result["rows"] if not r["hit"]]
     lines += [f"Misses: {', '.join(misses) if misses else 'none'}. The follow-up set was used to develop the "
-              "follow-up rules (no fitted number; see `assistant/followup.py`), so these are development "
+              "follow-up rules (no fitted number; see `assistant/answer/followup.py`), so these are development "
               "figures, not held-out ones.", END]
     return "\n".join(lines)
 

@@ -19,7 +19,7 @@ The candidates (issue 8: refusing near misses without refusing answerable questi
   vector (a learned similarity), fitted out of fold and fed to the gate as one probability.
 
 This is an experiment harness: it changes calibrate's functions for its own run and never writes
-assistant/evidence_model.json. Results are in docs/benchmarks.md ("By hand: Answer quality").
+assistant/answer/evidence_model.json. Results are in docs/benchmarks.md ("By hand: Answer quality").
 
     .venv/bin/python bench/gate_signals.py                  # all candidates, outer-fold seed 13 (calibrate's)
     .venv/bin/python bench/gate_signals.py --seeds 13,1,2,3 --only baseline,quote_fact
@@ -36,9 +36,9 @@ import calibrate as cal
 import common
 import numpy as np
 
-from assistant import evidence
-from assistant.analysis import content_words, stem
-from assistant.evidence import RANKER_FEATURES, LinearModel, rank_candidates
+from assistant.answer import evidence
+from assistant.answer.evidence import RANKER_FEATURES, LinearModel, rank_candidates
+from assistant.text.analysis import content_words, stem
 
 WINDOW = 2  # neighbours on each side of the best sentence, as evidence.CONTEXT
 PAIR_C = 0.1  # regularisation of the pair model (sklearn's C); 1.0 gave the same cross-validated figures

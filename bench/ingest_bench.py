@@ -33,7 +33,7 @@ def run(materialise: bool = True) -> dict[str, Any]:
     print(f"model load (fresh process, torch import included): {load_s:.1f} s", flush=True)
 
     if materialise:
-        from assistant.modelpack import materialize_bundled_model
+        from assistant.model.modelpack import materialize_bundled_model
 
         with tempfile.TemporaryDirectory(prefix="wegwijzer-model-") as tmp:
             t0 = time.perf_counter()

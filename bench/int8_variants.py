@@ -48,7 +48,7 @@ def _quantise(onnx_dir: Path, work: Path, recipe: str) -> Path:
     """A copy of the export's directory whose ``onnx-int8`` file is the recipe's model."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    from assistant import embedding
+    from assistant.model import embedding
 
     target = work / recipe
     if target.exists():
@@ -79,8 +79,8 @@ def _reading(assistant: Any, paths: list[Path]) -> dict[str, Any]:
 def run(recipes: list[str], held_out: bool, rounds: int = 3) -> dict[str, Any]:
     from assistant import Assistant
     from assistant.config import DEFAULT_MODEL
-    from assistant.embedding import SentenceTransformerEmbedder, onnx_dir_for, resolve_model
-    from assistant.modelpack import model_fingerprint
+    from assistant.model.embedding import SentenceTransformerEmbedder, onnx_dir_for, resolve_model
+    from assistant.model.modelpack import model_fingerprint
 
     base, settings = common.real_assistant("int8")
     source = Path(resolve_model(DEFAULT_MODEL, common.SHARED_MODELS))

@@ -70,8 +70,8 @@ def _profile(assistant: Any, questions: list[str], top: int = 14) -> list[dict[s
 def run(rounds: int = 5, threads: int = 1, backend: str = DEFAULT_EMBEDDING_BACKEND) -> dict[str, Any]:
     from assistant import Assistant
     from assistant.config import DEFAULT_MODEL, Settings
-    from assistant.embedding import load_embedder, open_embedder
     from assistant.evaluation import read_questions
+    from assistant.model.embedding import load_embedder, open_embedder
     from ingest.build import ingest
 
     # Both on `threads` compute threads (default 1, as a `wegwijzer serve` worker): two thread pools

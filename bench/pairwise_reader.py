@@ -1,6 +1,6 @@
 """Late interaction (question and sentence read together) as answerability signals: issue 19, item 7.
 
-Measures the signals of ``assistant/reader.py`` (MaxSim between the question's content words and the
+Measures the signals of ``assistant/answer/reader.py`` (MaxSim between the question's content words and the
 tokens of its best sentences, over the e5 model's own token vectors) the way ``bench/calibrate.py``
 measures the shipped gates: calibrate's nested cross-validation on the training questions, at several
 outer-fold seeds and false-refusal costs, against the same gates without them ("baseline"), on the
@@ -23,7 +23,7 @@ the final report, never for choosing a variant (bench/questions/README.md).
     .venv/bin/python bench/pairwise_reader.py --only baseline,li --held-out        # the final report only
 
 This is an experiment harness: it changes calibrate's functions for its own run and never writes
-assistant/evidence_model.json (``bench/calibrate.py --write`` does, with the shipped feature set).
+assistant/answer/evidence_model.json (``bench/calibrate.py --write`` does, with the shipped feature set).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ import common
 import gate_signals as gs
 import numpy as np
 
-from assistant import evidence, reader
+from assistant.answer import evidence, reader
 
 # Variants: which reader signals join the fact gate, and how they are computed (top k sentences, vectors
 # centred on the corpus's mean token vector or not).

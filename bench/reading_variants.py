@@ -5,7 +5,7 @@
 
 The gates and the ranker are fitted exactly as bench/calibrate.py fits them (nested 5-fold cross-validation on
 the training questions); each question's scored sentences are kept, and every variant of the composition
-settings in ``assistant/compose.py`` (which sentences follow the best one, how long a quoted list may be) is
+settings in ``assistant/answer/compose.py`` (which sentences follow the best one, how long a quoted list may be) is
 applied to the same out-of-fold evidence. Nothing here is fitted: the variants are a handful of design
 settings, chosen on the training questions; the held-out figures are printed for the final report only.
 """
@@ -20,9 +20,9 @@ import calibrate as cal
 import common
 import numpy as np
 
-from assistant import compose as comp
+from assistant.answer import compose as comp
+from assistant.answer.evidence import RANKER_FEATURES, Evidence, LinearModel, rank_candidates
 from assistant.evaluation import LEAD_CHARS, normalise
-from assistant.evidence import RANKER_FEATURES, Evidence, LinearModel, rank_candidates
 
 VARIANTS: dict[str, dict[str, Any]] = {
     "ratio 0.10": {"FOLLOWER_RATIO": 0.1},

@@ -232,7 +232,7 @@ def synthetic_content(n: int, model: Any = None, workdir: Path | None = None,
     A question is four to six words of one passage, its vector a new point of that passage's cluster.
     """
     from assistant import index as idx
-    from assistant.sentences import split_sentences
+    from assistant.text.sentences import split_sentences
     from assistant.types import Page, Passage
 
     texts = synthetic_texts(n)
@@ -330,7 +330,7 @@ def local_postgres(n: int, base: Path | None = None) -> tuple[Any, str]:
     /tmp, or kept in ``base`` (``--keep``; started again if it exists)."""
     import tempfile
 
-    from assistant import localdb
+    from bots import localdb
 
     if base is None:
         base = Path(tempfile.mkdtemp(prefix="wegwijzer-bench-pg-"))
@@ -353,7 +353,7 @@ def bench_store(backend: str, n: int, content: Any, vectors: np.ndarray, questio
     """Write ``content`` through the store and query it; with ``content`` None, query the version ``kept``
     holds (its write figures come from the run that wrote it)."""
     from assistant import index as idx
-    from assistant.retrieval import Retriever
+    from assistant.answer.retrieval import Retriever
 
     index_dir = kept.dir / f"files-{n}" if kept is not None else workdir / "index"
     store: Any = idx.FileIndexStore(index_dir) if backend == "file" else idx.open_store(_settings(workdir, url))
@@ -531,7 +531,7 @@ class Kept:
     @contextlib.contextmanager
     def postgres(self) -> Iterator[str]:
         """The kept embedded server, started for the length of the block; yields its URL."""
-        from assistant.localdb import LocalServer
+        from bots.localdb import LocalServer
 
         server = LocalServer(self._path("postgres") / "postgres")
         try:
@@ -583,7 +583,7 @@ def run_stores(sizes: list[int], backends: list[str], url: str | None, ask: bool
                         db_url = url
                 row, reader = bench_store(backend, n, content, vectors, questions, truth, workdir, db_url, kept)
                 if truth is None:  # both stores' BM25 is exact: the first one with exhaustive dense search is truth
-                    from assistant.retrieval import Retriever
+                    from assistant.answer.retrieval import Retriever
 
                     exact = Retriever(ExactDense(reader, vectors))
                     truth = [[h.passage.id for h in exact.search(t, q, 10).hits] for t, q in questions]
@@ -610,7 +610,7 @@ def run_stores(sizes: list[int], backends: list[str], url: str | None, ask: bool
 
 
 def _retr(reader: Any) -> Any:
-    from assistant.retrieval import Retriever
+    from assistant.answer.retrieval import Retriever
 
     return Retriever(reader)
 

@@ -1,5 +1,5 @@
 """Which Dutch stemmer serves retrieval best: Snowball "dutch", "dutch_porter", and dutch_porter with the
-two Dutch ending rules of assistant.analysis ("dutch_porter+nl").
+two Dutch ending rules of assistant.text.analysis ("dutch_porter+nl").
 
 Each variant gets its own index of the shipped corpus (same model, same chunks); retrieval is measured
 on every answerable training question (dev, extra, bench/questions/train_answerable) and, reported
@@ -18,8 +18,8 @@ from typing import Any
 
 import common
 
-from assistant.analysis import analyzer_config
 from assistant.evaluation import normalise, read_questions
+from assistant.text.analysis import analyzer_config
 
 VARIANTS = ("dutch", "dutch_porter", "dutch_porter+nl")
 

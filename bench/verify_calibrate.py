@@ -1,14 +1,14 @@
-"""Fit the sentence check (assistant/verify.py) on hand-labelled claims, with nested cross-validation.
+"""Fit the sentence check (assistant/answer/verify.py) on hand-labelled claims, with nested cross-validation.
 
     .venv/bin/python bench/verify_calibrate.py            # print the cross-validated figures
-    .venv/bin/python bench/verify_calibrate.py --write    # also write assistant/verify_thresholds.json
+    .venv/bin/python bench/verify_calibrate.py --write    # also write assistant/answer/verify_thresholds.json
 
 The claims are ``bench/questions/verify_claims.jsonl`` (see bench/questions/README.md): sentences
 written against one passage of the shipped corpus each, labelled supported, contradicted or
 unsupported, with the kind of change (negation, antonym, role, quantity, date, place, missing
 content, paraphrase, ...). Each claim is measured as the verifier measures a generated sentence that
-cites that passage (:meth:`assistant.verify.Verifier.measure`), and the decision
-(:meth:`~assistant.verify.Verifier.judge`) has these free parts:
+cites that passage (:meth:`assistant.answer.verify.Verifier.measure`), and the decision
+(:meth:`~assistant.answer.verify.Verifier.judge`) has these free parts:
 
 * thresholds: ``min_cosine``, ``min_overlap``, ``max_unmatched`` (rarest lacking word);
 * which meaning checks count: negation added, dropped or of unmentioned words, antonyms, roles, binding,
@@ -186,14 +186,14 @@ def to_markdown(result: dict[str, Any]) -> str:
         f"`{COMMAND}`: {result['claims']} hand-written Dutch claims over {result['passages']} passages of the "
         f"shipped corpus (`bench/questions/verify_claims.jsonl`: {result['supported']} supported, "
         f"{result['contradicted']} contradicted, {result['unsupported']} unsupported), each judged as "
-        "`assistant/verify.py` judges a generated sentence citing that passage. Nested cross-validation grouped "
+        "`assistant/answer/verify.py` judges a generated sentence citing that passage. Nested cross-validation grouped "
         f"by passage: {OUTER} outer folds report, {INNER} inner folds choose which meaning checks count, the "
         "thresholds are fitted on the outer training passages (a wrongly kept sentence weighs twice). Rates are "
         "the pooled held-out verdicts with 95% Wilson intervals. Target: ≤ 2% of contradicted or unsupported "
         "claims kept, ≤ 5% of supported ones removed.", "",
         common.md_table(["check (held-out, `" + COMMAND + "`)", "contradicted or unsupported kept",
                          "supported removed"], [
-            ["facts, words, meaning and the meaning checks of `assistant/polarity.py`",
+            ["facts, words, meaning and the meaning checks of `assistant/answer/polarity.py`",
              pct(cv["kept_unsupported"]), pct(cv["removed_supported"])],
             ["facts, words and meaning only (the check before issue 22), same folds",
              pct(old["kept_unsupported"]), pct(old["removed_supported"])]]),
@@ -202,7 +202,7 @@ def to_markdown(result: dict[str, Any]) -> str:
             [kind, pct(v["kept_unsupported"]) if "kept_unsupported" in v else "–",
              pct(v["removed_supported"]) if "removed_supported" in v else "–"]
             for kind, v in sorted(kinds.items(), key=lambda kv: ("removed_supported" in kv[1], kv[0]))]),
-        "", f"Fitted on all claims (`{COMMAND} --write`, in `assistant/verify_thresholds.json`): checks "
+        "", f"Fitted on all claims (`{COMMAND} --write`, in `assistant/answer/verify_thresholds.json`): checks "
         f"{', '.join(result['checks']) or 'none'}; cosine ≥ {result['min_cosine']:.2f}, word overlap ≥ "
         f"{result['min_overlap']:.2f}, rarest lacking word ≤ {result['max_unmatched']:.2f}. Outer folds chose "
         "(checks, cosine / overlap / rarest lacking word): "
@@ -231,7 +231,7 @@ OBSTACLES = (
     "thresholds high enough to remove those also remove about one supported paraphrase in eight. (4) No Dutch or "
     "multilingual entailment (NLI) model that ships its weights in a package was found in the package lists, and "
     "none may be downloaded at run time. Read the figures with one caveat: the lexicons and rules of "
-    "`assistant/polarity.py` were written while reading this set's errors; only the choice of checks and the "
+    "`assistant/answer/polarity.py` were written while reading this set's errors; only the choice of checks and the "
     "thresholds are cross-validated, so the rules' share of the held-out figures is optimistic for new text.")
 
 
@@ -244,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from assistant import Assistant
-    from assistant.verify import Verifier
+    from assistant.answer.verify import Verifier
 
     assistant = Assistant.load(follow=False)
     reader = assistant.reader

@@ -28,7 +28,7 @@ def _dutch_argparse() -> None:
 
 
 def _cmd_setup(settings: Settings, args: argparse.Namespace) -> int:
-    from assistant.embedding import embedder_for
+    from assistant.model.embedding import embedder_for
 
     emb = embedder_for(settings)
     print(t("cli.model_ready", label=emb.identity.label, dim=emb.identity.dim, fingerprint=emb.identity.fingerprint))
@@ -95,8 +95,8 @@ def _print_answer(answer: Any, out: TextIO) -> None:
 def _cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
     """An interactive conversation: follow-ups are read with the earlier questions (issue 11)."""
     from assistant import Assistant
-    from assistant.conversation import new_conversation_id
     from assistant.errors import InvalidQuestionError
+    from assistant.stores.conversation import new_conversation_id
 
     interactive = sys.stdin.isatty()
     if interactive:
@@ -208,7 +208,7 @@ def _cmd_watch(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _local_server(settings: Settings):  # type: ignore[no-untyped-def]
-    from assistant.localdb import LocalServer
+    from bots.localdb import LocalServer
 
     return LocalServer(settings.data_dir / "postgres")
 

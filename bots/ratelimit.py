@@ -28,9 +28,9 @@ from pathlib import Path
 
 from assistant.config import Settings
 from assistant.errors import WegwijzerError
-from assistant.feedback import database_salt, local_salt
 from assistant.hashing import hash_user
-from assistant.sqlitefile import open_shared
+from assistant.stores.feedback import database_salt, local_salt
+from assistant.stores.sqlitefile import open_shared
 
 log = logging.getLogger(__name__)
 

@@ -16,14 +16,14 @@ from typing import Any
 import numpy as np
 
 from assistant import index as idx
-from assistant.analysis import analyzer_config
 from assistant.config import Settings
-from assistant.embedding import Embedder, embedder_for
 from assistant.errors import DocumentError, IndexFormatError, IndexNotFoundError, IndexWriteError, WegwijzerError
-from assistant.facts import encode_facts, facts_in
 from assistant.hashing import file_sha256
 from assistant.messages import t
-from assistant.sentences import SPLITTER_VERSION, split_sentences
+from assistant.model.embedding import Embedder, embedder_for
+from assistant.text.analysis import analyzer_config
+from assistant.text.facts import encode_facts, facts_in
+from assistant.text.sentences import SPLITTER_VERSION, split_sentences
 from assistant.types import Page, Passage
 
 from .catalog import read_catalog

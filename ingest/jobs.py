@@ -30,9 +30,9 @@ from pathlib import Path
 from typing import Any
 
 from assistant.config import Settings
-from assistant.embedding import Embedder
 from assistant.errors import IngestBusyError, WegwijzerError
 from assistant.messages import t
+from assistant.model.embedding import Embedder
 
 from .jobstate import ACTIVE, DONE, FAILED, QUEUED, RUNNING, Job, JobQueue, JobStore, Progress, new_job, open_jobs
 
@@ -330,7 +330,7 @@ def run_jobs(settings: Settings, embedder_factory: EmbedderFactory | None = None
 def _load_embedder(settings: Settings, factory: EmbedderFactory | None) -> Embedder:
     if factory is not None:
         return factory()
-    from assistant.embedding import load_embedder
+    from assistant.model.embedding import load_embedder
 
     # ingest_threads caps ONNX Runtime's pool (which ignores OMP_NUM_THREADS) and torch's own pools.
     return load_embedder(settings.embedding_model, settings.models_dir, backend=settings.embedding_backend,

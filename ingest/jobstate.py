@@ -28,7 +28,7 @@ from typing import Any, Protocol
 from assistant.config import Settings
 from assistant.errors import IndexWriteError
 from assistant.messages import t
-from assistant.statefiles import create_private, private_file, private_folder
+from assistant.stores.statefiles import create_private, private_file, private_folder
 
 log = logging.getLogger(__name__)
 

@@ -79,7 +79,7 @@ def models_dir() -> Path:
 @pytest.fixture(scope="session")
 def real_embedder():  # type: ignore[no-untyped-def]
     from assistant.config import DEFAULT_EMBEDDING_BACKEND, DEFAULT_MODEL
-    from assistant.embedding import load_embedder
+    from assistant.model.embedding import load_embedder
 
     return load_embedder(DEFAULT_MODEL, shared_models_dir(), backend=DEFAULT_EMBEDDING_BACKEND)
 
@@ -137,7 +137,7 @@ def pg_server():  # type: ignore[no-untyped-def]
     """
     import tempfile
 
-    from assistant.localdb import LocalServer, free_port
+    from bots.localdb import LocalServer, free_port
 
     base = Path(tempfile.mkdtemp(prefix="wegwijzer-test-pg-"))
     base.chmod(0o755)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.analysis import fold
-from assistant.embedding import ModelIdentity
+from assistant.model.embedding import ModelIdentity
+from assistant.text.analysis import fold
 
 
 class FakeEmbedder:

@@ -1,4 +1,4 @@
-from assistant.analysis import Decompounder, analyze, fold, stem
+from assistant.text.analysis import Decompounder, analyze, fold, stem
 
 
 def test_fold_removes_accents_and_case() -> None:

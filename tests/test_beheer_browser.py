@@ -253,7 +253,7 @@ def test_upload_edit_ask_delete_and_the_lists(page: Any, browser: Any, site: dic
     fb.wait_for()
     assert "👎" in fb.inner_text() and QUESTION in fb.inner_text() and NEW_TITLE in fb.inner_text()
     # the answer that was shown, as it was shown: the text, how it was made, the index it came from
-    from assistant.feedback import FeedbackStore
+    from assistant.stores.feedback import FeedbackStore
 
     store = FeedbackStore(site["settings"].feedback_db)
     (stored,) = [f for f in store.recent_feedback(helpful=False) if f.comment == COMMENT]
@@ -376,7 +376,7 @@ def test_at_360_pixels_nothing_overflows(browser: Any, site: dict[str, Any], tmp
 
 def test_markup_in_titles_and_comments_is_shown_as_text(page: Any, site: dict[str, Any]) -> None:
     settings = site["settings"]
-    from assistant.feedback import FeedbackStore, Shown
+    from assistant.stores.feedback import FeedbackStore, Shown
     from ingest.catalog import update_entry
 
     source = "studiedag-participatief-integratiebeleid-programma.md"

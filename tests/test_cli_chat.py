@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from assistant.config import REPO_ROOT, Settings
-from assistant.conversation import SQLiteConversationStore
+from assistant.stores.conversation import SQLiteConversationStore
 
 from .conftest import shared_models_dir
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from assistant.compose import compose, not_found
-from assistant.evidence import Candidate, Evidence
-from assistant.facts import ask_of
+from assistant.answer.compose import compose, not_found
+from assistant.answer.evidence import Candidate, Evidence
+from assistant.answer.retrieval import Hit
 from assistant.index.protocol import SentenceRecord
 from assistant.messages import t
-from assistant.retrieval import Hit
+from assistant.text.facts import ask_of
 from assistant.types import Passage
 
 
@@ -215,7 +215,7 @@ def test_a_long_lead_is_cut_to_the_clause_that_holds_the_asked_fact() -> None:
 
 
 def test_overview_heads_answer_a_plural_question_only() -> None:
-    from assistant.compose import overview_heads
+    from assistant.answer.compose import overview_heads
 
     heads = [_sentence(i, i, f"Werksessie actie {i}: onderwerp {i}", kind="heading") for i in range(1, 5)]
     other = [_sentence(9, 9, "Werksessies zijn interactief.", kind="sentence")]

@@ -18,10 +18,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from assistant import Assistant
+from assistant.answer.followup import asks_anew, complete, signals, with_context
 from assistant.config import REPO_ROOT, Settings
-from assistant.conversation import SQLiteConversationStore, Turn, new_conversation_id, valid_conversation_id
 from assistant.errors import ConfigError, InvalidQuestionError
-from assistant.followup import asks_anew, complete, signals, with_context
+from assistant.stores.conversation import SQLiteConversationStore, Turn, new_conversation_id, valid_conversation_id
 from bots.web import create_app
 
 # ---------------------------------------------------------------- the store
@@ -61,7 +61,7 @@ def test_conversations_survive_a_restart_and_are_shared_between_processes(tmp_pa
     path = tmp_path / "c.sqlite3"
     cid = new_conversation_id()
     SQLiteConversationStore(path).append(cid, turn("in dit proces"))
-    code = ("import sys; from assistant.conversation import SQLiteConversationStore, Turn; "
+    code = ("import sys; from assistant.stores.conversation import SQLiteConversationStore, Turn; "
             "s = SQLiteConversationStore(sys.argv[1]); s.append(sys.argv[2], Turn('in een ander proces', 'q'))")
     subprocess.run([sys.executable, "-c", code, str(path), cid], check=True, cwd=REPO_ROOT, timeout=60)
     loaded = SQLiteConversationStore(path).load(cid)

@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant import embedding
 from assistant.config import DEFAULT_EMBEDDING_BACKEND, DEFAULT_MODEL, REPO_ROOT, Settings
-from assistant.embedding import BatchingEmbedder, ModelIdentity
 from assistant.errors import ConfigError, ModelMismatchError
+from assistant.model import embedding
+from assistant.model.embedding import BatchingEmbedder, ModelIdentity
 
 from .conftest import CORPUS, shared_models_dir
 from .fakes import FakeEmbedder

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from assistant.analysis import analyze
-from assistant.evidence import eligible_mask, sentence_signals
-from assistant.facts import encode_facts, facts_in
+from assistant.answer.evidence import eligible_mask, sentence_signals
+from assistant.answer.retrieval import Hit, Retrieval
 from assistant.index.protocol import SentenceRecord
-from assistant.retrieval import Hit, Retrieval
+from assistant.text.analysis import analyze
+from assistant.text.facts import encode_facts, facts_in
 from assistant.types import Passage
 
 

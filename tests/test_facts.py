@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.analysis import analyze
-from assistant.facts import (
+from assistant.text.analysis import analyze
+from assistant.text.facts import (
     AMOUNT,
     CONTACT,
     DATE,

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from assistant.errors import DatabaseError
-from assistant.feedback import SCHEMA_VERSION, FeedbackStore, Shown, group_questions, hash_user
+from assistant.stores.feedback import SCHEMA_VERSION, FeedbackStore, Shown, group_questions, hash_user
 
 
 def test_feedback_is_stored_with_question_and_sources(tmp_path: Path) -> None:

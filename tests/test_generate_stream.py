@@ -1,4 +1,4 @@
-"""Streaming a generated answer sentence by sentence (assistant/generate.py, issue 22): a sentence counts as
+"""Streaming a generated answer sentence by sentence (assistant/answer/generate.py, issue 22): a sentence counts as
 complete only when no further text can change it, each is checked once complete, only those that pass are
 handed on, and the final answer is the one :func:`finish` builds from the whole reply. Fast: fake embedder."""
 
@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from assistant import Assistant
+from assistant.answer.generate import SentenceStream, _plain, complete_claims, finish
+from assistant.answer.verify import claims
 from assistant.config import Settings
-from assistant.generate import SentenceStream, _plain, complete_claims, finish
-from assistant.verify import claims
 
 from .fakes import FakeEmbedder
 

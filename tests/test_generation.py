@@ -19,9 +19,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from assistant import Assistant
+from assistant.answer.generate import Checked
 from assistant.config import Settings
-from assistant.conversation import SQLiteConversationStore
-from assistant.generate import Checked
+from assistant.stores.conversation import SQLiteConversationStore
 from bots.web import create_app
 
 from .llm_stub import (

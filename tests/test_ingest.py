@@ -12,7 +12,7 @@ from assistant import Assistant
 from assistant import index as idx
 from assistant.config import Settings
 from assistant.errors import IngestBusyError, ModelMismatchError, WegwijzerError
-from assistant.facts import NAME, Fact
+from assistant.text.facts import NAME, Fact
 from ingest.build import ingest
 
 from .fakes import FakeEmbedder

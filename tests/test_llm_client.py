@@ -1,4 +1,4 @@
-"""The OpenAI-compatible client (assistant/llm.py) against a real HTTP server on 127.0.0.1: whole and
+"""The OpenAI-compatible client (assistant/answer/llm.py) against a real HTTP server on 127.0.0.1: whole and
 streamed replies, errors, and one deadline for the whole answer however the server behaves."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from assistant.llm import HTTP_ERROR, MALFORMED, TIMEOUT, UNREACHABLE, ChatClient, Deadline, LLMError
+from assistant.answer.llm import HTTP_ERROR, MALFORMED, TIMEOUT, UNREACHABLE, ChatClient, Deadline, LLMError
 
 from .llm_stub import StubLLM
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant import modelpack
 from assistant.errors import ModelUnavailableError
+from assistant.model import modelpack
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 MIN_COSINE = 0.999

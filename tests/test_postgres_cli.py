@@ -30,7 +30,7 @@ def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 def test_db_start_status_stop(tmp_path: Path) -> None:
     import tempfile
 
-    from assistant.localdb import free_port
+    from bots.localdb import free_port
 
     data = Path(tempfile.mkdtemp(prefix="wegwijzer-cli-pg-"))  # under /tmp: reachable for the server's user
     data.chmod(0o755)
@@ -99,7 +99,7 @@ def test_import_needs_a_database_url(settings: Settings) -> None:
 
 
 def test_unreachable_database_in_the_cli_is_one_dutch_line(settings: Settings) -> None:
-    from assistant.localdb import free_port
+    from bots.localdb import free_port
 
     url = f"postgresql://wegwijzer:geheim@127.0.0.1:{free_port()}/wegwijzer"
     out = _cli("status", env={"WEGWIJZER_DATA_DIR": str(settings.data_dir), "WEGWIJZER_DATABASE_URL": url})

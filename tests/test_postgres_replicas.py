@@ -118,14 +118,14 @@ def test_two_replicas_serve_a_document_ingested_elsewhere(shared, models_dir: Pa
         r = httpx.post(one.url + "/api/feedback", json={"answer_id": answer["answer_id"], "helpful": True},
                        timeout=30)
         assert r.status_code in (200, 201), r.text
-        from assistant.feedback import PostgresFeedbackStore
+        from assistant.stores.feedback import PostgresFeedbackStore
 
         votes = [f for f in PostgresFeedbackStore(url).feedback() if f.answer_id == answer["answer_id"]]
         assert [v.helpful for v in votes] == [True] and votes[0].question == QUESTION
 
 
 def test_a_replica_killed_mid_request_loses_nothing(shared, models_dir: Path) -> None:  # type: ignore[no-untyped-def]
-    from assistant.feedback import PostgresFeedbackStore
+    from assistant.stores.feedback import PostgresFeedbackStore
 
     url, base = shared
     store = PostgresFeedbackStore(url)

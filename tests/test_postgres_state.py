@@ -16,8 +16,8 @@ import pytest
 
 from assistant import index as idx
 from assistant.config import Settings
-from assistant.feedback import _PG_MIGRATIONS, PostgresFeedbackStore, Shown, client_salt, open_feedback
 from assistant.messages import t
+from assistant.stores.feedback import _PG_MIGRATIONS, PostgresFeedbackStore, Shown, client_salt, open_feedback
 from bots.ratelimit import Limit, PostgresLimiter, open_limiter
 from ingest.build import ingest
 from ingest.jobs import Reindexer, pid_alive
@@ -148,7 +148,7 @@ def test_replicas_share_one_rate_limit(pg_settings: Settings) -> None:
 
 
 def test_an_unreachable_database_lets_requests_through(caplog: pytest.LogCaptureFixture) -> None:
-    from assistant.localdb import free_port
+    from bots.localdb import free_port
 
     limiter = PostgresLimiter(f"postgresql://x:y@127.0.0.1:{free_port()}/nope")
     assert all(limiter.hit(LIMIT, "a").allowed for _ in range(5))
@@ -253,7 +253,7 @@ def test_a_database_restart_is_survived(pg_server, pg_index: Settings) -> None: 
 
 
 def test_conversations_live_in_the_database_and_replicas_share_them(pg_settings: Settings) -> None:
-    from assistant.conversation import PostgresConversationStore, Turn, new_conversation_id, open_conversations
+    from assistant.stores.conversation import PostgresConversationStore, Turn, new_conversation_id, open_conversations
 
     store = open_conversations(pg_settings.with_(conversation_max_turns=3))
     assert isinstance(store, PostgresConversationStore)
@@ -271,7 +271,7 @@ def test_conversations_live_in_the_database_and_replicas_share_them(pg_settings:
 
 
 def test_concurrent_appends_to_one_conversation_lose_no_turn(pg_settings: Settings) -> None:
-    from assistant.conversation import PostgresConversationStore, Turn, new_conversation_id
+    from assistant.stores.conversation import PostgresConversationStore, Turn, new_conversation_id
 
     cid = new_conversation_id()
     stores = [PostgresConversationStore(pg_settings.database_url, max_turns=100) for _ in range(3)]
@@ -290,7 +290,7 @@ def test_concurrent_appends_to_one_conversation_lose_no_turn(pg_settings: Settin
 
 
 def test_an_expired_conversation_starts_afresh_and_is_purged(pg_settings: Settings) -> None:
-    from assistant.conversation import PostgresConversationStore, Turn, new_conversation_id
+    from assistant.stores.conversation import PostgresConversationStore, Turn, new_conversation_id
 
     store = PostgresConversationStore(pg_settings.database_url, ttl_s=60.0)
     cid = new_conversation_id()

@@ -271,7 +271,7 @@ def test_migrations_are_idempotent_and_concurrent(pg_url: str) -> None:
 
 
 def test_unreachable_server_is_a_dutch_message(settings: Settings) -> None:
-    from assistant.localdb import free_port
+    from bots.localdb import free_port
 
     url = f"postgresql://wegwijzer:x@127.0.0.1:{free_port()}/wegwijzer"
     store = idx.open_store(settings.with_(database_url=url))

@@ -101,7 +101,7 @@ def test_a_question_on_the_topic_asking_for_a_missing_fact_is_refused(real_assis
 
 
 def test_no_question_sentence_or_bare_heading_stands_as_the_answer(real_assistant: Assistant) -> None:
-    from assistant.sentences import split_sentences
+    from assistant.text.sentences import split_sentences
 
     questions = [q.question for q in read_questions(DEV_SET)] if DEV_SET.is_file() else []
     for question in questions + ["Welke vragen stel je best over verenigingen?", "Wat zijn de richtvragen?"]:

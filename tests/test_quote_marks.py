@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from assistant.config import Settings
-from assistant.sentences import split_sentences
+from assistant.text.sentences import split_sentences
 from assistant.types import DocumentInfo, Page, Passage
 from bots.web import create_app
 from bots.web.doctext import mark_text

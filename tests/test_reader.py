@@ -1,11 +1,11 @@
-"""Late interaction (assistant/reader.py, measured by bench/pairwise_reader.py): alignment and signals."""
+"""Late interaction (assistant/answer/reader.py, measured by bench/pairwise_reader.py): alignment and signals."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from assistant import reader
+from assistant.answer import reader
 
 
 def _unit(*rows: list[float]) -> np.ndarray:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from assistant import Assistant
-from assistant.analysis import detect_language
+from assistant.answer.retrieval import jaccard, shingles
 from assistant.config import Settings
-from assistant.retrieval import jaccard, shingles
+from assistant.text.analysis import detect_language
 from ingest.build import ingest
 
 from .fakes import FakeEmbedder

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from assistant.sentences import split_sentences
+from assistant.text.sentences import split_sentences
 
 
 def texts(text: str) -> list[str]:

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from assistant.config import Settings
-from assistant.conversation import SQLiteConversationStore, Turn
-from assistant.feedback import FeedbackStore, hash_user, local_salt
+from assistant.stores.conversation import SQLiteConversationStore, Turn
+from assistant.stores.feedback import FeedbackStore, hash_user, local_salt
 from bots.ratelimit import Limit, PostgresLimiter, SQLiteLimiter
 from bots.web.session import SignedOut, local_secret
 from ingest.jobstate import FileJobStore, JobQueue, new_job
@@ -158,7 +158,7 @@ def test_a_local_postgresql_still_starts_after_the_data_directory_is_tightened(t
     """Under root `wegwijzer db` runs PostgreSQL as its own user, which must traverse the data directory."""
     import tempfile
 
-    from assistant.localdb import LocalServer, free_port
+    from bots.localdb import LocalServer, free_port
 
     base = Path(tempfile.mkdtemp(prefix="wegwijzer-test-modes-"))  # under /tmp: reachable by that user
     try:

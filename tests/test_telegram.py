@@ -25,8 +25,8 @@ import pytest
 from assistant import Assistant
 from assistant.config import Settings
 from assistant.errors import ConfigError
-from assistant.feedback import FeedbackStore, Shown
 from assistant.messages import t
+from assistant.stores.feedback import FeedbackStore, Shown
 from assistant.types import Answer
 from bots.telegram import app as app_module
 from bots.telegram import build_application, serve
@@ -698,7 +698,7 @@ def test_a_follow_up_is_read_in_the_chats_conversation_until_nieuw(api: FakeBotA
 def test_a_generated_answer_shows_only_checked_sentences_and_ends_marked(
         api: FakeBotAPI, start_bot: StartBot, bot_settings: Settings, real_index_settings: Settings,
         real_embedder: Any, tmp_path: Path) -> None:
-    from assistant.conversation import SQLiteConversationStore
+    from assistant.stores.conversation import SQLiteConversationStore
 
     from .llm_stub import INJECTED_MARKS, StubLLM, passages_of, quotable, supported_and_injected
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from assistant.config import REPO_ROOT, Settings
-from assistant.feedback import FeedbackStore
+from assistant.stores.feedback import FeedbackStore
 
 from .botapi_server import TOKEN, FakeBotAPI, parse_telegram_html
 from .conftest import shared_models_dir

@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 
 from assistant.config import Settings
 from assistant.errors import ConfigError
-from assistant.feedback import SCHEMA_VERSION, FeedbackStore
 from assistant.messages import t
+from assistant.stores.feedback import SCHEMA_VERSION, FeedbackStore
 from assistant.transparency import EVALUATION_FILE, evaluation_summary, load_evaluation
 from bots.web import create_app
 from bots.web.app import widget_script
@@ -227,7 +227,7 @@ def test_an_existing_feedback_file_gains_the_askers_pseudonym(tmp_path: Path) ->
 
 
 def test_the_postgres_store_sees_and_erases_a_persons_data_too(pg_url: str) -> None:
-    from assistant.feedback import PostgresFeedbackStore
+    from assistant.stores.feedback import PostgresFeedbackStore
 
     check_personal_data(PostgresFeedbackStore(pg_url))
 

@@ -1,4 +1,4 @@
-"""Verification of written sentences (assistant/verify.py): splitting an answer into cited claims, the facts a
+"""Verification of written sentences (assistant/answer/verify.py): splitting an answer into cited claims, the facts a
 claim must find in its passage, and the verdicts on the real model and index."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from assistant.generate import declined, usable_rewrite
-from assistant.verify import Verifier, claims, required_facts
+from assistant.answer.generate import declined, usable_rewrite
+from assistant.answer.verify import Verifier, claims, required_facts
 
 
 def test_claims_carry_their_markers_wherever_the_model_puts_them() -> None:

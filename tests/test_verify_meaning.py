@@ -1,4 +1,4 @@
-"""The meaning signals of the sentence check (assistant/polarity.py), alone and through the verifier on the
+"""The meaning signals of the sentence check (assistant/answer/polarity.py), alone and through the verifier on the
 real model: a sentence that says the opposite of its passage with the passage's own words is removed."""
 
 from __future__ import annotations
@@ -7,8 +7,15 @@ from typing import Any
 
 import pytest
 
-from assistant.polarity import antonym_flips, binding_flips, missing_roles, negated, negation_flips, quantity_flips
-from assistant.verify import Verifier, claims
+from assistant.answer.polarity import (
+    antonym_flips,
+    binding_flips,
+    missing_roles,
+    negated,
+    negation_flips,
+    quantity_flips,
+)
+from assistant.answer.verify import Verifier, claims
 
 PLEIN = ("Pleinmakers zijn inwoners van een bepaalde buurt in de stad of gemeente en proberen via allerhande "
          "initiatieven de sociale samenhang in de publieke ruimte te versterken. Een pleinmaker is regelmatig "

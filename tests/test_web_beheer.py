@@ -19,8 +19,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from assistant.config import Settings
-from assistant.feedback import Shown
 from assistant.messages import t
+from assistant.stores.feedback import Shown
 from bots.web import create_app
 from bots.web.session import COOKIE, Sessions
 from ingest.catalog import read_catalog

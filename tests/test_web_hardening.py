@@ -19,7 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from assistant.config import Settings
-from assistant.feedback import FeedbackStore
+from assistant.stores.feedback import FeedbackStore
 from bots.web import create_app
 from bots.web.guards import relative_location
 from bots.web.server import uvicorn_options

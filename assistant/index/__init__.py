@@ -10,12 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .files import CURRENT, LOCK, TMP_PREFIX, VERSIONS, FileIndexReader, FileIndexStore, IngestLock
-from .model import FORMAT_VERSION, DocumentEntry, Manifest, ModelInfo
-from .protocol import IndexReader, IndexStore, SentenceRecord, VersionContent
+from assistant.index.files import CURRENT, LOCK, TMP_PREFIX, VERSIONS, FileIndexReader, FileIndexStore, IngestLock
+from assistant.index.model import FORMAT_VERSION, DocumentEntry, Manifest, ModelInfo
+from assistant.index.protocol import IndexReader, IndexStore, SentenceRecord, VersionContent
 
 if TYPE_CHECKING:
-    from ..config import Settings
+    from assistant.config import Settings
 
 __all__ = [
     "CURRENT", "FORMAT_VERSION", "LOCK", "TMP_PREFIX", "VERSIONS", "DocumentEntry", "FileIndexReader",
@@ -27,7 +27,7 @@ __all__ = [
 def open_store(settings: Settings) -> IndexStore:
     """The index store the settings select: PostgreSQL when ``database_url`` is set, else the data directory."""
     if settings.database_url:
-        from .postgres import PostgresIndexStore
+        from assistant.index.postgres import PostgresIndexStore
 
         return PostgresIndexStore(settings.database_url)
     return FileIndexStore(settings.index_dir)
@@ -45,8 +45,8 @@ def read_manifest(index_dir: Path, version: str | None = None) -> Manifest:
     store = FileIndexStore(index_dir)
     chosen = version or store.current_version()
     if chosen is None:
-        from ..errors import IndexNotFoundError
-        from ..messages import t
+        from assistant.errors import IndexNotFoundError
+        from assistant.messages import t
         raise IndexNotFoundError(t("index.missing") + f" ({index_dir})")
     return store.read_manifest(chosen)
 

@@ -36,17 +36,17 @@ from typing import Any
 import faiss
 import numpy as np
 
-from ..analysis import analyzer_config
-from ..errors import IndexFormatError, IndexNotFoundError, IndexWriteError, IngestBusyError
-from ..messages import t
-from ..types import Page, Passage
-from .lexical import K1, Analyser, B, idf, lexical_text, vocabulary_of
-from .model import FORMAT_VERSION, Manifest
-from .protocol import PASSAGE_COLUMNS as _PASSAGE_COLUMNS
-from .protocol import SENTENCE_COLUMNS as _SENTENCE_COLUMNS
-from .protocol import ManifestReader, SentenceRecord, VersionContent
-from .protocol import passage_from_row as _passage
-from .protocol import sentence_from_row as _sentence
+from assistant.errors import IndexFormatError, IndexNotFoundError, IndexWriteError, IngestBusyError
+from assistant.index.lexical import K1, Analyser, B, idf, lexical_text, vocabulary_of
+from assistant.index.model import FORMAT_VERSION, Manifest
+from assistant.index.protocol import PASSAGE_COLUMNS as _PASSAGE_COLUMNS
+from assistant.index.protocol import SENTENCE_COLUMNS as _SENTENCE_COLUMNS
+from assistant.index.protocol import ManifestReader, SentenceRecord, VersionContent
+from assistant.index.protocol import passage_from_row as _passage
+from assistant.index.protocol import sentence_from_row as _sentence
+from assistant.messages import t
+from assistant.text.analysis import analyzer_config
+from assistant.types import Page, Passage
 
 log = logging.getLogger(__name__)
 

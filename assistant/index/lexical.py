@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from ..analysis import DEFAULT_STEMMER, Decompounder, analyze, analyzer_config, content_words
-from ..types import Passage
+from assistant.text.analysis import DEFAULT_STEMMER, Decompounder, analyze, analyzer_config, content_words
+from assistant.types import Passage
 
 K1 = 1.2
 B = 0.75

@@ -12,9 +12,9 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ..errors import IndexFormatError, ModelMismatchError
-from ..messages import t
-from ..types import DocumentInfo
+from assistant.errors import IndexFormatError, ModelMismatchError
+from assistant.messages import t
+from assistant.types import DocumentInfo
 
 FORMAT_VERSION = 2
 

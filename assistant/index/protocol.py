@@ -13,9 +13,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from ..analysis import analyzer_config
-from ..types import Page, Passage
-from .model import DocumentEntry, Manifest, ModelInfo
+from assistant.index.model import DocumentEntry, Manifest, ModelInfo
+from assistant.text.analysis import analyzer_config
+from assistant.types import Page, Passage
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class SentenceRecord:
     text: str
     kind: str
     block: int
-    facts: str = ""  # assistant.facts.encode_facts
+    facts: str = ""  # assistant.text.facts.encode_facts
     terms: tuple[str, ...] = ()  # analysed terms, as the lexical index analyses the question
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .model import DocumentEntry
-from .protocol import IndexReader, IndexStore, VersionContent
+from assistant.index.model import DocumentEntry
+from assistant.index.protocol import IndexReader, IndexStore, VersionContent
 
 CHUNK = 500
 

@@ -15,7 +15,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from assistant.feedback import hash_user
+from assistant.stores.feedback import hash_user
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from telegram.ext import (
 
 from assistant.config import Settings
 from assistant.errors import ConfigError
-from assistant.feedback import open_feedback
+from assistant.stores.feedback import open_feedback
 from ingest.jobs import Reindexer
 
 from . import handlers

@@ -21,15 +21,15 @@ from telegram.constants import ChatType
 from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 from telegram.ext import ContextTypes
 
+from assistant.answer.generate import Checked
 from assistant.errors import (
     IndexNotFoundError,
     IngestBusyError,
     InvalidQuestionError,
     WegwijzerError,
 )
-from assistant.feedback import Shown, hash_user
-from assistant.generate import Checked
 from assistant.messages import t
+from assistant.stores.feedback import Shown, hash_user
 from assistant.transparency import ai_notice
 from assistant.types import Answer
 from bots import render

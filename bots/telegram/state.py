@@ -8,10 +8,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from assistant.answer.generate import Checked
 from assistant.config import Settings
-from assistant.conversation import Conversation
-from assistant.feedback import FeedbackStore, hash_user
-from assistant.generate import Checked
+from assistant.stores.conversation import Conversation
+from assistant.stores.feedback import FeedbackStore, hash_user
 from assistant.types import Answer
 from bots.ratelimit import Limit, MemoryLimiter
 from ingest.jobs import Reindexer

@@ -16,11 +16,11 @@ from fastapi.responses import FileResponse, HTMLResponse, Response, StreamingRes
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 from pydantic_core import PydanticCustomError
 
-from assistant.conversation import ID_SHAPE, new_conversation_id, valid_conversation_id
+from assistant.answer.generate import Checked
 from assistant.errors import DocumentError, InvalidQuestionError, WegwijzerError
-from assistant.feedback import Shown
-from assistant.generate import Checked
 from assistant.messages import suggestions, t
+from assistant.stores.conversation import ID_SHAPE, new_conversation_id, valid_conversation_id
+from assistant.stores.feedback import Shown
 from assistant.types import Answer
 from ingest.corpuspath import open_regular, refusal
 from ingest.formats import for_suffix

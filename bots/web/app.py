@@ -18,8 +18,8 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from assistant import Assistant
 from assistant.config import Settings, get_settings
-from assistant.embedding import Embedder
 from assistant.messages import CATALOG, section, t
+from assistant.model.embedding import Embedder
 from bots.ratelimit import Limit
 from ingest.jobs import Reindexer
 

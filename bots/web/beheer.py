@@ -26,9 +26,9 @@ from pydantic import BaseModel, ConfigDict, StrictStr
 
 from assistant import index as idx
 from assistant.errors import WegwijzerError
-from assistant.feedback import Shown
 from assistant.hashing import file_sha256
 from assistant.messages import section, t
+from assistant.stores.feedback import Shown
 from ingest import catalog
 from ingest.catalog import CatalogError
 from ingest.corpusfiles import CorpusFileError, delete_document, inside, safe_filename, store_upload

@@ -12,10 +12,10 @@ from fastapi import Depends, Request
 from assistant import Assistant
 from assistant import index as idx
 from assistant.config import Settings
-from assistant.embedding import Embedder, embedder_for
 from assistant.errors import IndexNotFoundError, ModelMismatchError, WegwijzerError
-from assistant.feedback import client_salt, hash_user, open_feedback
 from assistant.messages import t
+from assistant.model.embedding import Embedder, embedder_for
+from assistant.stores.feedback import client_salt, hash_user, open_feedback
 from bots.ratelimit import open_limiter
 from ingest.jobs import Reindexer
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from assistant.analysis import STOPWORDS, fold, stem
+from assistant.text.analysis import STOPWORDS, fold, stem
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 MIN_PREFIX = 6

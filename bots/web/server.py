@@ -52,7 +52,7 @@ def serve(settings: Settings, workers: int = 1) -> None:
     # OMP_NUM_THREADS still wins. Set here because torch reads it when it is first imported.
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     # The same for ONNX Runtime, which ignores OMP_NUM_THREADS; questions that arrive together are
-    # embedded as one batch on that thread (assistant.embedding.BatchingEmbedder). Set in the
+    # embedded as one batch on that thread (assistant.model.embedding.BatchingEmbedder). Set in the
     # environment for the workers; re-index jobs use WEGWIJZER_INGEST_THREADS instead.
     if not settings.embedding_threads:
         settings = settings.with_(embedding_threads=1)

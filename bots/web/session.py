@@ -26,8 +26,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistant.sqlitefile import open_shared
-from assistant.statefiles import create_private, private_file, private_folder
+from assistant.stores.sqlitefile import open_shared
+from assistant.stores.statefiles import create_private, private_file, private_folder
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .analysis import STOPWORDS, fold
+from assistant.text.analysis import STOPWORDS, fold
 
 # Closed-class words only: pronouns, demonstratives, pronominal adverbs, prepositions, question words.
 _POINTERS = frozenset("""

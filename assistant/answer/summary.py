@@ -7,12 +7,12 @@ and of the text. Nothing new is searched: a summary stays with the sources the p
 
 from __future__ import annotations
 
-from .analysis import words
-from .compose import Quote, citation_of, render, unit_of
-from .evidence import Candidate, Evidence
-from .messages import t
-from .retrieval import Hit
-from .types import Citation
+from assistant.answer.compose import Quote, citation_of, render, unit_of
+from assistant.answer.evidence import Candidate, Evidence
+from assistant.answer.retrieval import Hit
+from assistant.messages import t
+from assistant.text.analysis import words
+from assistant.types import Citation
 
 MAX_SENTENCES = 4
 REPEAT_OVERLAP = 0.6  # a sentence sharing this much of its words with a chosen one says nothing new

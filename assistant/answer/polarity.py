@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from .analysis import STOPWORDS, fold
+from assistant.text.analysis import STOPWORDS, fold
 
 KEY = 5  # letters that identify a word across Dutch inflections: annul(eert) ~ annul(atie)
 SCOPE_AFTER = 2  # content words a negator governs after it ("maakt geen deel uit van het buurtnetwerk")

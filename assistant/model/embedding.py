@@ -30,9 +30,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .config import DEFAULT_EMBEDDING_BACKEND, EMBEDDING_BACKENDS, Settings
-from .errors import ModelUnavailableError
-from .modelpack import build_directory, model_fingerprint
+from assistant.config import DEFAULT_EMBEDDING_BACKEND, EMBEDDING_BACKENDS, Settings
+from assistant.errors import ModelUnavailableError
+from assistant.model.modelpack import build_directory, model_fingerprint
 
 BACKENDS = EMBEDDING_BACKENDS
 DEFAULT_BACKEND = DEFAULT_EMBEDDING_BACKEND
@@ -197,7 +197,7 @@ class SentenceTransformerEmbedder:
     def token_vectors(self, texts: list[str], kinds: list[str]) -> list[tuple[np.ndarray, np.ndarray, int]]:
         """Contextual token vectors (the last hidden state, before pooling) of each text, encoded with the query
         or passage prompt per ``kinds``, in one call: per text (vectors, character offsets of each token in
-        prompt + text, prompt length). For ``assistant.reader`` (late interaction)."""
+        prompt + text, prompt length). For ``assistant.answer.reader`` (late interaction)."""
         prompts = [self._query_prompt if k == "query" else self._passage_prompt for k in kinds]
         full = [p + t for p, t in zip(prompts, texts, strict=True)]
         if not full:
@@ -258,7 +258,7 @@ class BatchingEmbedder:
         return self.inner.embed_passages(texts)
 
     def token_vectors(self, texts: list[str], kinds: list[str]) -> list[tuple[np.ndarray, np.ndarray, int]]:
-        """The inner embedder's token vectors (``assistant.reader``), unbatched; [] per text when it has none."""
+        """The inner embedder's token vectors (``assistant.answer.reader``), unbatched; [] per text when it has none."""
         inner = getattr(self.inner, "token_vectors", None)
         if inner is None:
             return [(np.zeros((0, self.identity.dim), np.float32), np.zeros((0, 2), np.int64), 0) for _ in texts]
@@ -350,7 +350,7 @@ def _read_json(path: Path) -> dict[str, Any] | None:
 
 
 def _file_digest(path: Path) -> str:
-    from .hashing import file_sha256
+    from assistant.hashing import file_sha256
 
     return file_sha256(path)
 
@@ -429,7 +429,7 @@ def backend_fingerprint(source_fingerprint: str, backend: str, onnx_dir: Path | 
 
 def resolve_model(name: str, models_dir: Path) -> Path | str:
     """Where to load ``name`` from: the bundled e5 (materialised on first use), a local dir, or a hub name."""
-    from .modelpack import BUNDLED_MODEL_NAME, materialize_bundled_model
+    from assistant.model.modelpack import BUNDLED_MODEL_NAME, materialize_bundled_model
 
     if name == BUNDLED_MODEL_NAME:
         return materialize_bundled_model(models_dir / BUNDLED_MODEL_NAME)

@@ -22,8 +22,8 @@ from typing import Any
 import httpx
 from httpx_sse import connect_sse
 
-from .config import Settings
-from .errors import WegwijzerError
+from assistant.config import Settings
+from assistant.errors import WegwijzerError
 
 log = logging.getLogger(__name__)
 

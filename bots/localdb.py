@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from .errors import WegwijzerError
-from .messages import t
+from assistant.errors import WegwijzerError
+from assistant.messages import t
 
 USER = "wegwijzer"
 DATABASE = "wegwijzer"

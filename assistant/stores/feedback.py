@@ -31,15 +31,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import DatabaseError, WegwijzerError
-from .hashing import hash_user as hash_user  # re-exported: where front ends have always found it
-from .messages import t
-from .sqlitefile import open_shared
-from .statefiles import create_private, private_file, private_folder
+from assistant.errors import DatabaseError, WegwijzerError
+from assistant.hashing import hash_user as hash_user  # re-exported: where front ends have always found it
+from assistant.messages import t
+from assistant.stores.sqlitefile import open_shared
+from assistant.stores.statefiles import create_private, private_file, private_folder
 
 if TYPE_CHECKING:
-    from .config import Settings
-    from .types import Answer
+    from assistant.config import Settings
+    from assistant.types import Answer
 
 log = logging.getLogger(__name__)
 
@@ -666,7 +666,7 @@ class PostgresFeedbackStore(FeedbackStore):
     """The feedback store in the shared database: same behaviour and API as the SQLite one."""
 
     def __init__(self, url: str, retention_days: int | None = None) -> None:  # noqa: D107 - no SQLite file here
-        from .index.postgres import database
+        from assistant.index.postgres import database
 
         self.db = database(url)
         self.path = Path(self.db.describe())  # for log lines
@@ -808,7 +808,7 @@ def open_feedback(settings: Settings, retention: bool = True) -> FeedbackStore:
 
 def database_salt(url: str) -> str:
     """The pseudonym salt kept in the database at ``url`` (created once), shared by every replica."""
-    from .index.postgres import database
+    from assistant.index.postgres import database
 
     return str(database(url).add_meta("feedback_salt", secrets.token_hex(32)))
 

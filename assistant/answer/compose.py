@@ -12,13 +12,13 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .analysis import fold, words
-from .evidence import FACT_GROUPS, Candidate, Evidence
-from .facts import Ask, decode_facts
-from .index.protocol import SentenceRecord
-from .messages import t
-from .retrieval import Hit
-from .types import Citation
+from assistant.answer.evidence import FACT_GROUPS, Candidate, Evidence
+from assistant.answer.retrieval import Hit
+from assistant.index.protocol import SentenceRecord
+from assistant.messages import t
+from assistant.text.analysis import fold, words
+from assistant.text.facts import Ask, decode_facts
+from assistant.types import Citation
 
 MAX_SENTENCES = 3
 # A further sentence joins the answer when the ranker gives it at least 0.15 of the best sentence's share (and 2%

@@ -1,7 +1,7 @@
 """Every prompt sent to a language model, as readable constants (issue 11).
 
 The model writes from the numbered passages only and marks every sentence with the number of the
-passage it comes from; what it writes is then checked sentence by sentence (:mod:`assistant.verify`),
+passage it comes from; what it writes is then checked sentence by sentence (:mod:`assistant.answer.verify`),
 so these instructions ask for what the check can verify. The instructions are in English, which small
 and large models follow best; the answer is in the language the question was asked in.
 """

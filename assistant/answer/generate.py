@@ -2,8 +2,8 @@
 
 Off unless ``WEGWIJZER_LLM_URL`` is set. The model gets the question and the retrieved passages,
 numbered; it must mark every sentence with the passage it comes from. What it writes is split into
-sentences (:func:`assistant.verify.claims`) and each is checked against the passages it cites
-(:class:`assistant.verify.Verifier`); unsupported sentences are removed. The passages the remaining
+sentences (:func:`assistant.answer.verify.claims`) and each is checked against the passages it cites
+(:class:`assistant.answer.verify.Verifier`); unsupported sentences are removed. The passages the remaining
 sentences cite become the answer's citations, numbered in the order they are first cited; the other
 retrieved passages are related reading. When nothing supported is left, or the model says the passages
 do not answer, the answer is the standard refusal.
@@ -21,15 +21,15 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from . import prompts
-from .compose import citation_of
-from .embedding import Embedder
-from .index.protocol import IndexReader
-from .llm import ChatClient, Deadline, Message
-from .messages import t
-from .retrieval import Hit
-from .types import Citation
-from .verify import Claim, Support, Verifier, claims
+from assistant.answer import prompts
+from assistant.answer.compose import citation_of
+from assistant.answer.llm import ChatClient, Deadline, Message
+from assistant.answer.retrieval import Hit
+from assistant.answer.verify import Claim, Support, Verifier, claims
+from assistant.index.protocol import IndexReader
+from assistant.messages import t
+from assistant.model.embedding import Embedder
+from assistant.types import Citation
 
 log = logging.getLogger(__name__)
 

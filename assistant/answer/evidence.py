@@ -33,7 +33,9 @@ from typing import Any
 
 import numpy as np
 
-from .facts import (
+from assistant.answer.retrieval import Hit, Retrieval
+from assistant.index.protocol import IndexReader, SentenceRecord
+from assistant.text.facts import (
     AMOUNT,
     CONTACT,
     DATE,
@@ -48,8 +50,6 @@ from .facts import (
     decode_facts,
     fact_match,
 )
-from .index.protocol import IndexReader, SentenceRecord
-from .retrieval import Hit, Retrieval
 
 MODEL_PATH = Path(__file__).with_name("evidence_model.json")
 # The asked kind of fact weighs differently per kind (a place line answers "waar" by itself; a name is

@@ -2,7 +2,7 @@
 
 A language model's answer is split into sentences, each carrying ``[n]`` markers. A sentence stays
 only if the passages it cites support it, judged with the signals the extractive answer's sentence
-evidence is built from (:mod:`assistant.evidence`): the index's sentence vectors, the lexical analyser's
+evidence is built from (:mod:`assistant.answer.evidence`): the index's sentence vectors, the lexical analyser's
 terms with their IDF weights and its loose prefix match, and the facts a sentence states:
 
 * **meaning**: the cosine of the sentence's vector (the index's embedding model) with the cited
@@ -14,7 +14,7 @@ terms with their IDF weights and its loose prefix match, and the facts a sentenc
   or French share few words with Dutch passages, so for them only meaning and facts count;
 * **facts**: every number, e-mail address, web address and name in the sentence, and "gratis", must
   occur in the cited passages (a number word also as its digits: "vier" for "4"). These are found
-  token by token, not with :func:`assistant.facts.facts_in`, because a check needs the exact tokens
+  token by token, not with :func:`assistant.text.facts.facts_in`, because a check needs the exact tokens
   ("Hilde De Pessemier" must match as written), not the kind of fact.
 
 The two thresholds are fitted by ``bench/verify_calibrate.py`` with cross-validation on claims made from
@@ -25,7 +25,7 @@ hand-translated sentences, not a fit, because the corpus holds no translations t
 
 Words and meaning do not see a sentence that says the opposite of its passage with the passage's own
 words ("zelden aanwezig" for "regelmatig aanwezig", "ambtenaren" for "inwoners"). So a claim must
-also pass the signals of :mod:`assistant.polarity`, measured against the cited passages and against
+also pass the signals of :mod:`assistant.answer.polarity`, measured against the cited passages and against
 the passage sentences that match it best (the two nearest by cosine and the one sharing most words):
 
 * **negation**: no negation added to a word the passages state plainly, none dropped from a word the
@@ -52,12 +52,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .analysis import STOPWORDS, fold, words
-from .embedding import Embedder
-from .evidence import PREFIX as EVIDENCE_PREFIX
-from .index.protocol import IndexReader, SentenceRecord
-from .polarity import antonym_flips, binding_flips, missing_roles, negation_flips, quantity_flips
-from .sentences import split_sentences
+from assistant.answer.evidence import PREFIX as EVIDENCE_PREFIX
+from assistant.answer.polarity import antonym_flips, binding_flips, missing_roles, negation_flips, quantity_flips
+from assistant.index.protocol import IndexReader, SentenceRecord
+from assistant.model.embedding import Embedder
+from assistant.text.analysis import STOPWORDS, fold, words
+from assistant.text.sentences import split_sentences
 
 PREFIX = EVIDENCE_PREFIX  # a shared six-letter prefix counts, as in the extractive evidence
 THRESHOLDS_PATH = Path(__file__).with_name("verify_thresholds.json")

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .analysis import STOPWORDS, fold, stem
+from assistant.text.analysis import STOPWORDS, fold, stem
 
 # Kinds of fact. A question asks for at most one; a sentence may hold several.
 NUMBER, AMOUNT, PERSON, DATE, PLACE, CONTACT, DEFINITION, REASON, METHOD, NAME, OTHER = (

@@ -12,10 +12,10 @@ from functools import lru_cache
 
 import numpy as np
 
-from .analysis import detect_language, words
-from .index.lexical import full_match
-from .index.protocol import IndexReader
-from .types import Passage
+from assistant.index.lexical import full_match
+from assistant.index.protocol import IndexReader
+from assistant.text.analysis import detect_language, words
+from assistant.types import Passage
 
 CANDIDATES = 100
 LEXICAL_WEIGHT = 2.5  # a full lexical match is worth 2.5 standard deviations of dense similarity

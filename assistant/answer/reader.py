@@ -13,7 +13,7 @@ words weighted by IDF (``li_idf``).
 
 ``bench/pairwise_reader.py`` measures them as extra inputs of the fact gate, on calibrate's nested
 cross-validation. They did not lift the refusal curve (docs/benchmarks.md, "Late interaction"), so
-``assistant.evidence`` does not read them; the module is kept, tested, for that measurement.
+``assistant.answer.evidence`` does not read them; the module is kept, tested, for that measurement.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .analysis import STOPWORDS, fold
+from assistant.text.analysis import STOPWORDS, fold
 
 TOP_K = 3  # sentences read per question: the sentence model's best eligible ones
 FEATURES = ("li_rare", "li_min", "li_idf")
@@ -40,7 +40,7 @@ _FORM_WORDS = frozenset(fold(w) for w in """
 
 
 class TokenEncoder(Protocol):
-    """What reads token vectors: ``assistant.embedding.SentenceTransformerEmbedder.token_vectors``."""
+    """What reads token vectors: ``assistant.model.embedding.SentenceTransformerEmbedder.token_vectors``."""
 
     def token_vectors(self, texts: list[str], kinds: list[str]) -> list[tuple[np.ndarray, np.ndarray, int]]: ...
 

@@ -30,8 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ModelUnavailableError
-from .hashing import file_sha256
+from assistant.errors import ModelUnavailableError
+from assistant.hashing import file_sha256
 
 BUNDLED_MODEL_NAME = "multilingual-e5-small"
 MARKER_NAME = "wegwijzer_model.json"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from .statefiles import create_private, private_file, private_folder
+from assistant.stores.statefiles import create_private, private_file, private_folder
 
 SIDE_FILES = ("-wal", "-shm", "-journal")
 
