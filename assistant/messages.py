@@ -831,7 +831,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "bot.checked_so_far": (
             "Wegwijzer schrijft verder. Elke zin verschijnt pas nadat hij is nagekeken tegen de bron…"
         ),
-        # ---- PostgreSQL (assistant/index/postgres.py, bots/localdb.py, `wegwijzer db`) ----
+        # ---- PostgreSQL (assistant/stores/pg.py, assistant/index/postgres/, bots/localdb.py, `wegwijzer db`) ----
         "db.unreachable": (
             "De databank {where} is niet bereikbaar ({reason}). Controleer WEGWIJZER_DATABASE_URL en of de "
             "PostgreSQL-server draait (een lokale server start je met `wegwijzer db start`)."

@@ -259,7 +259,7 @@ class PostgresLimiter(_SharedLimiter):
     _STORE_ERRORS = (WegwijzerError,)
 
     def __init__(self, url: str, salt: Callable[[], str] | None = None) -> None:
-        from assistant.index.postgres import database
+        from assistant.stores.pg import database
 
         super().__init__(salt or (lambda: database_salt(url)))
         self.db = database(url)

@@ -171,7 +171,7 @@ class CorpusWatcher:
             return True
         if self.settings.database_url:  # replicas on one database: one watcher for all of them
             from assistant.errors import WegwijzerError
-            from assistant.index.postgres import LOCK_WATCH, database
+            from assistant.stores.pg import LOCK_WATCH, database
 
             try:
                 self._lock = database(self.settings.database_url).try_lock(LOCK_WATCH)

@@ -136,7 +136,7 @@ def test_raw_addresses_of_an_older_version_are_dropped(tmp_path: Path) -> None:
 
 
 def test_postgres_rate_limits_hold_no_client_address(pg_settings: Settings) -> None:
-    from assistant.index.postgres import database
+    from assistant.stores.pg import database
 
     db = database(pg_settings.database_url)
     # an older version's table with a raw address in it

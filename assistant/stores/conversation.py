@@ -247,7 +247,7 @@ class PostgresConversationStore(_Expiring):
 
     def __init__(self, url: str, ttl_s: float = 3600.0, max_turns: int = 20, cleanup_s: float = 600.0) -> None:
         super().__init__(ttl_s, max_turns, cleanup_s)
-        from assistant.index.postgres import database  # psycopg is imported by its one owner, and only when used
+        from assistant.stores.pg import database  # psycopg is imported by its one owner, and only when used
 
         self.db = database(url)
 

@@ -666,7 +666,7 @@ class PostgresFeedbackStore(FeedbackStore):
     """The feedback store in the shared database: same behaviour and API as the SQLite one."""
 
     def __init__(self, url: str, retention_days: int | None = None) -> None:  # noqa: D107 - no SQLite file here
-        from assistant.index.postgres import database
+        from assistant.stores.pg import database
 
         self.db = database(url)
         self.path = Path(self.db.describe())  # for log lines
@@ -808,7 +808,7 @@ def open_feedback(settings: Settings, retention: bool = True) -> FeedbackStore:
 
 def database_salt(url: str) -> str:
     """The pseudonym salt kept in the database at ``url`` (created once), shared by every replica."""
-    from assistant.index.postgres import database
+    from assistant.stores.pg import database
 
     return str(database(url).add_meta("feedback_salt", secrets.token_hex(32)))
 
