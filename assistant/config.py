@@ -204,6 +204,8 @@ class Settings:
     suggested_questions: tuple[str, ...] = ()  # the widget's starter questions (empty: the catalogue's)
     # shared state: index versions, feedback, rate limits and jobs in PostgreSQL instead of the data directory
     database_url: str = ""
+    # ---- state layer (issue 20/21): the audit trail is kept longer than questions ----
+    audit_retention_days: int = 365
     # ---- transparency (issue 22): the AI notice and /transparantie; empty texts: the catalogue's defaults ----
     ai_notice: str = ""  # replaces the catalogue's AI notice (widget's first view, the bot's /start)
     contact: str = ""  # who people write to about Wegwijzer and their data (an address, a service, a DPO)
@@ -225,8 +227,13 @@ class Settings:
 
     @property
     def admin_sessions_db(self) -> Path:
-        """Signed-out admin sessions (so a copied cookie stops working at sign-out), for every worker."""
+        """Admin sessions, their signing secret and sign-outs, for every worker (when there is no database)."""
         return self.data_dir / "admin_sessions.sqlite3"
+
+    @property
+    def audit_db(self) -> Path:
+        """The audit trail (who did what, when, from where) when there is no database."""
+        return self.data_dir / "audit.sqlite3"
 
     @property
     def ratelimit_db(self) -> Path:
@@ -299,6 +306,7 @@ class Settings:
             llm_max_tokens=_int(env, "WEGWIJZER_LLM_MAX_TOKENS", 400, minimum=16),
             suggested_questions=_questions(env, "WEGWIJZER_SUGGESTED_QUESTIONS"),
             database_url=_database_url(env),
+            audit_retention_days=_int(env, "WEGWIJZER_AUDIT_RETENTION_DAYS", 365, minimum=1),
             ai_notice=_text(env, "WEGWIJZER_AI_NOTICE", 300),
             contact=_text(env, "WEGWIJZER_CONTACT"),
             documents_maintainer=_text(env, "WEGWIJZER_DOCUMENTS_MAINTAINER"),

@@ -846,6 +846,10 @@ CATALOG: dict[str, dict[str, str]] = {
             "schemaversie {found}, deze versie kent {expected}). Werk Wegwijzer bij."
         ),
         "db.failed": "De databank gaf een fout: {reason}",
+        # ---- state layer (assistant/stores/): a database outage as the public sees it ----
+        "db.unavailable_public": (
+            "Wegwijzer kan zijn databank nu niet bereiken. Probeer het over enkele ogenblikken opnieuw."
+        ),
         "db.bad_url": "WEGWIJZER_DATABASE_URL moet beginnen met postgresql:// (gekregen: {url}).",
         "db.help": "een lokale PostgreSQL-server (met pgvector) beheren, en indexversies importeren of exporteren",
         "db.action_help": "wat er moet gebeuren: de lokale server beheren of een indexversie verplaatsen",

@@ -304,6 +304,9 @@ class PostgresJobStore:
 
 def open_jobs(settings: Settings) -> JobStore:
     """The job store the settings select: the shared database, or ``job.json`` in the index directory."""
-    if settings.database_url:
-        return PostgresJobStore(settings.database_url)
+    from assistant.stores.factory import open_stores
+
+    db = open_stores(settings).database
+    if db is not None:
+        return PostgresJobStore(db.url)
     return FileJobStore(settings.index_dir)

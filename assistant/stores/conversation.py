@@ -304,10 +304,6 @@ class PostgresConversationStore(_Expiring):
 
 def open_conversations(settings: Settings) -> ConversationStore:
     """The conversation store for these settings: the shared database when one is set, else SQLite."""
-    if settings.database_url:
-        return PostgresConversationStore(settings.database_url, ttl_s=settings.conversation_ttl_s,
-                                         max_turns=settings.conversation_max_turns,
-                                         cleanup_s=settings.conversation_cleanup_s)
-    return SQLiteConversationStore(settings.conversations_db, ttl_s=settings.conversation_ttl_s,
-                                   max_turns=settings.conversation_max_turns,
-                                   cleanup_s=settings.conversation_cleanup_s)
+    from assistant.stores.factory import open_stores
+
+    return open_stores(settings).conversations()

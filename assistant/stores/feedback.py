@@ -800,10 +800,9 @@ class PostgresFeedbackStore(FeedbackStore):
 
 def open_feedback(settings: Settings, retention: bool = True) -> FeedbackStore:
     """The feedback store the settings select: the shared database, or ``feedback.sqlite3`` in the data dir."""
-    days = settings.question_retention_days if retention else None
-    if settings.database_url:
-        return PostgresFeedbackStore(settings.database_url, retention_days=days)
-    return FeedbackStore(settings.feedback_db, retention_days=days)
+    from assistant.stores.factory import open_stores
+
+    return open_stores(settings).feedback(retention)
 
 
 def database_salt(url: str) -> str:
@@ -815,6 +814,6 @@ def database_salt(url: str) -> str:
 
 def client_salt(settings: Settings) -> str:
     """The secret that salts client pseudonyms: shared by every worker, and with a database by every replica."""
-    if settings.database_url:
-        return database_salt(settings.database_url)
-    return local_salt(settings.data_dir)
+    from assistant.stores.factory import open_stores
+
+    return open_stores(settings).client_salt()

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 
-from assistant.errors import DatabaseError
+from assistant.errors import DatabaseError, DatabaseUnavailableError
 from assistant.messages import t
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,13 @@ LOCK_MIGRATE, LOCK_INGEST, LOCK_RUNNER, LOCK_WATCH = 0, 1, 2, 3
 
 HNSW_EF_SEARCH = 400  # per connection, for index versions written with HNSW (before IVFFlat)
 POOL_SIZE = 10
-CONNECT_TIMEOUT_S = 5
+CONNECT_TIMEOUT_S = 5  # dedicated connections (ingest, locks, migrations)
+# A request's budget when the database is gone: libpq's shortest connect timeout (2 s) for the pool's
+# connections, and at most POOL_WAIT_S waiting for one, so a question gets its Dutch 503 within about 2 s
+# instead of hanging (issue 20). A healthy pool hands out a connection in microseconds.
+POOL_CONNECT_TIMEOUT_S = 2
+POOL_WAIT_S = 1.5
+STATEMENT_TIMEOUT_MS = 30_000  # pooled connections: no statement of a request may hang a worker for longer
 
 _CORE_MIGRATIONS = (
     # 1: the version registry and the pointer to the published one
@@ -108,14 +114,38 @@ class RawSparse(Raw):
     pass
 
 
+_TEXT_DUMPERS: list[type] = []
+
+
+def _register_text(conn: Any) -> None:
+    """Every string sent is made storable first (``stores.text``): PostgreSQL refuses NUL in text and cannot
+    take lone surrogates, where SQLite stores both; without this a question or comment holding one was a 500."""
+    if not _TEXT_DUMPERS:
+        from psycopg.types.string import StrBinaryDumper, StrDumper, StrDumperUnknown
+
+        from assistant.stores.text import storable
+
+        # in psycopg's own order: the last text dumper registered for str (to the unknown oid) is the default
+        for base in (StrDumper, StrBinaryDumper, StrDumperUnknown):
+            class Storable(base):  # type: ignore[valid-type,misc]
+                def dump(self, obj: str) -> Any:
+                    return super().dump(storable(obj))
+
+            _TEXT_DUMPERS.append(Storable)
+    for dumper in _TEXT_DUMPERS:
+        conn.adapters.register_dumper(str, dumper)
+
+
 def _configure(conn: Any) -> None:
-    """Per connection: vector types (numpy in, numpy out), search settings, no JIT (it costs more than it saves)."""
+    """Per connection: storable text, vector types (numpy in, numpy out), search settings, no JIT (it costs
+    more than it saves)."""
     import psycopg
     from pgvector.psycopg import register_vector
     from psycopg.adapt import Dumper, Loader
     from psycopg.pq import Format
     from psycopg.types import TypeInfo
 
+    _register_text(conn)
     register_vector(conn)
     for name, raw, dtype in (("vector", RawVector, ">f4"), ("halfvec", RawHalfVector, ">f2"),
                              ("sparsevec", RawSparse, None)):
@@ -172,15 +202,15 @@ class Database:
 
     # ------------------------------------------------------------ connections
 
-    def connect(self, autocommit: bool = True) -> Any:
+    def connect(self, autocommit: bool = True, timeout: int = CONNECT_TIMEOUT_S) -> Any:
         """A dedicated connection (locks held for a long time, bulk writes); the caller closes it."""
         import psycopg
 
         try:
-            conn = psycopg.connect(self.url, autocommit=autocommit, connect_timeout=CONNECT_TIMEOUT_S,
+            conn = psycopg.connect(self.url, autocommit=autocommit, connect_timeout=timeout,
                                    application_name="wegwijzer")
         except psycopg.OperationalError as exc:
-            raise DatabaseError(t("db.unreachable", where=self.where, reason=_reason(exc))) from exc
+            raise DatabaseUnavailableError(t("db.unreachable", where=self.where, reason=_reason(exc))) from exc
         try:
             self._check_server(conn)
             self.migrate("core", _CORE_MIGRATIONS, conn)
@@ -201,13 +231,14 @@ class Database:
             if self._pool is None:
                 from psycopg_pool import ConnectionPool
 
-                first = self.connect()  # a clear Dutch error now, rather than a pool timeout later
+                # a clear Dutch error now, rather than a pool timeout later
+                first = self.connect(timeout=POOL_CONNECT_TIMEOUT_S)
                 first.close()
                 self._pool = ConnectionPool(
                     self.url, min_size=1, max_size=self._pool_size, open=True, configure=_configure,
-                    timeout=CONNECT_TIMEOUT_S * 2, name="wegwijzer",
-                    kwargs={"connect_timeout": CONNECT_TIMEOUT_S, "application_name": "wegwijzer",
-                            "autocommit": True})
+                    timeout=POOL_WAIT_S, name="wegwijzer",
+                    kwargs={"connect_timeout": POOL_CONNECT_TIMEOUT_S, "application_name": "wegwijzer",
+                            "autocommit": True, "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}"})
             return self._pool
 
     def run(self, work: Callable[[Any], T], retry: bool = True) -> T:
@@ -220,12 +251,18 @@ class Database:
         try:
             with pool.connection() as conn:
                 return work(conn)
+        except psycopg.errors.QueryCanceled as exc:  # the statement timeout: the server is there
+            raise DatabaseError(t("db.failed", reason=_reason(exc))) from exc
         except (psycopg.OperationalError, PoolTimeout) as exc:
             if retry and not isinstance(exc, PoolTimeout):
                 return self.run(work, retry=False)  # a server restart closes idle connections; one new try
-            raise DatabaseError(t("db.unreachable", where=self.where, reason=_reason(exc))) from exc
+            raise DatabaseUnavailableError(t("db.unreachable", where=self.where, reason=_reason(exc))) from exc
         except psycopg.Error as exc:
             raise DatabaseError(t("db.failed", reason=_reason(exc))) from exc
+
+    def check(self) -> None:
+        """Raise DatabaseUnavailableError unless the server answers now (readiness: ``/readyz``)."""
+        self.run(lambda conn: conn.execute("SELECT 1").fetchone(), retry=True)
 
     def rows(self, sql: Any, params: Any = None, binary: bool = False) -> list[tuple[Any, ...]]:
         return self.run(lambda conn: conn.execute(sql, params, binary=binary).fetchall())
@@ -244,7 +281,7 @@ class Database:
             with pool.connection() as conn, conn.transaction():
                 yield conn
         except psycopg.OperationalError as exc:
-            raise DatabaseError(t("db.unreachable", where=self.where, reason=_reason(exc))) from exc
+            raise DatabaseUnavailableError(t("db.unreachable", where=self.where, reason=_reason(exc))) from exc
         except psycopg.Error as exc:
             raise DatabaseError(t("db.failed", reason=_reason(exc))) from exc
 
@@ -256,8 +293,9 @@ class Database:
 
     # ------------------------------------------------------------ schema
 
-    def migrate(self, component: str, steps: Sequence[str], conn: Any | None = None) -> None:
-        """Bring ``component``'s tables to ``len(steps)``: each step once, in order, under a lock (idempotent)."""
+    def migrate(self, component: str, steps: Sequence[str | Callable[[Any], None]], conn: Any | None = None) -> None:
+        """Bring ``component``'s tables to ``len(steps)``: each step (SQL, or a function of the connection) once,
+        in order, under a lock, recorded in ``wegwijzer.migrations`` (idempotent; ``stores.migrations``)."""
         if component in self._migrated:
             return
         if conn is None:
@@ -284,14 +322,17 @@ class Database:
                     raise DatabaseError(t("db.schema_newer", where=self.where, component=component, found=done,
                                           expected=len(steps)))
                 for step in steps[done:]:
-                    conn.execute(step)
+                    if callable(step):
+                        step(conn)
+                    else:
+                        conn.execute(step)
                 if done < len(steps):
                     conn.execute(f"INSERT INTO {SCHEMA}.migrations (component, version) VALUES (%s, %s) "
                                  "ON CONFLICT (component) DO UPDATE SET version = excluded.version, applied_at = now()",
                                  (component, len(steps)))
                     log.info("database %s: %s schema now at version %d", self.where, component, len(steps))
         except psycopg.OperationalError as exc:
-            raise DatabaseError(t("db.unreachable", where=self.where, reason=_reason(exc))) from exc
+            raise DatabaseUnavailableError(t("db.unreachable", where=self.where, reason=_reason(exc))) from exc
         except psycopg.Error as exc:
             raise DatabaseError(t("db.failed", reason=_reason(exc))) from exc
         self._migrated.add(component)
@@ -328,7 +369,7 @@ class Database:
                 time.sleep(0.2)
         except psycopg.Error as exc:
             conn.close()
-            raise DatabaseError(t("db.unreachable", where=self.where, reason=_reason(exc))) from exc
+            raise DatabaseUnavailableError(t("db.unreachable", where=self.where, reason=_reason(exc))) from exc
         except BaseException:
             conn.close()
             raise
