@@ -13,6 +13,7 @@ Everything lives in the schema ``wegwijzer``::
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -134,6 +135,25 @@ def _register_text(conn: Any) -> None:
             _TEXT_DUMPERS.append(Storable)
     for dumper in _TEXT_DUMPERS:
         conn.adapters.register_dumper(str, dumper)
+    from psycopg.types.json import set_json_dumps
+
+    set_json_dumps(_json_dumps, conn)  # jsonb refuses \u0000 and lone surrogates as well
+
+
+def _storable_json(value: Any) -> Any:
+    from assistant.stores.text import storable
+
+    if isinstance(value, str):
+        return storable(value)
+    if isinstance(value, dict):
+        return {storable(k) if isinstance(k, str) else k: _storable_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_storable_json(v) for v in value]
+    return value
+
+
+def _json_dumps(value: Any) -> str:
+    return json.dumps(_storable_json(value))
 
 
 def _configure(conn: Any) -> None:
