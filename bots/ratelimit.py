@@ -31,6 +31,7 @@ from assistant.errors import WegwijzerError
 from assistant.hashing import hash_user
 from assistant.stores.factory import open_stores
 from assistant.stores.feedback import database_salt, local_salt
+from assistant.stores.migrations import migrate_sqlite
 from assistant.stores.sqlitefile import open_shared
 
 log = logging.getLogger(__name__)
@@ -199,10 +200,10 @@ class SQLiteLimiter(_SharedLimiter):
         if self._con is None:
             con = open_shared(self.path, synchronous="OFF")
             try:
-                con.execute(_SCHEMA)
                 con.execute(f"PRAGMA busy_timeout={self.BUSY_TIMEOUT_MS}")
-                if con.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
-                    _drop_raw_addresses(con)
+                if migrate_sqlite(con, "ratelimit", _MIGRATIONS, self.path):
+                    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the old pages leave the write-ahead log too
+                    con.execute("PRAGMA secure_delete=OFF")
             except sqlite3.Error:
                 con.close()
                 raise
@@ -229,13 +230,17 @@ class SQLiteLimiter(_SharedLimiter):
                 self._con = None
 
 
-def _drop_raw_addresses(con: sqlite3.Connection) -> None:
-    """Empty a version-0 file, whose keys held raw client addresses, and leave no trace of them on disk."""
-    con.execute("PRAGMA secure_delete=ON")  # freed pages are overwritten, not just marked free
+def _hashed_keys(con: sqlite3.Connection) -> None:
+    """The table, emptied of a version-0 file's rows (their keys held raw client addresses) without a trace on
+    disk: freed pages are overwritten, and the caller truncates the write-ahead log once this is committed."""
+    con.execute(_SCHEMA)
+    con.execute("PRAGMA secure_delete=ON")
     con.execute("DELETE FROM buckets")
-    con.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the old pages leave the write-ahead log too
-    con.execute("PRAGMA secure_delete=OFF")
+    con.execute(f"PRAGMA user_version={SCHEMA_VERSION}")  # for a release before the migration runner
+
+
+# Named steps (``stores.migrations``); files of earlier releases counted them in PRAGMA user_version.
+_MIGRATIONS = (("hashed_keys", _hashed_keys),)
 
 
 _PG_MIGRATIONS = (

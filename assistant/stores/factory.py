@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from assistant.config import Settings
     from assistant.stores.audit import AuditStore
     from assistant.stores.conversation import ConversationStore
-    from assistant.stores.feedback import FeedbackStore
+    from assistant.stores.feedback import Feedback
     from assistant.stores.sessions import SessionStore
 
 
@@ -40,7 +40,7 @@ class Stores:
         if self.database is not None:
             self.database.check()
 
-    def feedback(self, retention: bool = True) -> FeedbackStore:
+    def feedback(self, retention: bool = True) -> Feedback:
         from assistant.stores.feedback import FeedbackStore, PostgresFeedbackStore
 
         days = self.settings.question_retention_days if retention else None
