@@ -128,6 +128,7 @@ class Settings(BaseSettings):
     suggested_questions: Items = ()  # the widget's starter questions (empty: the catalogue's)
     # shared state: index versions, feedback, rate limits and jobs in PostgreSQL instead of the data directory
     database_url: str = ""
+    audit_retention_days: int = Field(365, ge=1)  # the audit trail is kept longer than questions
     # transparency: the AI notice and /transparantie; empty texts: the catalogue's defaults
     ai_notice: str = ""  # replaces the catalogue's AI notice (widget's first view, the bot's /start)
     contact: str = ""  # who people write to about Wegwijzer and their data (an address, a service, a DPO)
@@ -298,8 +299,13 @@ class Settings(BaseSettings):
 
     @property
     def admin_sessions_db(self) -> Path:
-        """Signed-out admin sessions (so a copied cookie stops working at sign-out), for every worker."""
+        """Admin sessions, their signing secret and sign-outs, for every worker (when there is no database)."""
         return self.data_dir / "admin_sessions.sqlite3"
+
+    @property
+    def audit_db(self) -> Path:
+        """The audit trail (who did what, when, from where) when there is no database."""
+        return self.data_dir / "audit.sqlite3"
 
     @property
     def ratelimit_db(self) -> Path:

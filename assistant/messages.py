@@ -885,7 +885,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "bot.checked_so_far": (
             "Wegwijzer schrijft verder. Elke zin verschijnt pas nadat hij is nagekeken tegen de bron…"
         ),
-        # ---- PostgreSQL (assistant/index/postgres.py, bots/localdb.py, `wegwijzer db`) ----
+        # ---- PostgreSQL (assistant/stores/pg.py, assistant/index/postgres/, bots/localdb.py, `wegwijzer db`) ----
         "db.unreachable": (
             "De databank {where} is niet bereikbaar ({reason}). Controleer WEGWIJZER_DATABASE_URL en of de "
             "PostgreSQL-server draait (een lokale server start je met `wegwijzer db start`)."
@@ -900,6 +900,10 @@ CATALOG: dict[str, dict[str, str]] = {
             "schemaversie {found}, deze versie kent {expected}). Werk Wegwijzer bij."
         ),
         "db.failed": "De databank gaf een fout: {reason}",
+        # ---- state layer (assistant/stores/): a database outage as the public sees it ----
+        "db.unavailable_public": (
+            "Wegwijzer kan zijn databank nu niet bereiken. Probeer het over enkele ogenblikken opnieuw."
+        ),
         "db.bad_url": "WEGWIJZER_DATABASE_URL moet beginnen met postgresql:// (gekregen: {url}).",
         "db.help": "een lokale PostgreSQL-server (met pgvector) beheren, en indexversies importeren of exporteren",
         "db.action_help": "wat er moet gebeuren: de lokale server beheren of een indexversie verplaatsen",
