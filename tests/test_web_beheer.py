@@ -37,7 +37,7 @@ XSS = '<img src=x onerror="alert(1)">'
 
 @pytest.fixture
 def beheer_settings(fake_index: Settings) -> Settings:
-    return fake_index.with_(admin_token=TOKEN, max_upload_bytes=256 * 1024, upload_rate_limit=0)
+    return fake_index.with_(admin_token=TOKEN, max_upload_mb=256 / 1024, upload_rate_limit=0)
 
 
 def _client(settings: Settings, embedder: Any, **kwargs: Any) -> TestClient:
