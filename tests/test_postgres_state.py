@@ -18,6 +18,7 @@ from assistant import index as idx
 from assistant.config import Settings
 from assistant.messages import t
 from assistant.stores.feedback import _PG_MIGRATIONS, PostgresFeedbackStore, Shown, client_salt, open_feedback
+from assistant.stores.ratelimits import PostgresRateLimitStore
 from bots.ratelimit import Limit, PostgresLimiter, open_limiter
 from ingest.build import ingest
 from ingest.jobs import Reindexer, pid_alive
@@ -137,7 +138,7 @@ def test_the_client_salt_is_shared_by_replicas(pg_settings: Settings, tmp_path: 
 def test_replicas_share_one_rate_limit(pg_settings: Settings) -> None:
     one = open_limiter(pg_settings)
     two = PostgresLimiter(pg_settings.database_url)
-    assert isinstance(one, PostgresLimiter)
+    assert isinstance(one.store, PostgresRateLimitStore)  # the state layer's choice for these settings
     now = 1_000_000.0
     results = [(one if i % 2 else two).hit(LIMIT, "a", now=now).allowed for i in range(6)]
     assert results.count(True) == 3

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from assistant.stores.audit import AuditStore
     from assistant.stores.conversation import ConversationStore
     from assistant.stores.feedback import Feedback
+    from assistant.stores.ratelimits import RateLimitStore
     from assistant.stores.sessions import SessionStore
 
 
@@ -72,6 +73,13 @@ class Stores:
         if self.database is not None:
             return PostgresSessionStore(self.database)
         return SqliteSessionStore(self.settings.admin_sessions_db)
+
+    def ratelimits(self) -> RateLimitStore:
+        from assistant.stores.ratelimits import PostgresRateLimitStore, SqliteRateLimitStore
+
+        if self.database is not None:
+            return PostgresRateLimitStore(self.database)
+        return SqliteRateLimitStore(self.settings.ratelimit_db)
 
     def audit(self) -> AuditStore:
         from assistant.stores.audit import PostgresAuditStore, SqliteAuditStore

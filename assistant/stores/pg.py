@@ -48,6 +48,11 @@ CONNECT_TIMEOUT_S = 5  # dedicated connections (ingest, locks, migrations)
 # instead of hanging (issue 20). A healthy pool hands out a connection in microseconds.
 POOL_CONNECT_TIMEOUT_S = 2
 POOL_WAIT_S = 1.5
+# Once the database was found unreachable, later calls wait only this long for a pooled connection for a
+# while: a question touches the database several times (rate limit, retrieval, question log), and each
+# must not cost the full wait again. The pool reconnects in the background; a connection it has is taken.
+POOL_WAIT_DOWN_S = 0.25
+DOWN_MEMORY_S = 5.0
 STATEMENT_TIMEOUT_MS = 30_000  # pooled connections: no statement of a request may hang a worker for longer
 
 _CORE_MIGRATIONS = (
@@ -216,6 +221,7 @@ class Database:
         self._pool: Any = None
         self._lock = threading.Lock()
         self._migrated: set[str] = set()
+        self._down_until = 0.0  # monotonic time until which the database counts as just found unreachable
 
     def describe(self) -> str:
         return self.where
@@ -267,18 +273,30 @@ class Database:
         import psycopg
         from psycopg_pool import PoolTimeout
 
-        pool = self._pool or self._open_pool()
         try:
-            with pool.connection() as conn:
-                return work(conn)
+            pool = self._pool or self._open_pool()
+            with pool.connection(timeout=self._wait()) as conn:
+                result = work(conn)
+            self._down_until = 0.0
+            return result
         except psycopg.errors.QueryCanceled as exc:  # the statement timeout: the server is there
             raise DatabaseError(t("db.failed", reason=_reason(exc))) from exc
         except (psycopg.OperationalError, PoolTimeout) as exc:
             if retry and not isinstance(exc, PoolTimeout):
                 return self.run(work, retry=False)  # a server restart closes idle connections; one new try
-            raise DatabaseUnavailableError(t("db.unreachable", where=self.where, reason=_reason(exc))) from exc
+            raise self._unavailable(exc) from exc
+        except DatabaseUnavailableError:
+            self._down_until = time.monotonic() + DOWN_MEMORY_S
+            raise
         except psycopg.Error as exc:
             raise DatabaseError(t("db.failed", reason=_reason(exc))) from exc
+
+    def _wait(self) -> float:
+        return POOL_WAIT_DOWN_S if time.monotonic() < self._down_until else POOL_WAIT_S
+
+    def _unavailable(self, exc: BaseException) -> DatabaseUnavailableError:
+        self._down_until = time.monotonic() + DOWN_MEMORY_S
+        return DatabaseUnavailableError(t("db.unreachable", where=self.where, reason=_reason(exc)))
 
     def check(self) -> None:
         """Raise DatabaseUnavailableError unless the server answers now (readiness: ``/readyz``)."""
@@ -295,13 +313,17 @@ class Database:
     def transaction(self) -> Iterator[Any]:
         """A pooled connection inside one transaction (committed on success, rolled back on error)."""
         import psycopg
+        from psycopg_pool import PoolTimeout
 
-        pool = self._pool or self._open_pool()
         try:
-            with pool.connection() as conn, conn.transaction():
+            pool = self._pool or self._open_pool()
+            with pool.connection(timeout=self._wait()) as conn, conn.transaction():
                 yield conn
-        except psycopg.OperationalError as exc:
-            raise DatabaseUnavailableError(t("db.unreachable", where=self.where, reason=_reason(exc))) from exc
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            raise self._unavailable(exc) from exc
+        except DatabaseUnavailableError:
+            self._down_until = time.monotonic() + DOWN_MEMORY_S
+            raise
         except psycopg.Error as exc:
             raise DatabaseError(t("db.failed", reason=_reason(exc))) from exc
 
