@@ -18,6 +18,7 @@ from assistant import index as idx
 from assistant.config import Settings
 from assistant.messages import t
 from assistant.stores.feedback import _PG_MIGRATIONS, PostgresFeedbackStore, Shown, client_salt, open_feedback
+from assistant.stores.jobs import PostgresJobStateStore
 from assistant.stores.ratelimits import PostgresRateLimitStore
 from bots.ratelimit import Limit, PostgresLimiter, open_limiter
 from ingest.build import ingest
@@ -166,7 +167,7 @@ def pg_index(pg_settings: Settings) -> Settings:
 
 
 def test_jobs_run_in_their_own_process_with_state_in_the_database(pg_index: Settings, tmp_path: Path) -> None:
-    assert isinstance(open_jobs(pg_index), PostgresJobStore)
+    assert isinstance(open_jobs(pg_index).store, PostgresJobStateStore)
     add_document(pg_index, "buurthuis-een.md")
     reindexer = Reindexer(pg_index, embedder_factory=FakeEmbedder)
     ticket = reindexer.request("web")

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from assistant.stores.audit import AuditStore
     from assistant.stores.conversation import ConversationStore
     from assistant.stores.feedback import Feedback
+    from assistant.stores.jobs import JobStateStore
     from assistant.stores.ratelimits import RateLimitStore
     from assistant.stores.sessions import SessionStore
 
@@ -80,6 +81,13 @@ class Stores:
         if self.database is not None:
             return PostgresRateLimitStore(self.database)
         return SqliteRateLimitStore(self.settings.ratelimit_db)
+
+    def jobs(self) -> JobStateStore:
+        from assistant.stores.jobs import FileJobStateStore, PostgresJobStateStore
+
+        if self.database is not None:
+            return PostgresJobStateStore(self.database)
+        return FileJobStateStore(self.settings.index_dir)
 
     def audit(self) -> AuditStore:
         from assistant.stores.audit import PostgresAuditStore, SqliteAuditStore
