@@ -53,6 +53,7 @@ POOL_WAIT_S = 1.5
 # must not cost the full wait again. The pool reconnects in the background; a connection it has is taken.
 POOL_WAIT_DOWN_S = 0.25
 DOWN_MEMORY_S = 5.0
+PROBE_EVERY_S = 1.0  # while the pool has no connection: how often a direct connection checks for the server
 STATEMENT_TIMEOUT_MS = 30_000  # pooled connections: no statement of a request may hang a worker for longer
 
 _CORE_MIGRATIONS = (
@@ -222,6 +223,7 @@ class Database:
         self._lock = threading.Lock()
         self._migrated: set[str] = set()
         self._down_until = 0.0  # monotonic time until which the database counts as just found unreachable
+        self._next_probe = 0.0
 
     def describe(self) -> str:
         return self.where
@@ -284,12 +286,36 @@ class Database:
         except (psycopg.OperationalError, PoolTimeout) as exc:
             if retry and not isinstance(exc, PoolTimeout):
                 return self.run(work, retry=False)  # a server restart closes idle connections; one new try
+            if isinstance(exc, PoolTimeout) and self._server_is_back():
+                return self.run(work, retry=False)  # on a fresh pool
             raise self._unavailable(exc) from exc
         except DatabaseUnavailableError:
             self._down_until = time.monotonic() + DOWN_MEMORY_S
             raise
         except psycopg.Error as exc:
             raise DatabaseError(t("db.failed", reason=_reason(exc))) from exc
+
+    def _server_is_back(self) -> bool:
+        """After the pool found no connection: whether a direct connection works now (at most once a second).
+        If it does, the server came back while the pool waits out its reconnect backoff (which doubles up to
+        minutes): the pool is replaced, so service resumes at once instead of after the backoff."""
+        import psycopg
+
+        now = time.monotonic()
+        if now < self._next_probe:
+            return False
+        self._next_probe = now + PROBE_EVERY_S
+        try:
+            psycopg.connect(self.url, connect_timeout=POOL_CONNECT_TIMEOUT_S, application_name="wegwijzer").close()
+        except psycopg.Error:
+            return False
+        with self._lock:
+            old, self._pool = self._pool, None
+        if old is not None:  # connections still lent out close when they come back; don't wait for them here
+            threading.Thread(target=old.close, name="wegwijzer-old-pool", daemon=True).start()
+        self._down_until = 0.0
+        log.info("database %s is reachable again: new connection pool", self.where)
+        return True
 
     def _wait(self) -> float:
         return POOL_WAIT_DOWN_S if time.monotonic() < self._down_until else POOL_WAIT_S
