@@ -220,3 +220,17 @@ def test_a_question_with_nul_on_postgresql_is_answered_not_a_500(pg_settings: Se
         r3 = client.post("/api/feedback", json={"answer_id": body["answer_id"], "helpful": False,
                                                 "comment": "klopt\u0000 niet"})
         assert r3.status_code == 200, r3.text
+
+
+def test_the_web_service_purges_expired_audit_records_when_it_opens_the_trail(settings: Settings) -> None:
+    from bots.web.context import WebContext
+
+    audit = open_stores(settings).audit()
+    audit.record("a", "beheerder", "upload", "oud.pdf", at=time.time() - 400 * 86400)
+    audit.record("a", "beheerder", "upload", "nieuw.pdf")
+    audit.close()
+    ctx = WebContext(settings)
+    try:
+        assert [r.target for r in ctx.audit.list()] == ["nieuw.pdf"]
+    finally:
+        ctx.close()
