@@ -317,6 +317,8 @@ CATALOG: dict[str, dict[str, str]] = {
         ),
         "watch.requested": "Wijzigingen in de documentenmap ({changes}): herindexering {job}. {message}",
         "watch.finished": "Herindexering {job}: {outcome}",
+        # ops: the watcher recognises the folder a requested job already read (one re-index per change)
+        "watch.covered": "Wijzigingen in de documentenmap ({changes}): al meegenomen door herindexering {job}.",
         "watch.unreadable": "De documentenmap {corpus} is niet leesbaar ({reason}); ik probeer het opnieuw.",
         # ---- admin page /beheer, catalog editing, documents through the bot (issue 10: items 1, 5, 7) ----
         "catalog.field.title": "titel",
