@@ -31,6 +31,7 @@ from typing import Any
 
 from assistant.config import Settings
 from assistant.errors import IngestBusyError, WegwijzerError
+from assistant.logs import configure_logging
 from assistant.messages import t
 from assistant.model.embedding import Embedder
 
@@ -362,7 +363,7 @@ def job_process_main(stdin: Any = None) -> int:
     stdin = stdin if stdin is not None else sys.stdin.buffer
     payload = pickle.load(stdin)  # from the process that started us (same code, same user): trusted
     settings: Settings = payload["settings"]
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s wegwijzer-job[%(process)d]: %(message)s")
+    configure_logging("job")
 
     def on_term(signum: int, frame: Any) -> None:
         raise SystemExit(128 + signum)

@@ -8,6 +8,7 @@ a real ``wegwijzer serve`` lives in tests/test_web_watch.py.
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 from pathlib import Path
@@ -318,15 +319,18 @@ def test_wegwijzer_watch_runs_until_sigterm_and_a_second_one_waits(fake_index: S
 
     first = start()
     try:
-        assert first.stdout is not None
-        line = first.stdout.readline()
-        assert line.startswith("Wegwijzer bewaakt") and str(fake_index.corpus_dir) in line
+        assert first.stderr is not None
+        line = first.stderr.readline()
+        # one log format (assistant/logs.py): time, level, process role and pid, logger, message
+        assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d INFO wegwijzer-watch\[\d+\] "
+                        r"ingest\.watch: Wegwijzer bewaakt", line), line
+        assert str(fake_index.corpus_dir) in line
         time.sleep(1.0)  # it holds the watch lock now
         second = start()
         try:
-            assert second.stdout is not None
-            second.stdout.readline()
-            assert second.stdout.readline().strip() == t("watch.passive")
+            assert second.stderr is not None
+            second.stderr.readline()
+            assert second.stderr.readline().strip().endswith(f"ingest.watch: {t('watch.passive')}")
         finally:
             second.send_signal(signal.SIGTERM)
             assert second.wait(timeout=30) == 0
