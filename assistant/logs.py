@@ -30,7 +30,9 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s %(role)s[%(process)d] %(name)s: %(messa
 QUIET_LOGGERS = ("httpx", "httpcore", "telegram.ext", "apscheduler", "filelock", "urllib3", "bm25s",
                  "sentence_transformers", "transformers", "huggingface_hub", "multipart", "asyncio")
 # The record attributes every LogRecord has; anything else was passed with ``extra=`` and goes into JSON.
-_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "role"}
+# (uvicorn's ``color_message`` is its message with terminal colour codes: noise in a log file.)
+_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "role",
+                                                                              "color_message"}
 
 
 def log_format(env: Mapping[str, str] | None = None) -> str:

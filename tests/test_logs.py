@@ -47,6 +47,7 @@ def test_a_json_line_is_one_object_with_the_access_fields_and_extras() -> None:
     assert access["message"] == '127.0.0.1:5000 - "GET /readyz HTTP/1.1" 200'
     assert (access["method"], access["path"], access["status"], access["process"]) == ("GET", "/readyz", 200,
                                                                                         "wegwijzer-web")
+    assert "color_message" not in json.loads(fmt.format(_record("uvicorn.error", "Started", color_message="\x1b[36m")))
     extra = json.loads(fmt.format(_record("bots.web", "refused origin", origin="https://x.example", n=2)))
     assert extra["origin"] == "https://x.example" and extra["n"] == 2 and "\n" not in fmt.format(
         _record("x", "two\nlines"))
