@@ -63,7 +63,7 @@ def _job_line(job: dict[str, Any]) -> str:
 def _database(settings: Settings) -> str:
     if not settings.database_url:
         return t("status.files", path=settings.data_dir)
-    from assistant.index.postgres import redact
+    from assistant.stores.pg import redact
 
     return t("status.postgres", url=redact(settings.database_url))
 
