@@ -386,6 +386,16 @@ CATALOG: dict[str, dict[str, str]] = {
         "cli.help.host": "adres om op te luisteren (standaard 127.0.0.1)",
         "cli.help.port": "poort (standaard 8000)",
         "cli.help.workers": "aantal werkprocessen van uvicorn",
+        # ops: start-up problems a person can meet, as one line without a traceback (bots/cli.py)
+        "cli.at_least_one": "moet een geheel getal van minstens 1 zijn, niet '{value}'",
+        "cli.os_error": (
+            "{path} kan niet gebruikt worden: {reason}. Controleer WEGWIJZER_DATA_DIR en WEGWIJZER_CORPUS_DIR, "
+            "en dat de gebruiker die Wegwijzer draait er mag schrijven."
+        ),
+        "cli.os_missing": "die map of dat bestand bestaat niet",
+        "cli.os_denied": "geen toegang",
+        "cli.os_read_only": "het bestandssysteem is alleen-lezen",
+        "cli.os_full": "de schijf is vol",
         "cli.help.telegram": "start de Telegram-bot",
         "cli.help.commands": "opdrachten",
         "cli.model_ready": "taalmodel klaar: {label} (dimensie {dim}, vingerafdruk {fingerprint})",

@@ -7,6 +7,7 @@ line on stderr and exit code 1, and never shows a traceback for expected failure
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import logging
 import os
@@ -21,6 +22,24 @@ from assistant.messages import ARGPARSE_NL, t
 
 # The role each long-running command has in log lines (assistant/logs.py); other commands are "cli".
 SERVICE_ROLES = {"serve": "web", "watch": "watch", "telegram": "telegram"}
+
+
+def _at_least_one(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(t("cli.at_least_one", value=raw))
+    return value
+
+
+def _os_reason(exc: OSError) -> str:
+    """The OS's reason in Dutch for the errors a wrong folder setting gives; its own words otherwise."""
+    key = {errno.ENOENT: "cli.os_missing", errno.ENOTDIR: "cli.os_missing", errno.EACCES: "cli.os_denied",
+           errno.EPERM: "cli.os_denied", errno.EROFS: "cli.os_read_only", errno.ENOSPC: "cli.os_full"}.get(
+               exc.errno or 0)
+    return t(key) if key else str(exc.strerror or exc)
 
 
 def _dutch_argparse() -> None:
@@ -294,7 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help=t("cli.help.serve"))
     p.add_argument("--host", default=None, help=t("cli.help.host"))
     p.add_argument("--port", type=int, default=None, help=t("cli.help.port"))
-    p.add_argument("--workers", type=int, default=1, help=t("cli.help.workers"))
+    p.add_argument("--workers", type=_at_least_one, default=1, help=t("cli.help.workers"))
     p.set_defaults(func=_cmd_serve)
 
     p = sub.add_parser("watch", help=t("watch.help"), description=t("watch.help"))
@@ -339,6 +358,11 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `wegwijzer ask … | head`: the reader left; no traceback (Python docs' recipe)
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    except OSError as exc:  # a data or corpus folder that is missing or may not be written: a setting to fix
+        if args.verbose:
+            logging.getLogger(__name__).exception("%s", exc)
+        print(f"wegwijzer: {t('cli.os_error', path=exc.filename or '?', reason=_os_reason(exc))}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
