@@ -53,8 +53,8 @@ def test_a_data_directory_that_cannot_be_made_is_named(tmp_path: Path) -> None:
     done = _run(["serve"], tmp_path, WEGWIJZER_DATA_DIR=str(blocker / "data"))
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
     assert done.stderr.strip() == (f"wegwijzer: {blocker / 'data'}/metrics/8000 kan niet gebruikt worden: die map of "
-                                   "dat bestand bestaat niet. Controleer WEGWIJZER_DATA_DIR en WEGWIJZER_CORPUS_DIR, en "
-                                   "dat de gebruiker die Wegwijzer draait er mag schrijven."), done.stderr
+                                   "dat bestand bestaat niet. Controleer WEGWIJZER_DATA_DIR en WEGWIJZER_CORPUS_DIR, "
+                                   "en dat de gebruiker die Wegwijzer draait er mag schrijven."), done.stderr
 
 
 def test_a_bad_worker_count_is_a_dutch_usage_error(tmp_path: Path) -> None:
