@@ -872,6 +872,16 @@ CATALOG: dict[str, dict[str, str]] = {
         "db.no_port": "Er is geen vrije poort voor PostgreSQL.",
         "db.port_busy": "Poort {port} is al in gebruik; kies een andere met `wegwijzer db start --port N`.",
         "db.start_timeout": "PostgreSQL startte niet op tijd; zie {log}.",
+        # ---- `wegwijzer db start` as root, data directory out of the server user's reach (issue 20) ----
+        "db.relocated": (
+            "De gebruiker {user}, waaronder PostgreSQL draait, kan {data} niet bereiken (een map op de weg "
+            "ernaartoe is afgeschermd). De databank staat daarom in {target}, met een koppeling vanuit {link}."
+        ),
+        "db.unreachable_dir": (
+            "PostgreSQL draait onder de gebruiker {user}, die {pgdata} niet kan bereiken, en een eigen map "
+            "aanmaken lukte niet ({reason}). Kies een WEGWIJZER_DATA_DIR die iedereen mag doorlopen (zoals "
+            "/srv/wegwijzer/data), of start `wegwijzer db start` als gewone gebruiker."
+        ),
         "db.needs_url": "Stel eerst WEGWIJZER_DATABASE_URL in (een lokale server start je met `wegwijzer db start`).",
         "db.imported": "Versie {version} ({passages} passages) staat in de databank{published}.",
         "db.exported": "Versie {version} ({passages} passages) staat in {path}{published}.",
