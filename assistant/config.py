@@ -201,6 +201,10 @@ class Settings:
     llm_api_key: str = ""
     llm_timeout_s: float = 20.0  # the whole generated answer must arrive within this, else extractive
     llm_max_tokens: int = 400
+    # ---- the language model's circuit breaker (issue 20; assistant/answer/breaker.py) ----
+    llm_first_token_s: float = 3.0  # the stream's first event must come within this, else extractive
+    llm_circuit_failures: int = 3  # quick failures in a row that open the breaker (a timeout opens it at once)
+    llm_circuit_cooldown_s: float = 30.0  # open: questions get the quoted answer at once for this long
     suggested_questions: tuple[str, ...] = ()  # the widget's starter questions (empty: the catalogue's)
     # shared state: index versions, feedback, rate limits and jobs in PostgreSQL instead of the data directory
     database_url: str = ""
@@ -297,6 +301,9 @@ class Settings:
             llm_api_key=env.get("WEGWIJZER_LLM_API_KEY", "").strip(),
             llm_timeout_s=_seconds(env, "WEGWIJZER_LLM_TIMEOUT_S", 20.0, minimum=0.5),
             llm_max_tokens=_int(env, "WEGWIJZER_LLM_MAX_TOKENS", 400, minimum=16),
+            llm_first_token_s=_seconds(env, "WEGWIJZER_LLM_FIRST_TOKEN_S", 3.0, minimum=0.1),
+            llm_circuit_failures=_int(env, "WEGWIJZER_LLM_CIRCUIT_FAILURES", 3, minimum=1),
+            llm_circuit_cooldown_s=_seconds(env, "WEGWIJZER_LLM_CIRCUIT_COOLDOWN_S", 30.0, minimum=0.0),
             suggested_questions=_questions(env, "WEGWIJZER_SUGGESTED_QUESTIONS"),
             database_url=_database_url(env),
             ai_notice=_text(env, "WEGWIJZER_AI_NOTICE", 300),

@@ -161,6 +161,16 @@ CATALOG: dict[str, dict[str, str]] = {
     "document.page_unknown": "Deze pagina bestaat niet in het document.",
     "passage.unknown": "Deze passage bestaat niet (of niet meer) in de index.",
     "service.not_ready": "Wegwijzer is nog niet klaar om vragen te beantwoorden. Probeer het zo dadelijk opnieuw.",
+    # ---- the language model's circuit breaker in /readyz (issue 20) ----
+    "llm.circuit.closed": "Het taalmodel antwoordt; antwoorden worden geschreven en nagekeken.",
+    "llm.circuit.open": (
+        "Het taalmodel antwoordde niet ({reason}, {failures} keer na elkaar). Wegwijzer antwoordt intussen meteen "
+        "met geciteerde zinnen uit de documenten en probeert het taalmodel over {seconds} s opnieuw."
+    ),
+    "llm.circuit.half_open": (
+        "Het taalmodel antwoordde niet ({reason}). Eén vraag probeert het nu opnieuw; de andere krijgen meteen "
+        "geciteerde zinnen uit de documenten."
+    ),
     "admin.disabled": "De beheer-API staat uit. Een beheerder kan ze aanzetten met WEGWIJZER_ADMIN_TOKEN.",
     "admin.unauthorized": "Je bent niet aangemeld als beheerder. Stuur een geldig toegangstoken mee.",
     "upload.no_file": "Kies een bestand om op te laden.",

@@ -5,7 +5,9 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import math
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +18,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response, StreamingRes
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 from pydantic_core import PydanticCustomError
 
+from assistant.answer.breaker import CLOSED, CircuitState
 from assistant.answer.generate import Checked
 from assistant.errors import DocumentError, InvalidQuestionError, WegwijzerError
 from assistant.messages import suggestions, t
@@ -364,7 +367,26 @@ def healthz() -> dict[str, str]:
             responses={503: {"model": ErrorBody, "description": "Nog niet klaar"}})
 def readyz(ctx: Ctx) -> dict[str, Any]:
     assistant = ctx.assistant()  # 503 with the reason when not ready
-    return {"status": "ready", "index_version": assistant.version}
+    body: dict[str, Any] = {"status": "ready", "index_version": assistant.version}
+    circuit = assistant.llm_circuit()
+    if circuit is not None:  # still ready when the model is not: the quoted answer works without it
+        body["llm"] = circuit_report(circuit)
+    return body
+
+
+def circuit_report(circuit: CircuitState) -> dict[str, Any]:
+    """The language model's circuit breaker for /readyz: its state, and what it means in Dutch."""
+    now = time.time()
+    state = circuit.shown(now)
+    report: dict[str, Any] = {"circuit": state, "failures": circuit.failures}
+    if state == CLOSED:
+        report["message"] = t("llm.circuit.closed")
+        return report
+    seconds = max(0, math.ceil(circuit.retry_at - now))
+    report.update(reason=circuit.reason, retry_in_s=seconds,
+                  message=t(f"llm.circuit.{state}", reason=circuit.reason, failures=circuit.failures,
+                            seconds=seconds))
+    return report
 
 
 @router.get("/metrics", response_class=Response, tags=["beheer"], summary="Prometheus-metrieken (alle workers samen)")

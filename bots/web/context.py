@@ -11,6 +11,8 @@ from fastapi import Depends, Request
 
 from assistant import Assistant
 from assistant import index as idx
+from assistant.answer.breaker import CircuitState
+from assistant.answer.llm import breaker_for
 from assistant.config import Settings
 from assistant.errors import IndexNotFoundError, ModelMismatchError, WegwijzerError
 from assistant.messages import t
@@ -49,7 +51,9 @@ class WebContext:
         # With WEGWIJZER_DATABASE_URL all of these live in the shared database: a replica keeps no state.
         self.index = idx.open_store(settings)
         self.store = open_feedback(settings)
-        self.metrics = Metrics(self.store.counts)
+        # The breaker's state is a file every worker shares: readable before the assistant is loaded.
+        self._circuit = breaker_for(settings) if settings.llm_enabled else None
+        self.metrics = Metrics(self.store.counts, self.llm_circuit)
         if assistant is not None and getattr(assistant, "observer", None) is None:
             assistant.observer = self.metrics  # generated answers are counted in /metrics
         self.limiter = open_limiter(settings)
@@ -58,6 +62,13 @@ class WebContext:
         self.sessions = Sessions(settings.data_dir, settings.admin_token, settings.admin_session_minutes * 60.0,
                                  settings.admin_sessions_db)
         self._index_store: idx.IndexStore | None = None
+
+    def llm_circuit(self) -> CircuitState | None:
+        """The language model's circuit breaker (the loaded assistant's, else the shared state); None without one."""
+        assistant = self._assistant
+        if assistant is not None:
+            return assistant.llm_circuit()
+        return self._circuit.state() if self._circuit is not None else None
 
     def index_store(self) -> idx.IndexStore:
         """The index store (versions, manifests, last ingest), opened on first use."""
