@@ -171,6 +171,10 @@ CATALOG: dict[str, dict[str, str]] = {
         "Het taalmodel antwoordde niet ({reason}). Eén vraag probeert het nu opnieuw; de andere krijgen meteen "
         "geciteerde zinnen uit de documenten."
     ),
+    "llm.reason.timeout": "geen antwoord op tijd",
+    "llm.reason.unreachable": "niet bereikbaar",
+    "llm.reason.http_error": "een foutmelding",
+    "llm.reason.malformed": "een onleesbaar antwoord",
     "admin.disabled": "De beheer-API staat uit. Een beheerder kan ze aanzetten met WEGWIJZER_ADMIN_TOKEN.",
     "admin.unauthorized": "Je bent niet aangemeld als beheerder. Stuur een geldig toegangstoken mee.",
     "upload.no_file": "Kies een bestand om op te laden.",
@@ -662,6 +666,11 @@ CATALOG: dict[str, dict[str, str]] = {
         "widget.ui.announceSources": "{n} bronnen hieronder.",
         "widget.ui.announceSource": "1 bron hieronder.",
         "widget.ui.networkError": "Wegwijzer is niet bereikbaar. Controleer je verbinding en probeer het opnieuw.",
+        # ---- a page whose origin the service does not allow (WEGWIJZER_CORS_ORIGINS; issue 20) ----
+        "widget.ui.originRefused": (
+            "Wegwijzer werkt niet op deze website: het adres {origin} is niet toegelaten. Een beheerder van "
+            "Wegwijzer kan het toevoegen aan WEGWIJZER_CORS_ORIGINS (en de dienst herstarten)."
+        ),
         "widget.ui.genericError": "Er ging iets mis. Probeer het later opnieuw.",
         "widget.ui.cleared": "Het gesprek is gewist.",
         "widget.ui.opened": "Chat met Wegwijzer geopend.",

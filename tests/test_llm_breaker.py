@@ -198,66 +198,77 @@ def hung() -> Iterator[HungLLM]:
         yield server
 
 
-def _per_worker(url: str, tries: int = 60) -> list[httpx.Client]:
-    """One keep-alive client per worker (a connection stays with the worker that accepted it), both ready."""
-    conns: dict[str, httpx.Client] = {}
-    deadline = time.monotonic() + 120
-    while len(conns) < 2 and time.monotonic() < deadline:
-        client = httpx.Client(base_url=url, timeout=60, limits=httpx.Limits(max_connections=1))
-        r = client.get("/readyz")
-        worker = r.headers["x-wegwijzer-worker"]
-        if r.status_code != 200 or worker in conns:
-            client.close()
-            time.sleep(0.05)
-        else:
-            conns[worker] = client
-    assert len(conns) == 2, "could not reach two ready workers"
-    return list(conns.values())
-
-
 @pytest.mark.real_model
 @pytest.mark.timeout(600)
-def test_ten_questions_to_a_hung_endpoint_through_the_web_server_with_two_workers(
+def test_ten_questions_to_a_hung_endpoint_through_two_server_processes(
         settings: Settings, real_index_settings: Settings, models_dir: Path, tmp_path: Path, hung: HungLLM) -> None:
+    """Two `wegwijzer serve` processes on one data directory (as a server's workers share it), questions taking
+    turns: the second process learns from the first's timeout through the shared state. (Two single-worker
+    servers rather than ``--workers 2``: on a loaded 2-core machine uvicorn's 5 s worker health check restarts
+    workers that are still loading the model; the breaker's state is shared the same way.)"""
     from .web_process import wegwijzer_serve
     from .web_support import copy_index
 
     s = copy_index(real_index_settings, settings)
     (s.data_dir / "models").symlink_to(models_dir.resolve(), target_is_directory=True)
-    with wegwijzer_serve(s.data_dir, s.corpus_dir, tmp_path / "server-log", workers=2, WEGWIJZER_WATCH="0",
-                         WEGWIJZER_ASK_RATE_LIMIT="0", WEGWIJZER_LLM_URL=hung.url,
-                         WEGWIJZER_LLM_MODEL="stub-1") as server:
-        workers = _per_worker(server.url)
-        try:
-            ready = workers[0].get("/readyz").json()
-            assert ready["llm"]["circuit"] == CLOSED
-            timings, modes, answered_by = [], [], []
-            for i, question in enumerate(QUESTIONS):
-                client = workers[i % 2]  # every other question on the other worker process
-                path = "/api/ask" if (i // 2) % 2 == 0 else "/api/ask/stream"
-                started = time.monotonic()
-                r = client.post(path, json={"question": question})
-                timings.append(time.monotonic() - started)
-                assert r.status_code == 200, r.text
-                body = r.json() if path == "/api/ask" else \
-                    json.loads(r.text.split("event: answer\ndata: ", 1)[1].split("\n", 1)[0])
-                modes.append(body["mode"])
-                answered_by.append(r.headers["x-wegwijzer-worker"])
-            print("wegwijzer serve --workers 2, hung endpoint, seconds per question:", [round(t, 3) for t in timings])
-            assert len(set(answered_by)) == 2  # both workers answered: the second learnt from the shared state
-            assert modes == ["extractive"] * len(QUESTIONS)
-            assert timings[0] < PROMISE_S + 2.0 and all(t <= PROMISE_S for t in timings[1:]), timings
-            assert hung.connections == 1
-            for client in workers:  # ready (the quoted answer works), and says why the model is not used
-                r = client.get("/readyz")
-                assert r.status_code == 200
-                llm = r.json()["llm"]
-                assert llm["circuit"] == OPEN and llm["reason"] == TIMEOUT and 0 < llm["retry_in_s"] <= 30
-                assert "geciteerde zinnen" in llm["message"] and "opnieuw" in llm["message"]
-                scrape = client.get("/metrics").text
-                assert 'wegwijzer_llm_circuit{state="open"} 1.0' in scrape
-                assert 'wegwijzer_llm_circuit{state="closed"} 0.0' in scrape
-                assert 'wegwijzer_llm_answers_total{outcome="fallback_circuit_open"} 9.0' in scrape
-        finally:
-            for client in workers:
-                client.close()
+    env = {"WEGWIJZER_WATCH": "0", "WEGWIJZER_ASK_RATE_LIMIT": "0", "WEGWIJZER_LLM_URL": hung.url,
+           "WEGWIJZER_LLM_MODEL": "stub-1"}
+    with wegwijzer_serve(s.data_dir, s.corpus_dir, tmp_path / "log-a", **env) as one, \
+            wegwijzer_serve(s.data_dir, s.corpus_dir, tmp_path / "log-b", **env) as two, \
+            httpx.Client(base_url=one.url, timeout=60) as a, httpx.Client(base_url=two.url, timeout=60) as b:
+        assert a.get("/readyz").json()["llm"]["circuit"] == CLOSED
+        timings, modes, answered_by = [], [], []
+        for i, question in enumerate(QUESTIONS):
+            client = (a, b)[i % 2]  # every other question to the other process
+            path = "/api/ask" if (i // 2) % 2 == 0 else "/api/ask/stream"
+            started = time.monotonic()
+            r = client.post(path, json={"question": question})
+            timings.append(time.monotonic() - started)
+            assert r.status_code == 200, r.text
+            body = r.json() if path == "/api/ask" else \
+                json.loads(r.text.split("event: answer\ndata: ", 1)[1].split("\n", 1)[0])
+            modes.append(body["mode"])
+            answered_by.append(r.headers["x-wegwijzer-worker"])
+        print("two wegwijzer serve processes, hung endpoint, seconds per question:", [round(t, 3) for t in timings])
+        assert len(set(answered_by)) == 2
+        assert modes == ["extractive"] * len(QUESTIONS)
+        assert timings[0] < PROMISE_S + 2.0 and all(t <= PROMISE_S for t in timings[1:]), timings
+        assert hung.connections == 1
+        for client in (a, b):  # ready (the quoted answer works), and says why the model is not used
+            r = client.get("/readyz")
+            assert r.status_code == 200
+            llm = r.json()["llm"]
+            assert llm["circuit"] == OPEN and llm["reason"] == TIMEOUT and 0 < llm["retry_in_s"] <= 30
+            assert "geciteerde zinnen" in llm["message"] and "opnieuw" in llm["message"]
+            scrape = client.get("/metrics").text
+            assert 'wegwijzer_llm_circuit{state="open"} 1.0' in scrape
+            assert 'wegwijzer_llm_circuit{state="closed"} 0.0' in scrape
+        fallbacks = sum(float(line.split()[-1]) for c in (a, b) for line in c.get("/metrics").text.splitlines()
+                        if line.startswith('wegwijzer_llm_answers_total{outcome="fallback_circuit_open"}'))
+        assert fallbacks == 9
+
+
+def test_readyz_and_metrics_show_the_breaker(fake_index: Settings, fake_embedder: Any) -> None:
+    from fastapi.testclient import TestClient
+
+    from assistant.answer.llm import breaker_for
+    from bots.web import create_app
+
+    settings = fake_index.with_(llm_url="http://127.0.0.1:9/v1", llm_model="m")
+    with TestClient(create_app(settings, embedder=fake_embedder)) as c:
+        ready = c.get("/readyz")
+        assert ready.status_code == 200 and ready.json()["llm"]["circuit"] == CLOSED
+        assert 'wegwijzer_llm_circuit{state="closed"} 1.0' in c.get("/metrics").text
+        breaker_for(settings).failure(TIMEOUT, costly=True)  # as another worker process would record it
+        ready = c.get("/readyz")
+        assert ready.status_code == 200  # the quoted answer still works: ready, and it says why
+        llm = ready.json()["llm"]
+        assert llm["circuit"] == OPEN and llm["reason"] == TIMEOUT and llm["retry_in_s"] == 30
+        assert llm["message"].startswith("Het taalmodel antwoordde niet (geen antwoord op tijd, 1 keer na elkaar)")
+        scrape = c.get("/metrics").text
+        assert 'wegwijzer_llm_circuit{state="open"} 1.0' in scrape and "wegwijzer_llm_circuit_failures 1.0" in scrape
+        answer = c.post("/api/ask", json={"question": "Wat zijn pleinmakers?"})
+        assert answer.status_code == 200 and answer.json()["mode"] == "extractive"
+    with TestClient(create_app(fake_index, embedder=fake_embedder)) as c:  # no model configured: nothing to say
+        assert "llm" not in c.get("/readyz").json()
+        assert "wegwijzer_llm_circuit" not in c.get("/metrics").text

@@ -21,7 +21,7 @@ from pydantic_core import PydanticCustomError
 from assistant.answer.breaker import CLOSED, CircuitState
 from assistant.answer.generate import Checked
 from assistant.errors import DocumentError, InvalidQuestionError, WegwijzerError
-from assistant.messages import suggestions, t
+from assistant.messages import CATALOG, DEFAULT_LANGUAGE, suggestions, t
 from assistant.stores.conversation import ID_SHAPE, new_conversation_id, valid_conversation_id
 from assistant.stores.feedback import Shown
 from assistant.types import Answer
@@ -32,6 +32,7 @@ from .context import AssistantDep, Ctx, WebContext
 from .errors import ApiError, ErrorBody
 from .guards import client_address
 from .highlight import highlight_spans
+from .origins import origin_allowed
 from .pages import CSP, document_url, render_document, render_document_list
 from .quotespans import parse_spans
 
@@ -242,18 +243,25 @@ class WidgetConfig(BaseModel):
     max_question_chars: int
     streaming: bool = Field(description="Of antwoorden geschreven worden door een taalmodel (dan gestreamd).")
     timeout_s: float = Field(description="Hoe lang de widget op (een stuk van) een antwoord wacht, in seconden.")
+    origin_allowed: bool = Field(description="Of de pagina die dit vraagt (de kop `Origin`) de API mag gebruiken: "
+                                             "staat ze niet in WEGWIJZER_CORS_ORIGINS, dan toont de widget dat.")
 
 
 @router.get("/api/widget", response_model=WidgetConfig, tags=["vragen"],
             summary="Instellingen voor de chatwidget: voorbeeldvragen, maximale vraaglengte")
-def widget_config(ctx: Ctx, response: Response) -> dict[str, Any]:
+def widget_config(ctx: Ctx, request: Request, response: Response) -> dict[str, Any]:
+    # Readable from every origin (it holds what the public widget.js holds): a page that CORS refuses must still
+    # learn that it is refused, or its widget can only say that the service is unreachable.
     response.headers["Cache-Control"] = "public, max-age=300"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Vary"] = "Origin"
     settings = ctx.settings
+    allowed = origin_allowed(settings.cors_origins, request.headers.get("origin"), request.headers.get("host"))
     # With a language model the first word may come only near its deadline; the widget must not give up sooner.
     timeout = ANSWER_WAIT_S + (settings.llm_timeout_s if settings.llm_enabled else 0.0)
     return {"suggestions": list(settings.suggested_questions) or suggestions(),
             "max_question_chars": settings.max_question_chars, "streaming": settings.llm_enabled,
-            "timeout_s": timeout}
+            "timeout_s": timeout, "origin_allowed": allowed}
 
 
 @router.post("/api/feedback", response_model=FeedbackResponse, tags=["vragen"],
@@ -376,6 +384,10 @@ def readyz(ctx: Ctx) -> dict[str, Any]:
 
 def circuit_report(circuit: CircuitState) -> dict[str, Any]:
     """The language model's circuit breaker for /readyz: its state, and what it means in Dutch."""
+
+    def known(key: str, fallback: str) -> str:  # the state file is shared: never a 500 for what it holds
+        return t(key) if key in CATALOG[DEFAULT_LANGUAGE] else fallback
+
     now = time.time()
     state = circuit.shown(now)
     report: dict[str, Any] = {"circuit": state, "failures": circuit.failures}
@@ -384,8 +396,8 @@ def circuit_report(circuit: CircuitState) -> dict[str, Any]:
         return report
     seconds = max(0, math.ceil(circuit.retry_at - now))
     report.update(reason=circuit.reason, retry_in_s=seconds,
-                  message=t(f"llm.circuit.{state}", reason=circuit.reason, failures=circuit.failures,
-                            seconds=seconds))
+                  message=t(f"llm.circuit.{state}", reason=known(f"llm.reason.{circuit.reason}", circuit.reason),
+                            failures=circuit.failures, seconds=seconds))
     return report
 
 

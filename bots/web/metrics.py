@@ -129,6 +129,9 @@ class Metrics:
                                ["found"], registry=reg)
         self.rate_limited = Counter("wegwijzer_rate_limited", "Requests refused by a per-client rate limit.",
                                     ["limit"], registry=reg)
+        self.cors_refused = Counter("wegwijzer_cors_refused",
+                                    "Browser requests from a page whose origin is not in WEGWIJZER_CORS_ORIGINS.",
+                                    registry=reg)
         self.llm_answers = Counter("wegwijzer_llm_answers",
                                    "Questions sent to the language model, by outcome: generated, declined, "
                                    "unsupported (nothing survived verification), fallback_<reason> (extractive "
@@ -165,6 +168,9 @@ class Metrics:
 
     def observe_rate_limited(self, limit: str) -> None:
         self.rate_limited.labels(limit).inc()
+
+    def observe_cors_refused(self) -> None:
+        self.cors_refused.inc()
 
     def serving(self, index_version: str) -> None:
         """The index version this process answers from ("" when none is loaded)."""
