@@ -25,6 +25,60 @@ CATALOG: dict[str, dict[str, str]] = {
         "question.too_long": "Je vraag is te lang ({length} tekens). Houd het onder {limit} tekens.",
         "question.no_words": "Je vraag bevat geen woorden die ik kan opzoeken.",
         "question.top_k": "top_k moet een geheel getal tussen 1 en 20 zijn.",
+        # configuration errors (assistant/config.py): one line per wrong setting, naming its variable
+        "config.line": "{name} = '{value}': {reason}",
+        "config.line_no_value": "{name}: {reason}",
+        "config.int": "moet een geheel getal zijn.",
+        "config.number": "moet een getal zijn.",
+        "config.at_least": "moet minstens {limit} zijn.",
+        "config.above": "moet groter dan {limit} zijn.",
+        "config.at_most": "mag hoogstens {limit} zijn.",
+        "config.bool": "moet aan of uit zijn (1/0, ja/nee, aan/uit, true/false, on/off).",
+        "config.choice": "moet een van deze zijn: {choices}.",
+        "config.unknown": "bestaat niet als instelling.",
+        "config.invalid": "is ongeldig ({detail}).",
+        "config.too_long": "is {length} tekens lang; houd het onder {limit}.",
+        "config.too_many_questions": "bevat {count} vragen; de widget toont er hoogstens {limit}.",
+        "config.network": (
+            "moet een lijst van IP-adressen of netwerken zijn, gescheiden door komma's (zoals 10.0.0.5 of "
+            "10.0.0.0/24); '{item}' is geen van beide."
+        ),
+        "config.user_id": (
+            "moet een lijst van Telegram-gebruikersnummers zijn, gescheiden door komma's; '{item}' is geen getal."
+        ),
+        "config.http_url": "moet een http(s)-adres zijn, zoals https://wegwijzer.stad.be of http://localhost:11434/v1.",
+        "config.database_url": "moet een PostgreSQL-adres zijn, zoals postgresql://gebruiker:wachtwoord@host:5432/wegwijzer.",
+        "config.llm_model": (
+            "WEGWIJZER_LLM_URL is ingesteld, maar WEGWIJZER_LLM_MODEL niet: geef de naam van het model dat het "
+            "eindpunt moet gebruiken (bijvoorbeeld 'llama3.1:8b' bij Ollama)."
+        ),
+        "config.telegram_token_missing": (
+            "TELEGRAM_BOT_TOKEN is niet ingesteld: zet er het token in dat @BotFather voor je bot gaf."
+        ),
+        "config.telegram_token_shape": (
+            "TELEGRAM_BOT_TOKEN is misvormd: een bottoken ziet eruit als '123456789:AAE...' (cijfers, een "
+            "dubbelpunt, dan letters, cijfers, '-' of '_'; geen aanhalingstekens of spaties)."
+        ),
+        "config.telegram_refused": (
+            "Telegram weigerde TELEGRAM_BOT_TOKEN: het token is onbekend of ingetrokken, of "
+            "WEGWIJZER_TELEGRAM_API_URL wijst niet naar een Bot API-server."
+        ),
+        "config.telegram_api_url": (
+            "WEGWIJZER_TELEGRAM_API_URL moet een http(s)-adres zijn, zoals 'http://127.0.0.1:8081/bot'; "
+            "ingesteld is '{value}'."
+        ),
+        "config.telegram_nobody": (
+            "Niemand mag de Telegram-bot gebruiken: stel WEGWIJZER_TELEGRAM_ALLOWED_USERS in (Telegram-"
+            "gebruikersnummers, gescheiden door komma's) en/of WEGWIJZER_TELEGRAM_JOIN_CODE."
+        ),
+        "config.telegram_webhook_https": (
+            "WEGWIJZER_TELEGRAM_WEBHOOK_URL moet een https-adres zijn (Telegram roept alleen https-webhooks "
+            "aan); laat het leeg om met long polling te werken."
+        ),
+        "config.telegram_webhooks_missing": (
+            "De webhookmodus heeft python-telegram-bot[webhooks] (tornado) nodig en dat is niet geïnstalleerd; "
+            "installeer het of laat WEGWIJZER_TELEGRAM_WEBHOOK_URL leeg om te pollen."
+        ),
         # index / service state
         "index.missing": "Er is nog geen index. Een beheerder moet de documenten eerst indexeren.",
         "index.model_mismatch": (
@@ -301,6 +355,8 @@ CATALOG: dict[str, dict[str, str]] = {
         # command line (`wegwijzer --help`)
         "cli.description": "Antwoorden met bronvermelding uit documenten over integratiebeleid.",
         "cli.help.verbose": "toon meer logberichten",
+        # ops: the one log configuration (assistant/logs.py)
+        "config.log_format": "{name} moet een van {choices} zijn, niet '{value}'.",
         "cli.help.setup": "zet het taalmodel klaar (gebeurt anders vanzelf bij het eerste gebruik)",
         "cli.help.ingest": "indexeer de documentenmap (alleen nieuwe of gewijzigde documenten worden berekend)",
         "cli.help.corpus_dir": "documentenmap (standaard: WEGWIJZER_CORPUS_DIR of ./corpus)",
@@ -315,10 +371,45 @@ CATALOG: dict[str, dict[str, str]] = {
         "cli.help.eval_json": "toon het meetverslag als JSON",
         "cli.help.eval_alone": "stel elke vraag alleen los, niet ook midden in een gesprek",
         "cli.help.status": "toon de gepubliceerde index en de laatste herindexering",
+        # ops: `wegwijzer status` for a person (bots/status.py); --json for scripts
+        "cli.help.status_json": "toon de toestand als JSON (voor scripts; tijden in seconden sinds 1970)",
+        "status.title": "Wegwijzer: toestand",
+        "status.never": "nooit",
+        "status.version": "Gepubliceerde index: {version}, gemaakt op {at}",
+        "status.counts": "Inhoud: {documents} documenten, {passages} passages, {sentences} zinnen",
+        "status.embedding": "Embeddingmodel: {name} ({backend}, {dim} dimensies)",
+        "status.last_ingest": "Laatste indexering: {outcome} op {at} (duurde {seconds} s)",
+        "status.ingest_ok": "geslaagd",
+        "status.ingest_failed": "mislukt ({error})",
+        "status.none_skipped": "Overgeslagen documenten: geen",
+        "status.skipped": "Overgeslagen documenten ({count}):",
+        "status.jobs_heading": "Herindexeringen:",
+        "status.no_jobs": "nog geen herindexering gevraagd",
+        "status.job_running": "{id} loopt sinds {since}: {done} van {total} documenten gelezen",
+        "status.job_queued": "{id} wacht om te starten (gevraagd op {since}).{note}",
+        "status.job_done": "laatste: {id} klaar op {at} (duurde {seconds} s)",
+        "status.job_failed": "laatste: {id} mislukt op {at}: {error}",
+        "status.job_next": "daarna volgt {id} ({requests} aanvragen samen)",
+        "status.database": "Opslag: {where}",
+        "status.files": "bestanden in {path}",
+        "status.postgres": "PostgreSQL, {url}",
+        "status.llm": "Taalmodel voor antwoorden (LLM): {llm}",
+        "status.llm_on": "{model} via {url}",
+        "status.llm_off": "uit (antwoorden zijn citaten uit de documenten)",
         "cli.help.serve": "start de webdienst met de chatwidget",
         "cli.help.host": "adres om op te luisteren (standaard 127.0.0.1)",
         "cli.help.port": "poort (standaard 8000)",
         "cli.help.workers": "aantal werkprocessen van uvicorn",
+        # ops: start-up problems a person can meet, as one line without a traceback (bots/cli.py)
+        "cli.at_least_one": "moet een geheel getal van minstens 1 zijn, niet '{value}'",
+        "cli.os_error": (
+            "{path} kan niet gebruikt worden: {reason}. Controleer WEGWIJZER_DATA_DIR en WEGWIJZER_CORPUS_DIR, "
+            "en dat de gebruiker die Wegwijzer draait er mag schrijven."
+        ),
+        "cli.os_missing": "die map of dat bestand bestaat niet",
+        "cli.os_denied": "geen toegang",
+        "cli.os_read_only": "het bestandssysteem is alleen-lezen",
+        "cli.os_full": "de schijf is vol",
         "cli.help.telegram": "start de Telegram-bot",
         "cli.help.commands": "opdrachten",
         "cli.model_ready": "taalmodel klaar: {label} (dimensie {dim}, vingerafdruk {fingerprint})",
@@ -331,6 +422,8 @@ CATALOG: dict[str, dict[str, str]] = {
         ),
         "watch.requested": "Wijzigingen in de documentenmap ({changes}): herindexering {job}. {message}",
         "watch.finished": "Herindexering {job}: {outcome}",
+        # ops: the watcher recognises the folder a requested job already read (one re-index per change)
+        "watch.covered": "Wijzigingen in de documentenmap ({changes}): al meegenomen door herindexering {job}.",
         "watch.unreadable": "De documentenmap {corpus} is niet leesbaar ({reason}); ik probeer het opnieuw.",
         # ---- admin page /beheer, catalog editing, documents through the bot (issue 10: items 1, 5, 7) ----
         "catalog.field.title": "titel",
@@ -850,7 +943,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "bot.checked_so_far": (
             "Wegwijzer schrijft verder. Elke zin verschijnt pas nadat hij is nagekeken tegen de bron…"
         ),
-        # ---- PostgreSQL (assistant/index/postgres.py, bots/localdb.py, `wegwijzer db`) ----
+        # ---- PostgreSQL (assistant/stores/pg.py, assistant/index/postgres/, bots/localdb.py, `wegwijzer db`) ----
         "db.unreachable": (
             "De databank {where} is niet bereikbaar ({reason}). Controleer WEGWIJZER_DATABASE_URL en of de "
             "PostgreSQL-server draait (een lokale server start je met `wegwijzer db start`)."
@@ -865,6 +958,10 @@ CATALOG: dict[str, dict[str, str]] = {
             "schemaversie {found}, deze versie kent {expected}). Werk Wegwijzer bij."
         ),
         "db.failed": "De databank gaf een fout: {reason}",
+        # ---- state layer (assistant/stores/): a database outage as the public sees it ----
+        "db.unavailable_public": (
+            "Wegwijzer kan zijn databank nu niet bereiken. Probeer het over enkele ogenblikken opnieuw."
+        ),
         "db.bad_url": "WEGWIJZER_DATABASE_URL moet beginnen met postgresql:// (gekregen: {url}).",
         "db.help": "een lokale PostgreSQL-server (met pgvector) beheren, en indexversies importeren of exporteren",
         "db.action_help": "wat er moet gebeuren: de lokale server beheren of een indexversie verplaatsen",

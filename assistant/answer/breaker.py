@@ -20,13 +20,16 @@ import contextlib
 import fcntl
 import json
 import logging
+import math
 import os
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
+
+from assistant.messages import CATALOG, DEFAULT_LANGUAGE, t
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +52,22 @@ class CircuitState:
     def shown(self, now: float) -> str:
         """The state as people should read it: an open breaker whose cool-down is over is half-open."""
         return HALF_OPEN if self.state == OPEN and now >= self.retry_at else self.state
+
+
+def describe(circuit: CircuitState, now: float | None = None) -> dict[str, Any]:
+    """The state as /readyz and `wegwijzer status` report it: the state, and what it means in Dutch."""
+    now = time.time() if now is None else now
+    state = circuit.shown(now)
+    report: dict[str, Any] = {"circuit": state, "failures": circuit.failures}
+    if state == CLOSED:
+        report["message"] = t("llm.circuit.closed")
+        return report
+    key = f"llm.reason.{circuit.reason}"  # the file is shared: an unknown reason is shown as it is, never a crash
+    reason = t(key) if key in CATALOG[DEFAULT_LANGUAGE] else circuit.reason
+    seconds = max(0, math.ceil(circuit.retry_at - now))
+    report.update(reason=circuit.reason, retry_in_s=seconds,
+                  message=t(f"llm.circuit.{state}", reason=reason, failures=circuit.failures, seconds=seconds))
+    return report
 
 
 class CircuitBreaker:

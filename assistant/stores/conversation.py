@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from assistant.config import Settings
+from assistant.stores.migrations import migrate_sqlite
 from assistant.stores.sqlitefile import open_shared
 
 log = logging.getLogger(__name__)
@@ -119,6 +120,7 @@ CREATE TABLE IF NOT EXISTS conversations (
 );
 CREATE INDEX IF NOT EXISTS conversations_updated ON conversations(updated_at);
 """
+_MIGRATIONS = (("conversations", _SCHEMA),)  # named steps, each once per file (stores.migrations)
 
 
 class _Expiring:
@@ -158,7 +160,11 @@ class SQLiteConversationStore(_Expiring):
         self.path = Path(path)
         self._lock = threading.Lock()
         self._con = open_shared(self.path, timeout=10)
-        self._con.executescript(_SCHEMA)
+        try:
+            migrate_sqlite(self._con, "conversations", _MIGRATIONS, self.path)
+        except BaseException:
+            self._con.close()
+            raise
         self._cleanup(time.time())
 
     @contextmanager
@@ -247,7 +253,7 @@ class PostgresConversationStore(_Expiring):
 
     def __init__(self, url: str, ttl_s: float = 3600.0, max_turns: int = 20, cleanup_s: float = 600.0) -> None:
         super().__init__(ttl_s, max_turns, cleanup_s)
-        from assistant.index.postgres import database  # psycopg is imported by its one owner, and only when used
+        from assistant.stores.pg import database  # psycopg is imported by its one owner, and only when used
 
         self.db = database(url)
 
@@ -304,10 +310,6 @@ class PostgresConversationStore(_Expiring):
 
 def open_conversations(settings: Settings) -> ConversationStore:
     """The conversation store for these settings: the shared database when one is set, else SQLite."""
-    if settings.database_url:
-        return PostgresConversationStore(settings.database_url, ttl_s=settings.conversation_ttl_s,
-                                         max_turns=settings.conversation_max_turns,
-                                         cleanup_s=settings.conversation_cleanup_s)
-    return SQLiteConversationStore(settings.conversations_db, ttl_s=settings.conversation_ttl_s,
-                                   max_turns=settings.conversation_max_turns,
-                                   cleanup_s=settings.conversation_cleanup_s)
+    from assistant.stores.factory import open_stores
+
+    return open_stores(settings).conversations()

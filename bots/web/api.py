@@ -5,9 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
-import math
 import os
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,10 +16,10 @@ from fastapi.responses import FileResponse, HTMLResponse, Response, StreamingRes
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 from pydantic_core import PydanticCustomError
 
-from assistant.answer.breaker import CLOSED, CircuitState
+from assistant.answer.breaker import describe
 from assistant.answer.generate import Checked
 from assistant.errors import DocumentError, InvalidQuestionError, WegwijzerError
-from assistant.messages import CATALOG, DEFAULT_LANGUAGE, suggestions, t
+from assistant.messages import suggestions, t
 from assistant.stores.conversation import ID_SHAPE, new_conversation_id, valid_conversation_id
 from assistant.stores.feedback import Shown
 from assistant.types import Answer
@@ -374,31 +372,13 @@ def healthz() -> dict[str, str]:
 @router.get("/readyz", tags=["beheer"], summary="Is er een index geladen?",
             responses={503: {"model": ErrorBody, "description": "Nog niet klaar"}})
 def readyz(ctx: Ctx) -> dict[str, Any]:
+    ctx.check_database()  # 503 while the database is down, so a load balancer drains this replica
     assistant = ctx.assistant()  # 503 with the reason when not ready
     body: dict[str, Any] = {"status": "ready", "index_version": assistant.version}
     circuit = assistant.llm_circuit()
     if circuit is not None:  # still ready when the model is not: the quoted answer works without it
-        body["llm"] = circuit_report(circuit)
+        body["llm"] = describe(circuit)
     return body
-
-
-def circuit_report(circuit: CircuitState) -> dict[str, Any]:
-    """The language model's circuit breaker for /readyz: its state, and what it means in Dutch."""
-
-    def known(key: str, fallback: str) -> str:  # the state file is shared: never a 500 for what it holds
-        return t(key) if key in CATALOG[DEFAULT_LANGUAGE] else fallback
-
-    now = time.time()
-    state = circuit.shown(now)
-    report: dict[str, Any] = {"circuit": state, "failures": circuit.failures}
-    if state == CLOSED:
-        report["message"] = t("llm.circuit.closed")
-        return report
-    seconds = max(0, math.ceil(circuit.retry_at - now))
-    report.update(reason=circuit.reason, retry_in_s=seconds,
-                  message=t(f"llm.circuit.{state}", reason=known(f"llm.reason.{circuit.reason}", circuit.reason),
-                            failures=circuit.failures, seconds=seconds))
-    return report
 
 
 @router.get("/metrics", response_class=Response, tags=["beheer"], summary="Prometheus-metrieken (alle workers samen)")

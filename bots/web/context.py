@@ -14,10 +14,12 @@ from assistant import index as idx
 from assistant.answer.breaker import CircuitState
 from assistant.answer.llm import breaker_for
 from assistant.config import Settings
-from assistant.errors import IndexNotFoundError, ModelMismatchError, WegwijzerError
+from assistant.errors import DatabaseUnavailableError, IndexNotFoundError, ModelMismatchError, WegwijzerError
 from assistant.messages import t
 from assistant.model.embedding import Embedder, embedder_for
-from assistant.stores.feedback import client_salt, hash_user, open_feedback
+from assistant.stores.audit import AuditStore
+from assistant.stores.factory import open_stores
+from assistant.stores.feedback import hash_user
 from bots.ratelimit import open_limiter
 from ingest.jobs import Reindexer
 
@@ -49,8 +51,9 @@ class WebContext:
         self.problem = ""  # why the service is not ready, in Dutch
         self.problem_code = ""
         # With WEGWIJZER_DATABASE_URL all of these live in the shared database: a replica keeps no state.
+        self.stores = open_stores(settings)
         self.index = idx.open_store(settings)
-        self.store = open_feedback(settings)
+        self.store = self.stores.feedback()
         # The breaker's state is a file every worker shares: readable before the assistant is loaded.
         self._circuit = breaker_for(settings) if settings.llm_enabled else None
         self.metrics = Metrics(self.store.counts, self.llm_circuit)
@@ -59,8 +62,9 @@ class WebContext:
         self.limiter = open_limiter(settings)
         self._salt = ""
         self.jobs = jobs or Reindexer(settings)
-        self.sessions = Sessions(settings.data_dir, settings.admin_token, settings.admin_session_minutes * 60.0,
-                                 settings.admin_sessions_db)
+        self.sessions = Sessions(self.stores.sessions(), settings.admin_token,
+                                 settings.admin_session_minutes * 60.0)
+        self._audit: AuditStore | None = None
         self._index_store: idx.IndexStore | None = None
 
     def llm_circuit(self) -> CircuitState | None:
@@ -69,6 +73,27 @@ class WebContext:
         if assistant is not None:
             return assistant.llm_circuit()
         return self._circuit.state() if self._circuit is not None else None
+
+    @property
+    def audit(self) -> AuditStore:
+        """The audit trail in the configured store, opened (and purged of expired records) on first use."""
+        if self._audit is None:
+            audit = self.stores.audit()
+            try:  # records past WEGWIJZER_AUDIT_RETENTION_DAYS go when the trail is first opened
+                audit.purge()
+            except WegwijzerError as exc:
+                log.warning("could not remove old audit records: %s", exc)
+            self._audit = audit
+        return self._audit
+
+    def check_database(self) -> None:
+        """A 503 with a Dutch reason while the database cannot be reached (nothing to check without one)."""
+        try:
+            self.stores.check()
+        except DatabaseUnavailableError as exc:
+            log.warning("database unavailable: %s", exc)
+            raise ApiError(503, "database_unavailable", t("db.unavailable_public"),
+                           headers={"Retry-After": "5"}) from exc
 
     def index_store(self) -> idx.IndexStore:
         """The index store (versions, manifests, last ingest), opened on first use."""
@@ -79,7 +104,7 @@ class WebContext:
     def client_ref(self, address: str) -> str:
         """A pseudonym for a client address (salted with a secret kept in the data directory)."""
         if not self._salt:
-            self._salt = client_salt(self.settings)
+            self._salt = self.stores.client_salt()
         return hash_user(address, self._salt)
 
     def open(self) -> None:
@@ -93,6 +118,9 @@ class WebContext:
         self.metrics.close()
         self.limiter.close()
         self.sessions.close()
+        if self._audit is not None:
+            self._audit.close()
+            self._audit = None
         if self._owns_assistant:
             with self._lock:
                 assistant, self._assistant = self._assistant, None
