@@ -125,6 +125,10 @@ class Settings(BaseSettings):
     llm_api_key: str = ""
     llm_timeout_s: float = Field(20.0, ge=0.5)  # the whole generated answer must arrive within this, else extractive
     llm_max_tokens: int = Field(400, ge=16)
+    # ---- the language model's circuit breaker (issue 20; assistant/answer/breaker.py) ----
+    llm_first_token_s: float = Field(3.0, ge=0.1)  # the stream's first event must come within this, else extractive
+    llm_circuit_failures: int = Field(3, ge=1)  # quick failures in a row that open the breaker (a timeout: at once)
+    llm_circuit_cooldown_s: float = Field(30.0, ge=0.0)  # open: questions get the quoted answer at once this long
     suggested_questions: Items = ()  # the widget's starter questions (empty: the catalogue's)
     # shared state: index versions, feedback, rate limits and jobs in PostgreSQL instead of the data directory
     database_url: str = ""

@@ -215,6 +215,20 @@ CATALOG: dict[str, dict[str, str]] = {
     "document.page_unknown": "Deze pagina bestaat niet in het document.",
     "passage.unknown": "Deze passage bestaat niet (of niet meer) in de index.",
     "service.not_ready": "Wegwijzer is nog niet klaar om vragen te beantwoorden. Probeer het zo dadelijk opnieuw.",
+    # ---- the language model's circuit breaker in /readyz (issue 20) ----
+    "llm.circuit.closed": "Het taalmodel antwoordt; antwoorden worden geschreven en nagekeken.",
+    "llm.circuit.open": (
+        "Het taalmodel antwoordde niet ({reason}, {failures} keer na elkaar). Wegwijzer antwoordt intussen meteen "
+        "met geciteerde zinnen uit de documenten en probeert het taalmodel over {seconds} s opnieuw."
+    ),
+    "llm.circuit.half_open": (
+        "Het taalmodel antwoordde niet ({reason}). Eén vraag probeert het nu opnieuw; de andere krijgen meteen "
+        "geciteerde zinnen uit de documenten."
+    ),
+    "llm.reason.timeout": "geen antwoord op tijd",
+    "llm.reason.unreachable": "niet bereikbaar",
+    "llm.reason.http_error": "een foutmelding",
+    "llm.reason.malformed": "een onleesbaar antwoord",
     "admin.disabled": "De beheer-API staat uit. Een beheerder kan ze aanzetten met WEGWIJZER_ADMIN_TOKEN.",
     "admin.unauthorized": "Je bent niet aangemeld als beheerder. Stuur een geldig toegangstoken mee.",
     "upload.no_file": "Kies een bestand om op te laden.",
@@ -745,6 +759,11 @@ CATALOG: dict[str, dict[str, str]] = {
         "widget.ui.announceSources": "{n} bronnen hieronder.",
         "widget.ui.announceSource": "1 bron hieronder.",
         "widget.ui.networkError": "Wegwijzer is niet bereikbaar. Controleer je verbinding en probeer het opnieuw.",
+        # ---- a page whose origin the service does not allow (WEGWIJZER_CORS_ORIGINS; issue 20) ----
+        "widget.ui.originRefused": (
+            "Wegwijzer werkt niet op deze website: het adres {origin} is niet toegelaten. Een beheerder van "
+            "Wegwijzer kan het toevoegen aan WEGWIJZER_CORS_ORIGINS (en de dienst herstarten)."
+        ),
         "widget.ui.genericError": "Er ging iets mis. Probeer het later opnieuw.",
         "widget.ui.cleared": "Het gesprek is gewist.",
         "widget.ui.opened": "Chat met Wegwijzer geopend.",
@@ -969,6 +988,16 @@ CATALOG: dict[str, dict[str, str]] = {
         "db.no_port": "Er is geen vrije poort voor PostgreSQL.",
         "db.port_busy": "Poort {port} is al in gebruik; kies een andere met `wegwijzer db start --port N`.",
         "db.start_timeout": "PostgreSQL startte niet op tijd; zie {log}.",
+        # ---- `wegwijzer db start` as root, data directory out of the server user's reach (issue 20) ----
+        "db.relocated": (
+            "De gebruiker {user}, waaronder PostgreSQL draait, kan {data} niet bereiken (een map op de weg "
+            "ernaartoe is afgeschermd). De databank staat daarom in {target}, met een koppeling vanuit {link}."
+        ),
+        "db.unreachable_dir": (
+            "PostgreSQL draait onder de gebruiker {user}, die {pgdata} niet kan bereiken, en een eigen map "
+            "aanmaken lukte niet ({reason}). Kies een WEGWIJZER_DATA_DIR die iedereen mag doorlopen (zoals "
+            "/srv/wegwijzer/data), of start `wegwijzer db start` als gewone gebruiker."
+        ),
         "db.needs_url": "Stel eerst WEGWIJZER_DATABASE_URL in (een lokale server start je met `wegwijzer db start`).",
         "db.imported": "Versie {version} ({passages} passages) staat in de databank{published}.",
         "db.exported": "Versie {version} ({passages} passages) staat in {path}{published}.",

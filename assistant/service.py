@@ -17,10 +17,11 @@ import numpy as np
 
 from assistant import index as idx
 from assistant.answer import followup
+from assistant.answer.breaker import CircuitState
 from assistant.answer.compose import Following, compose, not_found, overview, overview_heads
 from assistant.answer.evidence import Evidence, EvidenceModel, weigh
 from assistant.answer.generate import Checked, SentenceStream, Writer, Written, finish
-from assistant.answer.llm import ChatClient, Deadline, LLMError
+from assistant.answer.llm import CIRCUIT_OPEN, ChatClient, Deadline, LLMError
 from assistant.answer.retrieval import Hit, Retrieval, Retriever, coverage
 from assistant.answer.summary import summarise
 from assistant.answer.verify import missing_facts
@@ -341,7 +342,8 @@ class Assistant:
             try:
                 rewritten = self.writer.rewrite(question, earlier, deadline)
             except LLMError as exc:
-                log.warning("the language model could not rewrite a follow-up (%s); reading it without", exc)
+                log.log(logging.DEBUG if exc.reason == CIRCUIT_OPEN else logging.WARNING,
+                        "the language model could not rewrite a follow-up (%s); reading it without", exc)
                 self._observe("rewrite_failed")
                 rewritten = None
             if rewritten and rewritten != question:
@@ -453,8 +455,9 @@ class Assistant:
             else:
                 raw = self.writer.write(asked, hits, lang, deadline)
                 written = finish(raw, hits, plan.state.reader, self.embedder, lang)
-        except LLMError as exc:
-            log.warning("the language model gave no answer (%s); answering extractively", exc)
+        except LLMError as exc:  # an open circuit is said once, by the breaker, not at every question
+            log.log(logging.DEBUG if exc.reason == CIRCUIT_OPEN else logging.WARNING,
+                    "the language model gave no answer (%s); answering extractively", exc)
             self._observe(f"fallback_{exc.reason}")
             return None
         self._observe("declined" if written.declined else "generated" if written.found else "unsupported")
@@ -466,6 +469,11 @@ class Assistant:
                          support.cosine, support.overlap,
                          f", missing {', '.join(support.missing)}" if support.missing else "", claim.text)
         return written
+
+    def llm_circuit(self) -> CircuitState | None:
+        """The language model's circuit breaker (None without a model): for /readyz and /metrics."""
+        breaker = getattr(getattr(self.writer, "client", None), "breaker", None)
+        return breaker.state() if breaker is not None else None
 
     def _observe(self, outcome: str) -> None:
         if self.observer is not None:

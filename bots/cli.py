@@ -229,11 +229,16 @@ def _local_server(settings: Settings):  # type: ignore[no-untyped-def]
 
 
 def _cmd_db(settings: Settings, args: argparse.Namespace) -> int:
+    from bots.localdb import SYSTEM_USER
+
     action = args.action
     if action == "start":
         server = _local_server(settings)
         before = server.status()
         status = before if before.running else server.start(port=args.port)
+        if server.relocated and not before.running:
+            link = settings.data_dir / "postgres"
+            print(t("db.relocated", user=SYSTEM_USER, data=settings.data_dir, target=server.pgdata, link=link))
         print(t("db.already_running" if before.running else "db.started", url=status.url))
         return 0
     if action == "stop":

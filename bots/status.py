@@ -32,9 +32,20 @@ def collect(settings: Settings) -> dict[str, Any] | None:
                 "sentences": manifest.sentence_count, "model": manifest.model.__dict__,
                 "last_ingest": store.read_last_ingest(),
                 "reindex_job": jobs.current.to_dict() if jobs.current else None,
-                "reindex_next": jobs.next.to_dict() if jobs.next else None}
+                "reindex_next": jobs.next.to_dict() if jobs.next else None,
+                "llm_circuit": _circuit(settings)}
     finally:
         reader.close()
+
+
+def _circuit(settings: Settings) -> dict[str, Any] | None:
+    """The language model's circuit breaker as the services share it (None without a model)."""
+    if not settings.llm_url:
+        return None
+    from assistant.answer.breaker import describe
+    from assistant.answer.llm import breaker_for
+
+    return describe(breaker_for(settings).state())
 
 
 def when(epoch: float | None) -> str:
@@ -97,4 +108,7 @@ def render(status: dict[str, Any] | None, settings: Settings) -> str:
     lines.append(t("status.database", where=_database(settings)))
     lines.append(t("status.llm", llm=t("status.llm_on", url=settings.llm_url, model=settings.llm_model)
                    if settings.llm_url else t("status.llm_off")))
+    circuit = (status or {}).get("llm_circuit")
+    if settings.llm_url and circuit:
+        lines.append(f"  {circuit['message']}")
     return "\n".join(lines)

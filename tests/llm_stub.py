@@ -3,13 +3,15 @@
 It answers ``POST /v1/chat/completions`` with or without ``stream`` (Server-Sent Events in the
 ``chat.completion.chunk`` shape that Ollama, vLLM and llama.cpp send), with a reply the test scripts
 (a string, or a function of the request's messages). It can answer with an HTTP error, wait before
-answering, trickle its stream slowly, or send malformed data. Every request is recorded.
+answering, trickle its stream slowly, or send malformed data. Every request is recorded. ``HungLLM`` is a
+port that accepts connections and never answers.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -176,3 +178,44 @@ class StubLLM:
                 stub.streamed_at.append(time.monotonic())
 
         return Handler
+
+
+class HungLLM:
+    """A TCP server on 127.0.0.1 that accepts every connection and never answers (a hung model server: the
+    port is open, the process is stuck). ``connections`` counts the calls that reached it. A context manager."""
+
+    def __init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0), backlog=64)
+        self._held: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._accept, name="llm-hung", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._listener.getsockname()[1]}/v1"
+
+    @property
+    def connections(self) -> int:
+        with self._lock:
+            return len(self._held)
+
+    def _accept(self) -> None:
+        while not self._closed.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:  # closed
+                return
+            with self._lock:
+                self._held.append(conn)  # kept open, never read from or written to
+
+    def __enter__(self) -> HungLLM:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._closed.set()
+        self._listener.close()
+        with self._lock:
+            for conn in self._held:
+                conn.close()

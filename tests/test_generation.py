@@ -98,7 +98,7 @@ def test_generated_answer_keeps_the_supported_sentence_and_removes_the_unsupport
     assert " ".join(prompt_passages[1].split())[:200] in " ".join(body["citations"][0]["text"].split())
     assert len(body["citations"]) == 1 and body["related"]  # the other passages are related reading
     request = stub.answers()[-1]
-    assert request["model"] == "stub-1" and request["stream"] is False and request["_auth"] == "Bearer geheim"
+    assert request["model"] == "stub-1" and request["stream"] is True and request["_auth"] == "Bearer geheim"
     assert metric(llm_client, "wegwijzer_llm_answers_total", 'outcome="generated"') == 1
     assert metric(llm_client, "wegwijzer_llm_sentences_total", 'verdict="removed"') == 1
     assert metric(llm_client, "wegwijzer_llm_sentences_total", 'verdict="kept"') == 1
@@ -157,7 +157,7 @@ def test_the_stream_sends_only_checked_sentences_then_the_answer_ask_gives(
     assert all(final["text"].startswith(d["so_far"]) and d["text"] in d["so_far"] for d in shown)
     assert shown[-1]["so_far"] == final["text"]  # every sentence of the answer was sent once it was checked
     assert comparable(final) == comparable(asked.json())  # the same answer as /api/ask for the same model output
-    assert [r["stream"] for r in stub.answers()] == [False, True]
+    assert [r["stream"] for r in stub.answers()] == [True, True]  # /api/ask reads the reply as a stream too
 
 
 def test_checked_sentences_arrive_while_the_model_still_writes(

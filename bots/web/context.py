@@ -11,6 +11,8 @@ from fastapi import Depends, Request
 
 from assistant import Assistant
 from assistant import index as idx
+from assistant.answer.breaker import CircuitState
+from assistant.answer.llm import breaker_for
 from assistant.config import Settings
 from assistant.errors import DatabaseUnavailableError, IndexNotFoundError, ModelMismatchError, WegwijzerError
 from assistant.messages import t
@@ -52,7 +54,9 @@ class WebContext:
         self.stores = open_stores(settings)
         self.index = idx.open_store(settings)
         self.store = self.stores.feedback()
-        self.metrics = Metrics(self.store.counts)
+        # The breaker's state is a file every worker shares: readable before the assistant is loaded.
+        self._circuit = breaker_for(settings) if settings.llm_enabled else None
+        self.metrics = Metrics(self.store.counts, self.llm_circuit)
         if assistant is not None and getattr(assistant, "observer", None) is None:
             assistant.observer = self.metrics  # generated answers are counted in /metrics
         self.limiter = open_limiter(settings)
@@ -62,6 +66,13 @@ class WebContext:
                                  settings.admin_session_minutes * 60.0)
         self._audit: AuditStore | None = None
         self._index_store: idx.IndexStore | None = None
+
+    def llm_circuit(self) -> CircuitState | None:
+        """The language model's circuit breaker (the loaded assistant's, else the shared state); None without one."""
+        assistant = self._assistant
+        if assistant is not None:
+            return assistant.llm_circuit()
+        return self._circuit.state() if self._circuit is not None else None
 
     @property
     def audit(self) -> AuditStore:

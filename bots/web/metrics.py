@@ -19,6 +19,8 @@ import time
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from typing import Any
 
+from assistant.answer.breaker import STATES, CircuitState
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -73,10 +75,36 @@ class _FeedbackCollector:
         yield family
 
 
+class _CircuitCollector:
+    """The language model's circuit breaker at scrape time, from the state every worker shares (a file)."""
+
+    def __init__(self, circuit: Callable[[], CircuitState | None]) -> None:
+        self.circuit = circuit
+
+    def collect(self) -> Iterator[Any]:
+        from prometheus_client.core import GaugeMetricFamily
+
+        circuit = self.circuit()
+        if circuit is None:  # no language model configured
+            return
+        shown = circuit.shown(time.time())
+        family = GaugeMetricFamily("wegwijzer_llm_circuit",
+                                   "The language model's circuit breaker: 1 for its state (closed: questions go to "
+                                   "the model; open: they get the quoted answer at once; half_open: one question "
+                                   "tries the model again).", labels=["state"])
+        for state in STATES:
+            family.add_metric([state], 1.0 if state == shown else 0.0)
+        yield family
+        yield GaugeMetricFamily("wegwijzer_llm_circuit_failures",
+                                "Failures of the language model in a row (0 after an answer came).",
+                                value=circuit.failures)
+
+
 class Metrics:
     """Request, latency, answer and rate-limit metrics of this process (and, in multiprocess mode, all)."""
 
-    def __init__(self, feedback_counts: Callable[[], dict[str, int]]) -> None:
+    def __init__(self, feedback_counts: Callable[[], dict[str, int]],
+                 llm_circuit: Callable[[], CircuitState | None] = lambda: None) -> None:
         import prometheus_client
         from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, values
 
@@ -86,10 +114,12 @@ class Metrics:
             raise RuntimeError(f"{MULTIPROC_ENV} was set after prometheus_client was imported; "
                                "the metrics of this worker would be missing from every scrape")
         self._feedback = _FeedbackCollector(feedback_counts)
+        self._circuit = _CircuitCollector(llm_circuit)
         # In multiprocess mode the samples live in files, and a fresh registry reads them per scrape.
         self._registry = None if self.path is not None else CollectorRegistry()
         if self._registry is not None:
             self._registry.register(self._feedback)
+            self._registry.register(self._circuit)
         reg = self._registry
         self.requests = Counter("wegwijzer_http_requests", "HTTP requests by method, route template and status.",
                                 ["method", "route", "status"], registry=reg)
@@ -99,6 +129,9 @@ class Metrics:
                                ["found"], registry=reg)
         self.rate_limited = Counter("wegwijzer_rate_limited", "Requests refused by a per-client rate limit.",
                                     ["limit"], registry=reg)
+        self.cors_refused = Counter("wegwijzer_cors_refused",
+                                    "Browser requests from a page whose origin is not in WEGWIJZER_CORS_ORIGINS.",
+                                    registry=reg)
         self.llm_answers = Counter("wegwijzer_llm_answers",
                                    "Questions sent to the language model, by outcome: generated, declined, "
                                    "unsupported (nothing survived verification), fallback_<reason> (extractive "
@@ -136,6 +169,9 @@ class Metrics:
     def observe_rate_limited(self, limit: str) -> None:
         self.rate_limited.labels(limit).inc()
 
+    def observe_cors_refused(self) -> None:
+        self.cors_refused.inc()
+
     def serving(self, index_version: str) -> None:
         """The index version this process answers from ("" when none is loaded)."""
         if index_version == self._version:
@@ -158,6 +194,7 @@ class Metrics:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry, path=self.path)
         registry.register(self._feedback)
+        registry.register(self._circuit)
         return generate_latest(registry)
 
     def close(self) -> None:
