@@ -18,7 +18,8 @@ the held-out ``bench/questions/test_*.jsonl``:
 
     .venv/bin/python bench/openvino_trial.py [--rounds 5] [--threads 1] [--hint f32] [--json-out FILE]
 
-Needs ``openvino`` (the ``bench`` extra: ``pip install -e ".[bench]"``). Measured 2026-12-06: every answer kept, but slower at every level, so
+Needs ``openvino`` (the ``bench`` extra: ``pip install -e ".[bench]"``).
+Measured 2026-12-06: every answer kept, but slower at every level, so
 not adopted; the figures are in docs/benchmarks.md ("OpenVINO for the question").
 """
 
