@@ -97,8 +97,10 @@ def dict_config(role: str, level: int | str = logging.INFO) -> dict[str, Any]:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"wegwijzer": {"()": "assistant.logs.Formatter", "role": role}},
+        # The handler has the level too: a library that sets its own logger to DEBUG at import (bm25s)
+        # still only gets the process's level through.
         "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "wegwijzer",
-                                "stream": "ext://sys.stderr"}},
+                                "stream": "ext://sys.stderr", "level": level}},
         "root": {"handlers": ["stderr"], "level": level},
         "loggers": {
             # uvicorn's own handlers would print its lines a second time, in its own format, without a time

@@ -76,6 +76,7 @@ def test_uvicorn_lines_go_through_the_one_handler_once() -> None:
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         assert config["loggers"][name] == {"handlers": [], "propagate": True, "level": "INFO"}
     assert config["formatters"]["wegwijzer"] == {"()": "assistant.logs.Formatter", "role": "web"}
+    assert config["handlers"]["stderr"]["level"] == logging.INFO  # a library's own DEBUG level stops here
 
 
 def test_wegwijzer_watch_logs_json_lines(fake_index: Settings) -> None:
