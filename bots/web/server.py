@@ -72,8 +72,10 @@ def serve(settings: Settings, workers: int = 1) -> None:
             return
         os.environ["WEGWIJZER_HOST"] = settings.host
         os.environ["WEGWIJZER_PORT"] = str(settings.port)
+        # A worker loads the model before it answers the supervisor's health check; on a busy host that takes
+        # longer than uvicorn's 5 s default, which restarted workers that were still loading, over and over.
         uvicorn.run("bots.web.app:app_from_env", factory=True, host=settings.host, port=settings.port,
-                    workers=workers, **options)
+                    workers=workers, timeout_worker_healthcheck=120, **options)
     finally:
         if watcher is not None:
             watcher.stop()
