@@ -151,6 +151,18 @@ def _database_url(env: Mapping[str, str]) -> str:
     return raw
 
 
+# ---- sign-in with the municipality's identity provider, roles, audit trail (issue 21) ----
+def _oidc_issuer(env: Mapping[str, str]) -> str:
+    raw = (env.get("WEGWIJZER_OIDC_ISSUER") or "").strip().rstrip("/")
+    if raw and (urlsplit(raw).scheme not in ("http", "https") or not urlsplit(raw).netloc):
+        raise ConfigError("WEGWIJZER_OIDC_ISSUER must be the identity provider's issuer URL, such as "
+                          f"'https://login.microsoftonline.com/<tenant>/v2.0', got {raw!r}.")
+    if raw and not (env.get("WEGWIJZER_OIDC_CLIENT_ID") or "").strip():
+        raise ConfigError("WEGWIJZER_OIDC_ISSUER is set but WEGWIJZER_OIDC_CLIENT_ID is not: name the client "
+                          "(application) id that the identity provider gave Wegwijzer.")
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
     """All configuration of one Wegwijzer process."""
@@ -210,6 +222,17 @@ class Settings:
     documents_maintainer: str = ""  # who chooses and keeps the documents up to date
     feedback_review: str = ""  # how and how often feedback and unanswered questions are read
     public_url: str = ""  # the web service's address as people reach it (links from the Telegram bot)
+    # ---- sign-in (OpenID Connect), roles and the audit trail (issue 21) ----
+    oidc_issuer: str = ""  # the identity provider's issuer URL (discovery at /.well-known/openid-configuration)
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""  # empty: a public client (PKCE only)
+    oidc_groups_claim: str = "groups"  # the claim (ID token or userinfo) that lists a person's groups
+    oidc_scopes: str = "openid profile email"
+    role_lezer: tuple[str, ...] = ()  # groups that may ask (empty: everybody the provider signs in)
+    role_redacteur: tuple[str, ...] = ()  # groups that upload, edit metadata, delete and re-index
+    role_beheerder: tuple[str, ...] = ()  # groups that also read the audit trail and export
+    widget_signin: bool = False  # the widget answers signed-in people only
+    audit_retention_days: int = 365  # audit events are kept this long (longer than questions)
 
     @property
     def index_dir(self) -> Path:
@@ -237,6 +260,16 @@ class Settings:
     def conversations_db(self) -> Path:
         """Conversations shared by every worker and the bot (issue 11)."""
         return self.data_dir / "conversations.sqlite3"
+
+    @property
+    def oidc_enabled(self) -> bool:
+        """Sign-in through the identity provider is configured (issue 21)."""
+        return bool(self.oidc_issuer and self.oidc_client_id)
+
+    @property
+    def audit_db(self) -> Path:
+        """The audit trail (until the state layer's AuditStore takes it over)."""
+        return self.data_dir / "audit.sqlite3"
 
     @property
     def llm_enabled(self) -> bool:
@@ -304,6 +337,16 @@ class Settings:
             documents_maintainer=_text(env, "WEGWIJZER_DOCUMENTS_MAINTAINER"),
             feedback_review=_text(env, "WEGWIJZER_FEEDBACK_REVIEW"),
             public_url=_public_url(env),
+            oidc_issuer=_oidc_issuer(env),
+            oidc_client_id=(env.get("WEGWIJZER_OIDC_CLIENT_ID") or "").strip(),
+            oidc_client_secret=(env.get("WEGWIJZER_OIDC_CLIENT_SECRET") or "").strip(),
+            oidc_groups_claim=(env.get("WEGWIJZER_OIDC_GROUPS_CLAIM") or "").strip() or "groups",
+            oidc_scopes=" ".join((env.get("WEGWIJZER_OIDC_SCOPES") or "openid profile email").split()),
+            role_lezer=_list(env, "WEGWIJZER_ROLE_LEZER"),
+            role_redacteur=_list(env, "WEGWIJZER_ROLE_REDACTEUR"),
+            role_beheerder=_list(env, "WEGWIJZER_ROLE_BEHEERDER"),
+            widget_signin=_bool(env, "WEGWIJZER_WIDGET_SIGNIN", False),
+            audit_retention_days=_int(env, "WEGWIJZER_AUDIT_RETENTION_DAYS", 365, minimum=1),
         )
 
     def with_(self, **changes: object) -> Settings:

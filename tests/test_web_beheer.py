@@ -8,8 +8,10 @@ the page itself is tests/test_beheer_browser.py.
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -152,7 +154,7 @@ def test_sign_in_sets_a_strict_session_cookie(client: TestClient, beheer_setting
 
     r = client.post("/beheer/api/login", json={"token": TOKEN})
     cookie = set_cookie(r)
-    assert cookie.startswith(f"{COOKIE}=v1.")
+    assert cookie.startswith(f"{COOKIE}=v2.")
     flags = [part.strip().lower() for part in cookie.split(";")]
     assert "httponly" in flags and "samesite=strict" in flags and "path=/beheer" in flags
     assert f"max-age={beheer_settings.admin_session_minutes * 60}" in flags
@@ -232,11 +234,14 @@ def test_a_tampered_cookie_signs_out(client: TestClient) -> None:
     sign_in(client)
     value = client.cookies.get(COOKIE)
     assert value is not None
-    version, sid, expires, signature = value.split(".")
-    forged = [f"{version}.{sid}.{int(expires) + 86400}.{signature}",  # a longer life
-              f"{version}.{sid[:-1]}{'B' if sid.endswith('A') else 'A'}.{expires}.{signature}",  # another session id
-              f"{version}.{sid}.{expires}.{signature[:-2]}xx",  # a made-up signature
-              f"{version}.{sid}.{expires}", "", "v1...", "v1." + "x" * 300]
+    version, sid, expires, who, signature = value.split(".")
+    # somebody else, with the role the token has (the signed principal cannot be swapped either)
+    other = base64.urlsafe_b64encode(json.dumps(["iemand", "Iemand", "beheerder", "oidc", []]).encode()).decode()
+    forged = [f"{version}.{sid}.{int(expires) + 86400}.{who}.{signature}",  # a longer life
+              f"{version}.{sid[:-1]}{'B' if sid.endswith('A') else 'A'}.{expires}.{who}.{signature}",  # another id
+              f"{version}.{sid}.{expires}.{who}.{signature[:-2]}xx",  # a made-up signature
+              f"{version}.{sid}.{expires}.{other.rstrip('=')}.{signature}",
+              f"{version}.{sid}.{expires}.{who}", "", "v2....", "v2." + "x" * 4000]
     for bad in forged:
         client.cookies.clear()
         client.cookies.set(COOKIE, bad, path="/beheer")

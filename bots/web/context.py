@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 
@@ -19,9 +19,13 @@ from assistant.stores.feedback import client_salt, hash_user, open_feedback
 from bots.ratelimit import open_limiter
 from ingest.jobs import Reindexer
 
+from .audit import AuditStore, open_audit
 from .errors import ApiError
 from .metrics import Metrics
 from .session import Sessions
+
+if TYPE_CHECKING:
+    from .oidc import Oidc
 
 log = logging.getLogger(__name__)
 
@@ -57,13 +61,13 @@ class WebContext:
         self.jobs = jobs or Reindexer(settings)
         self.sessions = Sessions(settings.data_dir, settings.admin_token, settings.admin_session_minutes * 60.0,
                                  settings.admin_sessions_db)
-        self._index_store: idx.IndexStore | None = None
+        self.sessions.oidc = settings.oidc_enabled
+        self.audit: AuditStore = open_audit(settings)
+        self.oidc: Oidc | None = None  # the identity provider, when sign-in through it is configured (app.py)
 
     def index_store(self) -> idx.IndexStore:
-        """The index store (versions, manifests, last ingest), opened on first use."""
-        if self._index_store is None:
-            self._index_store = idx.open_store(self.settings)
-        return self._index_store
+        """The index store (versions, manifests, last ingest): the one ``self.index`` opened at start."""
+        return self.index
 
     def client_ref(self, address: str) -> str:
         """A pseudonym for a client address (salted with a secret kept in the data directory)."""
@@ -82,6 +86,7 @@ class WebContext:
         self.metrics.close()
         self.limiter.close()
         self.sessions.close()
+        self.audit.close()
         if self._owns_assistant:
             with self._lock:
                 assistant, self._assistant = self._assistant, None

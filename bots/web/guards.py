@@ -23,6 +23,9 @@ ADMIN_PREFIX = "/api/admin"
 BEHEER_API = "/beheer/api"
 BEHEER_OPEN = frozenset({"/beheer/api/session", "/beheer/api/login"})  # what works without a session
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Set by the one endpoint that redirects to another site on purpose (the identity provider's sign-in page,
+# bots/web/oidc.py); RelativeRedirects keeps that Location and drops the marker. A client cannot set it.
+EXTERNAL_REDIRECT = "x-wegwijzer-external-redirect"
 
 
 def admin_refusal(token: str, authorization: str | None) -> ApiError | None:
@@ -166,7 +169,9 @@ class RelativeRedirects:
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = message.get("headers") or []
-                if any(k.lower() == b"location" for k, _ in headers):
+                if any(k.lower() == EXTERNAL_REDIRECT.encode() for k, _ in headers):
+                    message["headers"] = [(k, v) for k, v in headers if k.lower() != EXTERNAL_REDIRECT.encode()]
+                elif any(k.lower() == b"location" for k, _ in headers):
                     message["headers"] = [
                         (k, relative_location(v.decode("latin-1")).encode("latin-1")) if k.lower() == b"location"
                         else (k, v) for k, v in headers]

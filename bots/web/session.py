@@ -1,11 +1,13 @@
 """Admin page sessions: a signed cookie every worker accepts, a CSRF token per session, sign-out that sticks.
 
-A sign-in with the admin token gives the cookie ``v1.<session id>.<expiry>.<signature>``; the
-signature is HMAC-SHA256 under a key derived from a random secret kept in the data directory (created
-once, like the feedback salt) and from the admin token itself, so changing ``WEGWIJZER_ADMIN_TOKEN``
-signs everybody out. Nothing per session is stored while it is valid; at sign-out its id goes into a
-small SQLite table shared by the workers (until it would have expired anyway), so a copied cookie
-stops working too.
+A sign-in (through the identity provider, or with the admin token as break-glass) gives the cookie
+``v2.<session id>.<expiry>.<who>.<signature>``; ``who`` is the signed-in principal (subject, name,
+role, how, groups) as base64 JSON, and the signature is HMAC-SHA256 under a key derived from a random
+secret kept in the data directory (created once, like the feedback salt) and from the admin token
+itself, so changing ``WEGWIJZER_ADMIN_TOKEN`` signs everybody out. The same sessions serve the widget
+when it asks for sign-in (``READER_COOKIE``, scoped to /api). Nothing per session is stored while it is
+valid; at sign-out its id goes into a small SQLite table shared by the workers (until it would have
+expired anyway), so a copied cookie stops working too.
 
 State-changing requests carry the session's CSRF token in the ``X-CSRF-Token`` header; it is an HMAC
 of the session id, so it needs no storage either, and it is compared in constant time. SameSite=Strict
@@ -17,6 +19,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import logging
 import os
 import secrets
@@ -29,13 +32,18 @@ from pathlib import Path
 from assistant.stores.sqlitefile import open_shared
 from assistant.stores.statefiles import create_private, private_file, private_folder
 
+from .identity import ROLES, Principal, token_principal
+
 log = logging.getLogger(__name__)
 
 COOKIE = "wegwijzer_beheer"
 COOKIE_PATH = "/beheer"
+READER_COOKIE = "wegwijzer_lezer"  # the widget's sign-in (WEGWIJZER_WIDGET_SIGNIN): sent with /api requests only
+READER_COOKIE_PATH = "/api"
 CSRF_HEADER = "x-csrf-token"
 SECRET_FILE = "admin_session.key"
-VERSION = "v1"
+VERSION = "v2"
+MAX_COOKIE = 3800  # browsers keep 4 KB per cookie; the groups are capped well below (identity.MAX_GROUPS)
 
 
 @dataclass(frozen=True)
@@ -43,6 +51,22 @@ class Session:
     sid: str
     expires_at: int
     csrf: str
+    principal: Principal = token_principal()
+
+
+def _encode_principal(p: Principal) -> str:
+    raw = json.dumps([p.subject, p.name, p.role, p.via, list(p.groups)], ensure_ascii=False, separators=(",", ":"))
+    return _b64(raw.encode("utf-8"))
+
+
+def _decode_principal(text: str) -> Principal | None:
+    try:
+        subject, name, role, via, groups = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+    except (ValueError, TypeError):
+        return None
+    if role not in ROLES or not all(isinstance(x, str) for x in (subject, name, via, *groups)):
+        return None
+    return Principal(subject, name, role, via, tuple(groups))
 
 
 def local_secret(path: Path) -> bytes:
@@ -117,9 +141,12 @@ class Sessions:
         self.signed_out = SignedOut(signed_out_db)
         self._key: bytes | None = None
 
+    oidc = False  # sign-in through the identity provider is configured (set by the web context)
+
     @property
     def enabled(self) -> bool:
-        return bool(self.admin_token)
+        """Sign-in is possible: with the admin token (break-glass) or through the identity provider."""
+        return bool(self.admin_token) or self.oidc
 
     def _signing_key(self) -> bytes:
         if self._key is None:
@@ -134,37 +161,41 @@ class Sessions:
     def token_matches(self, given: str) -> bool:
         return self.enabled and hmac.compare_digest(given.encode("utf-8", "replace"), self.admin_token.encode())
 
-    def issue(self, now: float | None = None) -> tuple[str, Session]:
-        """A new session: (cookie value, session)."""
+    def issue(self, principal: Principal | None = None, now: float | None = None) -> tuple[str, Session]:
+        """A new session for ``principal`` (default: the admin token's break-glass sign-in): (cookie value, session)."""
+        principal = principal or token_principal()
         now = time.time() if now is None else now
         sid = secrets.token_urlsafe(18)
         expires = int(now + self.lifetime_s)
-        body = f"{VERSION}.{sid}.{expires}"
-        return f"{body}.{self._sign(body)}", Session(sid, expires, self._csrf(sid))
+        body = f"{VERSION}.{sid}.{expires}.{_encode_principal(principal)}"
+        return f"{body}.{self._sign(body)}", Session(sid, expires, self._csrf(sid), principal)
 
     def _csrf(self, sid: str) -> str:
         return self._sign(f"csrf.{sid}")
 
     def verify(self, cookie: str | None, now: float | None = None) -> Session | None:
         """The session a cookie value stands for, or None (absent, tampered, expired, signed out, token off)."""
-        if not self.enabled or not cookie or len(cookie) > 200:
+        if not self.enabled or not cookie or len(cookie) > MAX_COOKIE:
             return None
         parts = cookie.split(".")
-        if len(parts) != 4 or parts[0] != VERSION or not parts[2].isdigit():
+        if len(parts) != 5 or parts[0] != VERSION or not parts[2].isdigit():
             return None
         try:
-            body = ".".join(parts[:3])
+            body = ".".join(parts[:4])
             body.encode("ascii")
         except UnicodeEncodeError:
             return None
-        if not hmac.compare_digest(parts[3].encode("ascii", "replace"), self._sign(body).encode("ascii")):
+        if not hmac.compare_digest(parts[4].encode("ascii", "replace"), self._sign(body).encode("ascii")):
             return None
         expires = int(parts[2])
         if expires <= (time.time() if now is None else now):
             return None
+        principal = _decode_principal(parts[3])
+        if principal is None or (principal.subject == token_principal().subject and not self.admin_token):
+            return None  # the break-glass sign-in ends when the admin token is switched off
         if parts[1] in self.signed_out:
             return None
-        return Session(parts[1], expires, self._csrf(parts[1]))
+        return Session(parts[1], expires, self._csrf(parts[1]), principal)
 
     @staticmethod
     def csrf_matches(session: Session, given: str | None) -> bool:
@@ -177,10 +208,14 @@ class Sessions:
         self.signed_out.close()
 
 
-def cookie_header(value: str, max_age: int, secure: bool) -> str:
-    """The Set-Cookie value: HttpOnly, SameSite=Strict, scoped to /beheer, Secure over https."""
-    parts = [f"{COOKIE}={value}", f"Path={COOKIE_PATH}", f"Max-Age={max(0, max_age)}", "HttpOnly",
-             "SameSite=Strict"]
+def cookie_header(value: str, max_age: int, secure: bool, reader: bool = False) -> str:
+    """The Set-Cookie value: HttpOnly, SameSite=Strict, scoped to /beheer, Secure over https.
+
+    ``reader``: the widget's sign-in, scoped to /api and SameSite=Lax (it only lets people ask questions).
+    """
+    name, path, same_site = (READER_COOKIE, READER_COOKIE_PATH, "Lax") if reader else (COOKIE, COOKIE_PATH, "Strict")
+    parts = [f"{name}={value}", f"Path={path}", f"Max-Age={max(0, max_age)}", "HttpOnly",
+             f"SameSite={same_site}"]
     if max_age <= 0:
         parts.append("Expires=Thu, 01 Jan 1970 00:00:00 GMT")
     if secure:
@@ -188,13 +223,13 @@ def cookie_header(value: str, max_age: int, secure: bool) -> str:
     return "; ".join(parts)
 
 
-def cookie_from_header(raw: str | None) -> str | None:
+def cookie_from_header(raw: str | None, cookie: str = COOKIE) -> str | None:
     """Our cookie's value from a Cookie header (the first one: browsers send the most specific path first)."""
     if not raw:
         return None
     found = None
     for item in raw.split(";"):
         name, sep, value = item.strip().partition("=")
-        if sep and name == COOKIE:
+        if sep and name == cookie:
             found = found or value.strip()
     return found
