@@ -40,9 +40,13 @@ ROLE_SETTINGS = {"role_lezer": ("personeel",), "role_redacteur": ("redactie",), 
 
 
 class OidcProvider:
-    """``node provider.mjs`` on a free port; ``issuer`` once it says it is ready."""
+    """``node provider.mjs`` on a free port; ``issuer`` once it says it is ready.
 
-    def __init__(self, users: dict[str, Any]) -> None:
+    The issuer says ``localhost`` while Wegwijzer's test servers say 127.0.0.1: two sites, as in production,
+    so the browser applies its cross-site cookie rules on the way to the provider and back.
+    """
+
+    def __init__(self, users: dict[str, Any], host: str = "localhost") -> None:
         node = shutil.which("node")
         if node is None:
             pytest.fail("Node.js is missing: the sign-in tests need it (Node 20+, see README)")
@@ -50,7 +54,7 @@ class OidcProvider:
             pytest.fail("the test OpenID provider is not installed: run `npm ci` in tests/oidc (make test does)")
         self.port = free_port()
         env = {**os.environ, "OIDC_TEST_USERS": json.dumps(users), "NODE_ENV": "test"}
-        self.process = subprocess.Popen([node, "provider.mjs", str(self.port)], cwd=OIDC_DIR, env=env,
+        self.process = subprocess.Popen([node, "provider.mjs", str(self.port), host], cwd=OIDC_DIR, env=env,
                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.issuer = ""
 

@@ -26,16 +26,10 @@ from bots.web.session import COOKIE, READER_COOKIE
 from ingest.jobs import Reindexer
 
 from .fakes import FakeEmbedder
-from .oidc_support import CLIENT_ID, CLIENT_SECRET, ROLE_SETTINGS, USERS, OidcProvider, abort, csrf, sign_in
+from .oidc_support import CLIENT_ID, CLIENT_SECRET, ROLE_SETTINGS, abort, csrf, sign_in
 from .web_support import ServerThread
 
 TOKEN = "noodtoegang-789"
-
-
-@pytest.fixture(scope="session")
-def oidc_issuer() -> Iterator[str]:
-    with OidcProvider(USERS) as provider:
-        yield provider.issuer
 
 
 def oidc_settings(base: Settings, issuer: str, **changes: Any) -> Settings:

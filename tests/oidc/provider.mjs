@@ -1,15 +1,16 @@
 // A real OpenID Connect provider for the test suite: panva's oidc-provider (the certified reference
 // implementation) with its development login and consent pages. Never used outside tests.
 //
-//   node provider.mjs PORT            # users and their groups come from OIDC_TEST_USERS (JSON)
+//   node provider.mjs PORT [HOST]     # users and their groups come from OIDC_TEST_USERS (JSON)
 //
-// Prints "ready <issuer>" once it listens on 127.0.0.1:PORT. The client "wegwijzer" (secret
+// Prints "ready <issuer>" once it listens on 127.0.0.1:PORT. HOST (default 127.0.0.1) names it in the issuer:
+// "localhost" makes the provider another site than a Wegwijzer on 127.0.0.1, as a real one is. The client "wegwijzer" (secret
 // "wegwijzer-test-secret") is a native-type client, so its loopback redirect URIs match on any port
 // (RFC 8252 section 7.3): each test server picks a free one. PKCE is required for it.
 import Provider from 'oidc-provider';
 
 const port = Number(process.argv[2] || 0);
-const issuer = `http://127.0.0.1:${port}`;
+const issuer = `http://${process.argv[3] || '127.0.0.1'}:${port}`;
 const users = JSON.parse(process.env.OIDC_TEST_USERS || '{}');
 
 const provider = new Provider(issuer, {
