@@ -34,7 +34,7 @@ TOKEN = "noodtoegang-789"
 
 def oidc_settings(base: Settings, issuer: str, **changes: Any) -> Settings:
     return base.with_(oidc_issuer=issuer, oidc_client_id=CLIENT_ID, oidc_client_secret=CLIENT_SECRET,
-                      upload_rate_limit=0, login_rate_limit=0, max_upload_bytes=256 * 1024,
+                      upload_rate_limit=0, login_rate_limit=0, max_upload_mb=0.25,
                       **{**ROLE_SETTINGS, **changes})
 
 
@@ -205,14 +205,15 @@ def test_a_changed_role_is_recorded(fake_index: Settings, fake_embedder: FakeEmb
         with ServerThread(create_app(settings, embedder=fake_embedder)) as server, browser_client() as client:
             sign_in(client, server.url, "els")
             assert client.get(server.url + "/beheer/api/session").json()["user"]["role"] == expected
-    from bots.web.audit import open_audit
+    from assistant.stores.factory import open_stores
 
-    store = open_audit(settings)
+    store = open_stores(settings).audit()
     try:
-        changes = [e for e in store.recent() if e.action == "role_change"]
+        changes = [e for e in store.list() if e.action == "role_change"]
     finally:
         store.close()
-    assert len(changes) == 1 and changes[0].detail == {"before": REDACTEUR, "after": LEZER}
+    assert len(changes) == 1 and changes[0].actor == "els"
+    assert changes[0].detail == {"name": "Els Redacteur", "via": "oidc", "before": REDACTEUR, "after": LEZER}
 
 
 def test_without_the_admin_token_only_the_provider_signs_in(fake_index: Settings, fake_embedder: FakeEmbedder,
@@ -269,18 +270,29 @@ def test_the_widget_can_ask_for_sign_in(fake_index: Settings, fake_embedder: Fak
         assert client.get(server.url + "/beheer/api/session").json()["signed_in"] is False
 
 
-def test_audiences_come_from_the_widget_users_groups(fake_index: Settings, oidc_issuer: str) -> None:
-    from starlette.requests import Request
+def test_a_signed_in_readers_groups_become_the_requests_audiences(fake_index: Settings, oidc_issuer: str) -> None:
+    """What the documents-per-audience filter reads (``scope["state"]["audiences"]``): the reader's groups; a
+    /beheer session of a non-beheerder gets ``beheer_audiences`` from SessionGate."""
+    import asyncio
 
-    from bots.web.auth import audiences_for
+    from bots.web.auth import AUDIENCES_STATE, ReaderGate, audiences_for
     from bots.web.identity import Principal
 
-    app = create_app(oidc_settings(fake_index, oidc_issuer, widget_signin=True), embedder=FakeEmbedder())
-    value, _ = app.state.ctx.sessions.issue(Principal("lars", "Lars", LEZER, "oidc", ("personeel", "onthaal")))
-    scope = {"type": "http", "method": "POST", "path": "/api/ask", "app": app, "headers": [
-        (b"cookie", f"{READER_COOKIE}={value}".encode())]}
-    assert audiences_for(Request(scope)) == frozenset({"personeel", "onthaal"})
-    assert audiences_for(Request({**scope, "headers": []})) == frozenset()
+    app = create_app(oidc_settings(fake_index, oidc_issuer), embedder=FakeEmbedder())
+    sessions = app.state.ctx.sessions
+    value, _ = sessions.issue_for(Principal("lars", "Lars", LEZER, "oidc", ("personeel", "onthaal")))
+    seen: list[dict[str, Any]] = []
+
+    async def endpoint(scope: Any, receive: Any, send: Any) -> None:
+        seen.append(dict(scope.get("state", {})))
+
+    gate = ReaderGate(endpoint, sessions, "/beheer/aanmelden?voor=widget", required=False)
+    for headers in ([(b"cookie", f"{READER_COOKIE}={value}".encode())], []):
+        asyncio.run(gate({"type": "http", "method": "POST", "path": "/api/ask", "headers": headers}, None, None))
+    assert seen[0][AUDIENCES_STATE] == frozenset({"personeel", "onthaal"}) and AUDIENCES_STATE not in seen[1]
+    from starlette.requests import Request
+
+    assert audiences_for(Request({"type": "http", "state": seen[0]})) == frozenset({"personeel", "onthaal"})
     app.state.ctx.close()
 
 
@@ -309,3 +321,38 @@ def test_sign_in_settings_are_checked() -> None:
         Settings.from_env({"WEGWIJZER_OIDC_ISSUER": "https://idp.example"})
     with pytest.raises(ConfigError, match="OIDC_ISSUER"):
         Settings.from_env({"WEGWIJZER_OIDC_ISSUER": "idp.example", "WEGWIJZER_OIDC_CLIENT_ID": "c"})
+    with pytest.raises(ConfigError, match="WIDGET_SIGNIN"):
+        Settings.from_env({"WEGWIJZER_WIDGET_SIGNIN": "aan"})
+
+
+# ---------------------------------------------------------------- behind a load balancer (PostgreSQL)
+
+
+@pytest.mark.timeout(300)
+def test_on_postgresql_a_sign_in_on_one_replica_works_on_the_other_and_sign_out_ends_it_on_both(
+        pg_settings: Settings, fake_embedder: FakeEmbedder, oidc_issuer: str, tmp_path: Any) -> None:
+    """Two replicas with their own (empty) data directories share one database. The sign-in starts on one and
+    comes back to the other (the provider returns to the public address, whichever replica answers it)."""
+    from ingest.build import ingest
+
+    ingest(pg_settings, embedder=fake_embedder)
+    one = oidc_settings(pg_settings, oidc_issuer, data_dir=tmp_path / "replica-1", watch=False)
+    two = oidc_settings(pg_settings, oidc_issuer, data_dir=tmp_path / "replica-2", watch=False)
+    with ServerThread(create_app(two, embedder=fake_embedder)) as b:
+        first = oidc_settings(pg_settings, oidc_issuer, data_dir=one.data_dir, watch=False, public_url=b.url)
+        with ServerThread(create_app(first, embedder=fake_embedder)) as a, browser_client() as client:
+            home = sign_in(client, a.url, "els")  # starts on replica 1, the provider sends Els back to replica 2
+            assert str(home.url) == b.url + "/beheer"
+            for replica in (a.url, b.url):
+                assert client.get(replica + "/beheer/api/session").json()["user"]["subject"] == "els", replica
+            cookie = client.cookies.get(COOKIE)
+            r = client.post(a.url + "/beheer/api/logout", headers=csrf(client, a.url))
+            assert r.status_code == 200
+        with browser_client() as thief:
+            thief.cookies.set(COOKIE, cookie or "", domain="127.0.0.1", path="/beheer")
+            assert thief.get(b.url + "/beheer/api/session").json()["signed_in"] is False
+    from assistant.stores.factory import open_stores
+
+    store = open_stores(pg_settings).audit()
+    actions = [(e.action, e.actor) for e in store.list()]
+    assert ("sign_in", "els") in actions and ("sign_out", "els") in actions

@@ -19,6 +19,7 @@ from assistant.errors import WegwijzerError
 from assistant.messages import t
 from ingest.loaders import discover
 
+from . import audit
 from .adminops import Ops, queue_dict
 from .auth import Editor, Manager
 from .context import Ctx
@@ -194,6 +195,7 @@ def reindex_job(job_id: str, ctx: Ctx, caller: Editor) -> dict[str, Any]:
 class AuditEntry(BaseModel):
     """One audit event: what (action, target, detail), who (subject, name, role, via), when (epoch s), from where."""
 
+    id: int
     at: float
     action: str
     subject: str
@@ -215,4 +217,4 @@ class AuditList(BaseModel):
 def audit_trail(ctx: Ctx, caller: Manager,
                 limit: Annotated[int, Query(ge=1, le=10_000, description="Hoeveel gebeurtenissen")] = 1000
                 ) -> dict[str, Any]:
-    return {"events": [e.to_dict() for e in ctx.audit.recent(limit)]}
+    return {"events": audit.recent(ctx.audit, limit)}

@@ -100,7 +100,7 @@ class AdminOps:
         except WegwijzerError as exc:
             log.warning("could not request a re-index: %s", exc)
             return {"reindex": None, "reindex_error": str(exc)}
-        audit.record(self.ctx.audit, audit.event(caller, audit.REINDEX, ticket.job.id))
+        audit.record(self.ctx.audit, caller, audit.REINDEX, ticket.job.id)
         return {"reindex": ticket_dict(ticket), "reindex_error": ""}
 
     def upload(self, caller: Caller, filename: str, stream: BinaryIO, fields: dict[str, str] | None = None,
@@ -120,10 +120,10 @@ class AdminOps:
             try:
                 entry = catalog.update_entry(self.corpus, name, meta)
             except CatalogError as exc:  # the file is in; say why its metadata is not
-                audit.record(self.ctx.audit, audit.event(caller, audit.UPLOAD, name, size=size, replace=replace))
+                audit.record(self.ctx.audit, caller, audit.UPLOAD, name, size=size, replace=replace)
                 raise catalog_error(exc) from None
-        audit.record(self.ctx.audit, audit.event(caller, audit.UPLOAD, name, size=size, replace=replace,
-                                                 metadata=entry))
+        audit.record(self.ctx.audit, caller, audit.UPLOAD, name, size=size, replace=replace,
+                                                 metadata=entry)
         return {"source": name, "size": size, "catalog": entry, **self._after_change(caller, reindex)}
 
     def delete(self, caller: Caller, source: str, reindex: bool = False) -> dict[str, Any]:
@@ -136,7 +136,7 @@ class AdminOps:
             catalog.remove_entry(self.corpus, removed)
         except CatalogError as exc:  # the file is gone; a stale entry only costs a line in the catalog
             log.warning("could not remove the catalog entry of %s: %s", removed, exc)
-        audit.record(self.ctx.audit, audit.event(caller, audit.DELETE, removed))
+        audit.record(self.ctx.audit, caller, audit.DELETE, removed)
         return {"source": removed, **self._after_change(caller, reindex)}
 
     def edit(self, caller: Caller, source: str, fields: dict[str, str], reindex: bool = True) -> dict[str, Any]:
@@ -151,7 +151,7 @@ class AdminOps:
             raise catalog_error(exc) from None
         changed = {k: [before.get(k, ""), entry.get(k, "")] for k in set(before) | set(entry)
                    if before.get(k, "") != entry.get(k, "")}
-        audit.record(self.ctx.audit, audit.event(caller, audit.METADATA, source, changed=changed))
+        audit.record(self.ctx.audit, caller, audit.METADATA, source, changed=changed)
         return {"source": source, "catalog": entry, **self._after_change(caller, reindex)}
 
     def reindex(self, caller: Caller) -> dict[str, Any]:
@@ -161,7 +161,7 @@ class AdminOps:
         except WegwijzerError as exc:  # e.g. the data directory is read-only
             log.warning("could not request a re-index: %s", exc)
             raise ApiError(503, "reindex_unavailable", str(exc)) from exc
-        audit.record(self.ctx.audit, audit.event(caller, audit.REINDEX, ticket.job.id))
+        audit.record(self.ctx.audit, caller, audit.REINDEX, ticket.job.id)
         return ticket_dict(ticket)
 
 

@@ -33,7 +33,6 @@ from .guards import AdminGate, RateLimitMiddleware, RelativeRedirects, Rule, Ses
 from .limits import BodyLimitMiddleware
 from .metrics import MetricsMiddleware
 from .pages import CSP
-from .session import SECRET_FILE, local_secret
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 MAX_JSON_BODY = 64 * 1024
@@ -100,15 +99,15 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     app.add_middleware(BodyLimitMiddleware, limit=MAX_JSON_BODY, upload_limit=settings.max_upload_bytes,
                        upload_prefix=("/api/admin/documents", "/beheer/api/documents"))
     app.add_middleware(SessionGate, sessions=ctx.sessions)
-    if settings.widget_signin:
-        app.add_middleware(ReaderGate, sessions=ctx.sessions,
+    if settings.oidc_enabled:
+        app.add_middleware(ReaderGate, sessions=ctx.sessions, required=settings.widget_signin,
                            sign_in_url=f"{settings.public_url}{SIGN_IN_PATH}?voor=widget")
     if settings.oidc_enabled:
         # Authlib keeps a sign-in's state, nonce and PKCE verifier here until the provider sends the person back:
         # signed (itsdangerous), ten minutes, only sent to /beheer/aanmelden; Lax, because the way back is a
         # top-level navigation from the provider's site.
-        state_key = hmac.new(local_secret(settings.data_dir / SECRET_FILE), b"wegwijzer-oidc-state",
-                             hashlib.sha256).hexdigest()
+        # The key comes from the session store's secret: with PostgreSQL, every replica can read a sign-in's state.
+        state_key = hmac.new(ctx.sessions.store.secret(), b"wegwijzer-oidc-state", hashlib.sha256).hexdigest()
         app.add_middleware(SessionMiddleware, secret_key=state_key, session_cookie=oidc.STATE_COOKIE,
                            path=oidc.STATE_COOKIE_PATH, max_age=oidc.STATE_MAX_AGE_S, same_site="lax",
                            https_only=settings.public_url.startswith("https://"))

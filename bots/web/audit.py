@@ -1,12 +1,10 @@
-"""The audit trail: who did what, when, from where, kept ``audit_retention_days`` (default a year).
+"""What the web service writes to the audit trail, and how it reads it back for people and scripts.
 
 Recorded: sign-in, failed sign-in, sign-out, role change, upload, delete, metadata change, re-index, and
-admin requests refused for want of a role. Append-only: the table refuses UPDATE; rows only leave it
-when they pass their retention period.
-
-``AuditStore`` is the seam. ``SQLiteAuditStore`` below is a stand-in until the state layer
-(``assistant/stores``, issue 20) ships its own AuditStore with SQLite and PostgreSQL classes; then
-``open_audit`` is the one function to point at its factory.
+admin requests refused for want of a role; each with who (the identity provider's subject, or
+``beheertoken``), their role, from where (the client address), what it happened to and the details.
+The store is the state layer's append-only ``assistant.stores.audit`` (SQLite or PostgreSQL, kept
+``WEGWIJZER_AUDIT_RETENTION_DAYS``); the person's display name and how they signed in ride in ``detail``.
 """
 
 from __future__ import annotations
@@ -16,12 +14,10 @@ import logging
 import sqlite3
 import threading
 import time
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from assistant.config import Settings
-from assistant.stores.sqlitefile import open_shared
+from assistant.errors import WegwijzerError
+from assistant.stores.audit import MAX_LIMIT, AuditFilter, AuditRecord, AuditStore
 
 from .identity import Caller
 
@@ -30,108 +26,55 @@ log = logging.getLogger(__name__)
 SIGN_IN, SIGN_IN_FAILED, SIGN_OUT, ROLE_CHANGE = "sign_in", "sign_in_failed", "sign_out", "role_change"
 UPLOAD, DELETE, METADATA, REINDEX, FORBIDDEN = "upload", "delete", "metadata", "reindex", "forbidden"
 ACTIONS = (SIGN_IN, SIGN_IN_FAILED, SIGN_OUT, ROLE_CHANGE, UPLOAD, DELETE, METADATA, REINDEX, FORBIDDEN)
-PURGE_EVERY_S = 3600.0
+PURGE_EVERY_S = 3600.0  # records past their retention period leave at most this long after
+_purged = {"at": 0.0}
+_purge_lock = threading.Lock()
 
 
-@dataclass(frozen=True)
-class AuditEvent:
-    """One thing that happened. ``subject`` is the identity provider's stable id (or ``beheertoken``),
-    ``name`` what people read; ``target`` what it happened to (a document, a job); ``detail`` the rest."""
-
-    at: float
-    action: str
-    subject: str
-    name: str = ""
-    role: str = ""
-    via: str = ""
-    address: str = ""
-    target: str = ""
-    detail: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def event(caller: Caller, action: str, target: str = "", **detail: Any) -> AuditEvent:
+def record(store: AuditStore, caller: Caller, action: str, target: str = "", **detail: Any) -> None:
+    """Record; a store that cannot write never turns a change already made into an error: it is logged loudly."""
     p = caller.principal
-    return AuditEvent(time.time(), action, p.subject, p.name, p.role, p.via, caller.address, target, detail)
-
-
-class AuditStore(Protocol):
-    """Append-only; newest first when read."""
-
-    def record(self, event: AuditEvent) -> None: ...
-
-    def recent(self, limit: int = 1000, subject: str | None = None) -> list[AuditEvent]: ...
-
-    def close(self) -> None: ...
-
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS audit (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    at REAL NOT NULL, action TEXT NOT NULL, subject TEXT NOT NULL, name TEXT NOT NULL, role TEXT NOT NULL,
-    via TEXT NOT NULL, address TEXT NOT NULL, target TEXT NOT NULL, detail TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS audit_at ON audit (at);
-CREATE INDEX IF NOT EXISTS audit_subject ON audit (subject, at);
-CREATE TRIGGER IF NOT EXISTS audit_append_only BEFORE UPDATE ON audit
-    BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
-"""
-
-
-class SQLiteAuditStore:
-    """The audit trail in one SQLite file of the data directory, shared by every worker."""
-
-    def __init__(self, path: Path, retention_days: int) -> None:
-        self.path = Path(path)
-        self.retention_s = retention_days * 86400.0
-        self._lock = threading.Lock()
-        self._con: sqlite3.Connection | None = None
-        self._purged_at = 0.0
-
-    def _connect(self) -> sqlite3.Connection:
-        if self._con is None:
-            con = open_shared(self.path)
-            con.executescript(SCHEMA)
-            self._con = con
-        return self._con
-
-    def record(self, event: AuditEvent) -> None:
-        with self._lock:
-            con = self._connect()
-            con.execute("INSERT INTO audit (at, action, subject, name, role, via, address, target, detail) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (event.at, event.action, event.subject, event.name, event.role, event.via, event.address,
-                         event.target, json.dumps(event.detail, ensure_ascii=False, sort_keys=True)))
-            if event.at - self._purged_at > PURGE_EVERY_S:
-                self._purged_at = event.at
-                con.execute("DELETE FROM audit WHERE at < ?", (event.at - self.retention_s,))
-
-    def recent(self, limit: int = 1000, subject: str | None = None) -> list[AuditEvent]:
-        query = "SELECT at, action, subject, name, role, via, address, target, detail FROM audit"
-        args: tuple[Any, ...] = ()
-        if subject is not None:
-            query, args = query + " WHERE subject = ?", (subject,)
-        with self._lock:
-            rows = self._connect().execute(query + " ORDER BY at DESC, id DESC LIMIT ?", (*args, limit)).fetchall()
-        return [AuditEvent(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], json.loads(r[8])) for r in rows]
-
-    def close(self) -> None:
-        with self._lock:
-            if self._con is not None:
-                self._con.close()
-                self._con = None
-
-
-def open_audit(settings: Settings) -> AuditStore:
-    """The configured audit store. TODO(state layer): with WEGWIJZER_DATABASE_URL this should be the
-    PostgreSQL AuditStore of ``assistant/stores``; until it exists every replica keeps its own file."""
-    return SQLiteAuditStore(settings.audit_db, settings.audit_retention_days)
-
-
-def record(store: AuditStore, event: AuditEvent) -> None:
-    """Record, and never let a broken audit file turn a done change into an error: log it loudly instead."""
     try:
-        store.record(event)
-    except (sqlite3.Error, OSError) as exc:
-        log.error("AUDIT NOT RECORDED (%s): %s", exc, json.dumps(event.to_dict(), ensure_ascii=False))
+        store.record(p.subject, p.role, action, target, {"name": p.name, "via": p.via, **detail}, caller.address)
+        _purge_now_and_then(store)
+    except (WegwijzerError, sqlite3.Error, OSError) as exc:
+        log.error("AUDIT NOT RECORDED (%s): %s", exc, json.dumps(
+            {"subject": p.subject, "action": action, "target": target, "address": caller.address, **detail},
+            ensure_ascii=False, default=str))
+
+
+def _purge_now_and_then(store: AuditStore) -> None:
+    now = time.time()
+    with _purge_lock:
+        if now - _purged["at"] < PURGE_EVERY_S:
+            return
+        _purged["at"] = now
+    removed = store.purge(now)
+    if removed:
+        log.info("audit trail: %d records past their retention period removed", removed)
+
+
+def as_dict(r: AuditRecord) -> dict[str, Any]:
+    """One event as the API and the page show it: who (subject, name, role, via), what, when, from where."""
+    detail = dict(r.detail)
+    name, via = str(detail.pop("name", "") or ""), str(detail.pop("via", "") or "")
+    return {"id": r.id, "at": r.at, "action": r.action, "subject": r.actor, "name": name, "role": r.role,
+            "via": via, "address": r.address, "target": r.target, "detail": detail}
+
+
+def recent(store: AuditStore, limit: int = MAX_LIMIT, where: AuditFilter | None = None) -> list[dict[str, Any]]:
+    """The newest ``limit`` events, newest first (read a page at a time)."""
+    out: list[dict[str, Any]] = []
+    while len(out) < limit:
+        want = min(MAX_LIMIT, limit - len(out))
+        page = store.list(want, len(out), where)
+        out.extend(as_dict(r) for r in page)
+        if len(page) < want:
+            break
+    return out
+
+
+def last_role(store: AuditStore, subject: str) -> str | None:
+    """The role ``subject`` had at their previous sign-in, if any."""
+    page = store.list(1, 0, AuditFilter(actor=subject, action=SIGN_IN))
+    return page[0].role if page else None

@@ -3,8 +3,9 @@
 ``Editor``/``Manager`` on a /beheer route: the session ``guards.SessionGate`` verified (cookie, CSRF)
 and a role at least ``redacteur``/``beheerder``; on an /api/admin route: the bearer token (checked
 by ``guards.AdminGate``), which acts as ``beheerder``. A missing role is a 403 in Dutch, and an audit
-event. ``audiences_for(request)`` turns a request into the audiences its asker may read (the widget's
-sign-in, WEGWIJZER_WIDGET_SIGNIN); ``ReaderGate`` refuses anonymous questions when that is on.
+event. ``ReaderGate`` puts a signed-in reader's groups where the web service looks for the asker's
+audiences (``scope["state"]["audiences"]``, read by the documents-per-audience work's
+``request_audiences``), and refuses anonymous questions when WEGWIJZER_WIDGET_SIGNIN is on.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from .session import READER_COOKIE, Session, Sessions, cookie_from_header
 ASK_PATHS = frozenset({"/api/ask", "/api/ask/stream"})
 SIGN_IN_PATH = "/beheer/aanmelden"
 READER_STATE = "wegwijzer_reader"
+AUDIENCES_STATE = "audiences"  # the asker's groups; absent: anonymous, documents for everyone only
 
 
 def beheer_session(request: Request) -> Session:
@@ -57,8 +59,8 @@ class NeedRole:
             principal = beheer_session(request).principal
         caller = Caller(principal, client_address(request.scope))
         if not principal.may(self.role):
-            audit.record(ctx.audit, audit.event(caller, audit.FORBIDDEN, f"{request.method} {path}"[:300],
-                                                needed=self.role))
+            audit.record(ctx.audit, caller, audit.FORBIDDEN, f"{request.method} {path}"[:300],
+                                                needed=self.role)
             raise ApiError(403, "forbidden_role", t("auth.forbidden", needed=role_label(self.role),
                                                     role=role_label(principal.role)))
         return caller
@@ -80,34 +82,31 @@ def reader_principal(scope: Scope, sessions: Sessions) -> Principal | None:
 
 
 def audiences_for(request: Request) -> frozenset[str]:
-    """The audiences the asker of this request may read: a signed-in widget user's groups, else none
-    (documents for everyone only). The hook for documents per audience (issue 21, item 4)."""
-    principal = request.scope.get("state", {}).get(READER_STATE)
-    if isinstance(principal, Principal):
-        return frozenset(principal.groups)
-    ctx: WebContext = request.app.state.ctx
-    if ctx.settings.oidc_enabled:
-        principal = reader_principal(request.scope, ctx.sessions)
-        if principal is not None:
-            return frozenset(principal.groups)
-    return frozenset()
+    """The audiences ``ReaderGate`` found for this request's asker; none when anonymous."""
+    found = request.scope.get("state", {}).get(AUDIENCES_STATE)
+    return frozenset(found) if isinstance(found, frozenset) else frozenset()
 
 
 class ReaderGate:
-    """With WEGWIJZER_WIDGET_SIGNIN, questions need a signed-in reader: else 401 with a Dutch message and the
-    sign-in link, before the body is read. The reader goes to the endpoint in ``scope["state"]``."""
+    """A signed-in reader (the widget's sign-in cookie): their groups become the request's audiences. With
+    ``required`` (WEGWIJZER_WIDGET_SIGNIN), questions without one get a 401 with a Dutch message and the sign-in
+    link, before the body is read."""
 
-    def __init__(self, app: ASGIApp, sessions: Sessions, sign_in_url: str) -> None:
+    def __init__(self, app: ASGIApp, sessions: Sessions, sign_in_url: str, required: bool) -> None:
         self.app = app
         self.sessions = sessions
         self.sign_in_url = sign_in_url
+        self.required = required
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope.get("path") in ASK_PATHS and scope.get("method") == "POST":
+        if scope["type"] == "http":
             principal = reader_principal(scope, self.sessions)
-            if principal is None:
+            if principal is not None:
+                state = scope.setdefault("state", {})
+                state[READER_STATE] = principal
+                state[AUDIENCES_STATE] = frozenset(principal.groups)
+            elif self.required and scope.get("path") in ASK_PATHS and scope.get("method") == "POST":
                 await send_error(send, 401, "sign_in_required", t("auth.widget_sign_in", url=self.sign_in_url),
                                  close=True)
                 return
-            scope.setdefault("state", {})[READER_STATE] = principal
         await self.app(scope, receive, send)

@@ -123,10 +123,10 @@ def login(body: LoginRequest, ctx: Ctx, request: Request) -> JSONResponse:
     caller = Caller(token_principal(), client_address(request.scope))
     if not ctx.sessions.token_matches(body.token.strip()):
         log.warning("failed admin sign-in")
-        audit.record(ctx.audit, audit.event(caller, audit.SIGN_IN_FAILED, "beheer", reason="bad_token"))
+        audit.record(ctx.audit, caller, audit.SIGN_IN_FAILED, "beheer", reason="bad_token")
         raise ApiError(401, "bad_token", t("beheer.bad_token"))
     value, session = ctx.sessions.issue()
-    audit.record(ctx.audit, audit.event(caller, audit.SIGN_IN, "beheer"))
+    audit.record(ctx.audit, caller, audit.SIGN_IN, "beheer")
     response = JSONResponse(_session_body(ctx, session), headers={"Cache-Control": "no-store"})
     response.headers.append("set-cookie", cookie_header(value, int(ctx.sessions.lifetime_s), _is_https(request)))
     return response
@@ -137,7 +137,7 @@ async def logout(ctx: Ctx, request: Request, session: BeheerSession) -> JSONResp
     """Ends the session here (everywhere: the signed-out list is shared), and names the identity provider's
     sign-out page when there is one, so the person can end that session too."""
     ctx.sessions.sign_out(session)
-    audit.record(ctx.audit, audit.event(Caller(session.principal, client_address(request.scope)), audit.SIGN_OUT))
+    audit.record(ctx.audit, Caller(session.principal, client_address(request.scope)), audit.SIGN_OUT)
     oidc = ctx.oidc
     end = await oidc.end_session_url(request) if oidc is not None and session.principal.via == VIA_OIDC else ""
     response = JSONResponse({"signed_in": False, "message": t("beheer.signed_out_ok"), "end_session_url": end})
@@ -433,17 +433,20 @@ def wrong_answers_csv(ctx: Ctx, caller: Manager) -> Response:
 
 @router.get("/api/audit")
 def audit_trail(ctx: Ctx, caller: Manager) -> JSONResponse:
-    return JSONResponse({"events": [e.to_dict() for e in ctx.audit.recent(AUDIT_LIMIT)]},
+    return JSONResponse({"events": audit.recent(ctx.audit, AUDIT_LIMIT)},
                         headers={"Cache-Control": "no-store"})
+
+
+def _detail(detail: dict[str, Any]) -> str:
+    return json.dumps(detail, ensure_ascii=False, sort_keys=True) if detail else ""
 
 
 @router.get("/api/audit.csv")
 def audit_csv(ctx: Ctx, caller: Manager) -> Response:
     header = [t(k) for k in ("csv.date", "csv.audit.action", "csv.audit.name", "csv.audit.subject", "csv.audit.role",
                              "csv.audit.via", "csv.audit.address", "csv.audit.target", "csv.audit.detail")]
-    rows = [(csvexport.when(e.at), t(f"audit.action.{e.action}"), e.name, e.subject, e.role, e.via, e.address,
-             e.target, json.dumps(e.detail, ensure_ascii=False, sort_keys=True) if e.detail else "")
-            for e in ctx.audit.recent(AUDIT_LIMIT)]
+    rows = [(csvexport.when(e["at"]), t(f"audit.action.{e['action']}"), e["name"], e["subject"], e["role"], e["via"],
+             e["address"], e["target"], _detail(e["detail"])) for e in audit.recent(ctx.audit, AUDIT_LIMIT)]
     return _csv("wegwijzer-auditlog", csvexport.to_csv(header, rows))
 
 

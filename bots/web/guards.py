@@ -16,6 +16,7 @@ from assistant.messages import t
 from bots.ratelimit import Limit, PostgresLimiter, SQLiteLimiter
 
 from .errors import ApiError, send_error
+from .identity import BEHEERDER
 from .metrics import ASGIApp, Message, Metrics, Receive, Scope, Send
 from .session import CSRF_HEADER, Sessions, cookie_from_header
 
@@ -98,7 +99,10 @@ class SessionGate:
                         and not Sessions.csrf_matches(session, _header(scope, CSRF_HEADER.encode())):
                     refusal = ApiError(403, "csrf", t("beheer.csrf"))
                 else:
-                    scope.setdefault("state", {})["beheer_session"] = session
+                    state = scope.setdefault("state", {})
+                    state["beheer_session"] = session
+                    if session.principal.role != BEHEERDER:  # the lists show them only what their groups may read
+                        state["beheer_audiences"] = frozenset(session.groups)
             if refusal is not None:
                 await send_error(send, refusal.status, refusal.code, refusal.message, close=True)
                 return

@@ -149,7 +149,7 @@ async def sign_in_return(request: Request, ctx: Ctx) -> Response:
         request.session.clear()
         error = str(getattr(exc, "error", "") or type(exc).__name__)
         log.warning("failed sign-in from %s: %s", address, exc)
-        audit.record(ctx.audit, audit.event(nobody, audit.SIGN_IN_FAILED, reason=error[:200]))
+        audit.record(ctx.audit, nobody, audit.SIGN_IN_FAILED, reason=error[:200])
         key = "auth.aborted" if error == "access_denied" else "auth.failed"
         return _page(401, t(key))
     request.session.clear()
@@ -159,15 +159,15 @@ async def sign_in_return(request: Request, ctx: Ctx) -> Response:
     role = role_for(groups, oidc.settings)
     if role is None:
         who = Caller(Principal(subject, name, "", VIA_OIDC, groups), address)
-        audit.record(ctx.audit, audit.event(who, audit.SIGN_IN_FAILED, reason="no_role", groups=list(groups)))
+        audit.record(ctx.audit, who, audit.SIGN_IN_FAILED, reason="no_role", groups=list(groups))
         return _page(403, t("auth.no_role", name=name))
     principal = Principal(subject, name, role, VIA_OIDC, groups)
     caller = Caller(principal, address)
-    previous = [e for e in ctx.audit.recent(1000, subject=subject) if e.action == audit.SIGN_IN][:1]
-    audit.record(ctx.audit, audit.event(caller, audit.SIGN_IN, voor, groups=list(groups)))
-    if previous and previous[0].role != role:
-        audit.record(ctx.audit, audit.event(caller, audit.ROLE_CHANGE, subject, before=previous[0].role, after=role))
-    value, _ = ctx.sessions.issue(principal)
+    previous = audit.last_role(ctx.audit, subject)
+    audit.record(ctx.audit, caller, audit.SIGN_IN, voor, groups=list(groups))
+    if previous is not None and previous != role:
+        audit.record(ctx.audit, caller, audit.ROLE_CHANGE, subject, before=previous, after=role)
+    value, _ = ctx.sessions.issue_for(principal)
     widget = voor == FOR_WIDGET
     response = RedirectResponse(back or ("/" if widget else COOKIE_PATH), status_code=303,
                                 headers={"Cache-Control": "no-store"})
