@@ -107,7 +107,7 @@
     show("login");
     notice(message || "", info);
     $("token").value = "";
-    $("token").focus();
+    if (state.oidc) $("oidc-link").focus(); else $("token").focus();
   }
 
   // Who is signed in, and what their role lets them see: exports and the audit trail are for beheerders.
