@@ -12,10 +12,8 @@ read; each route then names the role it needs (``auth.Editor``, ``auth.Manager``
 from __future__ import annotations
 
 import functools
-import html
 import json
 import logging
-import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +21,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from markupsafe import Markup
 from pydantic import BaseModel, ConfigDict, StrictStr
 
 from assistant import index as idx
@@ -43,6 +42,7 @@ from .guards import client_address
 from .identity import VIA_OIDC, Caller, token_principal
 from .pages import document_url, kind_label
 from .session import COOKIE_PATH, Session, cookie_from_header, cookie_header
+from .templating import render
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,6 @@ BEHEER_CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; scrip
 FEEDBACK_LIMIT = 1000
 AUDIT_LIMIT = 10_000  # the page and its CSV show the newest events (the API pages further with ?limit)
 UI_PREFIX = "beheer.ui."  # the page's texts in assistant/messages.py
-_PLACEHOLDER = re.compile(r"\{\{([a-z_.]+)\}\}")
 
 router = APIRouter(prefix="/beheer", include_in_schema=False)
 
@@ -67,17 +66,20 @@ def _is_https(request: Request) -> bool:
 
 @functools.lru_cache(maxsize=1)
 def page_html() -> str:
-    """beheer.html with its texts from the catalogue: each ``{{key}}`` escaped, and all of them as JSON
-    for the script (``{{texts_json}}``, a data block the CSP does not run; ``<`` escaped so no text can
-    close it). A key missing from the catalogue fails here, at the first request, not in a browser."""
+    """beheer.html (a Jinja2 template beside its script, autoescaped) with its texts from the catalogue:
+    ``{{ nav.documents }}`` is the text ``beheer.ui.nav.documents``, and all of them go to the script as JSON
+    (``{{ texts_json }}``, a data block the CSP does not run; ``<`` escaped so no text can close it). A key
+    missing from the catalogue fails here, at the first request, not in a browser."""
     texts = section(UI_PREFIX)
+    nested: dict[str, Any] = {}
+    for key, value in texts.items():
+        head, _, rest = key.partition(".")
+        if rest:
+            nested.setdefault(head, {})[rest] = value
+        else:
+            nested[head] = value
     data = json.dumps(texts, ensure_ascii=False, sort_keys=True).replace("<", "\\u003c")
-
-    def fill(match: re.Match[str]) -> str:
-        key = match.group(1)
-        return data if key == "texts_json" else html.escape(texts[key])
-
-    return _PLACEHOLDER.sub(fill, (STATIC_DIR / "beheer.html").read_text(encoding="utf-8"))
+    return render("beheer.html", **nested, texts_json=Markup(data))  # noqa: S704 (JSON with < escaped)
 
 
 @router.get("")
