@@ -13,7 +13,6 @@ from the userinfo endpoint; ``identity.role_for`` maps them to a role.
 
 from __future__ import annotations
 
-import html
 import logging
 from typing import Any
 from urllib.parse import urlencode
@@ -33,6 +32,7 @@ from .errors import ApiError
 from .guards import EXTERNAL_REDIRECT, client_address
 from .identity import VIA_OIDC, Caller, Principal, groups_from_claims, role_for
 from .session import COOKIE_PATH, cookie_header
+from .templating import render
 
 log = logging.getLogger(__name__)
 
@@ -87,12 +87,7 @@ def _oidc(ctx: WebContext) -> Oidc:
 
 def _page(status: int, message: str) -> HTMLResponse:
     """A small Dutch page for what went wrong on the way back from the identity provider."""
-    body = ('<!doctype html><html lang="nl-BE"><head><meta charset="utf-8">'
-            '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f'<title>{html.escape(t("auth.page_title"))}</title><link rel="stylesheet" href="/static/beheer.css">'
-            f'</head><body><main class="card narrow"><h1>{html.escape(t("auth.page_title"))}</h1>'
-            f'<p id="probleem">{html.escape(message)}</p>'
-            f'<p><a href="{COOKIE_PATH}">{html.escape(t("auth.back"))}</a></p></main></body></html>')
+    body = render("signin_problem.html", title=t("auth.page_title"), message=message)
     return HTMLResponse(body, status_code=status, headers={"Content-Security-Policy": PAGE_CSP,
                                                           "Cache-Control": "no-store"})
 
