@@ -269,6 +269,12 @@ def test_the_widget_can_ask_for_sign_in(fake_index: Settings, fake_embedder: Fak
         r = client.post(server.url + "/api/ask", json={"question": "Wat is inburgering?"})
         assert r.status_code == 200, r.text
         assert client.get(server.url + "/beheer/api/session").json()["signed_in"] is False
+        copied = client.cookies.get(READER_COOKIE)
+        r = client.post(server.url + "/api/afmelden")
+        assert r.status_code == 200 and r.json()["end_session_url"].startswith(oidc_issuer + "/session/end")
+        error(client.post(server.url + "/api/ask", json={"question": "Wat is inburgering?"}), 401, "sign_in_required")
+        client.cookies.set(READER_COOKIE, copied or "", domain="127.0.0.1", path="/")  # a copy is no use either
+        error(client.post(server.url + "/api/ask", json={"question": "Wat is inburgering?"}), 401, "sign_in_required")
 
 
 def test_a_signed_in_readers_groups_become_the_requests_audiences(fake_index: Settings, oidc_issuer: str) -> None:

@@ -9,6 +9,7 @@ from the userinfo endpoint; ``identity.role_for`` maps them to a role.
 
     GET /beheer/aanmelden[?voor=widget&terug=/pad]   to the identity provider
     GET /beheer/aanmelden/terug                      back: a session for /beheer (or the widget), audited
+    POST /api/afmelden                               the widget's sign-out (/beheer signs out at /beheer/api/logout)
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import httpx
 from authlib.integrations.base_client import OAuthError
 from authlib.integrations.starlette_client import OAuth
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from assistant.config import Settings
 from assistant.messages import t
@@ -31,7 +32,7 @@ from .context import Ctx, WebContext
 from .errors import ApiError
 from .guards import EXTERNAL_REDIRECT, client_address
 from .identity import VIA_OIDC, Caller, Principal, groups_from_claims, role_for
-from .session import COOKIE_PATH, cookie_header
+from .session import COOKIE_PATH, READER_COOKIE, cookie_from_header, cookie_header
 from .templating import render
 
 log = logging.getLogger(__name__)
@@ -168,4 +169,20 @@ async def sign_in_return(request: Request, ctx: Ctx) -> Response:
                                 headers={"Cache-Control": "no-store"})
     response.headers.append("set-cookie", cookie_header(value, int(ctx.sessions.lifetime_s),
                                                         request.url.scheme == "https", reader=widget))
+    return response
+
+
+@router.post("/api/afmelden")
+async def reader_sign_out(request: Request, ctx: Ctx) -> JSONResponse:
+    """The widget's sign-out: ends the reader's session everywhere, and names the provider's sign-out page."""
+    principal = None
+    session = ctx.sessions.verify(cookie_from_header(request.headers.get("cookie"), READER_COOKIE))
+    if session is not None:
+        principal = session.principal
+        ctx.sessions.sign_out(session)
+        audit.record(ctx.audit, Caller(principal, client_address(request.scope)), audit.SIGN_OUT, FOR_WIDGET)
+    end = await ctx.oidc.end_session_url(request) if ctx.oidc is not None and principal is not None else ""
+    response = JSONResponse({"signed_in": False, "message": t("beheer.signed_out_ok"), "end_session_url": end},
+                            headers={"Cache-Control": "no-store"})
+    response.headers.append("set-cookie", cookie_header("", 0, request.url.scheme == "https", reader=True))
     return response
