@@ -133,6 +133,16 @@ class Settings(BaseSettings):
     # shared state: index versions, feedback, rate limits and jobs in PostgreSQL instead of the data directory
     database_url: str = ""
     audit_retention_days: int = Field(365, ge=1)  # the audit trail is kept longer than questions
+    # sign-in through the municipality's identity provider (OpenID Connect) and the roles its groups give
+    oidc_issuer: str = ""  # the provider's issuer URL (discovery at <issuer>/.well-known/openid-configuration)
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""  # empty: a public client (PKCE alone)
+    oidc_groups_claim: str = "groups"  # the claim (ID token or userinfo) that lists a person's groups
+    oidc_scopes: str = "openid profile email"
+    role_lezer: Items = ()  # groups that may ask (empty: everybody the provider signs in)
+    role_redacteur: Items = ()  # groups that upload, edit metadata, delete and re-index
+    role_beheerder: Items = ()  # groups that also read the audit trail and export
+    widget_signin: bool = False  # the widget answers signed-in people only
     # transparency: the AI notice and /transparantie; empty texts: the catalogue's defaults
     ai_notice: str = ""  # replaces the catalogue's AI notice (widget's first view, the bot's /start)
     contact: str = ""  # who people write to about Wegwijzer and their data (an address, a service, a DPO)
@@ -181,7 +191,7 @@ class Settings(BaseSettings):
     def _lower(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "role_lezer", "role_redacteur", "role_beheerder", mode="before")
     @classmethod
     def _comma_list(cls, value: object) -> object:
         return _items(value)
@@ -223,7 +233,7 @@ class Settings(BaseSettings):
                 raise ValueError(t("config.user_id", item=item)) from None
         return frozenset(out)
 
-    @field_validator("watch", mode="before")
+    @field_validator("watch", "widget_signin", mode="before")
     @classmethod
     def _dutch_bool(cls, value: object) -> object:
         if isinstance(value, str):
@@ -234,12 +244,12 @@ class Settings(BaseSettings):
         return value
 
     @field_validator("telegram_token", "telegram_join_code", "telegram_webhook_url", "llm_api_key", "llm_model",
-                     "admin_token")
+                     "admin_token", "oidc_client_id", "oidc_client_secret", "oidc_groups_claim")
     @classmethod
     def _strip(cls, value: str) -> str:
         return value.strip()
 
-    @field_validator("llm_url", "public_url")
+    @field_validator("llm_url", "public_url", "oidc_issuer")
     @classmethod
     def _http_url(cls, value: str) -> str:
         value = value.strip().rstrip("/")
@@ -266,10 +276,21 @@ class Settings(BaseSettings):
     def _sentence(cls, value: str) -> str:
         return _one_line(value, 1000)
 
+    @field_validator("oidc_scopes")
+    @classmethod
+    def _scopes(cls, value: str) -> str:
+        return " ".join(value.split()) or "openid"
+
     @model_validator(mode="after")
     def _together(self) -> Settings:
         if self.llm_url and not self.llm_model:
             raise ValueError(t("config.llm_model"))
+        if self.oidc_issuer and not self.oidc_client_id:
+            raise ValueError(t("config.oidc_client_id"))
+        if self.widget_signin and not (self.oidc_issuer and self.oidc_client_id):
+            raise ValueError(t("config.widget_signin"))
+        if not self.oidc_groups_claim:
+            object.__setattr__(self, "oidc_groups_claim", "groups")
         if self.watch is None:
             # Replicas sharing a database do not own the documents: only the ingest host watches a folder.
             object.__setattr__(self, "watch", not self.database_url)
@@ -288,6 +309,11 @@ class Settings(BaseSettings):
     @property
     def conversation_cleanup_s(self) -> float:
         return 60.0 * self.conversation_cleanup_min
+
+    @property
+    def oidc_enabled(self) -> bool:
+        """Sign-in through the identity provider is configured."""
+        return bool(self.oidc_issuer and self.oidc_client_id)
 
     @property
     def index_dir(self) -> Path:

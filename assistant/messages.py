@@ -52,6 +52,14 @@ CATALOG: dict[str, dict[str, str]] = {
             "WEGWIJZER_LLM_URL is ingesteld, maar WEGWIJZER_LLM_MODEL niet: geef de naam van het model dat het "
             "eindpunt moet gebruiken (bijvoorbeeld 'llama3.1:8b' bij Ollama)."
         ),
+        "config.oidc_client_id": (
+            "WEGWIJZER_OIDC_ISSUER is ingesteld, maar WEGWIJZER_OIDC_CLIENT_ID niet: geef de client-id (applicatie-id) "
+            "die de aanmeldserver van de gemeente aan Wegwijzer gaf."
+        ),
+        "config.widget_signin": (
+            "WEGWIJZER_WIDGET_SIGNIN staat aan, maar aanmelden via de gemeente niet: stel ook WEGWIJZER_OIDC_ISSUER "
+            "en WEGWIJZER_OIDC_CLIENT_ID in, anders kan niemand nog vragen stellen."
+        ),
         "config.telegram_token_missing": (
             "TELEGRAM_BOT_TOKEN is niet ingesteld: zet er het token in dat @BotFather voor je bot gaf."
         ),
@@ -448,7 +456,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "catalog.not_a_table": "De catalogus heeft voor '{source}' geen geldige tabel; herstel catalog.toml eerst.",
         "catalog.busy": "De catalogus wordt net door iemand anders aangepast. Probeer het zo opnieuw.",
         "catalog.unwritable": "De catalogus kan niet worden weggeschreven ({reason}); er werd niets gewijzigd.",
-        "beheer.signed_out": "Je bent niet (meer) aangemeld. Meld je opnieuw aan met het beheertoken.",
+        "beheer.signed_out": "Je bent niet (meer) aangemeld. Meld je opnieuw aan op de beheerpagina.",
         "beheer.bad_token": "Dit beheertoken klopt niet.",
         "beheer.csrf": (
             "Deze aanvraag is geweigerd: het beveiligingstoken van je sessie ontbreekt of klopt niet. "
@@ -462,6 +470,51 @@ CATALOG: dict[str, dict[str, str]] = {
         "beheer.status_changed": "gewijzigd; de wijziging wacht op een herindexering",
         "beheer.status_removed": "verwijderd uit de documentenmap; verdwijnt bij de volgende herindexering",
         "rate.login": "Te veel aanmeldpogingen kort na elkaar. Probeer het opnieuw over {seconds} s.",
+        # ---- sign-in through the municipality's identity provider, roles, audit trail (bots/web/oidc.py, auth.py)
+        "auth.role.lezer": "lezer",
+        "auth.role.redacteur": "redacteur",
+        "auth.role.beheerder": "beheerder",
+        "auth.forbidden": (
+            "Daarvoor heb je de rol {needed} nodig; je bent aangemeld als {role}. Vraag de beheerder van de "
+            "gemeentelijke groepen om je de juiste rol te geven."
+        ),
+        "auth.oidc_disabled": (
+            "Aanmelden via de gemeente staat niet aan. Een systeembeheerder zet het aan met WEGWIJZER_OIDC_ISSUER "
+            "en WEGWIJZER_OIDC_CLIENT_ID."
+        ),
+        "auth.page_title": "Aanmelden bij Wegwijzer",
+        "auth.back": "Terug naar de beheerpagina",
+        "auth.provider_unreachable": (
+            "De aanmeldserver van de gemeente is nu niet bereikbaar. Probeer het over enkele minuten opnieuw; "
+            "in nood kan een systeembeheerder zich aanmelden met het beheertoken."
+        ),
+        "auth.failed": (
+            "Aanmelden is niet gelukt: de aanmelding was verlopen, al gebruikt of niet geldig. Begin opnieuw "
+            "vanaf de beheerpagina."
+        ),
+        "auth.aborted": "Je hebt het aanmelden afgebroken of de aanmeldserver weigerde het. Je bent niet aangemeld.",
+        "auth.no_role": (
+            "Je bent bij de gemeente aangemeld als {name}, maar geen van je groepen geeft toegang tot Wegwijzer. "
+            "Vraag toegang aan de beheerder van de gemeentelijke groepen."
+        ),
+        "auth.widget_sign_in": "Meld je eerst aan om vragen te stellen. Aanmelden kan hier: {url}",
+        "audit.action.sign_in": "aangemeld",
+        "audit.action.sign_in_failed": "aanmelden mislukt",
+        "audit.action.sign_out": "afgemeld",
+        "audit.action.role_change": "rol gewijzigd",
+        "audit.action.upload": "document opgeladen",
+        "audit.action.delete": "document verwijderd",
+        "audit.action.metadata": "gegevens gewijzigd",
+        "audit.action.reindex": "herindexering gevraagd",
+        "audit.action.forbidden": "geweigerd (rol)",
+        "csv.audit.action": "handeling",
+        "csv.audit.name": "wie",
+        "csv.audit.subject": "id bij de gemeente",
+        "csv.audit.role": "rol",
+        "csv.audit.via": "aangemeld via",
+        "csv.audit.address": "adres",
+        "csv.audit.target": "waarop",
+        "csv.audit.detail": "details",
         "document.not_in_corpus": "Het document '{name}' staat niet in de documentenmap.",
         "csv.date": "datum",
         "csv.channel": "kanaal",
@@ -789,6 +842,40 @@ CATALOG: dict[str, dict[str, str]] = {
         "beheer.ui.login.submit": "Aanmelden",
         "beheer.ui.login.empty": "Vul het beheertoken in.",
         "beheer.ui.app.title": "Beheer van Wegwijzer",
+        # the page's sign-in, who is signed in, and the audit trail (issue 21)
+        "beheer.ui.nav.audit": "Auditlog",
+        "beheer.ui.login.oidc": "Aanmelden via de gemeente",
+        "beheer.ui.login.break_glass": (
+            "Noodtoegang: meld je enkel met het beheertoken aan als aanmelden via de gemeente niet lukt."
+        ),
+        "beheer.ui.who": "Aangemeld als {name} ({role})",
+        "beheer.ui.noaccess.title": "Geen toegang tot het beheer",
+        "beheer.ui.noaccess.text": (
+            "Je rol is lezer: je kan vragen stellen, maar geen documenten beheren. Vraag de rol redacteur of "
+            "beheerder aan de beheerder van de gemeentelijke groepen."
+        ),
+        "beheer.ui.audit.title": "Auditlog",
+        "beheer.ui.audit.help": (
+            "Wie zich aanmeldde, documenten oplaadde, verwijderde of wijzigde en herindexeringen vroeg, wanneer en "
+            "vanaf welk adres. Nieuwste eerst."
+        ),
+        "beheer.ui.audit.caption": "Gebeurtenissen in het auditlog, nieuwste eerst",
+        "beheer.ui.audit.who": "Wie",
+        "beheer.ui.audit.role": "Rol",
+        "beheer.ui.audit.action": "Handeling",
+        "beheer.ui.audit.target": "Waarop",
+        "beheer.ui.audit.address": "Adres",
+        "beheer.ui.audit.empty": "Nog geen gebeurtenissen.",
+        "beheer.ui.audit.unknown": "onbekend",
+        "beheer.ui.audit.action.sign_in": "aangemeld",
+        "beheer.ui.audit.action.sign_in_failed": "aanmelden mislukt",
+        "beheer.ui.audit.action.sign_out": "afgemeld",
+        "beheer.ui.audit.action.role_change": "rol gewijzigd",
+        "beheer.ui.audit.action.upload": "document opgeladen",
+        "beheer.ui.audit.action.delete": "document verwijderd",
+        "beheer.ui.audit.action.metadata": "gegevens gewijzigd",
+        "beheer.ui.audit.action.reindex": "herindexering gevraagd",
+        "beheer.ui.audit.action.forbidden": "geweigerd (rol)",
         "beheer.ui.cancel": "Annuleren",
         "beheer.ui.csv": "Exporteren als CSV",
         "beheer.ui.error.status": "Er ging iets mis ({status}). Probeer het opnieuw.",

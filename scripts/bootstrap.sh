@@ -49,6 +49,18 @@ if [ "$mode" = "dev" ] && [ ! -f /usr/share/fonts/truetype/noto/NotoColorEmoji.t
   apt_install fonts-noto-color-emoji || echo "    (no emoji font: the tests pass, only screenshots show boxes for 👍/👎)"
 fi
 
+if [ "$mode" = "dev" ]; then
+  # The sign-in tests run against a real OpenID provider (panva's oidc-provider, tests/oidc/); npm ci installs
+  # exactly the locked versions, and only when package-lock.json changed (npm's own cache keeps the tarballs).
+  lock="tests/oidc/package-lock.json"
+  if [ "$(cat tests/oidc/node_modules/.wegwijzer-lock 2>/dev/null)" != "$(sha256sum "$lock" | cut -c1-16)" ]; then
+    command -v npm >/dev/null 2>&1 || { echo "Node.js 20+ with npm is needed for the sign-in tests" >&2; exit 1; }
+    echo "==> installing the test OpenID provider (npm ci in tests/oidc)"
+    (cd tests/oidc && npm ci --no-audit --no-fund --prefer-offline --loglevel=error)
+    sha256sum "$lock" | cut -c1-16 > tests/oidc/node_modules/.wegwijzer-lock
+  fi
+fi
+
 echo "==> materialising the embedding model"
 .venv/bin/wegwijzer setup
 echo "==> indexing the shipped corpus"

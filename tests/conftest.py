@@ -126,6 +126,15 @@ def browser():  # type: ignore[no-untyped-def]
         yield b
 
 
+@pytest.fixture(scope="session")
+def oidc_issuer():  # type: ignore[no-untyped-def]
+    """A real OpenID provider (panva's oidc-provider, tests/oidc_support.py) for the whole session: its issuer."""
+    from .oidc_support import USERS, OidcProvider
+
+    with OidcProvider(USERS) as provider:
+        yield provider.issuer
+
+
 # ---------------------------------------------------------------- PostgreSQL
 
 @pytest.fixture(scope="session")

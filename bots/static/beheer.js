@@ -95,9 +95,9 @@
 
   function show(section) {
     $("loading").hidden = true;
-    ["off", "login", "app"].forEach(function (id) { $(id).hidden = id !== section; });
+    ["off", "login", "noaccess", "app"].forEach(function (id) { $(id).hidden = id !== section; });
     $("nav").hidden = section !== "app";
-    $("signout").hidden = section !== "app";
+    $("signout").hidden = $("who").hidden = section !== "app" && section !== "noaccess";
   }
 
   function showLogin(message, info) {
@@ -107,10 +107,26 @@
     show("login");
     notice(message || "", info);
     $("token").value = "";
-    $("token").focus();
+    if (state.oidc) $("oidc-link").focus(); else $("token").focus();
+  }
+
+  // Who is signed in, and what their role lets them see: exports and the audit trail are for beheerders.
+  function applyUser(data) {
+    var user = data.user;
+    state.oidc = !!data.oidc;
+    state.tokenSignIn = !!data.token_sign_in;
+    state.role = user ? user.role : "";
+    $("who").textContent = user ? tx("who", { name: user.name, role: user.role_label }) : "";
+    $("oidc-signin").hidden = !data.oidc;
+    $("break-glass").hidden = !(data.oidc && data.token_sign_in);
+    $("login-form").hidden = !data.token_sign_in;
+    Array.prototype.forEach.call(document.querySelectorAll("[data-role=beheerder]"), function (node) {
+      node.hidden = state.role !== "beheerder";
+    });
   }
 
   function applySession(data) {
+    applyUser(data);
     state.csrf = data.csrf || "";
     state.kinds = data.kinds || [];
     state.suffixes = data.suffixes || [];
@@ -125,6 +141,7 @@
         applySession(data);
         if (!data.enabled) { show("off"); return; }
         if (!data.signed_in) { showLogin(); return; }
+        if (state.role === "lezer") { show("noaccess"); return; }
         enterApp(false);
       })
       .catch(function () { notice(tx("error.offline_reload")); $("loading").hidden = true; });
@@ -137,6 +154,7 @@
     loadFeedback();
     loadUnanswered();
     loadWrong();
+    if (state.role === "beheerder") loadAudit();
     followJobs(true);
     if (focusHeading) {
       var h = document.querySelector("#app h1");
@@ -164,7 +182,12 @@
   });
 
   $("signout").addEventListener("click", function () {
-    api("POST", "/logout").then(function (data) { showLogin(data.message, true); },
+    api("POST", "/logout").then(function (data) {
+      // Signed in through the municipality's identity provider: end that session too, on its own page.
+      if (data.end_session_url) { window.location.assign(data.end_session_url); return; }
+      applyUser({ oidc: state.oidc, token_sign_in: state.tokenSignIn });
+      showLogin(data.message, true);
+    },
                                 function (err) { if (err.status !== 401) notice(err.message); });
   });
 
@@ -668,6 +691,30 @@
     });
   }
 
+  // ------------------------------------------------------------------ the audit trail (beheerders)
+
+  function loadAudit() {
+    return api("GET", "/audit").then(renderAudit, function (err) { if (err.status !== 401) notice(err.message); });
+  }
+
+  function renderAudit(data) {
+    var body = $("audit-table").tBodies[0];
+    body.textContent = "";
+    if (!data.events.length) {
+      body.appendChild(el("tr", {}, [el("td", { colspan: "6", className: "empty", text: tx("audit.empty") })]));
+    }
+    data.events.forEach(function (e) {
+      body.appendChild(el("tr", {}, [
+        el("td", { "data-label": tx("col.date"), text: when(e.at) }),
+        el("td", { "data-label": tx("audit.who"), text: e.name || e.subject || tx("audit.unknown") }),
+        el("td", { "data-label": tx("audit.role"), text: e.role }),
+        el("td", { "data-label": tx("audit.action"), text: tx("audit.action." + e.action) }),
+        el("td", { "data-label": tx("audit.target"), text: e.target }),
+        el("td", { "data-label": tx("audit.address"), text: e.address }),
+      ]));
+    });
+  }
+
   // Following a link in the menu refreshes that list and moves focus to its section.
   window.addEventListener("hashchange", function () {
     var id = window.location.hash.slice(1);
@@ -676,6 +723,7 @@
     if (id === "vragen") loadUnanswered();
     if (id === "fout") loadWrong();
     if (id === "documenten") loadDocuments();
+    if (id === "audit" && state.role === "beheerder") loadAudit();
     var section = $(id);
     if (section) section.focus();
   });

@@ -1,7 +1,9 @@
-"""The admin API, behind a bearer token: upload and delete documents, re-index, index status.
+"""The admin API, behind a bearer token: upload, delete and describe documents, re-index, index status, audit.
 
 Without ``WEGWIJZER_ADMIN_TOKEN`` every admin route answers 404 (the API is off). Browsers on other
-origins cannot call it: CORS never allows the Authorization header.
+origins cannot call it: CORS never allows the Authorization header. The token acts as ``beheerder``;
+each route still names the role it needs (``auth``), and the operations are the admin page's
+(``adminops``), audited the same way.
 """
 
 from __future__ import annotations
@@ -11,22 +13,20 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Query, UploadFile
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, StrictStr
 
 from assistant.errors import WegwijzerError
 from assistant.messages import t
-from ingest.catalog import CatalogError, remove_entry
-from ingest.jobs import Ticket
-from ingest.jobstate import Job, JobQueue
 from ingest.loaders import discover
 
-from .context import Ctx, WebContext
+from . import audit
+from .adminops import Ops, queue_dict
+from .auth import Editor, Manager
+from .context import Ctx
 from .errors import ApiError, ErrorBody
 from .guards import admin_refusal
-from .uploads import delete_document, store_upload
 
 log = logging.getLogger(__name__)
-CHANNEL = "web"
 bearer = HTTPBearer(auto_error=False, description="WEGWIJZER_ADMIN_TOKEN")
 
 
@@ -42,6 +42,7 @@ def require_admin(ctx: Ctx,
 
 AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody, "description": "Geen of een verkeerd toegangstoken"},
+    403: {"model": ErrorBody, "description": "De rol volstaat niet voor deze handeling"},
     404: {"model": ErrorBody, "description": "Beheer-API staat uit, of onbekend document"},
 }
 RATE_LIMITED: dict[int | str, dict[str, Any]] = {
@@ -107,58 +108,13 @@ class DeleteResponse(BaseModel):
     reindex_error: str = ""
 
 
-def _job(job: Job | None) -> dict[str, Any] | None:
-    return job.to_dict() if job is not None else None
-
-
-def _ticket(ticket: Ticket) -> dict[str, Any]:
-    return {"job": _job(ticket.job), "queued_behind": ticket.behind.id if ticket.behind else None,
-            "message": ticket.message}
-
-
-def _queue(queue: JobQueue) -> dict[str, Any]:
-    return {"current": _job(queue.current), "next": _job(queue.next),
-            "recent": [j.to_dict() for j in queue.history[:5]]}
-
-
-def _jobs_status(ctx: Ctx) -> JobQueue:
-    """The shared job state; settling a dead job needs a write, and a read-only data dir still shows it."""
-    try:
-        return ctx.jobs.status()
-    except WegwijzerError as exc:
-        log.warning("could not settle the job state: %s", exc)
-        return ctx.jobs.store.read()
-
-
-def indexed_sources(ctx: WebContext) -> set[str]:
-    """The sources the published index holds: each can be deleted, whatever it is on disk now."""
-    store = ctx.index_store()
-    try:
-        version = store.current_version()
-        return {d.source for d in store.read_manifest(version).documents} if version else set()
-    except WegwijzerError as exc:
-        log.warning("cannot read the published manifest: %s", exc)
-        return set()
-
-
-def _after_change(ctx: Ctx, reindex: bool) -> dict[str, Any]:
-    """Request the re-index an upload or delete asked for; the change itself is already made."""
-    if not reindex:
-        return {"reindex": None}
-    try:
-        return {"reindex": _ticket(ctx.jobs.request(CHANNEL))}
-    except WegwijzerError as exc:
-        log.warning("could not request a re-index: %s", exc)
-        return {"reindex": None, "reindex_error": str(exc)}
-
-
 @router.get("/status", summary="Indexstatus: versie, documenten, laatste indexering en haar verslag")
-def status(ctx: Ctx) -> dict[str, Any]:
+def status(ctx: Ctx, ops: Ops, caller: Editor) -> dict[str, Any]:
     files, unsupported = discover(ctx.settings.corpus_dir) if ctx.settings.corpus_dir.is_dir() else ([], [])
     out: dict[str, Any] = {
         "ready": ctx.ready,
         "problem": ctx.problem if not ctx.ready else "",
-        "reindex": _queue(_jobs_status(ctx)),
+        "reindex": queue_dict(ops.jobs()),
         "corpus": {"documents": sorted(source for _, source in files),
                    "unsupported": [{"source": s, "reason": r} for s, r in unsupported]},
     }
@@ -177,44 +133,88 @@ def status(ctx: Ctx) -> dict[str, Any]:
              responses={409: {"model": ErrorBody}, 413: {"model": ErrorBody}, 415: {"model": ErrorBody},
                         422: {"model": ErrorBody}, **RATE_LIMITED},
              summary="Laad een document op (PDF, DOCX, ODT, PPTX, HTML, TXT of MD) in de documentenmap")
-def upload(ctx: Ctx, file: Annotated[UploadFile | None,
-                                     File(description="PDF-, DOCX-, ODT-, PPTX-, HTML-, TXT- of MD-bestand")] = None,
+def upload(ops: Ops, caller: Editor,
+           file: Annotated[UploadFile | None,
+                           File(description="PDF-, DOCX-, ODT-, PPTX-, HTML-, TXT- of MD-bestand")] = None,
            replace: Annotated[bool, Query(description="Een bestaand document vervangen")] = False,
            reindex: Annotated[bool, Query(description="Meteen opnieuw indexeren")] = False) -> dict[str, Any]:
     if file is None or not file.filename:
         raise ApiError(422, "no_file", t("upload.no_file"))
-    name, size = store_upload(ctx.settings.corpus_dir, file.filename, file.file,
-                              ctx.settings.max_upload_bytes, replace)
-    return {"source": name, "size": size, **_after_change(ctx, reindex)}
+    return ops.upload(caller, file.filename, file.file, None, replace, reindex)
 
 
 @router.delete("/documents/{source:path}", response_model=DeleteResponse,
                summary="Verwijder een document uit de documentenmap")
-def delete(source: str, ctx: Ctx,
+def delete(source: str, ops: Ops, caller: Editor,
            reindex: Annotated[bool, Query(description="Meteen opnieuw indexeren")] = False) -> dict[str, Any]:
-    removed = delete_document(ctx.settings.corpus_dir, source, indexed_sources(ctx))
-    try:
-        remove_entry(ctx.settings.corpus_dir, removed)  # its catalog entry goes with it
-    except CatalogError as exc:
-        log.warning("could not remove the catalog entry of %s: %s", removed, exc)
-    return {"source": removed, **_after_change(ctx, reindex)}
+    return ops.delete(caller, source, reindex)
+
+
+class MetadataRequest(BaseModel):
+    """Catalog fields to set ("" removes one); fields left out keep their value."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: StrictStr | None = None
+    publisher: StrictStr | None = None
+    date: StrictStr | None = None
+    kind: StrictStr | None = None
+    language: StrictStr | None = None
+
+
+class MetadataResponse(BaseModel):
+    source: str
+    catalog: dict[str, Any]
+    reindex: ReindexTicket | None
+    reindex_error: str = ""
+
+
+@router.patch("/documents/{source:path}", response_model=MetadataResponse,
+              responses={404: {"model": ErrorBody}, 422: {"model": ErrorBody}},
+              summary="Wijzig de gegevens van een document (catalogus); herindexeert daarna")
+def edit(source: str, body: MetadataRequest, ops: Ops, caller: Editor) -> dict[str, Any]:
+    return ops.edit(caller, source, {k: v for k, v in body.model_dump().items() if v is not None})
 
 
 @router.post("/reindex", status_code=202, response_model=ReindexTicket,
              responses={503: {"model": ErrorBody, "description": "De jobtoestand kan niet worden geschreven"}},
              summary="Herindexeer in een apart proces; loopt er al een, dan volgt er meteen nog een")
-def reindex(ctx: Ctx) -> dict[str, Any]:
-    try:
-        return _ticket(ctx.jobs.request(CHANNEL))
-    except WegwijzerError as exc:  # e.g. the data directory is read-only: the job state cannot be written
-        log.warning("could not request a re-index: %s", exc)
-        raise ApiError(503, "reindex_unavailable", str(exc)) from exc
+def reindex(ops: Ops, caller: Editor) -> dict[str, Any]:
+    return ops.reindex(caller)
 
 
 @router.get("/reindex/{job_id}", response_model=ReindexJob, summary="Een herindexering: toestand en verslag",
             responses={404: {"model": ErrorBody, "description": "Onbekende herindexering"}})
-def reindex_job(job_id: str, ctx: Ctx) -> dict[str, Any]:
+def reindex_job(job_id: str, ctx: Ctx, caller: Editor) -> dict[str, Any]:
     job = ctx.jobs.job(job_id)
     if job is None:
         raise ApiError(404, "job_unknown", t("job.unknown"))
     return job.to_dict()
+
+
+class AuditEntry(BaseModel):
+    """One audit event: what (action, target, detail), who (subject, name, role, via), when (epoch s), from where."""
+
+    id: int
+    at: float
+    action: str
+    subject: str
+    name: str
+    role: str
+    via: str
+    address: str
+    target: str
+    detail: dict[str, Any]
+
+
+class AuditList(BaseModel):
+    events: list[AuditEntry]
+
+
+@router.get("/audit", response_model=AuditList,
+            summary="Het auditlog: aanmeldingen, opladingen, verwijderingen, wijzigingen, herindexeringen "
+                    "(nieuwste eerst)")
+def audit_trail(ctx: Ctx, caller: Manager,
+                limit: Annotated[int, Query(ge=1, le=10_000, description="Hoeveel gebeurtenissen")] = 1000
+                ) -> dict[str, Any]:
+    return {"events": audit.recent(ctx.audit, limit)}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
 from collections.abc import AsyncIterator
@@ -14,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from assistant import Assistant
@@ -23,7 +25,8 @@ from assistant.model.embedding import Embedder
 from bots.ratelimit import Limit
 from ingest.jobs import Reindexer
 
-from . import admin, api, beheer, transparency
+from . import admin, api, beheer, oidc, transparency
+from .auth import SIGN_IN_PATH, ReaderGate
 from .context import WebContext
 from .errors import install_error_handlers
 from .guards import AdminGate, RateLimitMiddleware, RelativeRedirects, Rule, SessionGate
@@ -64,7 +67,10 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     app.include_router(api.router)
     app.include_router(admin.router)
     app.include_router(beheer.router)
+    app.include_router(oidc.router)
     app.include_router(transparency.router)
+    if settings.oidc_enabled:
+        ctx.oidc = oidc.Oidc(settings)
 
     @app.get("/", include_in_schema=False)
     def demo_page() -> FileResponse:
@@ -95,6 +101,18 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     app.add_middleware(BodyLimitMiddleware, limit=MAX_JSON_BODY, upload_limit=settings.max_upload_bytes,
                        upload_prefix=("/api/admin/documents", "/beheer/api/documents"))
     app.add_middleware(SessionGate, sessions=ctx.sessions)
+    if settings.oidc_enabled:
+        app.add_middleware(ReaderGate, sessions=ctx.sessions, required=settings.widget_signin,
+                           sign_in_url=f"{settings.public_url}{SIGN_IN_PATH}?voor=widget")
+    if settings.oidc_enabled:
+        # Authlib keeps a sign-in's state, nonce and PKCE verifier here until the provider sends the person back:
+        # signed (itsdangerous), ten minutes, only sent to /beheer/aanmelden; Lax, because the way back is a
+        # top-level navigation from the provider's site.
+        # The key comes from the session store's secret: with PostgreSQL, every replica can read a sign-in's state.
+        state_key = hmac.new(ctx.sessions.store.secret(), b"wegwijzer-oidc-state", hashlib.sha256).hexdigest()
+        app.add_middleware(SessionMiddleware, secret_key=state_key, session_cookie=oidc.STATE_COOKIE,
+                           path=oidc.STATE_COOKIE_PATH, max_age=oidc.STATE_MAX_AGE_S, same_site="lax",
+                           https_only=settings.public_url.startswith("https://"))
     app.add_middleware(AdminGate, token=settings.admin_token)
     app.add_middleware(RateLimitMiddleware, limiter=ctx.limiter, metrics=ctx.metrics, rules=[
         Rule("POST", "/api/ask", Limit("ask", settings.ask_rate_limit, 60.0), "rate.ask"),
@@ -102,6 +120,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         Rule("POST", "/api/admin/documents", Limit("upload", settings.upload_rate_limit, 3600.0), "rate.upload"),
         Rule("POST", "/beheer/api/documents", Limit("upload", settings.upload_rate_limit, 3600.0), "rate.upload"),
         Rule("POST", "/beheer/api/login", Limit("login", settings.login_rate_limit, 900.0), "rate.login"),
+        Rule("GET", SIGN_IN_PATH, Limit("login", settings.login_rate_limit, 900.0), "rate.login"),
     ])
     app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
                        allow_methods=["GET", "POST", "DELETE"], allow_headers=["Content-Type"],

@@ -4,8 +4,9 @@ The page (bots/static/beheer.*) is static; everything it shows comes from ``/beh
 routes are not in the OpenAPI document: they are the page's own, for people in a browser, while
 scripts keep using the bearer-token API under ``/api/admin`` (admin.py). Both share the same rules:
 uploads and deletes through ``ingest.corpusfiles``, metadata through ``ingest.catalog`` (its one
-owner), re-indexing as a job (``ingest.jobs``). ``guards.SessionGate`` has checked the session and,
-for changes, the CSRF token before any of these run or a byte of a body is read.
+owner), re-indexing as a job (``ingest.jobs``), all through ``adminops`` (audited). ``guards.SessionGate``
+has checked the session and, for changes, the CSRF token before any of these run or a byte of a body is
+read; each route then names the role it needs (``auth.Editor``, ``auth.Manager``).
 """
 
 from __future__ import annotations
@@ -24,61 +25,40 @@ from markupsafe import Markup
 from pydantic import BaseModel, ConfigDict, StrictStr
 
 from assistant import index as idx
-from assistant.errors import WegwijzerError
 from assistant.hashing import file_sha256
 from assistant.messages import section, t
 from assistant.stores.feedback import Shown
 from ingest import catalog
-from ingest.catalog import CatalogError
-from ingest.corpusfiles import CorpusFileError, delete_document, inside, safe_filename, store_upload
+from ingest.corpusfiles import safe_filename
 from ingest.formats import SUPPORTED_SUFFIXES, for_suffix
 from ingest.loaders import discover
 
-from . import csvexport
-from .admin import CHANNEL, _jobs_status, _queue, _ticket, indexed_sources
+from . import audit, csvexport
+from .adminops import AdminOps, Ops, queue_dict
+from .auth import BeheerSession, Editor, Manager, role_label
 from .context import Ctx, WebContext
 from .errors import ApiError
+from .guards import client_address
+from .identity import VIA_OIDC, Caller, token_principal
 from .pages import document_url, kind_label
 from .session import COOKIE_PATH, Session, cookie_from_header, cookie_header
 from .templating import render
-from .uploads import api_error
 
 log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 BEHEER_CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; connect-src 'self'; "
               "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
-CATALOG_STATUS = {"invalid": 422, "unreadable": 409, "busy": 503, "unwritable": 503}
 FEEDBACK_LIMIT = 1000
+AUDIT_LIMIT = 10_000  # the page and its CSV show the newest events (the API pages further with ?limit)
 UI_PREFIX = "beheer.ui."  # the page's texts in assistant/messages.py
 
 router = APIRouter(prefix="/beheer", include_in_schema=False)
 
 
-def _session(request: Request) -> Session:
-    """The session ``guards.SessionGate`` verified for this request (it refused the request otherwise)."""
-    session = request.scope.get("state", {}).get("beheer_session")
-    if not isinstance(session, Session):
-        raise ApiError(401, "signed_out", t("beheer.signed_out"))
-    return session
-
-
-def _catalog_error(exc: CatalogError) -> ApiError:
-    code = "invalid_metadata" if exc.kind == "invalid" else f"catalog_{exc.kind}"
-    return ApiError(CATALOG_STATUS.get(exc.kind, 422), code, exc.message)
-
-
 def _is_https(request: Request) -> bool:
     """Over https (uvicorn's TLS, or a trusted proxy's X-Forwarded-Proto): then the cookie is Secure."""
     return request.url.scheme == "https"
-
-
-def _reindex(ctx: WebContext) -> dict[str, Any]:
-    try:
-        return {"reindex": _ticket(ctx.jobs.request(CHANNEL)), "reindex_error": ""}
-    except WegwijzerError as exc:
-        log.warning("could not request a re-index: %s", exc)
-        return {"reindex": None, "reindex_error": str(exc)}
 
 
 # ---------------------------------------------------------------- the page and the session
@@ -108,11 +88,16 @@ def page() -> HTMLResponse:
 
 
 def _session_body(ctx: WebContext, session: Session | None) -> dict[str, Any]:
+    who = session.principal if session else None
     return {
         "enabled": ctx.sessions.enabled,
+        "oidc": ctx.settings.oidc_enabled,
+        "token_sign_in": bool(ctx.settings.admin_token),
         "signed_in": session is not None,
         "csrf": session.csrf if session else "",
         "expires_at": session.expires_at if session else None,
+        "user": {"name": who.name, "subject": who.subject, "role": who.role, "role_label": role_label(who.role),
+                 "via": who.via} if who else None,
         "kinds": [{"value": k, "label": kind_label(k)} for k in catalog.KINDS],
         "suffixes": list(SUPPORTED_SUFFIXES),
         "max_upload_mb": ctx.settings.max_upload_bytes // (1024 * 1024),
@@ -133,21 +118,31 @@ class LoginRequest(BaseModel):
 
 @router.post("/api/login")
 def login(body: LoginRequest, ctx: Ctx, request: Request) -> JSONResponse:
-    if not ctx.sessions.enabled:
+    """The break-glass sign-in with the admin token (as ``beheerder``); people normally sign in through the
+    identity provider (oidc.py)."""
+    if not ctx.settings.admin_token:
         raise ApiError(404, "admin_disabled", t("admin.disabled"))
+    caller = Caller(token_principal(), client_address(request.scope))
     if not ctx.sessions.token_matches(body.token.strip()):
         log.warning("failed admin sign-in")
+        audit.record(ctx.audit, caller, audit.SIGN_IN_FAILED, "beheer", reason="bad_token")
         raise ApiError(401, "bad_token", t("beheer.bad_token"))
     value, session = ctx.sessions.issue()
+    audit.record(ctx.audit, caller, audit.SIGN_IN, "beheer")
     response = JSONResponse(_session_body(ctx, session), headers={"Cache-Control": "no-store"})
     response.headers.append("set-cookie", cookie_header(value, int(ctx.sessions.lifetime_s), _is_https(request)))
     return response
 
 
 @router.post("/api/logout")
-def logout(ctx: Ctx, request: Request) -> JSONResponse:
-    ctx.sessions.sign_out(_session(request))
-    response = JSONResponse({"signed_in": False, "message": t("beheer.signed_out_ok")})
+async def logout(ctx: Ctx, request: Request, session: BeheerSession) -> JSONResponse:
+    """Ends the session here (everywhere: the signed-out list is shared), and names the identity provider's
+    sign-out page when there is one, so the person can end that session too."""
+    ctx.sessions.sign_out(session)
+    audit.record(ctx.audit, Caller(session.principal, client_address(request.scope)), audit.SIGN_OUT)
+    oidc = ctx.oidc
+    end = await oidc.end_session_url(request) if oidc is not None and session.principal.via == VIA_OIDC else ""
+    response = JSONResponse({"signed_in": False, "message": t("beheer.signed_out_ok"), "end_session_url": end})
     response.headers.append("set-cookie", cookie_header("", 0, _is_https(request)))
     return response
 
@@ -178,13 +173,7 @@ _HASHES = _HashCache()
 
 
 def _published(ctx: WebContext) -> idx.Manifest | None:
-    store = ctx.index_store()
-    try:
-        version = store.current_version()
-        return store.read_manifest(version) if version else None
-    except WegwijzerError as exc:
-        log.warning("cannot read the published manifest: %s", exc)
-        return None
+    return AdminOps(ctx).published()
 
 
 def document_rows(ctx: WebContext) -> dict[str, Any]:
@@ -200,7 +189,7 @@ def document_rows(ctx: WebContext) -> dict[str, Any]:
     entries, _ = catalog.read_catalog(corpus)
     manifest = _published(ctx)
     indexed = {d.source: d for d in manifest.documents} if manifest else {}
-    last = ctx.index_store().read_last_ingest() or {}
+    last = ctx.index.read_last_ingest() or {}
     last_at = float(last.get("finished_at") or 0)
     skipped = {s.get("source"): s.get("reason", "") for s in last.get("skipped") or [] if isinstance(s, dict)}
     rows = []
@@ -253,42 +242,27 @@ def _row(source: str, entry: dict[str, str], doc: idx.DocumentEntry | None, stat
 
 
 @router.get("/api/documents")
-def documents(ctx: Ctx, request: Request) -> dict[str, Any]:
-    _session(request)
+def documents(ctx: Ctx, caller: Editor) -> dict[str, Any]:
     return document_rows(ctx)
 
 
 @router.post("/api/documents", status_code=201)
-def upload(ctx: Ctx, request: Request, file: Annotated[UploadFile | None, File()] = None,
+def upload(ops: Ops, caller: Editor, file: Annotated[UploadFile | None, File()] = None,
            title: Annotated[str, Form()] = "", publisher: Annotated[str, Form()] = "",
            date: Annotated[str, Form()] = "", kind: Annotated[str, Form()] = "",
            language: Annotated[str, Form()] = "",
            replace: Annotated[bool, Query()] = False, reindex: Annotated[bool, Query()] = False) -> dict[str, Any]:
     """One file with its metadata (the page sends one request per dropped file)."""
-    _session(request)
     if file is None or not file.filename:
         raise ApiError(422, "no_file", t("upload.no_file"))
     fields = {k: v for k, v in (("title", title), ("publisher", publisher), ("date", date), ("kind", kind),
                                 ("language", language)) if v.strip()}
     try:
-        meta = catalog.validate_entry(fields)  # before the file is stored: a bad date leaves nothing behind
-        name, size = store_upload(ctx.settings.corpus_dir, file.filename, file.file,
-                                  ctx.settings.max_upload_bytes, replace)
-    except CatalogError as exc:
-        raise _catalog_error(exc) from None
-    except CorpusFileError as exc:
-        if exc.kind == "exists":  # the API's message names its query parameter; the page has a checkbox
-            name = safe_filename(file.filename)
-            raise ApiError(409, "document_exists", t("beheer.exists", name=name)) from None
-        raise api_error(exc) from None
-    entry: dict[str, str] = {}
-    if meta:
-        try:
-            entry = catalog.update_entry(ctx.settings.corpus_dir, name, meta)
-        except CatalogError as exc:  # the file is in; say why its metadata is not
-            raise _catalog_error(exc) from None
-    out: dict[str, Any] = {"source": name, "size": size, "catalog": entry}
-    return {**out, **(_reindex(ctx) if reindex else {"reindex": None, "reindex_error": ""})}
+        return ops.upload(caller, file.filename, file.file, fields, replace, reindex)
+    except ApiError as exc:
+        if exc.code == "document_exists":  # the API's message names its query parameter; the page has a checkbox
+            raise ApiError(409, "document_exists", t("beheer.exists", name=safe_filename(file.filename))) from None
+        raise
 
 
 class MetadataRequest(BaseModel):
@@ -301,52 +275,25 @@ class MetadataRequest(BaseModel):
     language: StrictStr | None = None
 
 
-def _in_corpus(ctx: WebContext, source: str) -> None:
-    path = inside(ctx.settings.corpus_dir, source)
-    if path is None or not path.is_file() or source not in {s for _, s in discover(ctx.settings.corpus_dir)[0]}:
-        raise ApiError(404, "document_not_found", t("document.not_in_corpus", name=source[:120]))
-
-
 @router.patch("/api/documents/{source:path}")
-def edit(source: str, body: MetadataRequest, ctx: Ctx, request: Request) -> dict[str, Any]:
+def edit(source: str, body: MetadataRequest, ops: Ops, caller: Editor) -> dict[str, Any]:
     """Change a document's catalog entry; the re-index that follows re-embeds it."""
-    _session(request)
-    _in_corpus(ctx, source)
-    fields = {k: v for k, v in body.model_dump().items() if v is not None}
-    try:
-        entry = catalog.update_entry(ctx.settings.corpus_dir, source, fields)
-    except CatalogError as exc:
-        raise _catalog_error(exc) from None
-    return {"source": source, "catalog": entry, **_reindex(ctx)}
+    return ops.edit(caller, source, {k: v for k, v in body.model_dump().items() if v is not None})
 
 
 @router.delete("/api/documents/{source:path}")
-def delete(source: str, ctx: Ctx, request: Request) -> dict[str, Any]:
-    _session(request)
-    try:
-        removed = delete_document(ctx.settings.corpus_dir, source, indexed_sources(ctx))
-    except CorpusFileError as exc:
-        raise api_error(exc) from None
-    try:
-        catalog.remove_entry(ctx.settings.corpus_dir, removed)
-    except CatalogError as exc:  # the file is gone; a stale entry only costs a line in the catalog
-        log.warning("could not remove the catalog entry of %s: %s", removed, exc)
-    return {"source": removed, **_reindex(ctx)}
+def delete(source: str, ops: Ops, caller: Editor) -> dict[str, Any]:
+    return ops.delete(caller, source, reindex=True)
 
 
 @router.post("/api/reindex", status_code=202)
-def reindex(ctx: Ctx, request: Request) -> dict[str, Any]:
-    _session(request)
-    try:
-        return _ticket(ctx.jobs.request(CHANNEL))
-    except WegwijzerError as exc:
-        raise ApiError(503, "reindex_unavailable", str(exc)) from exc
+def reindex(ops: Ops, caller: Editor) -> dict[str, Any]:
+    return ops.reindex(caller)
 
 
 @router.get("/api/jobs")
-def jobs(ctx: Ctx, request: Request) -> JSONResponse:
-    _session(request)
-    return JSONResponse(_queue(_jobs_status(ctx)), headers={"Cache-Control": "no-store"})
+def jobs(ops: Ops, caller: Editor) -> JSONResponse:
+    return JSONResponse(queue_dict(ops.jobs()), headers={"Cache-Control": "no-store"})
 
 
 # ---------------------------------------------------------------- feedback and unanswered questions
@@ -407,8 +354,7 @@ Vote = Annotated[str, Query(pattern="^(all|up|down)$")]
 
 
 @router.get("/api/feedback")
-def feedback(ctx: Ctx, request: Request, vote: Vote = "all") -> dict[str, Any]:
-    _session(request)
+def feedback(ctx: Ctx, caller: Editor, vote: Vote = "all") -> dict[str, Any]:
     return {"feedback": _feedback(ctx, vote), "counts": ctx.store.counts()}
 
 
@@ -434,8 +380,7 @@ SHOWN_HEADER = ("csv.answer", "csv.mode", "csv.passages", "csv.index_version")
 
 
 @router.get("/api/feedback.csv")
-def feedback_csv(ctx: Ctx, request: Request, vote: Vote = "all") -> Response:
-    _session(request)
+def feedback_csv(ctx: Ctx, caller: Manager, vote: Vote = "all") -> Response:
     # the answer's columns come after the earlier ones, so spreadsheets built on the old export still fit
     header = [t(k) for k in ("csv.date", "csv.channel", "csv.vote", "csv.comment", "csv.question", "csv.sources",
                              *SHOWN_HEADER)]
@@ -450,14 +395,12 @@ def _unanswered(ctx: WebContext) -> list[dict[str, Any]]:
 
 
 @router.get("/api/unanswered")
-def unanswered(ctx: Ctx, request: Request) -> dict[str, Any]:
-    _session(request)
+def unanswered(ctx: Ctx, caller: Editor) -> dict[str, Any]:
     return {"questions": _unanswered(ctx)}
 
 
 @router.get("/api/unanswered.csv")
-def unanswered_csv(ctx: Ctx, request: Request) -> Response:
-    _session(request)
+def unanswered_csv(ctx: Ctx, caller: Manager) -> Response:
     header = [t("csv.question"), t("csv.count"), t("csv.last_asked"), t("csv.first_asked"), t("csv.channel"),
               t("csv.variants")]
     rows = [(g["question"], g["count"], csvexport.when(g["last_asked"]), csvexport.when(g["first_asked"]),
@@ -473,20 +416,40 @@ def _wrong(ctx: WebContext) -> list[dict[str, Any]]:
 
 
 @router.get("/api/wrong")
-def wrong_answers(ctx: Ctx, request: Request) -> dict[str, Any]:
-    _session(request)
+def wrong_answers(ctx: Ctx, caller: Editor) -> dict[str, Any]:
     return {"answers": _wrong(ctx)}
 
 
 @router.get("/api/wrong.csv")
-def wrong_answers_csv(ctx: Ctx, request: Request) -> Response:
-    _session(request)
+def wrong_answers_csv(ctx: Ctx, caller: Manager) -> Response:
     header = [t(k) for k in ("csv.question", "csv.count", "csv.last_marked", "csv.first_marked", "csv.comments",
                              *SHOWN_HEADER, "csv.sources", "csv.channel", "csv.variants")]
     rows = [(g["question"], g["count"], csvexport.when(g["last_marked"]), csvexport.when(g["first_marked"]),
              " | ".join(g["comments"]), *_shown_cells(g), _sources_text(g["sources"]), ", ".join(g["channels"]),
              " | ".join(g["variants"])) for g in _wrong(ctx)]
     return _csv("wegwijzer-antwoorden-gemarkeerd-als-fout", csvexport.to_csv(header, rows))
+
+
+# ---------------------------------------------------------------- the audit trail (beheerder only)
+
+
+@router.get("/api/audit")
+def audit_trail(ctx: Ctx, caller: Manager) -> JSONResponse:
+    return JSONResponse({"events": audit.recent(ctx.audit, AUDIT_LIMIT)},
+                        headers={"Cache-Control": "no-store"})
+
+
+def _detail(detail: dict[str, Any]) -> str:
+    return json.dumps(detail, ensure_ascii=False, sort_keys=True) if detail else ""
+
+
+@router.get("/api/audit.csv")
+def audit_csv(ctx: Ctx, caller: Manager) -> Response:
+    header = [t(k) for k in ("csv.date", "csv.audit.action", "csv.audit.name", "csv.audit.subject", "csv.audit.role",
+                             "csv.audit.via", "csv.audit.address", "csv.audit.target", "csv.audit.detail")]
+    rows = [(csvexport.when(e["at"]), t(f"audit.action.{e['action']}"), e["name"], e["subject"], e["role"], e["via"],
+             e["address"], e["target"], _detail(e["detail"])) for e in audit.recent(ctx.audit, AUDIT_LIMIT)]
+    return _csv("wegwijzer-auditlog", csvexport.to_csv(header, rows))
 
 
 __all__ = ["BEHEER_CSP", "COOKIE_PATH", "document_rows", "router"]

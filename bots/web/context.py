@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 
@@ -26,6 +26,9 @@ from ingest.jobs import Reindexer
 from .errors import ApiError
 from .metrics import Metrics
 from .session import Sessions
+
+if TYPE_CHECKING:
+    from .oidc import Oidc
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +66,9 @@ class WebContext:
         self._salt = ""
         self.jobs = jobs or Reindexer(settings)
         self.sessions = Sessions(self.stores.sessions(), settings.admin_token,
-                                 settings.admin_session_minutes * 60.0)
+                                 settings.admin_session_minutes * 60.0, oidc=settings.oidc_enabled)
         self._audit: AuditStore | None = None
-        self._index_store: idx.IndexStore | None = None
+        self.oidc: Oidc | None = None  # the identity provider, when sign-in through it is configured (app.py)
 
     def llm_circuit(self) -> CircuitState | None:
         """The language model's circuit breaker (the loaded assistant's, else the shared state); None without one."""
@@ -96,10 +99,8 @@ class WebContext:
                            headers={"Retry-After": "5"}) from exc
 
     def index_store(self) -> idx.IndexStore:
-        """The index store (versions, manifests, last ingest), opened on first use."""
-        if self._index_store is None:
-            self._index_store = idx.open_store(self.settings)
-        return self._index_store
+        """The index store (versions, manifests, last ingest): the one ``self.index`` opened at start."""
+        return self.index
 
     def client_ref(self, address: str) -> str:
         """A pseudonym for a client address (salted with a secret kept in the data directory)."""

@@ -16,6 +16,7 @@ from assistant.messages import t
 from bots.ratelimit import Limit, SharedLimiter
 
 from .errors import ApiError, send_error
+from .identity import BEHEERDER
 from .metrics import ASGIApp, Message, Metrics, Receive, Scope, Send
 from .session import CSRF_HEADER, Sessions, cookie_from_header
 
@@ -23,6 +24,9 @@ ADMIN_PREFIX = "/api/admin"
 BEHEER_API = "/beheer/api"
 BEHEER_OPEN = frozenset({"/beheer/api/session", "/beheer/api/login"})  # what works without a session
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Set by the one endpoint that redirects to another site on purpose (the identity provider's sign-in page,
+# bots/web/oidc.py); RelativeRedirects keeps that Location and drops the marker. A client cannot set it.
+EXTERNAL_REDIRECT = "x-wegwijzer-external-redirect"
 
 
 def admin_refusal(token: str, authorization: str | None) -> ApiError | None:
@@ -95,7 +99,10 @@ class SessionGate:
                         and not Sessions.csrf_matches(session, _header(scope, CSRF_HEADER.encode())):
                     refusal = ApiError(403, "csrf", t("beheer.csrf"))
                 else:
-                    scope.setdefault("state", {})["beheer_session"] = session
+                    state = scope.setdefault("state", {})
+                    state["beheer_session"] = session
+                    if session.principal.role != BEHEERDER:  # the lists show them only what their groups may read
+                        state["beheer_audiences"] = frozenset(session.groups)
             if refusal is not None:
                 await send_error(send, refusal.status, refusal.code, refusal.message, close=True)
                 return
@@ -166,7 +173,9 @@ class RelativeRedirects:
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = message.get("headers") or []
-                if any(k.lower() == b"location" for k, _ in headers):
+                if any(k.lower() == EXTERNAL_REDIRECT.encode() for k, _ in headers):
+                    message["headers"] = [(k, v) for k, v in headers if k.lower() != EXTERNAL_REDIRECT.encode()]
+                elif any(k.lower() == b"location" for k, _ in headers):
                     message["headers"] = [
                         (k, relative_location(v.decode("latin-1")).encode("latin-1")) if k.lower() == b"location"
                         else (k, v) for k, v in headers]

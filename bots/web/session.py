@@ -6,7 +6,9 @@ the configured store and gives the cookie ``v2.<session id>.<signature>``; the s
 under a key derived from a random secret kept in the same store and from the admin token, so changing
 ``WEGWIJZER_ADMIN_TOKEN`` signs everybody out. Every request reads the record: with PostgreSQL a session
 made on one replica is valid on every other, and a sign-out (the record ends) is refused by all of them, a
-copied cookie too. A sign-in with the admin token is subject "beheertoken" with role "beheerder".
+copied cookie too. A sign-in with the admin token is subject "beheertoken" with role "beheerder"; a sign-in
+through the identity provider (``oidc.py``) carries the person's subject, name, role and groups. The same
+sessions serve the widget's sign-in (``READER_COOKIE``, SameSite=Lax; it never opens /beheer).
 
 State-changing requests carry the session's CSRF token in the ``X-CSRF-Token`` header; it is an HMAC
 of the session id, so it needs no storage, and it is compared in constant time. SameSite=Strict
@@ -24,8 +26,12 @@ from dataclasses import dataclass
 
 from assistant.stores.sessions import ADMIN_ROLE, ADMIN_TOKEN_SUBJECT, SessionRecord, SessionStore
 
+from .identity import ROLES, VIA_OIDC, VIA_TOKEN, Principal
+
 COOKIE = "wegwijzer_beheer"
 COOKIE_PATH = "/beheer"
+READER_COOKIE = "wegwijzer_lezer"  # the widget's sign-in: questions, the document view, the original files
+READER_COOKIE_PATH = "/"
 CSRF_HEADER = "x-csrf-token"
 SECRET_FILE = "admin_session.key"  # before the state layer; adopted by the SQLite session store
 VERSION = "v2"
@@ -41,6 +47,13 @@ class Session:
     roles: tuple[str, ...] = (ADMIN_ROLE,)
     groups: tuple[str, ...] = ()
 
+    @property
+    def principal(self) -> Principal:
+        """Who this session is: the highest of its roles; the admin token's, or a person's from the provider."""
+        role = max((r for r in self.roles if r in ROLES), key=ROLES.index, default="")
+        via = VIA_TOKEN if self.subject == ADMIN_TOKEN_SUBJECT else VIA_OIDC
+        return Principal(self.subject, self.display_name, role, via, self.groups)
+
 
 def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
@@ -49,15 +62,17 @@ def _b64(raw: bytes) -> str:
 class Sessions:
     """Issues and checks admin sessions for one admin token; usable from any worker process and replica."""
 
-    def __init__(self, store: SessionStore, admin_token: str, lifetime_s: float) -> None:
+    def __init__(self, store: SessionStore, admin_token: str, lifetime_s: float, oidc: bool = False) -> None:
         self.store = store
         self.admin_token = admin_token
+        self.oidc = oidc  # sign-in through the identity provider is configured
         self.lifetime_s = lifetime_s
         self._key: bytes | None = None
 
     @property
     def enabled(self) -> bool:
-        return bool(self.admin_token)
+        """Sign-in is possible: with the admin token (break-glass) or through the identity provider."""
+        return bool(self.admin_token) or self.oidc
 
     def _signing_key(self) -> bytes:
         if self._key is None:
@@ -82,6 +97,11 @@ class Sessions:
         body = f"{VERSION}.{sid}"
         return f"{body}.{self._sign(body)}", self._session(record)
 
+    def issue_for(self, principal: Principal) -> tuple[str, Session]:
+        """A new session for a person the identity provider signed in."""
+        return self.issue(subject=principal.subject, display_name=principal.name, roles=(principal.role,),
+                          groups=principal.groups)
+
     def _session(self, record: SessionRecord) -> Session:
         return Session(record.sid, int(record.expires_at), self._csrf(record.sid), record.subject,
                        record.display_name, record.roles, record.groups)
@@ -104,7 +124,9 @@ class Sessions:
         if not hmac.compare_digest(parts[2].encode("ascii", "replace"), self._sign(body).encode("ascii")):
             return None
         record = self.store.get(parts[1], now)
-        return None if record is None else self._session(record)
+        if record is None or (record.subject == ADMIN_TOKEN_SUBJECT and not self.admin_token):
+            return None  # the break-glass sign-in ends when the admin token is switched off
+        return self._session(record)
 
     @staticmethod
     def csrf_matches(session: Session, given: str | None) -> bool:
@@ -117,10 +139,14 @@ class Sessions:
         self.store.close()
 
 
-def cookie_header(value: str, max_age: int, secure: bool) -> str:
-    """The Set-Cookie value: HttpOnly, SameSite=Strict, scoped to /beheer, Secure over https."""
-    parts = [f"{COOKIE}={value}", f"Path={COOKIE_PATH}", f"Max-Age={max(0, max_age)}", "HttpOnly",
-             "SameSite=Strict"]
+def cookie_header(value: str, max_age: int, secure: bool, reader: bool = False) -> str:
+    """The Set-Cookie value: HttpOnly, SameSite=Strict, scoped to /beheer, Secure over https.
+
+    ``reader``: the widget's sign-in, for the whole site and SameSite=Lax (it only lets people read and ask).
+    """
+    name, path, same_site = (READER_COOKIE, READER_COOKIE_PATH, "Lax") if reader else (COOKIE, COOKIE_PATH, "Strict")
+    parts = [f"{name}={value}", f"Path={path}", f"Max-Age={max(0, max_age)}", "HttpOnly",
+             f"SameSite={same_site}"]
     if max_age <= 0:
         parts.append("Expires=Thu, 01 Jan 1970 00:00:00 GMT")
     if secure:
@@ -128,13 +154,13 @@ def cookie_header(value: str, max_age: int, secure: bool) -> str:
     return "; ".join(parts)
 
 
-def cookie_from_header(raw: str | None) -> str | None:
+def cookie_from_header(raw: str | None, cookie: str = COOKIE) -> str | None:
     """Our cookie's value from a Cookie header (the first one: browsers send the most specific path first)."""
     if not raw:
         return None
     found = None
     for item in raw.split(";"):
         name, sep, value = item.strip().partition("=")
-        if sep and name == COOKIE:
+        if sep and name == cookie:
             found = found or value.strip()
     return found
