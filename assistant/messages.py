@@ -341,6 +341,17 @@ CATALOG: dict[str, dict[str, str]] = {
         "catalog.not_a_table": "De catalogus heeft voor '{source}' geen geldige tabel; herstel catalog.toml eerst.",
         "catalog.busy": "De catalogus wordt net door iemand anders aangepast. Probeer het zo opnieuw.",
         "catalog.unwritable": "De catalogus kan niet worden weggeschreven ({reason}); er werd niets gewijzigd.",
+        # ---- documents per audience (issue 21, item 4) ----
+        "catalog.field.audience": "doelgroep",
+        "audience.not_text": "Een doelgroep moet een groepsnaam zijn (tekst).",
+        "audience.bad_name": (
+            "De doelgroep '{value}' is geen geldige groepsnaam: gebruik letters, cijfers en . _ - @ : / "
+            "(geen spaties of komma's; scheid meerdere groepen met een komma)."
+        ),
+        "audience.too_many": "Een document kan voor hoogstens {limit} groepen zijn.",
+        "audience.not_a_set": "De doelgroepen moeten een lijst van groepsnamen zijn.",
+        "audience.everyone": "iedereen",
+        "ingest.bad_audience": "overgeslagen: de doelgroep in catalog.toml klopt niet ({reason})",
         "beheer.signed_out": "Je bent niet (meer) aangemeld. Meld je opnieuw aan met het beheertoken.",
         "beheer.bad_token": "Dit beheertoken klopt niet.",
         "beheer.csrf": (

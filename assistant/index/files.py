@@ -30,18 +30,20 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import faiss
 import numpy as np
 
+from assistant.audience import may_see
 from assistant.errors import IndexFormatError, IndexNotFoundError, IndexWriteError, IngestBusyError
 from assistant.index.lexical import K1, Analyser, B, idf, lexical_text, vocabulary_of
 from assistant.index.model import FORMAT_VERSION, Manifest
 from assistant.index.protocol import PASSAGE_COLUMNS as _PASSAGE_COLUMNS
 from assistant.index.protocol import SENTENCE_COLUMNS as _SENTENCE_COLUMNS
-from assistant.index.protocol import ManifestReader, SentenceRecord, VersionContent
+from assistant.index.protocol import IndexReader, ManifestReader, SentenceRecord, VersionContent, passage_audiences
 from assistant.index.protocol import passage_from_row as _passage
 from assistant.index.protocol import sentence_from_row as _sentence
 from assistant.messages import t
@@ -73,7 +75,7 @@ HNSW_EF_SEARCH = 256
 _SCHEMA = """
 CREATE TABLE passages (id INTEGER PRIMARY KEY, source TEXT NOT NULL, title TEXT NOT NULL, page INTEGER,
     section TEXT NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL,
-    ocr INTEGER NOT NULL DEFAULT 0, terms TEXT NOT NULL);
+    ocr INTEGER NOT NULL DEFAULT 0, terms TEXT NOT NULL, audience TEXT NOT NULL DEFAULT '');
 CREATE INDEX passages_source ON passages(source, id);
 CREATE TABLE pages (source TEXT NOT NULL, page INTEGER, text TEXT NOT NULL, ocr INTEGER NOT NULL DEFAULT 0,
     seq INTEGER NOT NULL);
@@ -113,6 +115,8 @@ class FileIndexReader(ManifestReader):
         self._words: frozenset[str] | None = None
         self._analyser: Analyser | None = None
         self._analyser_lock = threading.Lock()
+        self._views: dict[frozenset[str], IndexReader] = {}
+        self._views_lock = threading.Lock()
         n = manifest.passage_count
         if self._vectors.ntotal != n or int(self._bm25.scores["num_docs"]) != n or \
                 len(self._sentence_vectors) != manifest.sentence_count:
@@ -147,11 +151,14 @@ class FileIndexReader(ManifestReader):
 
     # ------------------------------------------------------------ dense
 
-    def dense_search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        n = self._vectors.ntotal
+    def dense_search(self, query: np.ndarray, k: int, params: Any = None, n: int | None = None,
+                     ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k by cosine; with ``params`` (an audience view's FAISS id selector) among the ``n`` it allows."""
+        n = self._vectors.ntotal if n is None else n
         if n == 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        scores, ids = self._vectors.search(np.ascontiguousarray(query[None, :], dtype=np.float32), min(k, n))
+        scores, ids = self._vectors.search(np.ascontiguousarray(query[None, :], dtype=np.float32), min(k, n),
+                                           params=params)
         keep = ids[0] >= 0
         return ids[0][keep].astype(np.int64), scores[0][keep]
 
@@ -190,8 +197,13 @@ class FileIndexReader(ManifestReader):
         self._local.lex = (key, scores)
         return scores
 
-    def lexical_search(self, terms: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray]:
+    def lexical_search(self, terms: Sequence[str], k: int, visible: np.ndarray | None = None,
+                       ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k by BM25; with ``visible`` (an audience view's mask) hidden passages score 0 before the
+        top-k is taken, so they are never among it."""
         scores = self._lexical_all(terms)
+        if visible is not None:
+            scores = np.where(visible, scores, np.float32(0))
         if not len(scores):
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         k = min(k, len(scores))
@@ -260,6 +272,33 @@ class FileIndexReader(ManifestReader):
             f"SELECT {_PASSAGE_COLUMNS} FROM passages WHERE source = ? ORDER BY id", (source,))]
         return pages, passages
 
+    def for_audiences(self, audiences: frozenset[str]) -> IndexReader:
+        if not any(not d.visible_to(audiences) for d in self._manifest.documents):
+            return self  # all of it is visible (always so for a version without audiences): no filter at all
+        with self._views_lock:
+            view = self._views.get(audiences)
+            if view is None:
+                if len(self._views) >= MAX_VIEWS:
+                    self._views.clear()
+                view = self._views[audiences] = _AudienceView(self, audiences)
+        return view
+
+    def hidden_from(self, audiences: frozenset[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Masks of the passages and the sentences an asker in ``audiences`` may see, from the passages'
+        records (the audience written at ingest)."""
+        db = self._db()
+        visible = np.ones(self.passage_count, dtype=bool)
+        hidden = [pid for pid, audience in db.execute("SELECT id, audience FROM passages WHERE audience != ''")
+                  if not may_see(audience.split(), audiences)]
+        visible[hidden] = False
+        sentences = np.ones(self._manifest.sentence_count, dtype=bool)
+        for i in range(0, len(hidden), 500):
+            block = hidden[i:i + 500]
+            ids = [r[0] for r in db.execute(f"SELECT id FROM sentences WHERE passage_id IN ({_marks(len(block))})",
+                                            block)]
+            sentences[ids] = False
+        return visible, sentences
+
     def all_sentences_of(self, passage_ids: Sequence[int]) -> list[SentenceRecord]:
         """Sentences of many passages (ingest reuse), fetched in chunks SQLite accepts."""
         out: list[SentenceRecord] = []
@@ -267,6 +306,127 @@ class FileIndexReader(ManifestReader):
         for i in range(0, len(ids), 500):
             out.extend(self.sentences(ids[i:i + 500]))
         return out
+
+
+MAX_VIEWS = 64  # audience sets kept per version (each holds two boolean masks); more are rebuilt when asked
+
+
+class _AudienceView(ManifestReader):
+    """A version as one set of audiences may see it (IndexReader.for_audiences): every search filters inside.
+
+    Dense search passes FAISS a bitmap id selector, so the top-k is taken among visible passages only (flat
+    and HNSW alike); lexical search zeroes hidden passages' BM25 scores before its top-k. Reads of hidden
+    passages give nothing, their scores and vectors are zeros, and IDF counts only visible passages.
+    """
+
+    def __init__(self, base: FileIndexReader, audiences: frozenset[str]) -> None:
+        self._base = base
+        self._audiences = audiences
+        self._visible, self._visible_sentences = base.hidden_from(audiences)
+        self._manifest = replace(base.manifest.for_audiences(audiences), passage_count=int(self._visible.sum()),
+                                 sentence_count=int(self._visible_sentences.sum()))
+        # The bitmap must outlive every search that uses it: it is kept here, beside the selector.
+        self._bitmap = np.packbits(self._visible, bitorder="little")
+        selector = faiss.IDSelectorBitmap(len(self._visible), faiss.swig_ptr(self._bitmap))
+        if base.manifest.vector_index == "hnsw":
+            self._params: Any = faiss.SearchParametersHNSW(  # type: ignore[attr-defined]
+                sel=selector, efSearch=HNSW_EF_SEARCH)
+        else:
+            self._params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
+        self._selector = selector
+        scores = base._bm25.scores
+        self._postings = (np.asarray(scores["indptr"]), scores["indices"])
+
+    def _shown(self, ids: Sequence[int]) -> list[int]:
+        n = len(self._visible)
+        return [int(i) for i in ids if 0 <= int(i) < n and self._visible[int(i)]]
+
+    def _mask(self, ids: Sequence[int], visible: np.ndarray) -> np.ndarray:
+        arr = np.asarray(ids, dtype=np.int64)
+        inside = (arr >= 0) & (arr < len(visible))
+        out = np.zeros(len(arr), dtype=bool)
+        out[inside] = visible[arr[inside]]
+        return out
+
+    def dense_search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        return self._base.dense_search(query, k, params=self._params, n=self.passage_count)
+
+    def passage_vectors(self, ids: Sequence[int]) -> np.ndarray:
+        shown = self._mask(ids, self._visible)
+        out = np.zeros((len(shown), self._manifest.model.dim), dtype=np.float32)
+        if shown.any():
+            out[shown] = self._base.passage_vectors([int(i) for i, s in zip(ids, shown, strict=True) if s])
+        return out
+
+    def dense_scores(self, query: np.ndarray, ids: Sequence[int]) -> np.ndarray:
+        return self.passage_vectors(ids) @ np.asarray(query, dtype=np.float32)
+
+    def query_terms(self, question: str) -> list[str]:
+        return self._base.query_terms(question)
+
+    def lexical_search(self, terms: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray]:
+        return self._base.lexical_search(terms, k, visible=self._visible)
+
+    def search_both(self, query: np.ndarray, terms: Sequence[str], k: int,
+                    ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+        return self.dense_search(query, k), self.lexical_search(terms, k)
+
+    def lexical_scores(self, terms: Sequence[str], ids: Sequence[int]) -> np.ndarray:
+        shown = self._mask(ids, self._visible)
+        scores = np.zeros(len(shown), dtype=np.float32)
+        scores[shown] = self._base.lexical_scores(terms, [int(i) for i, s in zip(ids, shown, strict=True) if s])
+        return scores
+
+    def idf(self, terms: Sequence[str]) -> dict[str, float]:
+        """IDF over the visible passages: a word that only a hidden document uses is unknown here."""
+        indptr, indices = self._postings
+        vocab, n, out = self._base._vocab, self.passage_count, {}
+        for term in terms:
+            if term and term in vocab:
+                t_id = vocab[term]
+                df = int(self._visible[np.asarray(indices[indptr[t_id]:indptr[t_id + 1]])].sum())
+                if df:
+                    out[term] = idf(df, n)
+        return out
+
+    @property
+    def max_idf(self) -> float:
+        return idf(1, max(1, self.passage_count))
+
+    def passages(self, ids: Sequence[int]) -> list[Passage]:
+        return self._base.passages(self._shown(ids))
+
+    def passage_terms(self, ids: Sequence[int]) -> list[frozenset[str]]:
+        shown = list(dict.fromkeys(self._shown(ids)))
+        found = dict(zip(shown, self._base.passage_terms(shown), strict=True))
+        return [found.get(int(i), frozenset()) for i in ids]
+
+    def sentences(self, passage_ids: Sequence[int]) -> list[SentenceRecord]:
+        return self._base.sentences(self._shown(passage_ids))
+
+    def sentence_vectors(self, ids: Sequence[int]) -> np.ndarray:
+        shown = self._mask(ids, self._visible_sentences)
+        out = np.zeros((len(shown), self._manifest.model.dim), dtype=np.float32)
+        if shown.any():
+            out[shown] = self._base.sentence_vectors(np.asarray(ids, dtype=np.int64)[shown])
+        return out
+
+    def document(self, source: str) -> tuple[list[Page], list[Passage]] | None:
+        if self._manifest.document(source) is None:
+            return None
+        found = self._base.document(source)
+        if found is None:
+            return None
+        pages, passages = found
+        return pages, [p for p in passages if self._visible[p.id]]
+
+    def for_audiences(self, audiences: frozenset[str]) -> IndexReader:
+        if audiences != self._audiences:  # a view never widens itself; ask the version's reader
+            raise ValueError("an audience view is for one set of audiences")
+        return self
+
+    def close(self) -> None:
+        """The version's reader owns the files; a view holds only masks."""
 
 
 class FileIndexStore:
@@ -330,7 +490,8 @@ class FileIndexStore:
             analyser = Analyser(analyzer, vocabulary_of(texts))
             passage_terms = [analyser.terms(text) for text in texts]
             _write_lexical(tmp / LEXICAL, passage_terms, analyser.decompounder.vocabulary)
-            _write_database(tmp / DATABASE, passages, content.pages, sentences, passage_terms, analyser)
+            _write_database(tmp / DATABASE, passages, content.pages, sentences, passage_terms, analyser,
+                            passage_audiences(content.documents, passages))
             manifest = Manifest(
                 format_version=FORMAT_VERSION, version_id=version_id, created_at=content.created_at or time.time(),
                 model=content.model,
@@ -487,16 +648,17 @@ def _write_lexical(directory: Path, docs: list[list[str]], vocabulary: Iterable[
 
 
 def _write_database(path: Path, passages: list[Passage], pages: list[Page], sentences: list[SentenceRecord],
-                    passage_terms: list[list[str]], analyser: Analyser) -> None:
+                    passage_terms: list[list[str]], analyser: Analyser, audiences: list[tuple[str, ...]]) -> None:
     con = sqlite3.connect(path)
     try:
         con.execute("PRAGMA journal_mode=OFF")
         con.execute("PRAGMA synchronous=OFF")  # the whole directory is fsynced before it is renamed
         con.executescript(_SCHEMA)
         con.executemany(
-            "INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             ((p.id, p.source, p.title, p.page, p.section, p.start, p.end, p.text, int(p.ocr),
-              " ".join(dict.fromkeys(terms))) for p, terms in zip(passages, passage_terms, strict=True)))
+              " ".join(dict.fromkeys(terms)), " ".join(audience))
+             for p, terms, audience in zip(passages, passage_terms, audiences, strict=True)))
         con.executemany("INSERT INTO pages VALUES (?, ?, ?, ?, ?)",
                         ((pg.source, pg.page, pg.text, int(pg.ocr), i) for i, pg in enumerate(pages)))
         con.executemany(
