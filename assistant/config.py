@@ -101,6 +101,29 @@ def _ids(env: Mapping[str, str], name: str) -> frozenset[int]:
     return frozenset(out)
 
 
+def _audience_map(env: Mapping[str, str], name: str) -> tuple[tuple[int, frozenset[str]], ...]:
+    """``123:personeel,456:personeel|raad``: per Telegram user id (comma-separated, as the other id lists), the
+    groups whose documents they may see (``|`` between groups). An id named twice gets the groups of both."""
+    from assistant.audience import AudienceError, group_name
+
+    found: dict[int, set[str]] = {}
+    for item in _list(env, name):
+        user, sep, groups = item.partition(":")
+        try:
+            user_id = int(user.strip())
+        except ValueError:
+            raise ConfigError(f"{name} must list 'user id:group|group' items separated by commas; "
+                              f"{user.strip()!r} is not a numeric Telegram user id.") from None
+        names = [g for g in groups.split("|") if g.strip()]
+        if not sep or not names:
+            raise ConfigError(f"{name}: user {user_id} has no groups; write it as '{user_id}:personeel'.")
+        try:
+            found.setdefault(user_id, set()).update(group_name(g) for g in names)
+        except AudienceError as exc:
+            raise ConfigError(f"{name}: {exc.message}") from None
+    return tuple(sorted((user_id, frozenset(groups)) for user_id, groups in found.items()))
+
+
 def _llm_url(env: Mapping[str, str]) -> str:
     raw = (env.get("WEGWIJZER_LLM_URL") or "").strip().rstrip("/")
     if raw and urlsplit(raw).scheme not in ("http", "https"):
@@ -186,6 +209,8 @@ class Settings:
     telegram_webhook_url: str = ""
     telegram_webhook_port: int = 8443
     telegram_questions_per_minute: int = 10  # per person (0: no limit)
+    # ---- documents per audience (issue 21, item 4) ----
+    telegram_audiences: tuple[tuple[int, frozenset[str]], ...] = ()  # user id -> groups (private chats only)
     # re-index jobs and the watched corpus folder
     watch: bool = True  # `serve` re-indexes by itself when files in the corpus change
     watch_quiet_s: float = 5.0  # a change is indexed once the folder was quiet (sizes, mtimes) this long
@@ -283,6 +308,7 @@ class Settings:
             telegram_webhook_url=env.get("WEGWIJZER_TELEGRAM_WEBHOOK_URL", "").strip(),
             telegram_webhook_port=_int(env, "WEGWIJZER_TELEGRAM_WEBHOOK_PORT", 8443, minimum=1),
             telegram_questions_per_minute=_int(env, "WEGWIJZER_TELEGRAM_QUESTIONS_PER_MINUTE", 10, minimum=0),
+            telegram_audiences=_audience_map(env, "WEGWIJZER_TELEGRAM_AUDIENCES"),
             # Replicas sharing a database do not own the documents: only the ingest host watches a folder.
             watch=_bool(env, "WEGWIJZER_WATCH", not _database_url(env)),
             watch_quiet_s=_seconds(env, "WEGWIJZER_WATCH_QUIET_S", 5.0, minimum=0.0),
