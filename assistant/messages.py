@@ -351,6 +351,9 @@ CATALOG: dict[str, dict[str, str]] = {
         "audience.too_many": "Een document kan voor hoogstens {limit} groepen zijn.",
         "audience.not_a_set": "De doelgroepen moeten een lijst van groepsnamen zijn.",
         "audience.everyone": "iedereen",
+        "cli.help.audience": (
+            "vraag als iemand in deze groep (herhaal voor meer groepen); zonder: documenten voor iedereen"
+        ),
         "ingest.bad_audience": "overgeslagen: de doelgroep in catalog.toml klopt niet ({reason})",
         "beheer.signed_out": "Je bent niet (meer) aangemeld. Meld je opnieuw aan met het beheertoken.",
         "beheer.bad_token": "Dit beheertoken klopt niet.",
@@ -716,6 +719,15 @@ CATALOG: dict[str, dict[str, str]] = {
         "beheer.ui.field.date_help": "Jaar, jaar-maand of jaar-maand-dag.",
         "beheer.ui.field.language_hint": "nl-BE",
         "beheer.ui.field.unset": "(niet ingevuld)",
+        # documents per audience (issue 21, item 4)
+        "beheer.ui.col.audience": "Doelgroep",
+        "beheer.ui.field.audience_hint": "leeg: iedereen; bv. personeel",
+        "beheer.ui.field.audience_help": (
+            "Alleen mensen in een van deze groepen zien het document; meerdere groepen scheid je met een komma. "
+            "Leeg: iedereen."
+        ),
+        "beheer.ui.docs.audience": "Alleen voor: {groups}",
+        "beheer.hidden_answer": "(antwoord uit een document dat jij niet mag zien)",
         "beheer.ui.status.indexed": "geïndexeerd",
         "beheer.ui.status.waiting": "wacht op indexering",
         "beheer.ui.status.skipped": "overgeslagen",

@@ -9,13 +9,13 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from assistant.errors import WegwijzerError
 from assistant.messages import t
-from ingest.catalog import CatalogError, remove_entry
+from ingest.catalog import CatalogError, remove_entry, update_entry, validate_entry
 from ingest.jobs import Ticket
 from ingest.jobstate import Job, JobQueue
 from ingest.loaders import discover
@@ -97,6 +97,20 @@ class ReindexQueue(BaseModel):
 class UploadResponse(BaseModel):
     source: str
     size: int
+    audience: list[str] = Field(default_factory=list, description="Doelgroep (groepen); leeg: iedereen.")
+    reindex: ReindexTicket | None
+    reindex_error: str = ""
+
+
+class AudienceRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    audience: list[StrictStr] = Field(description="Groepen die het document mogen zien; een lege lijst: iedereen.")
+
+
+class AudienceResponse(BaseModel):
+    source: str
+    audience: list[str]
     reindex: ReindexTicket | None
     reindex_error: str = ""
 
@@ -180,12 +194,44 @@ def status(ctx: Ctx) -> dict[str, Any]:
 def upload(ctx: Ctx, file: Annotated[UploadFile | None,
                                      File(description="PDF-, DOCX-, ODT-, PPTX-, HTML-, TXT- of MD-bestand")] = None,
            replace: Annotated[bool, Query(description="Een bestaand document vervangen")] = False,
-           reindex: Annotated[bool, Query(description="Meteen opnieuw indexeren")] = False) -> dict[str, Any]:
+           reindex: Annotated[bool, Query(description="Meteen opnieuw indexeren")] = False,
+           audience: Annotated[str, Form(description=(
+               "Doelgroep: groepsnamen gescheiden door komma's (bv. 'personeel'); leeg: voor iedereen."))] = "",
+           ) -> dict[str, Any]:
     if file is None or not file.filename:
         raise ApiError(422, "no_file", t("upload.no_file"))
+    try:
+        meta = validate_entry({"audience": audience}) if audience.strip() else {}  # before the file is stored
+    except CatalogError as exc:
+        raise ApiError(422, "invalid_metadata", exc.message) from None
     name, size = store_upload(ctx.settings.corpus_dir, file.filename, file.file,
                               ctx.settings.max_upload_bytes, replace)
-    return {"source": name, "size": size, **_after_change(ctx, reindex)}
+    entry = _set_catalog(ctx, name, meta) if meta else {}
+    return {"source": name, "size": size, "audience": _names(entry), **_after_change(ctx, reindex)}
+
+
+def _names(entry: dict[str, str]) -> list[str]:
+    return [name for name in entry.get("audience", "").split(",") if name]
+
+
+def _set_catalog(ctx: Ctx, source: str, fields: dict[str, Any]) -> dict[str, str]:
+    try:
+        return update_entry(ctx.settings.corpus_dir, source, fields)
+    except CatalogError as exc:
+        status = {"invalid": 422, "unreadable": 409}.get(exc.kind, 503)
+        raise ApiError(status, "invalid_metadata" if exc.kind == "invalid" else f"catalog_{exc.kind}",
+                       exc.message) from None
+
+
+@router.put("/documents/{source:path}/audience", response_model=AudienceResponse,
+            responses={404: {"model": ErrorBody}, 422: {"model": ErrorBody}},
+            summary="Stel de doelgroep van een document in (wie het mag zien); geldt na de volgende herindexering")
+def set_audience(source: str, body: AudienceRequest, ctx: Ctx,
+                 reindex: Annotated[bool, Query(description="Meteen opnieuw indexeren")] = True) -> dict[str, Any]:
+    if source not in {s for _, s in discover(ctx.settings.corpus_dir)[0]}:
+        raise ApiError(404, "document_not_found", t("document.not_in_corpus", name=source[:120]))
+    entry = _set_catalog(ctx, source, {"audience": body.audience})
+    return {"source": source, "audience": _names(entry), **_after_change(ctx, reindex)}
 
 
 @router.delete("/documents/{source:path}", response_model=DeleteResponse,
