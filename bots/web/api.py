@@ -249,9 +249,10 @@ _STARTERS_LOCK = threading.Lock()
 
 
 def _starters(ctx: WebContext, questions: list[str], audiences: frozenset[str]) -> list[str]:
-    """The starter questions this asker may be offered: not one whose answer quotes a document they may not see
-    (the question itself would tell them what it is about). Checked once per index version and audience set,
-    and only when the version holds documents hidden from them."""
+    """The starter questions this asker may be offered: not one that is about a document they may not see (its
+    best passage, asked with every group, comes from it): the question itself would tell them what that document
+    says. Checked once per index version and audience set, and only when the version holds documents hidden
+    from them."""
     if not ctx.ready:
         return questions  # no index: no document to tell of
     assistant = ctx.assistant()
@@ -264,13 +265,17 @@ def _starters(ctx: WebContext, questions: list[str], audiences: frozenset[str]) 
     with _STARTERS_LOCK:
         cached = _STARTERS.get(key)
     if cached is None:
-        cached = [q for q in questions
-                  if not any(c.source in restricted for c in assistant.ask(q, audiences=every_group).citations)]
+        cached = [q for q in questions if _best_source(assistant.ask(q, audiences=every_group)) not in restricted]
         with _STARTERS_LOCK:
             if len(_STARTERS) > 256:
                 _STARTERS.clear()
             _STARTERS[key] = cached
     return cached
+
+
+def _best_source(answer: Answer) -> str:
+    best = (answer.citations or answer.related)[:1]
+    return best[0].source if best else ""
 
 
 @router.get("/api/widget", response_model=WidgetConfig, tags=["vragen"],
