@@ -1,240 +1,317 @@
 """Settings, read once from the environment at the edge and passed down frozen.
 
-Every variable is prefixed ``WEGWIJZER_`` except ``TELEGRAM_BOT_TOKEN``. Front ends call
-:func:`get_settings` (cached); tests build :class:`Settings` directly or call
-:func:`Settings.from_env` with a dict.
+One owner: :class:`Settings` is a pydantic-settings model. Every field is read from ``WEGWIJZER_<FIELD>``
+(``TELEGRAM_BOT_TOKEN`` for the bot token), parsed and checked by pydantic; a wrong value stops the
+process with a Dutch message that names the variable (:func:`dutch_errors`, texts in the catalogue).
+
+Front ends call :func:`get_settings` (cached). Tests build ``Settings(data_dir=..., corpus_dir=...)``
+directly (then the environment is *not* read) or call :meth:`Settings.from_env` with a dict.
 """
 
 from __future__ import annotations
 
+import contextvars
 import ipaddress
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
+from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, EnvSettingsSource, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings.sources.utils import parse_env_vars
+
 from assistant.errors import ConfigError
+from assistant.messages import t
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL = "multilingual-e5-small"
 # Embedding backends (implemented in assistant/model/embedding.py); named here, where the setting is validated.
 EMBEDDING_BACKENDS = ("onnx-int8", "onnx", "torch")
-DEFAULT_EMBEDDING_BACKEND = "onnx"
-
-
-def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a whole number, got {raw!r}.") from None
-    if value < minimum:
-        raise ConfigError(f"{name} must be at least {minimum}, got {value}.")
-    return value
-
-
-def _seconds(env: Mapping[str, str], name: str, default: float, minimum: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}.") from None
-    if not value >= minimum:  # also refuses nan
-        raise ConfigError(f"{name} must be at least {minimum:g} seconds, got {raw}.")
-    return value
-
+DEFAULT_EMBEDDING_BACKEND: Literal["onnx-int8", "onnx", "torch"] = "onnx"
+EmbeddingBackend = Literal["onnx-int8", "onnx", "torch"]
+MAX_SUGGESTIONS = 4
+PREFIX = "WEGWIJZER_"
+MIB = 1024 * 1024
 
 _TRUE = frozenset({"1", "true", "yes", "on", "ja", "aan"})
 _FALSE = frozenset({"0", "false", "no", "off", "nee", "uit"})
 
-
-def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = (env.get(name) or "").strip().lower()
-    if not raw:
-        return default
-    if raw in _TRUE or raw in _FALSE:
-        return raw in _TRUE
-    raise ConfigError(f"{name} must be on or off (1/0, true/false), got {raw!r}.")
+# Lists from the environment are split by us (commas; '|' for questions, which hold commas), not parsed as JSON.
+Items = Annotated[tuple[str, ...], NoDecode]
+UserIds = Annotated[frozenset[int], NoDecode]
+AudienceMap = Annotated[tuple[tuple[int, frozenset[str]], ...], NoDecode]  # Telegram user id -> groups
 
 
-def _networks(env: Mapping[str, str], name: str) -> tuple[str, ...]:
-    """IP addresses or networks (CIDR), normalised; a typo fails at start-up instead of silently trusting nobody."""
-    out = []
-    for item in _list(env, name):
-        try:
-            network = ipaddress.ip_network(item, strict=False) if "/" in item else ipaddress.ip_address(item)
-            out.append(str(network))
-        except ValueError:
-            raise ConfigError(f"{name} must be a comma-separated list of IP addresses or networks such as "
-                              f"'10.0.0.5' or '10.0.0.0/24'; {item!r} is neither.") from None
-    return tuple(out)
-
-
-def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
-    raw = (env.get(name) or "").strip().lower()
-    if not raw:
-        return default
-    if raw not in choices:
-        raise ConfigError(f"{name} must be one of {', '.join(choices)}; got {env.get(name)!r}.")
+def _items(raw: object, sep: str = ",") -> object:
+    if isinstance(raw, str):
+        return tuple(item.strip() for item in raw.split(sep) if item.strip())
     return raw
 
 
-def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
-    raw = env.get(name, "")
-    return tuple(item.strip() for item in raw.split(",") if item.strip())
-
-
-def _ids(env: Mapping[str, str], name: str) -> frozenset[int]:
-    out = set()
-    for item in _list(env, name):
-        try:
-            out.add(int(item))
-        except ValueError:
-            raise ConfigError(f"{name} must be a comma-separated list of numeric Telegram user ids; "
-                              f"{item!r} is not a number.") from None
-    return frozenset(out)
-
-
-def _audience_map(env: Mapping[str, str], name: str) -> tuple[tuple[int, frozenset[str]], ...]:
-    """``123:personeel,456:personeel|raad``: per Telegram user id (comma-separated, as the other id lists), the
-    groups whose documents they may see (``|`` between groups). An id named twice gets the groups of both."""
-    from assistant.audience import AudienceError, group_name
-
-    found: dict[int, set[str]] = {}
-    for item in _list(env, name):
-        user, sep, groups = item.partition(":")
-        try:
-            user_id = int(user.strip())
-        except ValueError:
-            raise ConfigError(f"{name} must list 'user id:group|group' items separated by commas; "
-                              f"{user.strip()!r} is not a numeric Telegram user id.") from None
-        names = [g for g in groups.split("|") if g.strip()]
-        if not sep or not names:
-            raise ConfigError(f"{name}: user {user_id} has no groups; write it as '{user_id}:personeel'.")
-        try:
-            found.setdefault(user_id, set()).update(group_name(g) for g in names)
-        except AudienceError as exc:
-            raise ConfigError(f"{name}: {exc.message}") from None
-    return tuple(sorted((user_id, frozenset(groups)) for user_id, groups in found.items()))
-
-
-def _llm_url(env: Mapping[str, str]) -> str:
-    raw = (env.get("WEGWIJZER_LLM_URL") or "").strip().rstrip("/")
-    if raw and urlsplit(raw).scheme not in ("http", "https"):
-        raise ConfigError(f"WEGWIJZER_LLM_URL must be an http(s) URL such as 'http://localhost:11434/v1', got {raw!r}.")
-    return raw
-
-
-def _llm_model(env: Mapping[str, str]) -> str:
-    model = (env.get("WEGWIJZER_LLM_MODEL") or "").strip()
-    if (env.get("WEGWIJZER_LLM_URL") or "").strip() and not model:
-        raise ConfigError("WEGWIJZER_LLM_URL is set but WEGWIJZER_LLM_MODEL is not: name the model the endpoint "
-                          "should use (for example 'llama3.1:8b' on Ollama).")
-    return model
-
-
-MAX_SUGGESTIONS = 4
-
-
-def _questions(env: Mapping[str, str], name: str) -> tuple[str, ...]:
-    """Starter questions separated by '|' (questions hold commas); at most four."""
-    items = tuple(q.strip() for q in (env.get(name) or "").split("|") if q.strip())
-    if len(items) > MAX_SUGGESTIONS:
-        raise ConfigError(f"{name} holds {len(items)} questions; the widget shows at most {MAX_SUGGESTIONS}.")
-    return items
-
-
-def _public_url(env: Mapping[str, str]) -> str:
-    raw = (env.get("WEGWIJZER_PUBLIC_URL") or "").strip().rstrip("/")
-    if raw and (urlsplit(raw).scheme not in ("http", "https") or not urlsplit(raw).netloc):
-        raise ConfigError("WEGWIJZER_PUBLIC_URL must be the web service's address as people reach it, such as "
-                          f"'https://wegwijzer.stad.be', got {raw!r}.")
-    return raw
-
-
-def _text(env: Mapping[str, str], name: str, limit: int = 1000) -> str:
-    """A sentence the municipality writes (shown to people); one line, not longer than ``limit``."""
-    value = " ".join((env.get(name) or "").split())
+def _one_line(value: str, limit: int) -> str:
+    value = " ".join(value.split())
     if len(value) > limit:
-        raise ConfigError(f"{name} is {len(value)} characters long; keep it under {limit}.")
+        raise ValueError(t("config.too_long", length=len(value), limit=limit))
     return value
 
 
-def _database_url(env: Mapping[str, str]) -> str:
-    raw = (env.get("WEGWIJZER_DATABASE_URL") or "").strip()
-    if raw and not raw.startswith(("postgresql://", "postgres://")):
-        raise ConfigError("WEGWIJZER_DATABASE_URL must be a PostgreSQL URL such as "
-                          "postgresql://user:password@host:5432/wegwijzer.")
-    return raw
+# The environment a Settings() call reads: None (a direct constructor call in code and tests) or a mapping.
+_ENVIRONMENT: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar("wegwijzer_env",
+                                                                                        default=None)
 
 
-@dataclass(frozen=True)
-class Settings:
+class _MappingSource(EnvSettingsSource):
+    """pydantic-settings' environment source, reading the mapping :meth:`Settings.from_env` was given."""
+
+    def __init__(self, settings_cls: type[BaseSettings], env: Mapping[str, str]) -> None:
+        self._mapping = env
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return parse_env_vars(self._mapping, self.case_sensitive, self.env_ignore_empty, self.env_parse_none_str)
+
+
+class Settings(BaseSettings):
     """All configuration of one Wegwijzer process."""
 
-    data_dir: Path
-    corpus_dir: Path
+    model_config = SettingsConfigDict(env_prefix=PREFIX, frozen=True, extra="forbid", populate_by_name=True,
+                                      env_ignore_empty=True, validate_default=True)
+
+    data_dir: Path = Path("data")
+    corpus_dir: Path = REPO_ROOT / "corpus"
     embedding_model: str = DEFAULT_MODEL
-    embedding_backend: str = DEFAULT_EMBEDDING_BACKEND
-    embedding_threads: int = 0  # 0: automatic (one per serving process, all cores for ingest and the CLI)
-    top_k: int = 5
-    max_question_chars: int = 1000
+    embedding_backend: EmbeddingBackend = DEFAULT_EMBEDDING_BACKEND
+    embedding_threads: int = Field(0, ge=0)  # 0: automatic (one per serving process, all cores for ingest and CLI)
+    top_k: int = Field(5, ge=1)
+    max_question_chars: int = Field(1000, ge=10)
     # web
     host: str = "127.0.0.1"
-    port: int = 8000
-    cors_origins: tuple[str, ...] = ()
+    port: int = Field(8000, ge=1, le=65535)
+    cors_origins: Items = ()
     admin_token: str = ""
-    max_upload_bytes: int = 20 * 1024 * 1024
-    ask_rate_limit: int = 30  # questions per minute per client (0: no limit)
-    upload_rate_limit: int = 60  # uploads per hour per client (0: no limit)
-    trusted_proxies: tuple[str, ...] = ()  # addresses whose X-Forwarded-For names the client
-    header_timeout_s: float = 10.0  # a request's line and headers must arrive within this time
-    body_timeout_s: float = 30.0  # longest silence from a client in the middle of a request body
-    question_retention_days: int = 90  # questions (and the text stored with feedback) are kept this long
-    # admin page /beheer (issue 10)
-    admin_session_minutes: int = 480  # a sign-in lasts this long (the session cookie's expiry)
-    login_rate_limit: int = 10  # sign-in attempts per 15 minutes per client (0: no limit)
+    max_upload_mb: float = Field(20, gt=0)  # see max_upload_bytes
+    ask_rate_limit: int = Field(30, ge=0)  # questions per minute per client (0: no limit)
+    upload_rate_limit: int = Field(60, ge=0)  # uploads per hour per client (0: no limit)
+    trusted_proxies: Items = ()  # addresses whose X-Forwarded-For names the client
+    header_timeout_s: float = Field(10.0, ge=0.1)  # a request's line and headers must arrive within this time
+    body_timeout_s: float = Field(30.0, ge=0.1)  # longest silence from a client in the middle of a request body
+    question_retention_days: int = Field(90, ge=1)  # questions (and the text stored with feedback) kept this long
+    # admin page /beheer
+    admin_session_minutes: int = Field(480, ge=1)  # a sign-in lasts this long (the session cookie's expiry)
+    login_rate_limit: int = Field(10, ge=0)  # sign-in attempts per 15 minutes per client (0: no limit)
     # telegram
-    telegram_token: str = ""
+    telegram_token: str = Field("", validation_alias=AliasChoices("TELEGRAM_BOT_TOKEN"))
     telegram_api_url: str = "https://api.telegram.org/bot"
-    telegram_allowed_users: frozenset[int] = frozenset()
+    telegram_allowed_users: UserIds = frozenset()
     telegram_join_code: str = ""
-    telegram_admin_users: frozenset[int] = frozenset()
+    telegram_admin_users: UserIds = frozenset()
     telegram_webhook_url: str = ""
-    telegram_webhook_port: int = 8443
-    telegram_questions_per_minute: int = 10  # per person (0: no limit)
+    telegram_webhook_port: int = Field(8443, ge=1, le=65535)
+    telegram_questions_per_minute: int = Field(10, ge=0)  # per person (0: no limit)
     # ---- documents per audience (issue 21, item 4) ----
-    telegram_audiences: tuple[tuple[int, frozenset[str]], ...] = ()  # user id -> groups (private chats only)
+    telegram_audiences: AudienceMap = ()  # "123:personeel,456:personeel|raad"; private chats only
     # re-index jobs and the watched corpus folder
-    watch: bool = True  # `serve` re-indexes by itself when files in the corpus change
-    watch_quiet_s: float = 5.0  # a change is indexed once the folder was quiet (sizes, mtimes) this long
-    watch_poll_s: float = 2.0  # how often the corpus folder is scanned (polling works on network shares)
-    ingest_nice: int = 10  # the job process runs this much nicer than the services (0-19)
-    ingest_threads: int = 1  # compute threads of the job process
-    # ---- conversations and generated answers (issue 11) ----
-    conversation_ttl_s: float = 3600.0  # a conversation ends after this long without a question
-    conversation_max_turns: int = 20  # only the last turns are kept
-    conversation_cleanup_s: float = 600.0  # how often expired conversations are deleted (at most)
+    watch: bool | None = None  # `serve` re-indexes when corpus files change; default: only without a database
+    watch_quiet_s: float = Field(5.0, ge=0.0)  # a change is indexed once the folder was quiet this long
+    watch_poll_s: float = Field(2.0, ge=0.1)  # how often the corpus folder is scanned (works on network shares)
+    ingest_nice: int = Field(10, ge=0, le=19)  # the job process runs this much nicer than the services
+    ingest_threads: int = Field(1, ge=1)  # compute threads of the job process
+    # conversations and generated answers
+    conversation_ttl_min: int = Field(60, ge=1)  # a conversation ends after this long without a question
+    conversation_max_turns: int = Field(20, ge=1)  # only the last turns are kept
+    conversation_cleanup_min: float = Field(10.0, ge=0.0)  # how often expired conversations are deleted (at most)
     llm_url: str = ""  # OpenAI-compatible base URL ("http://localhost:11434/v1"); empty: extractive answers only
     llm_model: str = ""
     llm_api_key: str = ""
-    llm_timeout_s: float = 20.0  # the whole generated answer must arrive within this, else extractive
-    llm_max_tokens: int = 400
-    suggested_questions: tuple[str, ...] = ()  # the widget's starter questions (empty: the catalogue's)
+    llm_timeout_s: float = Field(20.0, ge=0.5)  # the whole generated answer must arrive within this, else extractive
+    llm_max_tokens: int = Field(400, ge=16)
+    suggested_questions: Items = ()  # the widget's starter questions (empty: the catalogue's)
     # shared state: index versions, feedback, rate limits and jobs in PostgreSQL instead of the data directory
     database_url: str = ""
-    # ---- transparency (issue 22): the AI notice and /transparantie; empty texts: the catalogue's defaults ----
+    audit_retention_days: int = Field(365, ge=1)  # the audit trail is kept longer than questions
+    # transparency: the AI notice and /transparantie; empty texts: the catalogue's defaults
     ai_notice: str = ""  # replaces the catalogue's AI notice (widget's first view, the bot's /start)
     contact: str = ""  # who people write to about Wegwijzer and their data (an address, a service, a DPO)
     documents_maintainer: str = ""  # who chooses and keeps the documents up to date
     feedback_review: str = ""  # how and how often feedback and unanswered questions are read
     public_url: str = ""  # the web service's address as people reach it (links from the Telegram bot)
+
+    # ------------------------------------------------------------------ where the values come from
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource,
+                                   dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource,
+                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+        env = _ENVIRONMENT.get()
+        return (init_settings,) if env is None else (init_settings, _MappingSource(settings_cls, env))
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from ``env`` (default: ``os.environ``); raises ConfigError with a Dutch reason."""
+        token = _ENVIRONMENT.set(os.environ if env is None else env)
+        try:
+            return cls()
+        except ValidationError as exc:
+            raise ConfigError(dutch_errors(exc)) from None
+        finally:
+            _ENVIRONMENT.reset(token)
+
+    def with_(self, **changes: object) -> Settings:
+        """A copy with some fields changed (tests, CLI overrides), checked like the original."""
+        try:
+            return type(self)(**{**{name: getattr(self, name) for name in type(self).model_fields}, **changes})
+        except ValidationError as exc:
+            raise ConfigError(dutch_errors(exc)) from None
+
+    # ------------------------------------------------------------------ checks beyond the field types
+
+    @field_validator("data_dir", "corpus_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @field_validator("embedding_backend", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        return _items(value)
+
+    @field_validator("suggested_questions", mode="before")
+    @classmethod
+    def _questions(cls, value: object) -> object:
+        items = _items(value, "|")
+        if isinstance(items, tuple) and len(items) > MAX_SUGGESTIONS:
+            raise ValueError(t("config.too_many_questions", count=len(items), limit=MAX_SUGGESTIONS))
+        return items
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _networks(cls, value: object) -> object:
+        """IP addresses or networks (CIDR), normalised; a typo fails at start-up instead of trusting nobody.
+
+        Only text from the environment is checked: code and tests may name a host (Starlette's "testclient")."""
+        if not isinstance(value, str):
+            return value
+        out = []
+        for item in _items(value) or ():  # type: ignore[attr-defined]
+            try:
+                out.append(str(ipaddress.ip_network(item, strict=False) if "/" in item else ipaddress.ip_address(item)))
+            except ValueError:
+                raise ValueError(t("config.network", item=item)) from None
+        return tuple(out)
+
+    @field_validator("telegram_allowed_users", "telegram_admin_users", mode="before")
+    @classmethod
+    def _user_ids(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        out = set()
+        for item in _items(value):  # type: ignore[attr-defined]
+            try:
+                out.add(int(item))
+            except ValueError:
+                raise ValueError(t("config.user_id", item=item)) from None
+        return frozenset(out)
+
+    @field_validator("telegram_audiences", mode="before")
+    @classmethod
+    def _audience_map(cls, value: object) -> object:
+        """``123:personeel,456:personeel|raad``: per Telegram user id (commas between people, as in the other id
+        lists) the groups whose documents they may see (``|`` between groups); an id named twice gets both."""
+        if not isinstance(value, str):
+            return value
+        from assistant.audience import AudienceError, group_name
+
+        found: dict[int, set[str]] = {}
+        for item in _items(value):  # type: ignore[attr-defined]
+            user, sep, groups = item.partition(":")
+            names = [g for g in groups.split("|") if g.strip()]
+            try:
+                user_id = int(user.strip())
+            except ValueError:
+                raise ValueError(t("config.audience_map", item=item)) from None
+            if not sep or not names:
+                raise ValueError(t("config.audience_map", item=item))
+            try:
+                found.setdefault(user_id, set()).update(group_name(g) for g in names)
+            except AudienceError as exc:
+                raise ValueError(exc.message) from None
+        return tuple(sorted((user_id, frozenset(groups)) for user_id, groups in found.items()))
+
+    @field_validator("watch", mode="before")
+    @classmethod
+    def _dutch_bool(cls, value: object) -> object:
+        if isinstance(value, str):
+            raw = value.strip().lower()
+            if raw in _TRUE or raw in _FALSE:
+                return raw in _TRUE
+            raise ValueError(t("config.bool"))
+        return value
+
+    @field_validator("telegram_token", "telegram_join_code", "telegram_webhook_url", "llm_api_key", "llm_model",
+                     "admin_token")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        return value.strip()
+
+    @field_validator("llm_url", "public_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        parts = urlsplit(value)
+        if value and (parts.scheme not in ("http", "https") or not parts.netloc):
+            raise ValueError(t("config.http_url"))
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        value = value.strip()
+        if value and not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError(t("config.database_url"))
+        return value
+
+    @field_validator("ai_notice")
+    @classmethod
+    def _notice(cls, value: str) -> str:
+        return _one_line(value, 300)
+
+    @field_validator("contact", "documents_maintainer", "feedback_review")
+    @classmethod
+    def _sentence(cls, value: str) -> str:
+        return _one_line(value, 1000)
+
+    @model_validator(mode="after")
+    def _together(self) -> Settings:
+        if self.llm_url and not self.llm_model:
+            raise ValueError(t("config.llm_model"))
+        if self.watch is None:
+            # Replicas sharing a database do not own the documents: only the ingest host watches a folder.
+            object.__setattr__(self, "watch", not self.database_url)
+        return self
+
+    # ------------------------------------------------------------------ derived values
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * MIB)
+
+    @property
+    def conversation_ttl_s(self) -> float:
+        return 60.0 * self.conversation_ttl_min
+
+    @property
+    def conversation_cleanup_s(self) -> float:
+        return 60.0 * self.conversation_cleanup_min
 
     @property
     def index_dir(self) -> Path:
@@ -250,8 +327,13 @@ class Settings:
 
     @property
     def admin_sessions_db(self) -> Path:
-        """Signed-out admin sessions (so a copied cookie stops working at sign-out), for every worker."""
+        """Admin sessions, their signing secret and sign-outs, for every worker (when there is no database)."""
         return self.data_dir / "admin_sessions.sqlite3"
+
+    @property
+    def audit_db(self) -> Path:
+        """The audit trail (who did what, when, from where) when there is no database."""
+        return self.data_dir / "audit.sqlite3"
 
     @property
     def ratelimit_db(self) -> Path:
@@ -260,7 +342,7 @@ class Settings:
 
     @property
     def conversations_db(self) -> Path:
-        """Conversations shared by every worker and the bot (issue 11)."""
+        """Conversations shared by every worker and the bot."""
         return self.data_dir / "conversations.sqlite3"
 
     @property
@@ -272,69 +354,52 @@ class Settings:
         """prometheus-client's multiprocess directory for the server on this port (emptied at start-up)."""
         return self.data_dir / "metrics" / str(self.port)
 
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        """Build settings from ``env`` (default: ``os.environ``); raises ConfigError with a readable reason."""
-        env = os.environ if env is None else env
-        data_dir = Path(env.get("WEGWIJZER_DATA_DIR") or "data").expanduser().resolve()
-        corpus_dir = Path(env.get("WEGWIJZER_CORPUS_DIR") or REPO_ROOT / "corpus").expanduser().resolve()
-        return cls(
-            data_dir=data_dir,
-            corpus_dir=corpus_dir,
-            embedding_model=env.get("WEGWIJZER_EMBEDDING_MODEL") or DEFAULT_MODEL,
-            embedding_backend=_choice(env, "WEGWIJZER_EMBEDDING_BACKEND", EMBEDDING_BACKENDS,
-                                      DEFAULT_EMBEDDING_BACKEND),
-            embedding_threads=_int(env, "WEGWIJZER_EMBEDDING_THREADS", 0, minimum=0),
-            top_k=_int(env, "WEGWIJZER_TOP_K", 5, minimum=1),
-            max_question_chars=_int(env, "WEGWIJZER_MAX_QUESTION_CHARS", 1000, minimum=10),
-            host=env.get("WEGWIJZER_HOST") or "127.0.0.1",
-            port=_int(env, "WEGWIJZER_PORT", 8000, minimum=1),
-            cors_origins=_list(env, "WEGWIJZER_CORS_ORIGINS"),
-            admin_token=env.get("WEGWIJZER_ADMIN_TOKEN", ""),
-            max_upload_bytes=_int(env, "WEGWIJZER_MAX_UPLOAD_MB", 20, minimum=1) * 1024 * 1024,
-            ask_rate_limit=_int(env, "WEGWIJZER_ASK_RATE_LIMIT", 30, minimum=0),
-            upload_rate_limit=_int(env, "WEGWIJZER_UPLOAD_RATE_LIMIT", 60, minimum=0),
-            trusted_proxies=_networks(env, "WEGWIJZER_TRUSTED_PROXIES"),
-            header_timeout_s=_seconds(env, "WEGWIJZER_HEADER_TIMEOUT_S", 10.0, minimum=0.1),
-            body_timeout_s=_seconds(env, "WEGWIJZER_BODY_TIMEOUT_S", 30.0, minimum=0.1),
-            question_retention_days=_int(env, "WEGWIJZER_QUESTION_RETENTION_DAYS", 90, minimum=1),
-            admin_session_minutes=_int(env, "WEGWIJZER_ADMIN_SESSION_MINUTES", 480, minimum=1),
-            login_rate_limit=_int(env, "WEGWIJZER_LOGIN_RATE_LIMIT", 10, minimum=0),
-            telegram_token=env.get("TELEGRAM_BOT_TOKEN", "").strip(),
-            telegram_api_url=env.get("WEGWIJZER_TELEGRAM_API_URL") or "https://api.telegram.org/bot",
-            telegram_allowed_users=_ids(env, "WEGWIJZER_TELEGRAM_ALLOWED_USERS"),
-            telegram_join_code=env.get("WEGWIJZER_TELEGRAM_JOIN_CODE", "").strip(),
-            telegram_admin_users=_ids(env, "WEGWIJZER_TELEGRAM_ADMIN_USERS"),
-            telegram_webhook_url=env.get("WEGWIJZER_TELEGRAM_WEBHOOK_URL", "").strip(),
-            telegram_webhook_port=_int(env, "WEGWIJZER_TELEGRAM_WEBHOOK_PORT", 8443, minimum=1),
-            telegram_questions_per_minute=_int(env, "WEGWIJZER_TELEGRAM_QUESTIONS_PER_MINUTE", 10, minimum=0),
-            telegram_audiences=_audience_map(env, "WEGWIJZER_TELEGRAM_AUDIENCES"),
-            # Replicas sharing a database do not own the documents: only the ingest host watches a folder.
-            watch=_bool(env, "WEGWIJZER_WATCH", not _database_url(env)),
-            watch_quiet_s=_seconds(env, "WEGWIJZER_WATCH_QUIET_S", 5.0, minimum=0.0),
-            watch_poll_s=_seconds(env, "WEGWIJZER_WATCH_POLL_S", 2.0, minimum=0.1),
-            ingest_nice=min(_int(env, "WEGWIJZER_INGEST_NICE", 10, minimum=0), 19),
-            ingest_threads=_int(env, "WEGWIJZER_INGEST_THREADS", 1, minimum=1),
-            conversation_ttl_s=60 * _int(env, "WEGWIJZER_CONVERSATION_TTL_MIN", 60, minimum=1),
-            conversation_max_turns=_int(env, "WEGWIJZER_CONVERSATION_MAX_TURNS", 20, minimum=1),
-            conversation_cleanup_s=60 * _seconds(env, "WEGWIJZER_CONVERSATION_CLEANUP_MIN", 10.0, minimum=0.0),
-            llm_url=_llm_url(env),
-            llm_model=_llm_model(env),
-            llm_api_key=env.get("WEGWIJZER_LLM_API_KEY", "").strip(),
-            llm_timeout_s=_seconds(env, "WEGWIJZER_LLM_TIMEOUT_S", 20.0, minimum=0.5),
-            llm_max_tokens=_int(env, "WEGWIJZER_LLM_MAX_TOKENS", 400, minimum=16),
-            suggested_questions=_questions(env, "WEGWIJZER_SUGGESTED_QUESTIONS"),
-            database_url=_database_url(env),
-            ai_notice=_text(env, "WEGWIJZER_AI_NOTICE", 300),
-            contact=_text(env, "WEGWIJZER_CONTACT"),
-            documents_maintainer=_text(env, "WEGWIJZER_DOCUMENTS_MAINTAINER"),
-            feedback_review=_text(env, "WEGWIJZER_FEEDBACK_REVIEW"),
-            public_url=_public_url(env),
-        )
 
-    def with_(self, **changes: object) -> Settings:
-        """A copy with some fields changed (tests, CLI overrides)."""
-        return replace(self, **changes)  # type: ignore[arg-type]
+def env_name(field: str) -> str:
+    """The environment variable a field is read from."""
+    info = Settings.model_fields.get(field)
+    alias = info.validation_alias if info else None
+    if isinstance(alias, AliasChoices):
+        names = [c for c in alias.choices if isinstance(c, str)]
+        if names:
+            return names[0]
+    return PREFIX + field.upper()
+
+
+# pydantic's error types -> catalogue keys; anything else falls back to the generic text with pydantic's own.
+_ERRORS = {
+    "int_parsing": "config.int", "int_from_float": "config.int", "float_parsing": "config.number",
+    "greater_than_equal": "config.at_least", "greater_than": "config.above", "less_than_equal": "config.at_most",
+    "bool_parsing": "config.bool", "literal_error": "config.choice", "extra_forbidden": "config.unknown",
+}
+
+
+def dutch_errors(exc: ValidationError) -> str:
+    """One Dutch line per wrong setting, naming its environment variable and what it must be."""
+    lines = []
+    for error in exc.errors():
+        loc = error.get("loc") or ("",)
+        name = env_name(str(loc[0])) if loc[0] else ""
+        ctx: dict[str, Any] = dict(error.get("ctx") or {})
+        key = _ERRORS.get(error["type"])
+        raw = error.get("input")
+        shown = raw if isinstance(raw, str | int | float) else ""
+        if error["type"] == "value_error":
+            reason = str(ctx.get("error", error["msg"]))
+        elif key == "config.choice":
+            reason = t(key, choices=", ".join(EMBEDDING_BACKENDS) if loc[0] == "embedding_backend"
+                       else str(ctx.get("expected", "")))
+        elif key:
+            reason = t(key, limit=ctx.get("ge", ctx.get("gt", ctx.get("le", ""))))
+        else:
+            reason = t("config.invalid", detail=error["msg"])
+        if not name:
+            lines.append(reason)
+        elif shown != "":
+            lines.append(t("config.line", name=name, value=shown, reason=reason))
+        else:
+            lines.append(t("config.line_no_value", name=name, reason=reason))
+    return "\n".join(lines)
 
 
 @lru_cache(maxsize=1)

@@ -48,3 +48,7 @@ class ModelUnavailableError(WegwijzerError):
 
 class DatabaseError(WegwijzerError):
     """The database (WEGWIJZER_DATABASE_URL) cannot be reached, lacks pgvector, or refused a request."""
+
+
+class DatabaseUnavailableError(DatabaseError):
+    """The database cannot be reached now (down, restarting, network): a 503, not a 500; retried later."""

@@ -25,6 +25,64 @@ CATALOG: dict[str, dict[str, str]] = {
         "question.too_long": "Je vraag is te lang ({length} tekens). Houd het onder {limit} tekens.",
         "question.no_words": "Je vraag bevat geen woorden die ik kan opzoeken.",
         "question.top_k": "top_k moet een geheel getal tussen 1 en 20 zijn.",
+        # configuration errors (assistant/config.py): one line per wrong setting, naming its variable
+        "config.line": "{name} = '{value}': {reason}",
+        "config.line_no_value": "{name}: {reason}",
+        "config.int": "moet een geheel getal zijn.",
+        "config.number": "moet een getal zijn.",
+        "config.at_least": "moet minstens {limit} zijn.",
+        "config.above": "moet groter dan {limit} zijn.",
+        "config.at_most": "mag hoogstens {limit} zijn.",
+        "config.bool": "moet aan of uit zijn (1/0, ja/nee, aan/uit, true/false, on/off).",
+        "config.choice": "moet een van deze zijn: {choices}.",
+        "config.unknown": "bestaat niet als instelling.",
+        "config.invalid": "is ongeldig ({detail}).",
+        "config.too_long": "is {length} tekens lang; houd het onder {limit}.",
+        "config.too_many_questions": "bevat {count} vragen; de widget toont er hoogstens {limit}.",
+        "config.network": (
+            "moet een lijst van IP-adressen of netwerken zijn, gescheiden door komma's (zoals 10.0.0.5 of "
+            "10.0.0.0/24); '{item}' is geen van beide."
+        ),
+        "config.user_id": (
+            "moet een lijst van Telegram-gebruikersnummers zijn, gescheiden door komma's; '{item}' is geen getal."
+        ),
+        "config.audience_map": (
+            "moet per persoon 'gebruikersnummer:groep' zijn (meerdere groepen met |, personen gescheiden door "
+            "komma's), zoals 123:personeel,456:personeel|raad; '{item}' klopt niet."
+        ),
+        "config.http_url": "moet een http(s)-adres zijn, zoals https://wegwijzer.stad.be of http://localhost:11434/v1.",
+        "config.database_url": "moet een PostgreSQL-adres zijn, zoals postgresql://gebruiker:wachtwoord@host:5432/wegwijzer.",
+        "config.llm_model": (
+            "WEGWIJZER_LLM_URL is ingesteld, maar WEGWIJZER_LLM_MODEL niet: geef de naam van het model dat het "
+            "eindpunt moet gebruiken (bijvoorbeeld 'llama3.1:8b' bij Ollama)."
+        ),
+        "config.telegram_token_missing": (
+            "TELEGRAM_BOT_TOKEN is niet ingesteld: zet er het token in dat @BotFather voor je bot gaf."
+        ),
+        "config.telegram_token_shape": (
+            "TELEGRAM_BOT_TOKEN is misvormd: een bottoken ziet eruit als '123456789:AAE...' (cijfers, een "
+            "dubbelpunt, dan letters, cijfers, '-' of '_'; geen aanhalingstekens of spaties)."
+        ),
+        "config.telegram_refused": (
+            "Telegram weigerde TELEGRAM_BOT_TOKEN: het token is onbekend of ingetrokken, of "
+            "WEGWIJZER_TELEGRAM_API_URL wijst niet naar een Bot API-server."
+        ),
+        "config.telegram_api_url": (
+            "WEGWIJZER_TELEGRAM_API_URL moet een http(s)-adres zijn, zoals 'http://127.0.0.1:8081/bot'; "
+            "ingesteld is '{value}'."
+        ),
+        "config.telegram_nobody": (
+            "Niemand mag de Telegram-bot gebruiken: stel WEGWIJZER_TELEGRAM_ALLOWED_USERS in (Telegram-"
+            "gebruikersnummers, gescheiden door komma's) en/of WEGWIJZER_TELEGRAM_JOIN_CODE."
+        ),
+        "config.telegram_webhook_https": (
+            "WEGWIJZER_TELEGRAM_WEBHOOK_URL moet een https-adres zijn (Telegram roept alleen https-webhooks "
+            "aan); laat het leeg om met long polling te werken."
+        ),
+        "config.telegram_webhooks_missing": (
+            "De webhookmodus heeft python-telegram-bot[webhooks] (tornado) nodig en dat is niet geïnstalleerd; "
+            "installeer het of laat WEGWIJZER_TELEGRAM_WEBHOOK_URL leeg om te pollen."
+        ),
         # index / service state
         "index.missing": "Er is nog geen index. Een beheerder moet de documenten eerst indexeren.",
         "index.model_mismatch": (
@@ -854,7 +912,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "bot.checked_so_far": (
             "Wegwijzer schrijft verder. Elke zin verschijnt pas nadat hij is nagekeken tegen de bron…"
         ),
-        # ---- PostgreSQL (assistant/index/postgres.py, bots/localdb.py, `wegwijzer db`) ----
+        # ---- PostgreSQL (assistant/stores/pg.py, assistant/index/postgres/, bots/localdb.py, `wegwijzer db`) ----
         "db.unreachable": (
             "De databank {where} is niet bereikbaar ({reason}). Controleer WEGWIJZER_DATABASE_URL en of de "
             "PostgreSQL-server draait (een lokale server start je met `wegwijzer db start`)."
@@ -869,6 +927,10 @@ CATALOG: dict[str, dict[str, str]] = {
             "schemaversie {found}, deze versie kent {expected}). Werk Wegwijzer bij."
         ),
         "db.failed": "De databank gaf een fout: {reason}",
+        # ---- state layer (assistant/stores/): a database outage as the public sees it ----
+        "db.unavailable_public": (
+            "Wegwijzer kan zijn databank nu niet bereiken. Probeer het over enkele ogenblikken opnieuw."
+        ),
         "db.bad_url": "WEGWIJZER_DATABASE_URL moet beginnen met postgresql:// (gekregen: {url}).",
         "db.help": "een lokale PostgreSQL-server (met pgvector) beheren, en indexversies importeren of exporteren",
         "db.action_help": "wat er moet gebeuren: de lokale server beheren of een indexversie verplaatsen",

@@ -22,7 +22,7 @@ from scale import Kept
 def main(argv: list[str] | None = None) -> int:
     from assistant import index as idx
     from assistant.config import Settings
-    from assistant.index import postgres as pg
+    from assistant.index.postgres import reader as pg
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--keep", type=Path, required=True)

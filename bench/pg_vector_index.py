@@ -33,7 +33,7 @@ def _recall(found: list[list[int]], truth: list[list[int]], k: int) -> float:
 def main(argv: list[str] | None = None) -> int:
     from pgvector import Vector
 
-    from assistant.index import postgres as pg
+    from assistant.stores import pg
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--keep", type=Path, required=True)

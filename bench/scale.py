@@ -407,7 +407,8 @@ def bench_store(backend: str, n: int, content: Any, vectors: np.ndarray, questio
     if backend == "file":
         row["disk_mb"] = round(_dir_mb(index_dir / "versions" / version))
     else:
-        from assistant.index.postgres import _schema_of, database
+        from assistant.index.postgres.codec import schema_of as _schema_of
+        from assistant.stores.pg import database
 
         schema = _schema_of(version)
         row["disk_mb"] = round(database(url).rows(
@@ -620,7 +621,7 @@ def run(sizes: list[int], store_sizes: list[int], backends: list[str], url: str 
     import faiss
 
     from assistant.index import files
-    from assistant.index import postgres as pg
+    from assistant.index.postgres import store as pg
 
     vectors = []
     if sizes:

@@ -242,8 +242,9 @@ def _cmd_db(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     from assistant import index as idx
     from assistant.index.transfer import copy_version
+    from assistant.stores.factory import open_stores
 
-    if not settings.database_url:
+    if open_stores(settings).database is None:
         print(f"wegwijzer: {t('db.needs_url')}", file=sys.stderr)
         return 1
     files, database = idx.FileIndexStore(settings.index_dir), idx.open_store(settings)

@@ -29,6 +29,7 @@ from pathlib import Path
 from assistant.config import Settings
 from assistant.errors import WegwijzerError
 from assistant.hashing import hash_user
+from assistant.stores.factory import open_stores
 from assistant.stores.feedback import database_salt, local_salt
 from assistant.stores.sqlitefile import open_shared
 
@@ -259,7 +260,7 @@ class PostgresLimiter(_SharedLimiter):
     _STORE_ERRORS = (WegwijzerError,)
 
     def __init__(self, url: str, salt: Callable[[], str] | None = None) -> None:
-        from assistant.index.postgres import database
+        from assistant.stores.pg import database
 
         super().__init__(salt or (lambda: database_salt(url)))
         self.db = database(url)
@@ -282,6 +283,7 @@ class PostgresLimiter(_SharedLimiter):
 
 def open_limiter(settings: Settings) -> SQLiteLimiter | PostgresLimiter:
     """The limiter shared by every process that serves these settings."""
-    if settings.database_url:
-        return PostgresLimiter(settings.database_url)
+    db = open_stores(settings).database
+    if db is not None:
+        return PostgresLimiter(db.url)
     return SQLiteLimiter(settings.ratelimit_db)

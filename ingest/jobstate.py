@@ -260,7 +260,7 @@ class PostgresJobStore:
     """The job state as one row of the shared database; the runner claim is a session advisory lock."""
 
     def __init__(self, url: str) -> None:
-        from assistant.index.postgres import database
+        from assistant.stores.pg import database
 
         self.db = database(url)
         self._runner: Any = None
@@ -286,7 +286,7 @@ class PostgresJobStore:
             return after
 
     def claim_runner(self, timeout: float) -> bool:
-        from assistant.index.postgres import LOCK_RUNNER
+        from assistant.stores.pg import LOCK_RUNNER
 
         self._runner = self.db.try_lock(LOCK_RUNNER, timeout)
         return self._runner is not None
@@ -297,13 +297,16 @@ class PostgresJobStore:
             self._runner = None
 
     def runner_active(self) -> bool:
-        from assistant.index.postgres import LOCK_RUNNER
+        from assistant.stores.pg import LOCK_RUNNER
 
         return self._runner is not None or self.db.lock_held(LOCK_RUNNER)
 
 
 def open_jobs(settings: Settings) -> JobStore:
     """The job store the settings select: the shared database, or ``job.json`` in the index directory."""
-    if settings.database_url:
-        return PostgresJobStore(settings.database_url)
+    from assistant.stores.factory import open_stores
+
+    db = open_stores(settings).database
+    if db is not None:
+        return PostgresJobStore(db.url)
     return FileJobStore(settings.index_dir)

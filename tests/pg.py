@@ -21,7 +21,7 @@ def create_database(url: str) -> str:
 
 
 def drop_database(url: str, test_url: str) -> None:
-    from assistant.index import postgres
+    from assistant.stores import pg as postgres
 
     for (db_url, _), db in list(postgres._DATABASES.items()):
         if db_url == test_url:

@@ -21,7 +21,7 @@ from assistant.evaluation import read_questions
 from bots.web.app import create_app
 from bots.web.audience import request_audiences
 from ingest.build import ingest
-from tests.test_audience import NOTE, NOTE_TITLE, QUESTION, SECRET_WORDS, STAFF, add_note, sources
+from tests.test_audience import NOTE, NOTE_TITLE, QUESTION, SECRET_WORDS, STAFF, add_note
 
 pytestmark = pytest.mark.real_model
 

@@ -88,9 +88,9 @@ def test_settings_for_conversations_and_the_language_model() -> None:
     assert s.suggested_questions == ("Wat zijn pleinmakers?", "Wie is Levl?")
     assert not Settings.from_env({}).llm_enabled
     for env, needle in (({"WEGWIJZER_LLM_URL": "http://x/v1"}, "WEGWIJZER_LLM_MODEL"),
-                        ({"WEGWIJZER_LLM_URL": "llm:11434", "WEGWIJZER_LLM_MODEL": "m"}, "http(s)"),
-                        ({"WEGWIJZER_SUGGESTED_QUESTIONS": "a?|b?|c?|d?|e?"}, "at most 4"),
-                        ({"WEGWIJZER_CONVERSATION_MAX_TURNS": "0"}, "at least 1")):
+                        ({"WEGWIJZER_LLM_URL": "llm:11434", "WEGWIJZER_LLM_MODEL": "m"}, "http(s)-adres"),
+                        ({"WEGWIJZER_SUGGESTED_QUESTIONS": "a?|b?|c?|d?|e?"}, "hoogstens 4"),
+                        ({"WEGWIJZER_CONVERSATION_MAX_TURNS": "0"}, "MAX_TURNS = '0': moet minstens 1 zijn")):
         with pytest.raises(ConfigError, match=needle.replace("(", r"\(").replace(")", r"\)")):
             Settings.from_env(env)
 

@@ -169,7 +169,7 @@ def test_backend_setting_is_validated() -> None:
     for name in ("torch", "onnx", "onnx-int8", " ONNX-INT8 "):
         assert Settings.from_env({**env, "WEGWIJZER_EMBEDDING_BACKEND": name}).embedding_backend == \
             name.strip().lower()
-    with pytest.raises(ConfigError, match="WEGWIJZER_EMBEDDING_BACKEND must be one of onnx-int8, onnx, torch"):
+    with pytest.raises(ConfigError, match="'tensorflow': moet een van deze zijn: onnx-int8, onnx, torch"):
         Settings.from_env({**env, "WEGWIJZER_EMBEDDING_BACKEND": "tensorflow"})
     assert Settings.from_env({**env, "WEGWIJZER_EMBEDDING_THREADS": "2"}).embedding_threads == 2
     with pytest.raises(ConfigError, match="WEGWIJZER_EMBEDDING_THREADS"):

@@ -20,7 +20,7 @@ import pytest
 from assistant import Assistant
 from assistant import index as idx
 from assistant.config import REPO_ROOT, Settings
-from assistant.index.postgres import LOCK_INGEST, database
+from assistant.stores.pg import LOCK_INGEST, database
 from ingest.build import ingest
 
 from .fakes import FakeEmbedder
@@ -33,7 +33,8 @@ import os, sys, time
 from pathlib import Path
 
 from assistant.config import Settings
-from assistant.index import postgres
+from assistant.index.postgres import store as postgres
+from assistant.stores import pg
 from tests.fakes import FakeEmbedder
 
 data_dir, corpus_dir, url = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
@@ -65,10 +66,10 @@ if pause_at == "publish":
             if isinstance(query, str) and query.startswith("UPDATE wegwijzer.state SET current"):
                 park("publishing")
             return result
-    real_run = postgres.Database.run
+    real_run = pg.Database.run
     def run(self, work, retry=True):
         return real_run(self, lambda conn: work(Parking(conn)), retry)
-    postgres.Database.run = run
+    pg.Database.run = run
 
 from ingest.build import ingest
 ingest(settings, embedder=FakeEmbedder())

@@ -105,7 +105,7 @@ def test_each_vote_keeps_the_answer_that_was_shown(pg_settings: Settings) -> Non
 
 
 def test_a_database_of_the_previous_release_keeps_its_rows(pg_settings: Settings) -> None:
-    from assistant.index.postgres import Database
+    from assistant.stores.pg import Database
 
     url = pg_settings.database_url
     old = Database(url)  # the previous release: the first schema step only

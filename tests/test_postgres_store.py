@@ -21,7 +21,8 @@ from assistant import index as idx
 from assistant.config import Settings
 from assistant.errors import DatabaseError, IngestBusyError
 from assistant.index.lexical import bm25_matrix, bm25_weights
-from assistant.index.postgres import PostgresIndexStore, database
+from assistant.index.postgres import PostgresIndexStore
+from assistant.stores.pg import HNSW_EF_SEARCH, database
 from assistant.types import Page, Passage
 from ingest.build import ingest
 
@@ -142,7 +143,7 @@ def test_lexical_search_is_exact_where_it_prunes(pg_url: str, tmp_path: Path, mo
                                                  cached_apply: int) -> None:
     """MaxScore stops early and rescores few passages, or applies lists it holds in its cache; its top k must
     still be the exhaustive top k, and the scores of other passages asked afterwards must be exact."""
-    from assistant.index import postgres
+    from assistant.index.postgres import reader as postgres
 
     # small budgets, so that 3,000 passages take every path a million do
     monkeypatch.setattr(postgres, "FIRST_POSTINGS", 300)
@@ -180,7 +181,7 @@ def test_past_its_budget_lexical_search_bounds_its_work_and_keeps_the_top(pg_url
     """A question of very common words would fetch most of the index's postings; past the budget the common
     words' lists are left out and the best partial scores rescored: the scores it returns are exact and its
     top 10 is nearly the exhaustive one."""
-    from assistant.index import postgres
+    from assistant.index.postgres import reader as postgres
 
     monkeypatch.setattr(postgres, "FIRST_POSTINGS", 300)
     monkeypatch.setattr(postgres, "SHORT_LIST", 100)
@@ -245,7 +246,7 @@ def test_last_ingest_report_lives_in_the_database(pg_settings: Settings) -> None
 
 
 def test_migrations_are_idempotent_and_concurrent(pg_url: str) -> None:
-    from assistant.index import postgres
+    from assistant.stores import pg as postgres
 
     steps = ("CREATE TABLE wegwijzer.t1 (x int)", "ALTER TABLE wegwijzer.t1 ADD COLUMN y int")
     errors: list[BaseException] = []
@@ -323,7 +324,7 @@ def test_ivfflat_above_the_threshold_probes_the_versions_own_lists(pg_url: str,
     reader probes by the lists the version recorded (not by today's rule): with every list probed it finds the
     exact top k. A k
     larger than the probed lists hold still gets k rows (the scan goes on to further lists)."""
-    from assistant.index import postgres
+    from assistant.index.postgres import store as postgres
 
     monkeypatch.setattr(postgres, "VECTOR_INDEX_THRESHOLD", 500)
     monkeypatch.setattr(postgres, "IVF_ROWS_PER_LIST", 100)
@@ -334,7 +335,7 @@ def test_ivfflat_above_the_threshold_probes_the_versions_own_lists(pg_url: str,
     monkeypatch.setattr(postgres, "ivf_probes", lambda lists: lists)
     reader = store.open(version)
     assert reader.manifest.vector_index == "ivfflat"
-    indexes = _vector_indexes(pg_url, postgres._schema_of(version))
+    indexes = _vector_indexes(pg_url, postgres.schema_of(version))
     assert any("ivfflat" in d and "lists='8'" in d for d in indexes), indexes
     _check_neighbours(reader, content, 300)
     monkeypatch.setattr(postgres, "ivf_probes", lambda lists: 1)  # one list of eight: ~100 rows
@@ -347,7 +348,7 @@ def test_the_ivfflat_build_gets_the_memory_it_needs_on_a_server_with_little(pg_u
     """pgvector refuses to build IVFFlat when its k-means sample does not fit in maintenance_work_mem
     (PostgreSQL's default 64 MB is too little from about 850k passages of 384 dimensions). The writer raises it
     for the build; here the database allows 1 MB and the sample needs more."""
-    from assistant.index import postgres
+    from assistant.index.postgres import store as postgres
 
     monkeypatch.setattr(postgres, "VECTOR_INDEX_THRESHOLD", 500)
     monkeypatch.setattr(postgres, "IVF_ROWS_PER_LIST", 20)  # 40 lists: all 800 rows sampled, 1.2 MB
@@ -368,16 +369,16 @@ def test_versions_written_with_hnsw_are_still_read(pg_url: str, monkeypatch: pyt
     also when k exceeds ef_search (an HNSW scan returns at most ef_search rows unless the reader raises it)."""
     import dataclasses
 
-    from assistant.index import postgres
+    from assistant.index.postgres import store as postgres
 
     content = _random_content(800, dim=16)
     store = PostgresIndexStore(pg_url)
     version = store.write(content)
-    schema = postgres._schema_of(version)
+    schema = postgres.schema_of(version)
     database(pg_url).execute(f"CREATE INDEX ON {schema}.vectors USING hnsw (embedding vector_ip_ops) "
                              "WITH (m = 32, ef_construction = 80)")
     assert any("hnsw" in d for d in _vector_indexes(pg_url, schema))
     flat = store.open(version)
     reader = postgres.PostgresIndexReader(store.db, dataclasses.replace(flat.manifest, vector_index="hnsw"),
                                           schema, flat._dim)
-    _check_neighbours(reader, content, postgres.HNSW_EF_SEARCH + 100)
+    _check_neighbours(reader, content, HNSW_EF_SEARCH + 100)

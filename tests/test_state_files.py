@@ -17,10 +17,11 @@ from pathlib import Path
 import pytest
 
 from assistant.config import Settings
+from assistant.stores.audit import SqliteAuditStore
 from assistant.stores.conversation import SQLiteConversationStore, Turn
 from assistant.stores.feedback import FeedbackStore, hash_user, local_salt
+from assistant.stores.sessions import SessionRecord, SqliteSessionStore
 from bots.ratelimit import Limit, PostgresLimiter, SQLiteLimiter
-from bots.web.session import SignedOut, local_secret
 from ingest.jobstate import FileJobStore, JobQueue, new_job
 
 ADDRESS = "203.0.113.77"
@@ -51,19 +52,21 @@ def test_every_state_file_is_0600_in_a_0700_folder(tmp_path: Path, open_umask: N
     feedback.record_answer("a1", "web", "Wat zijn pleinmakers?", True, [])
     conversations = SQLiteConversationStore(data / "conversations.sqlite3")
     conversations.append("gesprek-12345678", Turn(question="Wat zijn pleinmakers?", query="pleinmakers"))
-    signed_out = SignedOut(data / "admin_sessions.sqlite3")
-    signed_out.add("sessie-1", 4_000_000_000)
+    sessions = SqliteSessionStore(data / "admin_sessions.sqlite3")
+    sessions.create(SessionRecord("sessie-1", "beheertoken", "beheertoken", ("beheerder",), (), 4e9, 1e9))
+    sessions.secret()
+    audit = SqliteAuditStore(data / "audit.sqlite3")
+    audit.record("beheertoken", "beheerder", "upload", "nota.pdf", address=ADDRESS)
     limiter = SQLiteLimiter(data / "ratelimit.sqlite3")
     assert limiter.hit(LIMIT, ADDRESS).allowed
     local_salt(data)
-    local_secret(data / "admin_session.key")
     jobs = FileJobStore(data / "index")
     jobs.update(lambda q: JobQueue(current=new_job("web")))
     jobs.update(lambda q: JobQueue(current=new_job("watch")))  # a second write replaces the file: still 0600
 
     databases = [data / n for n in ("feedback.sqlite3", "conversations.sqlite3", "admin_sessions.sqlite3",
-                                    "ratelimit.sqlite3")]
-    files = [*databases, data / "feedback.salt", data / "admin_session.key", data / "index" / "job.json"]
+                                    "ratelimit.sqlite3", "audit.sqlite3")]
+    files = [*databases, data / "feedback.salt", data / "index" / "job.json"]
     for db in databases:
         side = _side_files(db)
         assert side, f"{db.name}: WAL mode should have made -wal/-shm files"
@@ -71,7 +74,7 @@ def test_every_state_file_is_0600_in_a_0700_folder(tmp_path: Path, open_umask: N
     for path in files:
         assert mode(path) == 0o600, f"{path.name}: {mode(path):o}"
     assert mode(data) == 0o700 and mode(data.parent) == 0o700 and mode(data / "index") == 0o700
-    for store in (feedback, conversations, signed_out, limiter):
+    for store in (feedback, conversations, sessions, limiter, audit):
         store.close()
 
 
@@ -136,7 +139,7 @@ def test_raw_addresses_of_an_older_version_are_dropped(tmp_path: Path) -> None:
 
 
 def test_postgres_rate_limits_hold_no_client_address(pg_settings: Settings) -> None:
-    from assistant.index.postgres import database
+    from assistant.stores.pg import database
 
     db = database(pg_settings.database_url)
     # an older version's table with a raw address in it

@@ -562,8 +562,8 @@ def test_handler_error_is_logged_and_the_person_told(api: FakeBotAPI, start_bot:
 # ---------------------------------------------------------------- settings
 
 
-@pytest.mark.parametrize("token, reason", [("", "not set"), ("geen-token", "malformed"),
-                                           ("123:abc def", "malformed")])
+@pytest.mark.parametrize("token, reason", [("", "niet ingesteld"), ("geen-token", "misvormd"),
+                                           ("123:abc def", "misvormd")])
 def test_bad_token_fails_at_startup(tmp_path: Path, token: str, reason: str) -> None:
     settings = Settings(data_dir=tmp_path, corpus_dir=tmp_path, telegram_token=token,
                         telegram_allowed_users=frozenset({ALICE}))
@@ -602,7 +602,7 @@ def writable(tmp_path: Path, models_dir: Path, real_index_settings: Settings, ap
     shutil.copytree(real_index_settings.corpus_dir, corpus)
     return Settings(data_dir=data, corpus_dir=corpus, telegram_token=TOKEN, telegram_api_url=api.base_url,
                     telegram_allowed_users=frozenset({ALICE}), telegram_admin_users=frozenset({ADMIN}),
-                    max_upload_bytes=256 * 1024)
+                    max_upload_mb=256 / 1024)
 
 
 def test_an_admin_adds_a_document_and_hears_its_passage_count(api: FakeBotAPI, start_bot: StartBot,
@@ -705,7 +705,7 @@ def test_a_generated_answer_shows_only_checked_sentences_and_ends_marked(
 
     with StubLLM(supported_and_injected) as stub:
         stub.chunk_delay_s = 0.1
-        settings = replace(bot_settings, llm_url=stub.url, llm_model="stub", llm_timeout_s=30.0)
+        settings = bot_settings.with_(llm_url=stub.url, llm_model="stub", llm_timeout_s=30.0)
         assistant = Assistant.load(index_dir=real_index_settings.index_dir, settings=settings,
                                    embedder=real_embedder, follow=False,
                                    conversations=SQLiteConversationStore(tmp_path / "conv.sqlite3"))
@@ -739,7 +739,7 @@ def test_a_generated_answer_shows_only_checked_sentences_and_ends_marked(
 
 def test_start_opens_with_the_ai_notice_and_links_the_transparency_page(
         api: FakeBotAPI, start_bot: StartBot, bot_settings: Settings) -> None:
-    start_bot(settings=replace(bot_settings, public_url="https://wegwijzer.stad.test"))
+    start_bot(settings=bot_settings.with_(public_url="https://wegwijzer.stad.test"))
     api.message("/start", ALICE)
     welcome = api.wait_sent(ALICE)[0]
     text = plain(welcome)
@@ -752,7 +752,7 @@ def test_start_opens_with_the_ai_notice_and_links_the_transparency_page(
 
 def test_a_municipalitys_own_notice_replaces_the_catalogues(api: FakeBotAPI, start_bot: StartBot,
                                                             bot_settings: Settings) -> None:
-    start_bot(settings=replace(bot_settings, ai_notice="Je praat met <een> robot van Stad Voorbeeld."))
+    start_bot(settings=bot_settings.with_(ai_notice="Je praat met <een> robot van Stad Voorbeeld."))
     api.message("/start", ALICE)
     welcome = api.wait_sent(ALICE)[0]
     assert "Je praat met <een> robot van Stad Voorbeeld." in plain(welcome)

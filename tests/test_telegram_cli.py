@@ -45,8 +45,8 @@ def api() -> Iterator[FakeBotAPI]:
         yield server
 
 
-@pytest.mark.parametrize("token, words", [("", "TELEGRAM_BOT_TOKEN is not set"),
-                                          ("dit-is-geen-token", "TELEGRAM_BOT_TOKEN is malformed")])
+@pytest.mark.parametrize("token, words", [("", "TELEGRAM_BOT_TOKEN is niet ingesteld"),
+                                          ("dit-is-geen-token", "TELEGRAM_BOT_TOKEN is misvormd")])
 def test_missing_or_malformed_token_fails_with_a_sentence(tmp_path: Path, token: str, words: str) -> None:
     result = _run(_env(TELEGRAM_BOT_TOKEN=token, WEGWIJZER_DATA_DIR=str(tmp_path),
                        WEGWIJZER_TELEGRAM_ALLOWED_USERS=str(ALICE)))
@@ -61,7 +61,7 @@ def test_token_refused_by_telegram_fails_with_a_sentence(tmp_path: Path, api: Fa
     result = _run(_env(TELEGRAM_BOT_TOKEN=other, WEGWIJZER_TELEGRAM_API_URL=api.base_url,
                        WEGWIJZER_DATA_DIR=str(tmp_path), WEGWIJZER_TELEGRAM_ALLOWED_USERS=str(ALICE)))
     assert result.returncode == 1
-    assert "Telegram refused TELEGRAM_BOT_TOKEN" in result.stderr and "Traceback" not in result.stderr
+    assert "Telegram weigerde TELEGRAM_BOT_TOKEN" in result.stderr and "Traceback" not in result.stderr
     assert other not in result.stderr
 
 

@@ -47,7 +47,7 @@ def assert_error(response: Any, status: int, code: str | None = None) -> str:
 
 @pytest.fixture
 def web_settings(fake_index: Settings) -> Settings:
-    return fake_index.with_(cors_origins=(ORIGIN,), admin_token=TOKEN, max_upload_bytes=64 * 1024)
+    return fake_index.with_(cors_origins=(ORIGIN,), admin_token=TOKEN, max_upload_mb=64 / 1024)
 
 
 @pytest.fixture

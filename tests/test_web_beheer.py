@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 
 from assistant.config import Settings
 from assistant.messages import t
+from assistant.stores.factory import open_stores
 from assistant.stores.feedback import Shown
 from bots.web import create_app
 from bots.web.session import COOKIE, Sessions
@@ -36,7 +37,7 @@ XSS = '<img src=x onerror="alert(1)">'
 
 @pytest.fixture
 def beheer_settings(fake_index: Settings) -> Settings:
-    return fake_index.with_(admin_token=TOKEN, max_upload_bytes=256 * 1024, upload_rate_limit=0)
+    return fake_index.with_(admin_token=TOKEN, max_upload_mb=256 / 1024, upload_rate_limit=0)
 
 
 def _client(settings: Settings, embedder: Any, **kwargs: Any) -> TestClient:
@@ -152,7 +153,7 @@ def test_sign_in_sets_a_strict_session_cookie(client: TestClient, beheer_setting
 
     r = client.post("/beheer/api/login", json={"token": TOKEN})
     cookie = set_cookie(r)
-    assert cookie.startswith(f"{COOKIE}=v1.")
+    assert cookie.startswith(f"{COOKIE}=v2.")
     flags = [part.strip().lower() for part in cookie.split(";")]
     assert "httponly" in flags and "samesite=strict" in flags and "path=/beheer" in flags
     assert f"max-age={beheer_settings.admin_session_minutes * 60}" in flags
@@ -232,11 +233,11 @@ def test_a_tampered_cookie_signs_out(client: TestClient) -> None:
     sign_in(client)
     value = client.cookies.get(COOKIE)
     assert value is not None
-    version, sid, expires, signature = value.split(".")
-    forged = [f"{version}.{sid}.{int(expires) + 86400}.{signature}",  # a longer life
-              f"{version}.{sid[:-1]}{'B' if sid.endswith('A') else 'A'}.{expires}.{signature}",  # another session id
-              f"{version}.{sid}.{expires}.{signature[:-2]}xx",  # a made-up signature
-              f"{version}.{sid}.{expires}", "", "v1...", "v1." + "x" * 300]
+    version, sid, signature = value.split(".")
+    forged = [f"{version}.{sid[:-1]}{'B' if sid.endswith('A') else 'A'}.{signature}",  # another session id
+              f"{version}.{sid}.{signature[:-2]}xx",  # a made-up signature
+              f"{version}.{sid}", f"v1.{sid}.{int(time.time()) + 3600}.{signature}",  # the old shape
+              "", "v2..", "v2." + "x" * 300]
     for bad in forged:
         client.cookies.clear()
         client.cookies.set(COOKIE, bad, path="/beheer")
@@ -245,7 +246,7 @@ def test_a_tampered_cookie_signs_out(client: TestClient) -> None:
 
 
 def test_an_expired_session_signs_out(client: TestClient, beheer_settings: Settings) -> None:
-    sessions = Sessions(beheer_settings.data_dir, TOKEN, 60.0, beheer_settings.admin_sessions_db)
+    sessions = Sessions(open_stores(beheer_settings).sessions(), TOKEN, 60.0)
     old, _ = sessions.issue(now=time.time() - 61)
     fresh, _ = sessions.issue()
     client.cookies.set(COOKIE, old, path="/beheer")

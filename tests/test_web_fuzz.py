@@ -47,7 +47,7 @@ def fuzz_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     base = tmp_path_factory.mktemp("fuzz")
     shutil.copytree(CORPUS, base / "corpus")
     s = Settings(data_dir=base / "data", corpus_dir=base / "corpus", admin_token=TOKEN,
-                 max_upload_bytes=256 * 1024, ask_rate_limit=0, upload_rate_limit=0)  # fuzz, not throttle
+                 max_upload_mb=256 / 1024, ask_rate_limit=0, upload_rate_limit=0)  # fuzz, not throttle
     embedder = FakeEmbedder()
     ingest(s, embedder=embedder)
     app = create_app(s, embedder=embedder, jobs=Reindexer(s, embedder_factory=FakeEmbedder))

@@ -180,7 +180,7 @@ def test_relative_location(location: str, expected: str) -> None:
 @pytest.fixture
 def live(fake_index: Settings, fake_embedder: Any) -> Iterator[ServerThread]:
     settings = fake_index.with_(admin_token=TOKEN, header_timeout_s=1.0, body_timeout_s=1.0,
-                                max_upload_bytes=50 * 1024 * 1024)
+                                max_upload_mb=50)
     with ServerThread(create_app(settings, embedder=fake_embedder), **uvicorn_options(settings)) as server:
         yield server
 
@@ -330,9 +330,9 @@ def test_hardening_settings_are_read_and_checked() -> None:
     defaults = Settings.from_env({})
     assert (defaults.ask_rate_limit, defaults.question_retention_days, defaults.trusted_proxies) == (30, 90, ())
     for name, value, needle in [("WEGWIJZER_TRUSTED_PROXIES", "10.0.0.5, proxy.intern", "'proxy.intern'"),
-                                ("WEGWIJZER_ASK_RATE_LIMIT", "-1", "at least 0"),
-                                ("WEGWIJZER_HEADER_TIMEOUT_S", "nan", "at least"),
-                                ("WEGWIJZER_BODY_TIMEOUT_S", "veel", "number of seconds"),
-                                ("WEGWIJZER_QUESTION_RETENTION_DAYS", "0", "at least 1")]:
+                                ("WEGWIJZER_ASK_RATE_LIMIT", "-1", "moet minstens 0 zijn"),
+                                ("WEGWIJZER_HEADER_TIMEOUT_S", "nan", "moet minstens 0.1 zijn"),
+                                ("WEGWIJZER_BODY_TIMEOUT_S", "veel", "moet een getal zijn"),
+                                ("WEGWIJZER_QUESTION_RETENTION_DAYS", "0", "moet minstens 1 zijn")]:
         with pytest.raises(ConfigError, match=needle):
             Settings.from_env({name: value})

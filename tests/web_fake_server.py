@@ -28,7 +28,7 @@ def main(argv: list[str]) -> None:
     data_dir, corpus_dir, token = Path(argv[0]), Path(argv[1]), argv[2]
     limit_mb = int(os.environ.get("WEGWIJZER_MAX_UPLOAD_MB") or 20)
     settings = Settings(data_dir=data_dir, corpus_dir=corpus_dir, admin_token=token,
-                        max_upload_bytes=limit_mb * 1024 * 1024)
+                        max_upload_mb=limit_mb)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))

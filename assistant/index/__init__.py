@@ -26,10 +26,13 @@ __all__ = [
 
 def open_store(settings: Settings) -> IndexStore:
     """The index store the settings select: PostgreSQL when ``database_url`` is set, else the data directory."""
-    if settings.database_url:
+    from assistant.stores.factory import open_stores
+
+    db = open_stores(settings).database
+    if db is not None:
         from assistant.index.postgres import PostgresIndexStore
 
-        return PostgresIndexStore(settings.database_url)
+        return PostgresIndexStore(db.url)
     return FileIndexStore(settings.index_dir)
 
 

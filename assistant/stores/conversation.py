@@ -247,7 +247,7 @@ class PostgresConversationStore(_Expiring):
 
     def __init__(self, url: str, ttl_s: float = 3600.0, max_turns: int = 20, cleanup_s: float = 600.0) -> None:
         super().__init__(ttl_s, max_turns, cleanup_s)
-        from assistant.index.postgres import database  # psycopg is imported by its one owner, and only when used
+        from assistant.stores.pg import database  # psycopg is imported by its one owner, and only when used
 
         self.db = database(url)
 
@@ -304,10 +304,6 @@ class PostgresConversationStore(_Expiring):
 
 def open_conversations(settings: Settings) -> ConversationStore:
     """The conversation store for these settings: the shared database when one is set, else SQLite."""
-    if settings.database_url:
-        return PostgresConversationStore(settings.database_url, ttl_s=settings.conversation_ttl_s,
-                                         max_turns=settings.conversation_max_turns,
-                                         cleanup_s=settings.conversation_cleanup_s)
-    return SQLiteConversationStore(settings.conversations_db, ttl_s=settings.conversation_ttl_s,
-                                   max_turns=settings.conversation_max_turns,
-                                   cleanup_s=settings.conversation_cleanup_s)
+    from assistant.stores.factory import open_stores
+
+    return open_stores(settings).conversations()

@@ -666,7 +666,7 @@ class PostgresFeedbackStore(FeedbackStore):
     """The feedback store in the shared database: same behaviour and API as the SQLite one."""
 
     def __init__(self, url: str, retention_days: int | None = None) -> None:  # noqa: D107 - no SQLite file here
-        from assistant.index.postgres import database
+        from assistant.stores.pg import database
 
         self.db = database(url)
         self.path = Path(self.db.describe())  # for log lines
@@ -800,21 +800,20 @@ class PostgresFeedbackStore(FeedbackStore):
 
 def open_feedback(settings: Settings, retention: bool = True) -> FeedbackStore:
     """The feedback store the settings select: the shared database, or ``feedback.sqlite3`` in the data dir."""
-    days = settings.question_retention_days if retention else None
-    if settings.database_url:
-        return PostgresFeedbackStore(settings.database_url, retention_days=days)
-    return FeedbackStore(settings.feedback_db, retention_days=days)
+    from assistant.stores.factory import open_stores
+
+    return open_stores(settings).feedback(retention)
 
 
 def database_salt(url: str) -> str:
     """The pseudonym salt kept in the database at ``url`` (created once), shared by every replica."""
-    from assistant.index.postgres import database
+    from assistant.stores.pg import database
 
     return str(database(url).add_meta("feedback_salt", secrets.token_hex(32)))
 
 
 def client_salt(settings: Settings) -> str:
     """The secret that salts client pseudonyms: shared by every worker, and with a database by every replica."""
-    if settings.database_url:
-        return database_salt(settings.database_url)
-    return local_salt(settings.data_dir)
+    from assistant.stores.factory import open_stores
+
+    return open_stores(settings).client_salt()

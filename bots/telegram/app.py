@@ -24,6 +24,7 @@ from telegram.ext import (
 
 from assistant.config import Settings
 from assistant.errors import ConfigError
+from assistant.messages import t
 from assistant.stores.feedback import open_feedback
 from ingest.jobs import Reindexer
 
@@ -54,23 +55,18 @@ def check_settings(settings: Settings) -> None:
     """Fail at startup, with a sentence an operator understands, on settings the bot cannot run with."""
     token = settings.telegram_token
     if not token:
-        raise ConfigError("TELEGRAM_BOT_TOKEN is not set: put the token @BotFather gave for your bot in it.")
+        raise ConfigError(t("config.telegram_token_missing"))
     if not TOKEN_SHAPE.fullmatch(token):
-        raise ConfigError("TELEGRAM_BOT_TOKEN is malformed: a bot token looks like '123456789:AAE...' "
-                          "(digits, a colon, then letters, digits, '-' or '_'; no quotes or spaces).")
+        raise ConfigError(t("config.telegram_token_shape"))
     if urlsplit(settings.telegram_api_url).scheme not in ("http", "https"):
-        raise ConfigError("WEGWIJZER_TELEGRAM_API_URL must be an http(s) URL such as "
-                          f"'http://127.0.0.1:8081/bot', got {settings.telegram_api_url!r}.")
+        raise ConfigError(t("config.telegram_api_url", value=settings.telegram_api_url))
     if not (settings.telegram_allowed_users or settings.telegram_join_code or settings.telegram_admin_users):
-        raise ConfigError("Nobody may use the Telegram bot: set WEGWIJZER_TELEGRAM_ALLOWED_USERS "
-                          "(comma-separated Telegram user ids) and/or WEGWIJZER_TELEGRAM_JOIN_CODE.")
+        raise ConfigError(t("config.telegram_nobody"))
     if settings.telegram_webhook_url:
         if urlsplit(settings.telegram_webhook_url).scheme != "https":
-            raise ConfigError("WEGWIJZER_TELEGRAM_WEBHOOK_URL must be an https URL (Telegram only calls "
-                              "https webhooks); leave it empty to use long polling.")
+            raise ConfigError(t("config.telegram_webhook_https"))
         if not webhooks_available():
-            raise ConfigError("Webhook mode needs python-telegram-bot[webhooks] (tornado), which is not "
-                              "installed; install it or leave WEGWIJZER_TELEGRAM_WEBHOOK_URL empty to poll.")
+            raise ConfigError(t("config.telegram_webhooks_missing"))
 
 
 def _salt(token: str) -> str:
@@ -83,8 +79,7 @@ def _file_url(api_url: str) -> str:
     return api_url[: -len("/bot")] + "/file/bot" if api_url.endswith("/bot") else api_url
 
 
-REFUSED_TOKEN = ("Telegram refused TELEGRAM_BOT_TOKEN: the token is unknown or revoked, or "
-                 "WEGWIJZER_TELEGRAM_API_URL does not point at a Bot API server.")
+REFUSED_TOKEN = t("config.telegram_refused")
 
 
 class _Application(Application):  # type: ignore[type-arg]

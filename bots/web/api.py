@@ -403,6 +403,7 @@ def healthz() -> dict[str, str]:
 @router.get("/readyz", tags=["beheer"], summary="Is er een index geladen?",
             responses={503: {"model": ErrorBody, "description": "Nog niet klaar"}})
 def readyz(ctx: Ctx) -> dict[str, Any]:
+    ctx.check_database()  # 503 while the database is down, so a load balancer drains this replica
     assistant = ctx.assistant()  # 503 with the reason when not ready
     return {"status": "ready", "index_version": assistant.version}
 

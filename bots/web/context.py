@@ -12,10 +12,12 @@ from fastapi import Depends, Request
 from assistant import Assistant
 from assistant import index as idx
 from assistant.config import Settings
-from assistant.errors import IndexNotFoundError, ModelMismatchError, WegwijzerError
+from assistant.errors import DatabaseUnavailableError, IndexNotFoundError, ModelMismatchError, WegwijzerError
 from assistant.messages import t
 from assistant.model.embedding import Embedder, embedder_for
-from assistant.stores.feedback import client_salt, hash_user, open_feedback
+from assistant.stores.audit import AuditStore
+from assistant.stores.factory import open_stores
+from assistant.stores.feedback import hash_user
 from bots.ratelimit import open_limiter
 from ingest.jobs import Reindexer
 
@@ -47,17 +49,35 @@ class WebContext:
         self.problem = ""  # why the service is not ready, in Dutch
         self.problem_code = ""
         # With WEGWIJZER_DATABASE_URL all of these live in the shared database: a replica keeps no state.
+        self.stores = open_stores(settings)
         self.index = idx.open_store(settings)
-        self.store = open_feedback(settings)
+        self.store = self.stores.feedback()
         self.metrics = Metrics(self.store.counts)
         if assistant is not None and getattr(assistant, "observer", None) is None:
             assistant.observer = self.metrics  # generated answers are counted in /metrics
         self.limiter = open_limiter(settings)
         self._salt = ""
         self.jobs = jobs or Reindexer(settings)
-        self.sessions = Sessions(settings.data_dir, settings.admin_token, settings.admin_session_minutes * 60.0,
-                                 settings.admin_sessions_db)
+        self.sessions = Sessions(self.stores.sessions(), settings.admin_token,
+                                 settings.admin_session_minutes * 60.0)
+        self._audit: AuditStore | None = None
         self._index_store: idx.IndexStore | None = None
+
+    @property
+    def audit(self) -> AuditStore:
+        """The audit trail in the configured store, opened on first use."""
+        if self._audit is None:
+            self._audit = self.stores.audit()
+        return self._audit
+
+    def check_database(self) -> None:
+        """A 503 with a Dutch reason while the database cannot be reached (nothing to check without one)."""
+        try:
+            self.stores.check()
+        except DatabaseUnavailableError as exc:
+            log.warning("database unavailable: %s", exc)
+            raise ApiError(503, "database_unavailable", t("db.unavailable_public"),
+                           headers={"Retry-After": "5"}) from exc
 
     def index_store(self) -> idx.IndexStore:
         """The index store (versions, manifests, last ingest), opened on first use."""
@@ -68,7 +88,7 @@ class WebContext:
     def client_ref(self, address: str) -> str:
         """A pseudonym for a client address (salted with a secret kept in the data directory)."""
         if not self._salt:
-            self._salt = client_salt(self.settings)
+            self._salt = self.stores.client_salt()
         return hash_user(address, self._salt)
 
     def open(self) -> None:
@@ -82,6 +102,9 @@ class WebContext:
         self.metrics.close()
         self.limiter.close()
         self.sessions.close()
+        if self._audit is not None:
+            self._audit.close()
+            self._audit = None
         if self._owns_assistant:
             with self._lock:
                 assistant, self._assistant = self._assistant, None

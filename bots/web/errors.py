@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assistant.errors import (
+    DatabaseUnavailableError,
     IndexNotFoundError,
     IngestBusyError,
     InvalidQuestionError,
@@ -194,6 +195,12 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(IngestBusyError)
     async def _busy(request: Request, exc: IngestBusyError) -> Response:
         return error_response(request, 409, "index_busy", t("index.busy"))
+
+    @app.exception_handler(DatabaseUnavailableError)
+    async def _database_down(request: Request, exc: DatabaseUnavailableError) -> Response:
+        log.warning("database unavailable: %s", exc)
+        return error_response(request, 503, "database_unavailable", t("db.unavailable_public"),
+                              headers={"Retry-After": "5"})
 
     @app.exception_handler(WegwijzerError)
     async def _wegwijzer(request: Request, exc: WegwijzerError) -> Response:

@@ -1,14 +1,15 @@
-"""Admin page sessions: a signed cookie every worker accepts, a CSRF token per session, sign-out that sticks.
+"""Admin page sessions: a signed cookie that names a session record in the state store, a CSRF token per
+session, sign-out that ends it everywhere.
 
-A sign-in with the admin token gives the cookie ``v1.<session id>.<expiry>.<signature>``; the
-signature is HMAC-SHA256 under a key derived from a random secret kept in the data directory (created
-once, like the feedback salt) and from the admin token itself, so changing ``WEGWIJZER_ADMIN_TOKEN``
-signs everybody out. Nothing per session is stored while it is valid; at sign-out its id goes into a
-small SQLite table shared by the workers (until it would have expired anyway), so a copied cookie
-stops working too.
+A sign-in makes a session record (``assistant.stores.sessions``: who, their roles and groups, until when) in
+the configured store and gives the cookie ``v2.<session id>.<signature>``; the signature is HMAC-SHA256
+under a key derived from a random secret kept in the same store and from the admin token, so changing
+``WEGWIJZER_ADMIN_TOKEN`` signs everybody out. Every request reads the record: with PostgreSQL a session
+made on one replica is valid on every other, and a sign-out (the record ends) is refused by all of them, a
+copied cookie too. A sign-in with the admin token is subject "beheertoken" with role "beheerder".
 
 State-changing requests carry the session's CSRF token in the ``X-CSRF-Token`` header; it is an HMAC
-of the session id, so it needs no storage either, and it is compared in constant time. SameSite=Strict
+of the session id, so it needs no storage, and it is compared in constant time. SameSite=Strict
 alone is not enough: it does not cover same-site subdomains, and older browsers ignore it.
 """
 
@@ -17,25 +18,17 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import logging
-import os
 import secrets
-import sqlite3
-import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
-from assistant.stores.sqlitefile import open_shared
-from assistant.stores.statefiles import create_private, private_file, private_folder
-
-log = logging.getLogger(__name__)
+from assistant.stores.sessions import ADMIN_ROLE, ADMIN_TOKEN_SUBJECT, SessionRecord, SessionStore
 
 COOKIE = "wegwijzer_beheer"
 COOKIE_PATH = "/beheer"
 CSRF_HEADER = "x-csrf-token"
-SECRET_FILE = "admin_session.key"
-VERSION = "v1"
+SECRET_FILE = "admin_session.key"  # before the state layer; adopted by the SQLite session store
+VERSION = "v2"
 
 
 @dataclass(frozen=True)
@@ -43,78 +36,23 @@ class Session:
     sid: str
     expires_at: int
     csrf: str
-
-
-def local_secret(path: Path) -> bytes:
-    """32 random bytes kept in ``path`` (mode 0600), created once; racing workers all read the winner's."""
-    try:
-        secret = bytes.fromhex(path.read_text(encoding="ascii").strip())
-        private_file(path)
-        return secret
-    except FileNotFoundError:
-        pass
-    private_folder(path.parent)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    tmp.unlink(missing_ok=True)
-    create_private(tmp, secrets.token_hex(32))
-    try:
-        os.link(tmp, path)  # atomic and exclusive
-    except FileExistsError:
-        pass
-    finally:
-        tmp.unlink(missing_ok=True)
-    return bytes.fromhex(path.read_text(encoding="ascii").strip())
+    subject: str = ADMIN_TOKEN_SUBJECT
+    display_name: str = ADMIN_TOKEN_SUBJECT
+    roles: tuple[str, ...] = (ADMIN_ROLE,)
+    groups: tuple[str, ...] = ()
 
 
 def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
-class SignedOut:
-    """Session ids that were signed out before they expired; one SQLite file for every worker."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self._lock = threading.Lock()
-        self._con: sqlite3.Connection | None = None
-
-    def _connect(self) -> sqlite3.Connection:
-        if self._con is None:
-            con = open_shared(self.path, synchronous=None)
-            con.execute("CREATE TABLE IF NOT EXISTS signed_out (sid TEXT PRIMARY KEY, expires_at REAL NOT NULL)")
-            self._con = con
-        return self._con
-
-    def add(self, sid: str, expires_at: float) -> None:
-        with self._lock:
-            con = self._connect()
-            con.execute("INSERT OR REPLACE INTO signed_out VALUES (?, ?)", (sid, expires_at))
-            con.execute("DELETE FROM signed_out WHERE expires_at < ?", (time.time(),))
-
-    def __contains__(self, sid: object) -> bool:
-        with self._lock:
-            try:
-                row = self._connect().execute("SELECT 1 FROM signed_out WHERE sid = ?", (sid,)).fetchone()
-            except sqlite3.Error as exc:  # fail closed: an unreadable list means nobody is signed in
-                log.warning("cannot read the signed-out admin sessions (%s): %s", self.path, exc)
-                return True
-        return row is not None
-
-    def close(self) -> None:
-        with self._lock:
-            if self._con is not None:
-                self._con.close()
-                self._con = None
-
-
 class Sessions:
-    """Issues and checks admin sessions for one admin token; usable from any worker process."""
+    """Issues and checks admin sessions for one admin token; usable from any worker process and replica."""
 
-    def __init__(self, data_dir: Path, admin_token: str, lifetime_s: float, signed_out_db: Path) -> None:
-        self.data_dir = Path(data_dir)
+    def __init__(self, store: SessionStore, admin_token: str, lifetime_s: float) -> None:
+        self.store = store
         self.admin_token = admin_token
         self.lifetime_s = lifetime_s
-        self.signed_out = SignedOut(signed_out_db)
         self._key: bytes | None = None
 
     @property
@@ -123,9 +61,8 @@ class Sessions:
 
     def _signing_key(self) -> bytes:
         if self._key is None:
-            secret = local_secret(self.data_dir / SECRET_FILE)
             token = hashlib.sha256(self.admin_token.encode()).digest()
-            self._key = hmac.new(secret, b"wegwijzer-beheer-session|" + token, hashlib.sha256).digest()
+            self._key = hmac.new(self.store.secret(), b"wegwijzer-beheer-session|" + token, hashlib.sha256).digest()
         return self._key
 
     def _sign(self, text: str) -> str:
@@ -134,13 +71,20 @@ class Sessions:
     def token_matches(self, given: str) -> bool:
         return self.enabled and hmac.compare_digest(given.encode("utf-8", "replace"), self.admin_token.encode())
 
-    def issue(self, now: float | None = None) -> tuple[str, Session]:
-        """A new session: (cookie value, session)."""
+    def issue(self, now: float | None = None, *, subject: str = ADMIN_TOKEN_SUBJECT, display_name: str = "",
+              roles: tuple[str, ...] = (ADMIN_ROLE,), groups: tuple[str, ...] = ()) -> tuple[str, Session]:
+        """A new session, recorded in the store: (cookie value, session). Without arguments: the admin token's."""
         now = time.time() if now is None else now
         sid = secrets.token_urlsafe(18)
-        expires = int(now + self.lifetime_s)
-        body = f"{VERSION}.{sid}.{expires}"
-        return f"{body}.{self._sign(body)}", Session(sid, expires, self._csrf(sid))
+        record = SessionRecord(sid, subject, display_name or subject, tuple(roles), tuple(groups),
+                               now + self.lifetime_s, now)
+        self.store.create(record)
+        body = f"{VERSION}.{sid}"
+        return f"{body}.{self._sign(body)}", self._session(record)
+
+    def _session(self, record: SessionRecord) -> Session:
+        return Session(record.sid, int(record.expires_at), self._csrf(record.sid), record.subject,
+                       record.display_name, record.roles, record.groups)
 
     def _csrf(self, sid: str) -> str:
         return self._sign(f"csrf.{sid}")
@@ -150,31 +94,27 @@ class Sessions:
         if not self.enabled or not cookie or len(cookie) > 200:
             return None
         parts = cookie.split(".")
-        if len(parts) != 4 or parts[0] != VERSION or not parts[2].isdigit():
+        if len(parts) != 3 or parts[0] != VERSION or not parts[1]:
             return None
         try:
-            body = ".".join(parts[:3])
+            body = ".".join(parts[:2])
             body.encode("ascii")
         except UnicodeEncodeError:
             return None
-        if not hmac.compare_digest(parts[3].encode("ascii", "replace"), self._sign(body).encode("ascii")):
+        if not hmac.compare_digest(parts[2].encode("ascii", "replace"), self._sign(body).encode("ascii")):
             return None
-        expires = int(parts[2])
-        if expires <= (time.time() if now is None else now):
-            return None
-        if parts[1] in self.signed_out:
-            return None
-        return Session(parts[1], expires, self._csrf(parts[1]))
+        record = self.store.get(parts[1], now)
+        return None if record is None else self._session(record)
 
     @staticmethod
     def csrf_matches(session: Session, given: str | None) -> bool:
         return bool(given) and hmac.compare_digest((given or "").encode("utf-8", "replace"), session.csrf.encode())
 
     def sign_out(self, session: Session) -> None:
-        self.signed_out.add(session.sid, session.expires_at)
+        self.store.end(session.sid)
 
     def close(self) -> None:
-        self.signed_out.close()
+        self.store.close()
 
 
 def cookie_header(value: str, max_age: int, secure: bool) -> str:
