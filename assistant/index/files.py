@@ -30,7 +30,6 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +38,7 @@ import numpy as np
 
 from assistant.audience import may_see
 from assistant.errors import IndexFormatError, IndexNotFoundError, IndexWriteError, IngestBusyError
+from assistant.index.audience import AudienceView, hidden_documents
 from assistant.index.lexical import K1, Analyser, B, idf, lexical_text, vocabulary_of
 from assistant.index.model import FORMAT_VERSION, Manifest
 from assistant.index.protocol import PASSAGE_COLUMNS as _PASSAGE_COLUMNS
@@ -273,7 +273,7 @@ class FileIndexReader(ManifestReader):
         return pages, passages
 
     def for_audiences(self, audiences: frozenset[str]) -> IndexReader:
-        if not any(not d.visible_to(audiences) for d in self._manifest.documents):
+        if not hidden_documents(self._manifest, audiences):
             return self  # all of it is visible (always so for a version without audiences): no filter at all
         with self._views_lock:
             view = self._views.get(audiences)
@@ -311,122 +311,36 @@ class FileIndexReader(ManifestReader):
 MAX_VIEWS = 64  # audience sets kept per version (each holds two boolean masks); more are rebuilt when asked
 
 
-class _AudienceView(ManifestReader):
-    """A version as one set of audiences may see it (IndexReader.for_audiences): every search filters inside.
-
-    Dense search passes FAISS a bitmap id selector, so the top-k is taken among visible passages only (flat
-    and HNSW alike); lexical search zeroes hidden passages' BM25 scores before its top-k. Reads of hidden
-    passages give nothing, their scores and vectors are zeros, and IDF counts only visible passages.
-    """
+class _AudienceView(AudienceView):
+    """A version as one set of audiences may see it (assistant/index/audience.py). Dense search passes FAISS a
+    bitmap id selector, so the top-k is taken among visible passages only (flat and HNSW alike); lexical search
+    zeroes hidden passages' BM25 scores before its top-k."""
 
     def __init__(self, base: FileIndexReader, audiences: frozenset[str]) -> None:
-        self._base = base
-        self._audiences = audiences
-        self._visible, self._visible_sentences = base.hidden_from(audiences)
-        self._manifest = replace(base.manifest.for_audiences(audiences), passage_count=int(self._visible.sum()),
-                                 sentence_count=int(self._visible_sentences.sum()))
+        super().__init__(base, audiences, *base.hidden_from(audiences))
+        self._file = base
         # The bitmap must outlive every search that uses it: it is kept here, beside the selector.
         self._bitmap = np.packbits(self._visible, bitorder="little")
-        selector = faiss.IDSelectorBitmap(len(self._visible), faiss.swig_ptr(self._bitmap))
+        self._selector = faiss.IDSelectorBitmap(len(self._visible), faiss.swig_ptr(self._bitmap))
         if base.manifest.vector_index == "hnsw":
             self._params: Any = faiss.SearchParametersHNSW(  # type: ignore[attr-defined]
-                sel=selector, efSearch=HNSW_EF_SEARCH)
+                sel=self._selector, efSearch=HNSW_EF_SEARCH)
         else:
-            self._params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
-        self._selector = selector
+            self._params = faiss.SearchParameters(sel=self._selector)  # type: ignore[call-arg]
         scores = base._bm25.scores
         self._postings = (np.asarray(scores["indptr"]), scores["indices"])
 
-    def _shown(self, ids: Sequence[int]) -> list[int]:
-        n = len(self._visible)
-        return [int(i) for i in ids if 0 <= int(i) < n and self._visible[int(i)]]
-
-    def _mask(self, ids: Sequence[int], visible: np.ndarray) -> np.ndarray:
-        arr = np.asarray(ids, dtype=np.int64)
-        inside = (arr >= 0) & (arr < len(visible))
-        out = np.zeros(len(arr), dtype=bool)
-        out[inside] = visible[arr[inside]]
-        return out
-
     def dense_search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        return self._base.dense_search(query, k, params=self._params, n=self.passage_count)
-
-    def passage_vectors(self, ids: Sequence[int]) -> np.ndarray:
-        shown = self._mask(ids, self._visible)
-        out = np.zeros((len(shown), self._manifest.model.dim), dtype=np.float32)
-        if shown.any():
-            out[shown] = self._base.passage_vectors([int(i) for i, s in zip(ids, shown, strict=True) if s])
-        return out
-
-    def dense_scores(self, query: np.ndarray, ids: Sequence[int]) -> np.ndarray:
-        return self.passage_vectors(ids) @ np.asarray(query, dtype=np.float32)
-
-    def query_terms(self, question: str) -> list[str]:
-        return self._base.query_terms(question)
+        return self._file.dense_search(query, k, params=self._params, n=self.passage_count)
 
     def lexical_search(self, terms: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray]:
-        return self._base.lexical_search(terms, k, visible=self._visible)
+        return self._file.lexical_search(terms, k, visible=self._visible)
 
-    def search_both(self, query: np.ndarray, terms: Sequence[str], k: int,
-                    ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
-        return self.dense_search(query, k), self.lexical_search(terms, k)
-
-    def lexical_scores(self, terms: Sequence[str], ids: Sequence[int]) -> np.ndarray:
-        shown = self._mask(ids, self._visible)
-        scores = np.zeros(len(shown), dtype=np.float32)
-        scores[shown] = self._base.lexical_scores(terms, [int(i) for i, s in zip(ids, shown, strict=True) if s])
-        return scores
-
-    def idf(self, terms: Sequence[str]) -> dict[str, float]:
-        """IDF over the visible passages: a word that only a hidden document uses is unknown here."""
+    def visible_df(self, terms: Sequence[str]) -> dict[str, int]:
         indptr, indices = self._postings
-        vocab, n, out = self._base._vocab, self.passage_count, {}
-        for term in terms:
-            if term and term in vocab:
-                t_id = vocab[term]
-                df = int(self._visible[np.asarray(indices[indptr[t_id]:indptr[t_id + 1]])].sum())
-                if df:
-                    out[term] = idf(df, n)
-        return out
-
-    @property
-    def max_idf(self) -> float:
-        return idf(1, max(1, self.passage_count))
-
-    def passages(self, ids: Sequence[int]) -> list[Passage]:
-        return self._base.passages(self._shown(ids))
-
-    def passage_terms(self, ids: Sequence[int]) -> list[frozenset[str]]:
-        shown = list(dict.fromkeys(self._shown(ids)))
-        found = dict(zip(shown, self._base.passage_terms(shown), strict=True))
-        return [found.get(int(i), frozenset()) for i in ids]
-
-    def sentences(self, passage_ids: Sequence[int]) -> list[SentenceRecord]:
-        return self._base.sentences(self._shown(passage_ids))
-
-    def sentence_vectors(self, ids: Sequence[int]) -> np.ndarray:
-        shown = self._mask(ids, self._visible_sentences)
-        out = np.zeros((len(shown), self._manifest.model.dim), dtype=np.float32)
-        if shown.any():
-            out[shown] = self._base.sentence_vectors(np.asarray(ids, dtype=np.int64)[shown])
-        return out
-
-    def document(self, source: str) -> tuple[list[Page], list[Passage]] | None:
-        if self._manifest.document(source) is None:
-            return None
-        found = self._base.document(source)
-        if found is None:
-            return None
-        pages, passages = found
-        return pages, [p for p in passages if self._visible[p.id]]
-
-    def for_audiences(self, audiences: frozenset[str]) -> IndexReader:
-        if audiences != self._audiences:  # a view never widens itself; ask the version's reader
-            raise ValueError("an audience view is for one set of audiences")
-        return self
-
-    def close(self) -> None:
-        """The version's reader owns the files; a view holds only masks."""
+        vocab = self._file._vocab
+        return {term: int(self._visible[np.asarray(indices[indptr[vocab[term]]:indptr[vocab[term] + 1]])].sum())
+                for term in terms if term and term in vocab}
 
 
 class FileIndexStore:
