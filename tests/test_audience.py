@@ -356,3 +356,37 @@ def test_earlier_turns_are_checked_against_the_asker_of_every_new_turn(assistant
     assert seen[1] == turns[1]  # a turn the asker may see is used as it was
     assert seen[2].cited == () and seen[2].text == ""  # another version's ids cannot be checked
     assert _visible_history(history, assistant._scoped(STAFF)).turns[:2] == turns[:2]
+
+
+# ---------------------------------------------------------------- PostgreSQL
+
+
+def test_postgres_filters_inside_with_the_same_results_as_the_file_backend(
+        staff_index: Settings, pg_url: str, fake_embedder: FakeEmbedder) -> None:
+    from assistant.index.transfer import copy_version
+
+    pg_settings = staff_index.with_(database_url=pg_url)
+    store = idx.open_store(pg_settings)
+    copy_version(idx.FileIndexStore(staff_index.index_dir), store)  # the same version, written by the PG store
+    files, pg = idx.open_index(staff_index.index_dir), store.open()
+    assert pg.manifest.document(NOTE).audience == ("personeel",)  # type: ignore[union-attr]
+    assert pg.for_audiences(STAFF) is pg and pg.for_audiences(frozenset({"Raad"})) is not pg
+    hidden = set(note_ids(pg))
+    query = fake_embedder.embed_queries([QUESTION])[0]
+    terms = pg.query_terms(QUESTION)
+    for audiences in (EVERYONE, frozenset({"raad"})):
+        fview, pview = files.for_audiences(audiences), pg.for_audiences(audiences)
+        assert pview.passage_count == fview.passage_count == pg.passage_count - len(hidden)
+        (fd, _), (fl, fls) = fview.search_both(query, terms, 10)
+        (pd, _), (pl, pls) = pview.search_both(query, terms, 10)
+        assert pd.tolist() == fd.tolist() and len(pd) == 10 and not hidden & set(pd.tolist())
+        assert pl.tolist() == fl.tolist() and np.allclose(pls, fls, atol=1e-4) and not hidden & set(pl.tolist())
+        assert pview.idf(terms).keys() == fview.idf(terms).keys()
+        assert pview.passages(sorted(hidden)) == [] and pview.document(NOTE) is None
+        assert not pview.lexical_scores(terms, sorted(hidden)).any()
+    assert hidden & set(pg.lexical_search(terms, 10)[0].tolist())  # unfiltered, the note is found
+    a = Assistant.load(settings=pg_settings, embedder=fake_embedder, follow=False)
+    assert NOTE not in sources(a.ask(QUESTION)) and NOTE in sources(a.ask(QUESTION, audiences=STAFF))
+    assert a.document(NOTE) is None and a.document(NOTE, STAFF) is not None
+    a.close()
+    files.close()
