@@ -1,13 +1,10 @@
 """The shared state of re-index jobs: what is running, what waits, how recent ones went.
 
 Every serving worker, every replica on the same data directory and the job process itself read and
-write the same state, so they all report the same thing. :class:`JobStore` is the seam: the file
-implementation keeps ``job.json`` next to the ingest lock; a PostgreSQL one can keep a row (``SELECT
-... FOR UPDATE`` for :meth:`JobStore.update`, an advisory lock for the runner claim).
-
-:class:`PostgresJobStore` keeps the same state in the shared database when ``WEGWIJZER_DATABASE_URL`` is
-set (one row, updated under ``SELECT ... FOR UPDATE``; the runner claim is an advisory lock), so every
-replica on the database reports the same jobs; :func:`open_jobs` picks the store.
+write the same state, so they all report the same thing. :class:`JobStore` keeps the queue's logic; where
+the state lives is the state layer's (``assistant.stores.jobs``: ``job.json`` next to the ingest lock, or
+one row of the shared database updated under ``SELECT ... FOR UPDATE`` with an advisory lock for the
+runner claim), chosen by its factory in :func:`open_jobs`.
 
 The state is a tiny queue: ``current`` (the latest job, in any state), ``next`` (at most one follow-up,
 which every request made while ``current`` runs joins) and ``history`` (finished jobs, newest first).
@@ -15,20 +12,16 @@ which every request made while ``current`` runs joins) and ``history`` (finished
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from assistant.config import Settings
-from assistant.errors import IndexWriteError
-from assistant.messages import t
-from assistant.stores.statefiles import create_private, private_file, private_folder
+from assistant.stores.jobs import FileJobStateStore, JobStateStore, PostgresJobStateStore
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +29,6 @@ QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 ACTIVE = (QUEUED, RUNNING)
 FINISHED = (DONE, FAILED)
 HISTORY = 20
-
-JOB_FILE = "job.json"
-STATE_LOCK = ".job.lock"  # held for the few milliseconds of one read-modify-write of job.json
-RUNNER_LOCK = ".runner.lock"  # held by the one job process for as long as it runs (the OS drops it on death)
 
 
 @dataclass(frozen=True)
@@ -64,6 +53,7 @@ class Job:
     requests: int = 1  # requests coalesced into this run
     started_at: float | None = None
     read_at: float | None = None  # when this run began reading the corpus: later changes are not in it
+    corpus: str = ""  # the corpus folder as this run read it (ingest.watch.fingerprint): the watcher's check
     finished_at: float | None = None
     host: str = ""
     pid: int | None = None  # the job process (spawned, then the one running it)
@@ -137,11 +127,17 @@ class JobQueue:
         return cls(current=job(data.get("current")), next=job(data.get("next")), history=history)
 
 
-class JobStore(Protocol):
-    """Where the job state lives, shared by every process that serves or indexes this data directory."""
+class JobStore:
+    """The job queue in the state layer's job store (``assistant.stores.jobs``: ``job.json`` or a row of the
+    shared database), shared by every process that serves or indexes this data directory."""
+
+    def __init__(self, store: JobStateStore) -> None:
+        self.store = store
 
     def read(self) -> JobQueue:
         """The state as last written (never half-written)."""
+        data = self.store.read()
+        return JobQueue.from_dict(data) if isinstance(data, dict) else JobQueue()
 
     def update(self, change: Callable[[JobQueue], JobQueue]) -> JobQueue:
         """Apply ``change`` atomically against concurrent updates; returns the new state.
@@ -149,164 +145,48 @@ class JobStore(Protocol):
         ``change`` runs while the store is locked; it may start a process or release the runner claim
         there, so that no other update sees the state between the decision and its effect.
         """
+        result: list[JobQueue] = []
+
+        def apply(data: dict[str, Any] | None) -> dict[str, Any] | None:
+            before = JobQueue.from_dict(data) if isinstance(data, dict) else JobQueue()
+            after = change(before)
+            result.append(after)
+            return after.to_dict() if after != before else None
+
+        self.store.update(apply)
+        return result[-1]
 
     def claim_runner(self, timeout: float) -> bool:
         """Become the one job runner of this data directory; False if another one holds the claim."""
+        return self.store.claim_runner(timeout)
 
     def release_runner(self) -> None:
         """Give up the runner claim (a process that dies loses it by itself)."""
+        self.store.release_runner()
 
     def runner_active(self) -> bool:
         """Whether some process (this one included) holds the runner claim now."""
+        return self.store.runner_active()
 
 
-class FileJobStore:
+class FileJobStore(JobStore):
     """``job.json`` in the index directory, written atomically; claims are OS file locks (crash-safe)."""
 
-    LOCK_TIMEOUT_S = 30.0
-
     def __init__(self, index_dir: Path) -> None:
-        self.dir = Path(index_dir)
-        self.path = self.dir / JOB_FILE
-        self._runner: Any = None
-
-    def _mkdir(self) -> None:
-        try:
-            private_folder(self.dir)
-            private_file(self.path)  # one an older version wrote 0644
-        except OSError as exc:
-            raise IndexWriteError(t("ingest.write_failed", reason=exc.strerror or exc)) from exc
-
-    def read(self) -> JobQueue:
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return JobQueue()
-        except (OSError, ValueError) as exc:  # a damaged file must not stop serving or indexing
-            log.warning("ignoring unreadable %s: %s", self.path, exc)
-            return JobQueue()
-        return JobQueue.from_dict(data) if isinstance(data, dict) else JobQueue()
-
-    def update(self, change: Callable[[JobQueue], JobQueue]) -> JobQueue:
-        from filelock import FileLock, Timeout
-
-        self._mkdir()
-        lock = FileLock(str(self.dir / STATE_LOCK), timeout=self.LOCK_TIMEOUT_S)
-        try:
-            with lock:
-                before = self.read()
-                after = change(before)
-                if after != before:
-                    self._write(after)
-                return after
-        except Timeout as exc:
-            raise IndexWriteError(t("ingest.write_failed", reason=f"{STATE_LOCK} blijft bezet")) from exc
-        except OSError as exc:
-            raise IndexWriteError(t("ingest.write_failed", reason=exc.strerror or exc)) from exc
-
-    def _write(self, queue: JobQueue) -> None:
-        tmp = self.path.with_name(f".{JOB_FILE}.{os.getpid()}.tmp")
-        tmp.unlink(missing_ok=True)
-        # 0600 (statefiles): the job records who asked for a re-index and the ingest report
-        create_private(tmp, json.dumps(queue.to_dict(), ensure_ascii=False, indent=2))
-        os.replace(tmp, self.path)
-
-    def claim_runner(self, timeout: float) -> bool:
-        from filelock import FileLock, Timeout
-
-        self._mkdir()
-        lock = FileLock(str(self.dir / RUNNER_LOCK), timeout=timeout)
-        try:
-            lock.acquire()
-        except Timeout:
-            return False
-        self._runner = lock
-        return True
-
-    def release_runner(self) -> None:
-        if self._runner is not None:
-            self._runner.release()
-            self._runner = None
-
-    def runner_active(self) -> bool:
-        from filelock import FileLock, Timeout
-
-        if self._runner is not None:
-            return True
-        probe = FileLock(str(self.dir / RUNNER_LOCK), timeout=0)
-        try:
-            probe.acquire()
-        except Timeout:
-            return True
-        except OSError:  # cannot even open the lock file: nobody can hold it either
-            return False
-        probe.release()
-        return False
+        super().__init__(FileJobStateStore(index_dir))
 
 
-_PG_MIGRATIONS = (
-    """
-    CREATE TABLE wegwijzer.jobs (
-        singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
-        state jsonb NOT NULL,
-        updated_at timestamptz NOT NULL DEFAULT now()
-    );
-    INSERT INTO wegwijzer.jobs (state) VALUES ('{}');
-    """,
-)
-
-
-class PostgresJobStore:
+class PostgresJobStore(JobStore):
     """The job state as one row of the shared database; the runner claim is a session advisory lock."""
 
     def __init__(self, url: str) -> None:
         from assistant.stores.pg import database
 
-        self.db = database(url)
-        self._runner: Any = None
-
-    def _tables(self) -> None:
-        self.db.migrate("jobs", _PG_MIGRATIONS)  # once per process (cached)
-
-    def read(self) -> JobQueue:
-        self._tables()
-        rows = self.db.rows("SELECT state FROM wegwijzer.jobs")
-        data = rows[0][0] if rows else None
-        return JobQueue.from_dict(data) if isinstance(data, dict) else JobQueue()
-
-    def update(self, change: Callable[[JobQueue], JobQueue]) -> JobQueue:
-        self._tables()
-        with self.db.transaction() as conn:
-            row = conn.execute("SELECT state FROM wegwijzer.jobs FOR UPDATE").fetchone()
-            before = JobQueue.from_dict(row[0]) if row and isinstance(row[0], dict) else JobQueue()
-            after = change(before)
-            if after != before:
-                conn.execute("UPDATE wegwijzer.jobs SET state = %s, updated_at = now()",
-                             (self.db.jsonb(after.to_dict()),))
-            return after
-
-    def claim_runner(self, timeout: float) -> bool:
-        from assistant.stores.pg import LOCK_RUNNER
-
-        self._runner = self.db.try_lock(LOCK_RUNNER, timeout)
-        return self._runner is not None
-
-    def release_runner(self) -> None:
-        if self._runner is not None:
-            self._runner.release()
-            self._runner = None
-
-    def runner_active(self) -> bool:
-        from assistant.stores.pg import LOCK_RUNNER
-
-        return self._runner is not None or self.db.lock_held(LOCK_RUNNER)
+        super().__init__(PostgresJobStateStore(database(url)))
 
 
 def open_jobs(settings: Settings) -> JobStore:
-    """The job store the settings select: the shared database, or ``job.json`` in the index directory."""
+    """The job store the state layer's factory selects: the shared database, or ``job.json``."""
     from assistant.stores.factory import open_stores
 
-    db = open_stores(settings).database
-    if db is not None:
-        return PostgresJobStore(db.url)
-    return FileJobStore(settings.index_dir)
+    return JobStore(open_stores(settings).jobs())

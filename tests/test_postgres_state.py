@@ -18,6 +18,8 @@ from assistant import index as idx
 from assistant.config import Settings
 from assistant.messages import t
 from assistant.stores.feedback import _PG_MIGRATIONS, PostgresFeedbackStore, Shown, client_salt, open_feedback
+from assistant.stores.jobs import PostgresJobStateStore
+from assistant.stores.ratelimits import PostgresRateLimitStore
 from bots.ratelimit import Limit, PostgresLimiter, open_limiter
 from ingest.build import ingest
 from ingest.jobs import Reindexer, pid_alive
@@ -137,7 +139,7 @@ def test_the_client_salt_is_shared_by_replicas(pg_settings: Settings, tmp_path: 
 def test_replicas_share_one_rate_limit(pg_settings: Settings) -> None:
     one = open_limiter(pg_settings)
     two = PostgresLimiter(pg_settings.database_url)
-    assert isinstance(one, PostgresLimiter)
+    assert isinstance(one.store, PostgresRateLimitStore)  # the state layer's choice for these settings
     now = 1_000_000.0
     results = [(one if i % 2 else two).hit(LIMIT, "a", now=now).allowed for i in range(6)]
     assert results.count(True) == 3
@@ -165,7 +167,7 @@ def pg_index(pg_settings: Settings) -> Settings:
 
 
 def test_jobs_run_in_their_own_process_with_state_in_the_database(pg_index: Settings, tmp_path: Path) -> None:
-    assert isinstance(open_jobs(pg_index), PostgresJobStore)
+    assert isinstance(open_jobs(pg_index).store, PostgresJobStateStore)
     add_document(pg_index, "buurthuis-een.md")
     reindexer = Reindexer(pg_index, embedder_factory=FakeEmbedder)
     ticket = reindexer.request("web")

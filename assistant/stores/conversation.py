@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from assistant.config import Settings
+from assistant.stores.migrations import migrate_sqlite
 from assistant.stores.sqlitefile import open_shared
 
 log = logging.getLogger(__name__)
@@ -119,6 +120,7 @@ CREATE TABLE IF NOT EXISTS conversations (
 );
 CREATE INDEX IF NOT EXISTS conversations_updated ON conversations(updated_at);
 """
+_MIGRATIONS = (("conversations", _SCHEMA),)  # named steps, each once per file (stores.migrations)
 
 
 class _Expiring:
@@ -158,7 +160,11 @@ class SQLiteConversationStore(_Expiring):
         self.path = Path(path)
         self._lock = threading.Lock()
         self._con = open_shared(self.path, timeout=10)
-        self._con.executescript(_SCHEMA)
+        try:
+            migrate_sqlite(self._con, "conversations", _MIGRATIONS, self.path)
+        except BaseException:
+            self._con.close()
+            raise
         self._cleanup(time.time())
 
     @contextmanager

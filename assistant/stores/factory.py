@@ -16,7 +16,9 @@ if TYPE_CHECKING:
     from assistant.config import Settings
     from assistant.stores.audit import AuditStore
     from assistant.stores.conversation import ConversationStore
-    from assistant.stores.feedback import FeedbackStore
+    from assistant.stores.feedback import Feedback
+    from assistant.stores.jobs import JobStateStore
+    from assistant.stores.ratelimits import RateLimitStore
     from assistant.stores.sessions import SessionStore
 
 
@@ -40,7 +42,7 @@ class Stores:
         if self.database is not None:
             self.database.check()
 
-    def feedback(self, retention: bool = True) -> FeedbackStore:
+    def feedback(self, retention: bool = True) -> Feedback:
         from assistant.stores.feedback import FeedbackStore, PostgresFeedbackStore
 
         days = self.settings.question_retention_days if retention else None
@@ -72,6 +74,20 @@ class Stores:
         if self.database is not None:
             return PostgresSessionStore(self.database)
         return SqliteSessionStore(self.settings.admin_sessions_db)
+
+    def ratelimits(self) -> RateLimitStore:
+        from assistant.stores.ratelimits import PostgresRateLimitStore, SqliteRateLimitStore
+
+        if self.database is not None:
+            return PostgresRateLimitStore(self.database)
+        return SqliteRateLimitStore(self.settings.ratelimit_db)
+
+    def jobs(self) -> JobStateStore:
+        from assistant.stores.jobs import FileJobStateStore, PostgresJobStateStore
+
+        if self.database is not None:
+            return PostgresJobStateStore(self.database)
+        return FileJobStateStore(self.settings.index_dir)
 
     def audit(self) -> AuditStore:
         from assistant.stores.audit import PostgresAuditStore, SqliteAuditStore

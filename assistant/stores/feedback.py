@@ -29,11 +29,11 @@ from collections.abc import Iterable, Iterator, Sequence, Set
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from assistant.errors import DatabaseError, WegwijzerError
+from assistant.errors import WegwijzerError
 from assistant.hashing import hash_user as hash_user  # re-exported: where front ends have always found it
-from assistant.messages import t
+from assistant.stores.migrations import migrate_sqlite
 from assistant.stores.sqlitefile import open_shared
 from assistant.stores.statefiles import create_private, private_file, private_folder
 
@@ -43,7 +43,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 4
 DAY_S = 86400.0
 PURGE_EVERY_S = 3600.0
 
@@ -106,8 +105,11 @@ def _migrate_4(con: sqlite3.Connection) -> None:
     con.execute("CREATE INDEX IF NOT EXISTS feedback_user ON feedback(user_ref) WHERE user_ref != ''")
 
 
-# Every schema change, in order: (the version it brings the file to, the step). Each runs once per file.
-_MIGRATIONS = ((2, _migrate_2), (3, _migrate_3), (4, _migrate_4))
+# Every schema change, in order, named (``stores.migrations``); each runs once per file. Files of earlier
+# releases counted these steps in PRAGMA user_version (up to 4), which the runner takes over.
+_MIGRATIONS = (("answers_and_feedback", _SCHEMA), ("one_vote_per_person", _migrate_2),
+               ("what_was_shown", _migrate_3), ("asker_pseudonym", _migrate_4))
+SCHEMA_VERSION = len(_MIGRATIONS)  # written to user_version too, for a release before the runner
 
 
 @dataclass(frozen=True)
@@ -173,8 +175,84 @@ def local_salt(data_dir: Path) -> str:
     return path.read_text(encoding="ascii").strip()
 
 
-class FeedbackStore:
-    """Thread-safe access to the feedback database.
+class Feedback(Protocol):
+    """The feedback store, whichever engine holds it (``stores.factory.open_stores(settings).feedback()``)."""
+
+    retention_days: int | None
+
+    def close(self) -> None: ...
+    def purge(self, now: float | None = None) -> int: ...
+    def start_purging(self, every_s: float = PURGE_EVERY_S) -> None: ...
+    def stop_purging(self) -> None: ...
+    def record_answer(self, answer_id: str, channel: str, question: str, found: bool,
+                      sources: list[dict[str, object]], shown: Shown | None = None, user_ref: str = "") -> None: ...
+    def personal_data(self, user_ref: str) -> PersonalData: ...
+    def forget_person(self, user_ref: str) -> tuple[list[str], int]: ...
+    def lookup_answer(self, answer_id: str) -> tuple[str, list[dict[str, object]]] | None: ...
+    def add_feedback(self, answer_id: str, channel: str, helpful: bool, comment: str = "",
+                     user_ref: str = "") -> str | None: ...
+    def feedback(self) -> list[FeedbackRow]: ...
+    def counts(self) -> dict[str, int]: ...
+    def recent_feedback(self, limit: int = 500, helpful: bool | None = None) -> list[FeedbackEntry]: ...
+    def marked_wrong(self, limit: int = 5000) -> list[FeedbackEntry]: ...
+    def wrong_answers(self, limit: int = 200, scan: int = 5000) -> list[WrongAnswer]: ...
+    def refused_questions(self, limit: int = 5000) -> list[tuple[float, str, str]]: ...
+    def unanswered(self, limit: int = 200, scan: int = 5000) -> list[QuestionGroup]: ...
+
+
+class _FeedbackCommon:
+    """What both engines share: the retention thread and the groupings the admin page reads. Storage is the
+    subclasses' (each implements every storage method of :class:`Feedback`)."""
+
+    path: Path
+
+    def __init__(self, retention_days: int | None) -> None:
+        self.retention_days = retention_days
+        self._stop = threading.Event()
+        self._purger: threading.Thread | None = None
+
+    def purge(self, now: float | None = None) -> int:
+        raise NotImplementedError
+
+    def marked_wrong(self, limit: int = 5000) -> list[FeedbackEntry]:
+        raise NotImplementedError
+
+    def refused_questions(self, limit: int = 5000) -> list[tuple[float, str, str]]:
+        raise NotImplementedError
+
+    def start_purging(self, every_s: float = PURGE_EVERY_S) -> None:
+        """Purge every ``every_s`` seconds in a daemon thread until :meth:`close`."""
+        if self._purger is not None:
+            return
+        stop = self._stop = threading.Event()
+
+        def loop() -> None:
+            while not stop.wait(every_s):
+                try:
+                    self.purge()
+                except (sqlite3.Error, WegwijzerError) as exc:  # a busy or unreachable database: next time
+                    log.warning("could not remove old questions from %s: %s", self.path, exc)
+
+        self._purger = threading.Thread(target=loop, name="wegwijzer-retention", daemon=True)
+        self._purger.start()
+
+    def stop_purging(self) -> None:
+        self._stop.set()
+        if self._purger is not None and self._purger is not threading.current_thread():
+            self._purger.join(timeout=5)
+        self._purger = None
+
+    def wrong_answers(self, limit: int = 200, scan: int = 5000) -> list[WrongAnswer]:
+        """Answers marked wrong, the same answer to the same question counted once, newest first."""
+        return group_wrong(self.marked_wrong(scan))[:limit]
+
+    def unanswered(self, limit: int = 200, scan: int = 5000) -> list[QuestionGroup]:
+        """Refused questions grouped (near-identical wording counts as one), newest group first."""
+        return group_questions(self.refused_questions(scan))[:limit]
+
+
+class FeedbackStore(_FeedbackCommon):
+    """The feedback store in SQLite (``feedback.sqlite3``); thread-safe.
 
     One connection per store, serialised by a lock: opening and closing a connection per write made
     SQLite flush the file every time (~20 ms per answer). WAL with synchronous=NORMAL stays crash-safe
@@ -182,11 +260,9 @@ class FeedbackStore:
     """
 
     def __init__(self, path: Path, retention_days: int | None = None) -> None:
+        super().__init__(retention_days)
         self.path = Path(path)
-        self.retention_days = retention_days
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._purger: threading.Thread | None = None
         self._con = open_shared(self.path, timeout=10, autocommit=False)
         try:
             self._migrate()
@@ -197,20 +273,11 @@ class FeedbackStore:
             self.purge()
 
     def _migrate(self) -> None:
-        """Bring the file to SCHEMA_VERSION, each step once; refuse a file a newer release wrote."""
-        with self._connect() as con:
-            con.executescript(_SCHEMA)
-            # One process migrates at a time (the write lock is taken up front); the next finds it done.
-            con.execute("BEGIN IMMEDIATE")
-            version = con.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:  # its columns may mean what this release cannot know
-                raise DatabaseError(t("db.schema_newer", where=self.path, component="feedback", found=version,
-                                      expected=SCHEMA_VERSION))
-            for number, step in _MIGRATIONS:
-                if version < number:
-                    step(con)
-            if version < SCHEMA_VERSION:
-                con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        """Bring the file to the last step, each step once; refuse a file a newer release wrote."""
+        with self._lock:
+            if migrate_sqlite(self._con, "feedback", _MIGRATIONS, self.path):
+                self._con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                self._con.commit()
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -244,28 +311,6 @@ class FeedbackStore:
         if removed:
             log.info("removed %d questions older than %d days", removed, self.retention_days)
         return int(removed)
-
-    def start_purging(self, every_s: float = PURGE_EVERY_S) -> None:
-        """Purge every ``every_s`` seconds in a daemon thread until :meth:`close`."""
-        if self._purger is not None:
-            return
-        stop = self._stop = threading.Event()
-
-        def loop() -> None:
-            while not stop.wait(every_s):
-                try:
-                    self.purge()
-                except (sqlite3.Error, WegwijzerError) as exc:  # a busy or unreachable database: next time
-                    log.warning("could not remove old questions from %s: %s", self.path, exc)
-
-        self._purger = threading.Thread(target=loop, name="wegwijzer-retention", daemon=True)
-        self._purger.start()
-
-    def stop_purging(self) -> None:
-        self._stop.set()
-        if self._purger is not None and self._purger is not threading.current_thread():
-            self._purger.join(timeout=5)
-        self._purger = None
 
     def record_answer(self, answer_id: str, channel: str, question: str, found: bool,
                       sources: list[dict[str, object]], shown: Shown | None = None, user_ref: str = "") -> None:
@@ -377,10 +422,6 @@ class FeedbackStore:
                                "ORDER BY created_at DESC, id DESC LIMIT ?", (limit,)).fetchall()
         return [_entry(r) for r in rows]
 
-    def wrong_answers(self, limit: int = 200, scan: int = 5000) -> list[WrongAnswer]:
-        """Answers marked wrong, the same answer to the same question counted once, newest first."""
-        return group_wrong(self.marked_wrong(scan))[:limit]
-
     def refused_questions(self, limit: int = 5000) -> list[tuple[float, str, str]]:
         """(asked at, channel, question) of the answers that found nothing, newest first."""
         with self._connect() as con:
@@ -388,9 +429,6 @@ class FeedbackStore:
                                "ORDER BY created_at DESC LIMIT ?", (limit,)).fetchall()
         return [(float(r[0]), str(r[1]), str(r[2])) for r in rows]
 
-    def unanswered(self, limit: int = 200, scan: int = 5000) -> list[QuestionGroup]:
-        """Refused questions grouped (near-identical wording counts as one), newest group first."""
-        return group_questions(self.refused_questions(scan))[:limit]
 
 
 # The columns a vote copies from its answer (question, what was cited, what was shown), in one order.
@@ -662,17 +700,15 @@ _PG_MIGRATIONS = (
 )
 
 
-class PostgresFeedbackStore(FeedbackStore):
+class PostgresFeedbackStore(_FeedbackCommon):
     """The feedback store in the shared database: same behaviour and API as the SQLite one."""
 
-    def __init__(self, url: str, retention_days: int | None = None) -> None:  # noqa: D107 - no SQLite file here
+    def __init__(self, url: str, retention_days: int | None = None) -> None:
         from assistant.stores.pg import database
 
+        super().__init__(retention_days)
         self.db = database(url)
         self.path = Path(self.db.describe())  # for log lines
-        self.retention_days = retention_days
-        self._stop = threading.Event()
-        self._purger = None
         if retention_days is not None:
             try:
                 self.purge()
@@ -798,7 +834,7 @@ class PostgresFeedbackStore(FeedbackStore):
         return out
 
 
-def open_feedback(settings: Settings, retention: bool = True) -> FeedbackStore:
+def open_feedback(settings: Settings, retention: bool = True) -> Feedback:
     """The feedback store the settings select: the shared database, or ``feedback.sqlite3`` in the data dir."""
     from assistant.stores.factory import open_stores
 

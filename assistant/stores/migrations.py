@@ -58,11 +58,11 @@ def migrate_sqlite(con: sqlite3.Connection, component: str, steps: Migrations, w
     try:
         con.execute(f"CREATE TABLE IF NOT EXISTS {TABLE} (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)")
         done = {row[0] for row in con.execute(f"SELECT name FROM {TABLE}")}
+        legacy = con.execute("PRAGMA user_version").fetchone()[0]
+        if legacy > len(steps):  # a count kept by a newer release (stores that keep one keep it equal to ours)
+            raise DatabaseError(t("db.schema_newer", where=where, component=component, found=legacy,
+                                  expected=len(steps)))
         if not done:
-            legacy = con.execute("PRAGMA user_version").fetchone()[0]
-            if legacy > len(steps):
-                raise DatabaseError(t("db.schema_newer", where=where, component=component, found=legacy,
-                                      expected=len(steps)))
             for name in names[:legacy]:  # an earlier release's count of the same steps
                 con.execute(f"INSERT INTO {TABLE} VALUES (?, ?)", (name, time.time()))
                 done.add(name)

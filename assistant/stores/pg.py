@@ -13,6 +13,7 @@ Everything lives in the schema ``wegwijzer``::
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -47,6 +48,12 @@ CONNECT_TIMEOUT_S = 5  # dedicated connections (ingest, locks, migrations)
 # instead of hanging (issue 20). A healthy pool hands out a connection in microseconds.
 POOL_CONNECT_TIMEOUT_S = 2
 POOL_WAIT_S = 1.5
+# Once the database was found unreachable, later calls wait only this long for a pooled connection for a
+# while: a question touches the database several times (rate limit, retrieval, question log), and each
+# must not cost the full wait again. The pool reconnects in the background; a connection it has is taken.
+POOL_WAIT_DOWN_S = 0.25
+DOWN_MEMORY_S = 5.0
+PROBE_EVERY_S = 1.0  # while the pool has no connection: how often a direct connection checks for the server
 STATEMENT_TIMEOUT_MS = 30_000  # pooled connections: no statement of a request may hang a worker for longer
 
 _CORE_MIGRATIONS = (
@@ -134,6 +141,25 @@ def _register_text(conn: Any) -> None:
             _TEXT_DUMPERS.append(Storable)
     for dumper in _TEXT_DUMPERS:
         conn.adapters.register_dumper(str, dumper)
+    from psycopg.types.json import set_json_dumps
+
+    set_json_dumps(_json_dumps, conn)  # jsonb refuses \u0000 and lone surrogates as well
+
+
+def _storable_json(value: Any) -> Any:
+    from assistant.stores.text import storable
+
+    if isinstance(value, str):
+        return storable(value)
+    if isinstance(value, dict):
+        return {storable(k) if isinstance(k, str) else k: _storable_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_storable_json(v) for v in value]
+    return value
+
+
+def _json_dumps(value: Any) -> str:
+    return json.dumps(_storable_json(value))
 
 
 def _configure(conn: Any) -> None:
@@ -196,6 +222,8 @@ class Database:
         self._pool: Any = None
         self._lock = threading.Lock()
         self._migrated: set[str] = set()
+        self._down_until = 0.0  # monotonic time until which the database counts as just found unreachable
+        self._next_probe = 0.0
 
     def describe(self) -> str:
         return self.where
@@ -247,18 +275,54 @@ class Database:
         import psycopg
         from psycopg_pool import PoolTimeout
 
-        pool = self._pool or self._open_pool()
         try:
-            with pool.connection() as conn:
-                return work(conn)
+            pool = self._pool or self._open_pool()
+            with pool.connection(timeout=self._wait()) as conn:
+                result = work(conn)
+            self._down_until = 0.0
+            return result
         except psycopg.errors.QueryCanceled as exc:  # the statement timeout: the server is there
             raise DatabaseError(t("db.failed", reason=_reason(exc))) from exc
         except (psycopg.OperationalError, PoolTimeout) as exc:
             if retry and not isinstance(exc, PoolTimeout):
                 return self.run(work, retry=False)  # a server restart closes idle connections; one new try
-            raise DatabaseUnavailableError(t("db.unreachable", where=self.where, reason=_reason(exc))) from exc
+            if isinstance(exc, PoolTimeout) and self._server_is_back():
+                return self.run(work, retry=False)  # on a fresh pool
+            raise self._unavailable(exc) from exc
+        except DatabaseUnavailableError:
+            self._down_until = time.monotonic() + DOWN_MEMORY_S
+            raise
         except psycopg.Error as exc:
             raise DatabaseError(t("db.failed", reason=_reason(exc))) from exc
+
+    def _server_is_back(self) -> bool:
+        """After the pool found no connection: whether a direct connection works now (at most once a second).
+        If it does, the server came back while the pool waits out its reconnect backoff (which doubles up to
+        minutes): the pool is replaced, so service resumes at once instead of after the backoff."""
+        import psycopg
+
+        now = time.monotonic()
+        if now < self._next_probe:
+            return False
+        self._next_probe = now + PROBE_EVERY_S
+        try:
+            psycopg.connect(self.url, connect_timeout=POOL_CONNECT_TIMEOUT_S, application_name="wegwijzer").close()
+        except psycopg.Error:
+            return False
+        with self._lock:
+            old, self._pool = self._pool, None
+        if old is not None:  # connections still lent out close when they come back; don't wait for them here
+            threading.Thread(target=old.close, name="wegwijzer-old-pool", daemon=True).start()
+        self._down_until = 0.0
+        log.info("database %s is reachable again: new connection pool", self.where)
+        return True
+
+    def _wait(self) -> float:
+        return POOL_WAIT_DOWN_S if time.monotonic() < self._down_until else POOL_WAIT_S
+
+    def _unavailable(self, exc: BaseException) -> DatabaseUnavailableError:
+        self._down_until = time.monotonic() + DOWN_MEMORY_S
+        return DatabaseUnavailableError(t("db.unreachable", where=self.where, reason=_reason(exc)))
 
     def check(self) -> None:
         """Raise DatabaseUnavailableError unless the server answers now (readiness: ``/readyz``)."""
@@ -275,13 +339,17 @@ class Database:
     def transaction(self) -> Iterator[Any]:
         """A pooled connection inside one transaction (committed on success, rolled back on error)."""
         import psycopg
+        from psycopg_pool import PoolTimeout
 
-        pool = self._pool or self._open_pool()
         try:
-            with pool.connection() as conn, conn.transaction():
+            pool = self._pool or self._open_pool()
+            with pool.connection(timeout=self._wait()) as conn, conn.transaction():
                 yield conn
-        except psycopg.OperationalError as exc:
-            raise DatabaseUnavailableError(t("db.unreachable", where=self.where, reason=_reason(exc))) from exc
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            raise self._unavailable(exc) from exc
+        except DatabaseUnavailableError:
+            self._down_until = time.monotonic() + DOWN_MEMORY_S
+            raise
         except psycopg.Error as exc:
             raise DatabaseError(t("db.failed", reason=_reason(exc))) from exc
 

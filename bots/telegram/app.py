@@ -25,7 +25,7 @@ from telegram.ext import (
 from assistant.config import Settings
 from assistant.errors import ConfigError
 from assistant.messages import t
-from assistant.stores.feedback import open_feedback
+from assistant.stores.factory import open_stores
 from ingest.jobs import Reindexer
 
 from . import handlers
@@ -133,7 +133,7 @@ def build_application(settings: Settings, assistant: AssistantLike | None = None
     salt = _salt(settings.telegram_token)
     state = BotState(
         settings=settings,
-        store=open_feedback(settings),
+        store=open_stores(settings).feedback(),
         access=AccessPolicy(settings.telegram_allowed_users, settings.telegram_admin_users,
                             settings.telegram_join_code, settings.data_dir / "telegram_members.json", salt,
                             settings.telegram_audiences),

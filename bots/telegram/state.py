@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from assistant.answer.generate import Checked
 from assistant.config import Settings
 from assistant.stores.conversation import Conversation
-from assistant.stores.feedback import FeedbackStore, hash_user
+from assistant.stores.feedback import Feedback, hash_user
 from assistant.types import Answer
 from bots.ratelimit import Limit, MemoryLimiter
 from ingest.jobs import Reindexer
@@ -50,7 +50,7 @@ class BotState:
     """
 
     settings: Settings
-    store: FeedbackStore
+    store: Feedback
     access: AccessPolicy
     salt: str
     jobs: Reindexer | None = None  # re-index jobs (a separate process); None: made from the settings

@@ -65,9 +65,14 @@ class WebContext:
 
     @property
     def audit(self) -> AuditStore:
-        """The audit trail in the configured store, opened on first use."""
+        """The audit trail in the configured store, opened (and purged of expired records) on first use."""
         if self._audit is None:
-            self._audit = self.stores.audit()
+            audit = self.stores.audit()
+            try:  # records past WEGWIJZER_AUDIT_RETENTION_DAYS go when the trail is first opened
+                audit.purge()
+            except WegwijzerError as exc:
+                log.warning("could not remove old audit records: %s", exc)
+            self._audit = audit
         return self._audit
 
     def check_database(self) -> None:

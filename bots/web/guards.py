@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from assistant.messages import t
-from bots.ratelimit import Limit, PostgresLimiter, SQLiteLimiter
+from bots.ratelimit import Limit, SharedLimiter
 
 from .errors import ApiError, send_error
 from .metrics import ASGIApp, Message, Metrics, Receive, Scope, Send
@@ -115,10 +115,10 @@ class Rule:
 class RateLimitMiddleware:
     """429 with Retry-After once a client passes a limit; checked before the body is read.
 
-    The state is shared by all worker processes through ``SQLiteLimiter`` (all replicas: ``PostgresLimiter``).
+    The state is shared by all worker processes (all replicas, with a database) through ``SharedLimiter``.
     """
 
-    def __init__(self, app: ASGIApp, limiter: SQLiteLimiter | PostgresLimiter, rules: Sequence[Rule],
+    def __init__(self, app: ASGIApp, limiter: SharedLimiter, rules: Sequence[Rule],
                  metrics: Metrics) -> None:
         self.app = app
         self.limiter = limiter
