@@ -42,6 +42,7 @@ _FALSE = frozenset({"0", "false", "no", "off", "nee", "uit"})
 # Lists from the environment are split by us (commas; '|' for questions, which hold commas), not parsed as JSON.
 Items = Annotated[tuple[str, ...], NoDecode]
 UserIds = Annotated[frozenset[int], NoDecode]
+AudienceMap = Annotated[tuple[tuple[int, frozenset[str]], ...], NoDecode]  # Telegram user id -> groups
 
 
 def _items(raw: object, sep: str = ",") -> object:
@@ -110,6 +111,8 @@ class Settings(BaseSettings):
     telegram_webhook_url: str = ""
     telegram_webhook_port: int = Field(8443, ge=1, le=65535)
     telegram_questions_per_minute: int = Field(10, ge=0)  # per person (0: no limit)
+    # ---- documents per audience (issue 21, item 4) ----
+    telegram_audiences: AudienceMap = ()  # "123:personeel,456:personeel|raad"; private chats only
     # re-index jobs and the watched corpus folder
     watch: bool | None = None  # `serve` re-indexes when corpus files change; default: only without a database
     watch_quiet_s: float = Field(5.0, ge=0.0)  # a change is indexed once the folder was quiet this long
@@ -232,6 +235,31 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError(t("config.user_id", item=item)) from None
         return frozenset(out)
+
+    @field_validator("telegram_audiences", mode="before")
+    @classmethod
+    def _audience_map(cls, value: object) -> object:
+        """``123:personeel,456:personeel|raad``: per Telegram user id (commas between people, as in the other id
+        lists) the groups whose documents they may see (``|`` between groups); an id named twice gets both."""
+        if not isinstance(value, str):
+            return value
+        from assistant.audience import AudienceError, group_name
+
+        found: dict[int, set[str]] = {}
+        for item in _items(value):  # type: ignore[attr-defined]
+            user, sep, groups = item.partition(":")
+            names = [g for g in groups.split("|") if g.strip()]
+            try:
+                user_id = int(user.strip())
+            except ValueError:
+                raise ValueError(t("config.audience_map", item=item)) from None
+            if not sep or not names:
+                raise ValueError(t("config.audience_map", item=item))
+            try:
+                found.setdefault(user_id, set()).update(group_name(g) for g in names)
+            except AudienceError as exc:
+                raise ValueError(exc.message) from None
+        return tuple(sorted((user_id, frozenset(groups)) for user_id, groups in found.items()))
 
     @field_validator("watch", "widget_signin", mode="before")
     @classmethod

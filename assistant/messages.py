@@ -46,6 +46,10 @@ CATALOG: dict[str, dict[str, str]] = {
         "config.user_id": (
             "moet een lijst van Telegram-gebruikersnummers zijn, gescheiden door komma's; '{item}' is geen getal."
         ),
+        "config.audience_map": (
+            "moet per persoon 'gebruikersnummer:groep' zijn (meerdere groepen met |, personen gescheiden door "
+            "komma's), zoals 123:personeel,456:personeel|raad; '{item}' klopt niet."
+        ),
         "config.http_url": "moet een http(s)-adres zijn, zoals https://wegwijzer.stad.be of http://localhost:11434/v1.",
         "config.database_url": "moet een PostgreSQL-adres zijn, zoals postgresql://gebruiker:wachtwoord@host:5432/wegwijzer.",
         "config.llm_model": (
@@ -456,6 +460,20 @@ CATALOG: dict[str, dict[str, str]] = {
         "catalog.not_a_table": "De catalogus heeft voor '{source}' geen geldige tabel; herstel catalog.toml eerst.",
         "catalog.busy": "De catalogus wordt net door iemand anders aangepast. Probeer het zo opnieuw.",
         "catalog.unwritable": "De catalogus kan niet worden weggeschreven ({reason}); er werd niets gewijzigd.",
+        # ---- documents per audience (issue 21, item 4) ----
+        "catalog.field.audience": "doelgroep",
+        "audience.not_text": "Een doelgroep moet een groepsnaam zijn (tekst).",
+        "audience.bad_name": (
+            "De doelgroep '{value}' is geen geldige groepsnaam: gebruik letters, cijfers en . _ - @ : / "
+            "(geen spaties of komma's; scheid meerdere groepen met een komma)."
+        ),
+        "audience.too_many": "Een document kan voor hoogstens {limit} groepen zijn.",
+        "audience.not_a_set": "De doelgroepen moeten een lijst van groepsnamen zijn.",
+        "audience.everyone": "iedereen",
+        "cli.help.audience": (
+            "vraag als iemand in deze groep (herhaal voor meer groepen); zonder: documenten voor iedereen"
+        ),
+        "ingest.bad_audience": "overgeslagen: de doelgroep in catalog.toml klopt niet ({reason})",
         "beheer.signed_out": "Je bent niet (meer) aangemeld. Meld je opnieuw aan op de beheerpagina.",
         "beheer.bad_token": "Dit beheertoken klopt niet.",
         "beheer.csrf": (
@@ -904,6 +922,15 @@ CATALOG: dict[str, dict[str, str]] = {
         "beheer.ui.field.date_help": "Jaar, jaar-maand of jaar-maand-dag.",
         "beheer.ui.field.language_hint": "nl-BE",
         "beheer.ui.field.unset": "(niet ingevuld)",
+        # documents per audience (issue 21, item 4)
+        "beheer.ui.col.audience": "Doelgroep",
+        "beheer.ui.field.audience_hint": "leeg: iedereen; bv. personeel",
+        "beheer.ui.field.audience_help": (
+            "Alleen mensen in een van deze groepen zien het document; meerdere groepen scheid je met een komma. "
+            "Leeg: iedereen."
+        ),
+        "beheer.ui.docs.audience": "Alleen voor: {groups}",
+        "beheer.hidden_answer": "(antwoord uit een document dat jij niet mag zien)",
         "beheer.ui.status.indexed": "geïndexeerd",
         "beheer.ui.status.waiting": "wacht op indexering",
         "beheer.ui.status.skipped": "overgeslagen",

@@ -1,6 +1,13 @@
 """The assistant: open the published index, answer questions with cited sentences, follow new versions.
 
 ``Assistant.ask`` is the public contract used by the CLI, the web service and the Telegram bot.
+
+Who may see what (assistant/audience.py): every question is answered from the index version *as its asker
+may see it* (``IndexReader.for_audiences``), so retrieval, evidence, composition, the language model and
+the related passages only ever meet passages of documents for everyone or for one of the asker's groups.
+A conversation's earlier turns are checked on every turn against the asker of the new one: a turn that
+cited or listed a passage the new asker may not see keeps only its question (its answer text and passage
+ids are not used), and so does a turn from another index version, whose passage ids mean other passages.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from assistant.answer.llm import CIRCUIT_OPEN, ChatClient, Deadline, LLMError
 from assistant.answer.retrieval import Hit, Retrieval, Retriever, coverage
 from assistant.answer.summary import summarise
 from assistant.answer.verify import missing_facts
+from assistant.audience import EVERYONE, audiences_of
 from assistant.config import Settings, get_settings
 from assistant.errors import IndexNotFoundError, InvalidQuestionError, WegwijzerError
 from assistant.index.protocol import SentenceRecord
@@ -47,6 +55,7 @@ log = logging.getLogger(__name__)
 class _State:
     reader: idx.IndexReader
     retriever: Retriever
+    restricted: bool = False  # the reader is a view that hides some of the version (IndexReader.for_audiences)
 
 
 # A question with only a weak sign of depending on the conversation keeps the earlier turn's context only
@@ -210,8 +219,15 @@ class Assistant:
             raise InvalidQuestionError(t("question.no_words"))
         return question
 
-    def _weigh(self, question: str, top_k: int) -> tuple[_State, Retrieval, Evidence]:
+    def _scoped(self, audiences: frozenset[str]) -> _State:
+        """The version in service as an asker in ``audiences`` may see it (itself when they may see all)."""
         state = self._state
+        view = state.reader.for_audiences(audiences)
+        return state if view is state.reader else _State(view, Retriever(view), restricted=True)
+
+    def _weigh(self, question: str, top_k: int, audiences: frozenset[str] = EVERYONE,
+               ) -> tuple[_State, Retrieval, Evidence]:
+        state = self._scoped(audiences)
         retrieval, evidence = self._search(state, question, top_k)
         return state, retrieval, evidence
 
@@ -224,24 +240,28 @@ class Assistant:
             retrieval = replace(retrieval, question=question)
         return retrieval, weigh(retrieval, state.reader, self.model)
 
-    def ask(self, question: str, top_k: int = 5, conversation: str | None = None) -> Answer:
+    def ask(self, question: str, top_k: int = 5, conversation: str | None = None,
+            audiences: frozenset[str] = EVERYONE) -> Answer:
         """Answer ``question`` from up to ``top_k`` retrieved passages: cited sentences, or a plain refusal.
 
         With ``conversation`` (an id) the question is read in that conversation (a follow-up is searched
-        with the earlier turn) and stored in it; an unknown or expired id starts it anew.
+        with the earlier turn) and stored in it; an unknown or expired id starts it anew. ``audiences`` are
+        the asker's groups: the answer uses documents for everyone and for those groups only (default:
+        documents for everyone only).
         """
         answer: Answer | None = None
-        for event in self._answer(question, top_k, conversation, stream=False):
+        for event in self._answer(question, top_k, conversation, stream=False, audiences=audiences):
             if isinstance(event, Answer):
                 answer = event
         assert answer is not None
         return answer
 
-    def stream(self, question: str, top_k: int = 5, conversation: str | None = None) -> Iterator[Checked | Answer]:
+    def stream(self, question: str, top_k: int = 5, conversation: str | None = None,
+               audiences: frozenset[str] = EVERYONE) -> Iterator[Checked | Answer]:
         """As :meth:`ask`, but a generated answer arrives as it is written, one ``Checked`` sentence at a time
         (each only after it passed the check), then the ``Answer`` (always last, also when nothing was
         generated)."""
-        return self._answer(question, top_k, conversation, stream=True)
+        return self._answer(question, top_k, conversation, stream=True, audiences=audiences)
 
     def forget(self, conversation: str) -> None:
         """End a conversation ("Nieuw gesprek"); the next question with this id starts afresh."""
@@ -251,18 +271,21 @@ class Assistant:
     def history(self, conversation: str) -> Conversation | None:
         return self.conversations.load(conversation) if valid_conversation_id(conversation) else None
 
-    def _answer(self, question: str, top_k: int, conversation: str | None, stream: bool
-                ) -> Iterator[Checked | Answer]:
+    def _answer(self, question: str, top_k: int, conversation: str | None, stream: bool,
+                audiences: frozenset[str] = EVERYONE) -> Iterator[Checked | Answer]:
         started = time.perf_counter()
         question = self.validate(question)
+        state = self._scoped(audiences_of(audiences))
         if not isinstance(top_k, int) or isinstance(top_k, bool) or not 1 <= top_k <= 20:
             raise InvalidQuestionError(t("question.top_k"))
         if conversation is not None and (not isinstance(conversation, str) or
                                          not valid_conversation_id(conversation)):
             raise InvalidQuestionError(t("conversation.invalid"))
         history = self.conversations.load(conversation) if conversation else None
+        if history is not None:
+            history = _visible_history(history, state)
         deadline = Deadline.after(self.settings.llm_timeout_s) if self.writer is not None else None
-        plan = self._plan(question, history, top_k, deadline)
+        plan = self._plan(state, question, history, top_k, deadline)
         lang = detect_language(question)
         hits = plan.retrieval.hits
         if plan.cited is not None:
@@ -325,9 +348,9 @@ class Assistant:
 
     # ------------------------------------------------------------ follow-ups
 
-    def _plan(self, question: str, history: Conversation | None, top_k: int, deadline: Deadline | None) -> _Plan:
+    def _plan(self, state: _State, question: str, history: Conversation | None, top_k: int,
+              deadline: Deadline | None) -> _Plan:
         """Search ``question`` alone, or with the conversation it continues (see assistant.answer.followup)."""
-        state = self._state
         prev = history.last if history else None
         if prev is None:
             return self._plan_alone(state, question, top_k)
@@ -403,12 +426,13 @@ class Assistant:
         reader = state.reader
         found = {h.passage.id: h for h in retrieval.hits}
         missing = [i for i in ids if i not in found]
-        if missing:
+        passages = reader.passages(missing) if missing else []  # only those the reader may show
+        if passages:
+            missing = [p.id for p in passages]
             terms, idf, max_idf = retrieval.terms, retrieval.idf, retrieval.max_idf
             dense = reader.dense_scores(retrieval.query, missing)
             lexical = reader.lexical_scores(terms, missing)
-            for p, d, lx, pt in zip(reader.passages(missing), dense, lexical, reader.passage_terms(missing),
-                                    strict=True):
+            for p, d, lx, pt in zip(passages, dense, lexical, reader.passage_terms(missing), strict=True):
                 found[p.id] = Hit(p, float(d), float(d), float(lx), coverage(terms, pt, idf, max_idf),
                                   coverage(terms, pt, idf, max_idf, known_only=True))
         return [found[i] for i in ids if i in found]
@@ -482,29 +506,38 @@ class Assistant:
             except Exception:  # counting must never cost an answer
                 log.exception("could not count a generation outcome")
 
-    def explain(self, question: str, top_k: int = 5) -> tuple[Retrieval, Evidence]:
+    def explain(self, question: str, top_k: int = 5, audiences: frozenset[str] = EVERYONE,
+                ) -> tuple[Retrieval, Evidence]:
         """Retrieval and evidence for one question (diagnostics and calibration; not part of the contract)."""
-        _, retrieval, evidence = self._weigh(self.validate(question), top_k)
+        _, retrieval, evidence = self._weigh(self.validate(question), top_k, audiences_of(audiences))
         return retrieval, evidence
 
     # ------------------------------------------------------------ documents
 
-    def documents(self) -> list[dict[str, Any]]:
-        """The catalog of the version in service, with passage counts."""
+    def documents(self, audiences: frozenset[str] = EVERYONE) -> list[dict[str, Any]]:
+        """The catalog of the version in service as an asker in ``audiences`` may see it, with passage counts."""
         return [{**d.info().__dict__, "passages": d.passages}
-                for d in sorted(self._state.reader.manifest.documents, key=lambda d: d.source)]
+                for d in sorted(self._scoped(audiences_of(audiences)).reader.manifest.documents,
+                                key=lambda d: d.source)]
 
-    def document(self, source: str) -> tuple[DocumentInfo, list[Page], list[Passage]] | None:
-        """One document's facts, page texts and passages, or None if it is not in the index."""
-        reader = self._state.reader
+    def document(self, source: str, audiences: frozenset[str] = EVERYONE,
+                 ) -> tuple[DocumentInfo, list[Page], list[Passage]] | None:
+        """One document's facts, page texts and passages, or None if it is not in the index or the asker
+        (in ``audiences``) may not see it: the same answer, so a hidden document's existence is not told."""
+        reader = self._scoped(audiences_of(audiences)).reader
         entry = reader.manifest.document(source)
         found = reader.document(source)
         if entry is None or found is None:
             return None
         return entry.info(), found[0], found[1]
 
-    def passage(self, passage_id: int) -> Passage | None:
-        found = self._state.reader.passages([passage_id]) if passage_id >= 0 else []
+    def audiences(self) -> frozenset[str]:
+        """Every group a document of the version in service is for (asking with all of them sees everything)."""
+        return frozenset(g for d in self._state.reader.manifest.documents for g in d.audience)
+
+    def passage(self, passage_id: int, audiences: frozenset[str] = EVERYONE) -> Passage | None:
+        reader = self._scoped(audiences_of(audiences)).reader
+        found = reader.passages([passage_id]) if passage_id >= 0 else []
         return found[0] if found else None
 
     def status(self) -> dict[str, Any]:
@@ -521,3 +554,22 @@ class Assistant:
             "sentences": m.sentence_count,
             "last_ingest": self.store.read_last_ingest() or m.report,
         }
+
+
+def _visible_history(history: Conversation, state: _State) -> Conversation:
+    """The conversation as the asker of the next turn may use it (checked on every turn, not when stored).
+
+    A turn whose cited or related passages are not all visible to this asker (``reader`` is the version as
+    they may see it) keeps only its question and the text searched: its answer text and passage ids would
+    carry what it quoted into this turn. A turn from another index version is treated so too: its ids name
+    other passages in this one, so they cannot be checked.
+    """
+    reader, turns = state.reader, []
+    for turn in history.turns:
+        ids = list(dict.fromkeys(turn.cited + turn.related))
+        same = turn.index_version == reader.version_id
+        if same and (not ids or not state.restricted or len(reader.passages(ids)) == len(ids)):
+            turns.append(turn)
+        else:
+            turns.append(replace(turn, found=False, text="", cited=(), related=()))
+    return replace(history, turns=tuple(turns))

@@ -80,10 +80,17 @@ def _cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _audiences(args: argparse.Namespace) -> frozenset[str]:
+    """``--audience personeel`` (repeatable, or comma-separated): ask as someone in those groups."""
+    from assistant.audience import audiences_of
+
+    return audiences_of(name for value in args.audience for name in value.split(",") if name.strip())
+
+
 def _cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
     from assistant import Assistant
 
-    answer = Assistant.load(settings=settings).ask(args.question, top_k=args.top_k)
+    answer = Assistant.load(settings=settings).ask(args.question, top_k=args.top_k, audiences=_audiences(args))
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         return 0
@@ -151,7 +158,7 @@ def _cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
             print(t("cli.chat_new"), flush=True)
             continue
         try:
-            answer = assistant.ask(question, top_k=args.top_k, conversation=conversation)
+            answer = assistant.ask(question, top_k=args.top_k, conversation=conversation, audiences=_audiences(args))
         except InvalidQuestionError as exc:
             print(str(exc), file=sys.stderr, flush=True)
             continue
@@ -295,6 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_ingest)
 
     p = sub.add_parser("ask", help=t("cli.help.ask"))
+    p.add_argument("--audience", action="append", default=[], help=t("cli.help.audience"), metavar="GROEP")
     p.add_argument("question", help=t("cli.help.question"), metavar="VRAAG")
     p.add_argument("--json", action="store_true", help=t("cli.help.ask_json"))
     p.add_argument("--top-k", type=int, default=None, help=t("cli.help.top_k"), metavar="N")
@@ -302,6 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("chat", help=t("cli.chat_help"), description=t("cli.chat_help"))
     p.add_argument("--top-k", type=int, default=None, help=t("cli.help.top_k"), metavar="N")
+    p.add_argument("--audience", action="append", default=[], help=t("cli.help.audience"), metavar="GROEP")
     p.set_defaults(func=_cmd_chat)
 
     p = sub.add_parser("eval", help=t("cli.help.eval"))

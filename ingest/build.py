@@ -26,7 +26,7 @@ from assistant.text.facts import encode_facts, facts_in
 from assistant.text.sentences import SPLITTER_VERSION, split_sentences
 from assistant.types import Page, Passage
 
-from .catalog import read_catalog
+from .catalog import AUDIENCE_ERROR, read_catalog_strict
 from .chunking import ChunkerSettings, chunk_pages, derive_title
 from .corpuspath import reading
 from .loaders import discover, load_document
@@ -170,7 +170,7 @@ def _ingest_locked(settings: Settings, store: idx.IndexStore, corpus_dir: Path, 
 
     if on_progress is not None:
         on_progress("reading", 0, 0)  # before the corpus is read: changes made until now are in this run
-    catalog, problems = read_catalog(corpus_dir)
+    catalog, problems = read_catalog_strict(corpus_dir)  # unreadable: stop, the audiences may be in it
     report.warnings.extend(problems)
     files, unsupported = discover(corpus_dir)
     report.skipped.extend({"source": s, "reason": r} for s, r in unsupported)
@@ -182,15 +182,23 @@ def _ingest_locked(settings: Settings, store: idx.IndexStore, corpus_dir: Path, 
             if on_progress is not None:
                 on_progress("documents", done, len(files))
             entry = catalog.get(source, {})
+            if AUDIENCE_ERROR in entry:  # deny by default: never published for everyone by mistake
+                report.skipped.append({"source": source, "reason": t("ingest.bad_audience",
+                                                                      reason=entry[AUDIENCE_ERROR])})
+                continue
+            audience = tuple(name for name in entry.get("audience", "").split(",") if name)
             try:
                 # Read through a descriptor of the checked regular file: a link, FIFO or device put in its
                 # place since discover() is refused here, never followed or opened (ingest/corpuspath.py).
                 with reading(corpus_dir, source) as readable:
                     digest = file_sha256(readable)
                     prev = prev_docs.get(source)
-                    if previous is not None and prev and prev.sha256 == digest and prev.catalog == entry:
+                    if previous is not None and prev and prev.sha256 == digest and \
+                            _without_audience(prev.catalog) == _without_audience(entry):
+                        # Only the audience changed (or nothing): the vectors stay, the new version carries
+                        # the audience in the document's entry and every passage's record.
                         _reuse(previous, source, batch)
-                        documents.append(prev)
+                        documents.append(replace(prev, catalog=entry, audience=audience))
                         report.documents_reused += 1
                         continue
                     doc = load_document(readable, source)
@@ -221,7 +229,7 @@ def _ingest_locked(settings: Settings, store: idx.IndexStore, corpus_dir: Path, 
                 source=source, sha256=doc.sha256, title=title, publisher=entry.get("publisher", ""),
                 date=entry.get("date", ""), kind=entry.get("kind", ""), language=entry.get("language", "nl-BE"),
                 pages=len(doc.pages) if doc.paged else None, passages=len(chunks), format=doc.kind,
-                ocr_pages=len(ocr_pages), catalog=entry))
+                ocr_pages=len(ocr_pages), catalog=entry, audience=audience))
             report.documents_embedded += 1
     finally:
         if previous is not None:
@@ -271,6 +279,10 @@ def _ingest_locked(settings: Settings, store: idx.IndexStore, corpus_dir: Path, 
     store.prune()
     log.info("published index %s: %d documents, %d passages (%d embedded)", version, report.documents,
              report.passages, report.passages_embedded)
+
+
+def _without_audience(entry: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in entry.items() if k != "audience"}
 
 
 def _reuse(previous: idx.IndexReader, source: str, batch: _Batch) -> None:

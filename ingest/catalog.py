@@ -7,6 +7,13 @@ bot and a second service on the same corpus take the same one), write it atomica
 sees half a file), and keep its comments and layout (tomlkit edits the parsed document in place).
 A change to an entry makes the next ingest re-embed that document: ingest compares the entry it
 finds with the one the published version was built with.
+
+``audience`` (a list of group names, assistant/audience.py) says who may see a document; absent is
+everyone. In the TOML it is an array (``audience = ["personeel"]``); in the entries this module hands out
+it is one string, the names case-folded, sorted and joined by commas (``"personeel,raad"``), so entries
+stay comparable as before. Deny by default: an audience that cannot be read makes ingest skip that
+document (``AUDIENCE_ERROR`` carries the reason), and a catalog that exists but cannot be read stops an
+ingest (:func:`read_catalog_strict`), since it may be what keeps a document from everyone.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from assistant.audience import AudienceError, normalise
 from assistant.errors import DocumentError, WegwijzerError
 from assistant.messages import t
 
@@ -30,14 +38,16 @@ log = logging.getLogger(__name__)
 
 CATALOG_FILE = "catalog.toml"
 LOCK_FILE = ".catalog.lock"  # a dot file: ingest and the folder watcher ignore it
-FIELDS = ("title", "publisher", "date", "kind", "language")
+FIELDS = ("title", "publisher", "date", "kind", "language", "audience")
+TEXT_FIELDS = FIELDS[:-1]
+AUDIENCE_ERROR = "audience_error"  # in an entry whose audience cannot be read: the Dutch reason (ingest skips it)
 KINDS = ("toolkit", "memorandum", "programme", "announcement", "other")
 MAX_CHARS = {"title": 300, "publisher": 200, "date": 10, "kind": 20, "language": 35}
 LOCK_TIMEOUT_S = 10.0
 NEW_CATALOG_HEADER = (
     "# Catalog of the corpus: one table per file (path relative to this folder).\n"
     "# Fields: title, publisher, date (ISO 8601, as precise as known), kind\n"
-    f"# ({' | '.join(KINDS)}), language (BCP 47).\n"
+    f"# ({' | '.join(KINDS)}), language (BCP 47), audience (group names; absent: everyone).\n"
     "# Written by Wegwijzer's admin page as well; comments are kept.\n"
 )
 
@@ -74,14 +84,42 @@ def read_catalog(corpus_dir: Path) -> tuple[dict[str, dict[str, str]], list[str]
         if not isinstance(entry, dict):
             problems.append(f"{CATALOG_FILE}: [{source}] must be a table")
             continue
-        clean = {k: str(entry[k]).strip() for k in FIELDS if k in entry and str(entry[k]).strip()}
+        clean = {k: str(entry[k]).strip() for k in TEXT_FIELDS if k in entry and str(entry[k]).strip()}
+        if "audience" in entry:
+            try:
+                audience = ",".join(_audience(entry["audience"]))
+            except AudienceError as exc:
+                problems.append(f"{CATALOG_FILE}: [{source}] audience: {exc.message}")
+                clean[AUDIENCE_ERROR] = exc.message
+            else:
+                if audience:
+                    clean["audience"] = audience
         if clean.get("kind") and clean["kind"] not in KINDS:
             problems.append(f"{CATALOG_FILE}: [{source}] kind {clean['kind']!r} is not one of {', '.join(KINDS)}")
         entries[source] = clean
     return entries, problems
 
 
+def read_catalog_strict(corpus_dir: Path) -> tuple[dict[str, dict[str, str]], list[str]]:
+    """:func:`read_catalog` for ingest: a catalog that exists but cannot be read raises CatalogError, since
+    the audiences in it decide who may see a document (without them, every document would be for everyone)."""
+    entries, problems = read_catalog(corpus_dir)
+    if not entries and problems and os.path.lexists(Path(corpus_dir) / CATALOG_FILE):
+        raise CatalogError(t("catalog.unreadable", reason=problems[0][:300]), kind="unreadable")
+    return entries, problems
+
+
 # ---------------------------------------------------------------- validation (pure)
+
+
+def _audience(value: object) -> tuple[str, ...]:
+    """An audience as the catalog or a form gives it: a list of names, or one string of them (commas or
+    spaces between); raises AudienceError."""
+    if isinstance(value, str):
+        return normalise(part for part in value.replace(",", " ").split() if part)
+    if isinstance(value, list | tuple):
+        return normalise(value)
+    return normalise([value])  # refused by group_name with a Dutch message
 
 
 def _clean_text(field: str, value: object) -> str:
@@ -126,7 +164,12 @@ def validate_entry(fields: Mapping[str, object]) -> dict[str, str]:
     if unknown:
         raise CatalogError(t("catalog.unknown_field", field=unknown[0]), unknown[0])
     out: dict[str, str] = {}
-    for field in FIELDS:
+    if "audience" in fields:
+        try:
+            out["audience"] = ",".join(_audience(fields["audience"] if fields["audience"] is not None else ""))
+        except AudienceError as exc:
+            raise CatalogError(exc.message, "audience") from None
+    for field in TEXT_FIELDS:
         if field not in fields:
             continue
         value = _clean_text(field, fields[field])
@@ -213,7 +256,7 @@ def update_entry(corpus_dir: Path, source: str, fields: Mapping[str, object]) ->
         existing = document.get(source)
         if existing is not None and not isinstance(existing, dict):
             raise CatalogError(t("catalog.not_a_table", source=source), kind="unreadable")
-        before = {k: str(v) for k, v in (existing or {}).items() if k in FIELDS}
+        before = {k: _stored(k, v) for k, v in (existing or {}).items() if k in FIELDS}
         after = {**before, **{k: v for k, v in clean.items() if v}}
         for k, v in clean.items():
             if not v:
@@ -224,14 +267,14 @@ def update_entry(corpus_dir: Path, source: str, fields: Mapping[str, object]) ->
             table = tomlkit.table()
             for k in FIELDS:
                 if k in after:
-                    table.add(k, after[k])
+                    table.add(k, _toml(k, after[k]))
             document.add(source, table)
         elif not after and all(k in FIELDS for k in existing):
             del document[source]
         else:
             for k in FIELDS:
                 if k in after:
-                    existing[k] = after[k]
+                    existing[k] = _toml(k, after[k])
                 elif k in existing:
                     del existing[k]
         return after, True
@@ -239,6 +282,27 @@ def update_entry(corpus_dir: Path, source: str, fields: Mapping[str, object]) ->
     result: dict[str, str] = _change(corpus_dir, edit)
     log.info("catalog entry of %s changed: %s", source, sorted(clean))
     return result
+
+
+def _stored(field: str, value: object) -> str:
+    """A field of the TOML as entries carry it (an audience array as its comma-joined names)."""
+    if field != "audience":
+        return str(value)
+    try:
+        return ",".join(_audience(list(value) if isinstance(value, list) else value))
+    except AudienceError:
+        return str(value)  # differs from any valid value: a valid edit replaces it
+
+
+def _toml(field: str, value: str) -> Any:
+    """A field's value as written to the TOML: an audience is an array of names."""
+    if field != "audience":
+        return value
+    import tomlkit
+
+    array = tomlkit.array()
+    array.extend(value.split(","))
+    return array
 
 
 def remove_entry(corpus_dir: Path, source: str) -> bool:

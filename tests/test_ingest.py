@@ -22,7 +22,7 @@ from .pdfs import make_corrupt_pdf, make_encrypted_pdf, make_pdf, make_textless_
 def test_first_ingest_indexes_every_document(fake_index: Settings) -> None:
     reader = idx.open_index(fake_index.index_dir)
     manifest = reader.manifest
-    assert manifest.format_version == idx.FORMAT_VERSION == 2
+    assert manifest.format_version == idx.FORMAT_VERSION == 3
     assert len(manifest.documents) == 5
     assert manifest.model.name == "fake-trigram"
     assert manifest.chunker["target_chars"] == 900

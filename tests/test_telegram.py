@@ -185,7 +185,8 @@ class Wrapped:
     def __init__(self, real: Assistant, ask: Callable[[Assistant, str, int], Answer]) -> None:
         self.real, self._ask = real, ask
 
-    def ask(self, question: str, top_k: int = 5, conversation: str | None = None) -> Answer:
+    def ask(self, question: str, top_k: int = 5, conversation: str | None = None,
+            audiences: frozenset[str] = frozenset()) -> Answer:
         return self._ask(self.real, question, top_k)
 
     def __getattr__(self, name: str) -> Any:

@@ -36,12 +36,14 @@ from typing import Any
 import faiss
 import numpy as np
 
+from assistant.audience import may_see
 from assistant.errors import IndexFormatError, IndexNotFoundError, IndexWriteError, IngestBusyError
+from assistant.index.audience import AudienceView, hidden_documents
 from assistant.index.lexical import K1, Analyser, B, idf, lexical_text, vocabulary_of
 from assistant.index.model import FORMAT_VERSION, Manifest
 from assistant.index.protocol import PASSAGE_COLUMNS as _PASSAGE_COLUMNS
 from assistant.index.protocol import SENTENCE_COLUMNS as _SENTENCE_COLUMNS
-from assistant.index.protocol import ManifestReader, SentenceRecord, VersionContent
+from assistant.index.protocol import IndexReader, ManifestReader, SentenceRecord, VersionContent, passage_audiences
 from assistant.index.protocol import passage_from_row as _passage
 from assistant.index.protocol import sentence_from_row as _sentence
 from assistant.messages import t
@@ -73,7 +75,7 @@ HNSW_EF_SEARCH = 256
 _SCHEMA = """
 CREATE TABLE passages (id INTEGER PRIMARY KEY, source TEXT NOT NULL, title TEXT NOT NULL, page INTEGER,
     section TEXT NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL,
-    ocr INTEGER NOT NULL DEFAULT 0, terms TEXT NOT NULL);
+    ocr INTEGER NOT NULL DEFAULT 0, terms TEXT NOT NULL, audience TEXT NOT NULL DEFAULT '');
 CREATE INDEX passages_source ON passages(source, id);
 CREATE TABLE pages (source TEXT NOT NULL, page INTEGER, text TEXT NOT NULL, ocr INTEGER NOT NULL DEFAULT 0,
     seq INTEGER NOT NULL);
@@ -113,6 +115,8 @@ class FileIndexReader(ManifestReader):
         self._words: frozenset[str] | None = None
         self._analyser: Analyser | None = None
         self._analyser_lock = threading.Lock()
+        self._views: dict[frozenset[str], IndexReader] = {}
+        self._views_lock = threading.Lock()
         n = manifest.passage_count
         if self._vectors.ntotal != n or int(self._bm25.scores["num_docs"]) != n or \
                 len(self._sentence_vectors) != manifest.sentence_count:
@@ -147,11 +151,14 @@ class FileIndexReader(ManifestReader):
 
     # ------------------------------------------------------------ dense
 
-    def dense_search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        n = self._vectors.ntotal
+    def dense_search(self, query: np.ndarray, k: int, params: Any = None, n: int | None = None,
+                     ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k by cosine; with ``params`` (an audience view's FAISS id selector) among the ``n`` it allows."""
+        n = self._vectors.ntotal if n is None else n
         if n == 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        scores, ids = self._vectors.search(np.ascontiguousarray(query[None, :], dtype=np.float32), min(k, n))
+        scores, ids = self._vectors.search(np.ascontiguousarray(query[None, :], dtype=np.float32), min(k, n),
+                                           params=params)
         keep = ids[0] >= 0
         return ids[0][keep].astype(np.int64), scores[0][keep]
 
@@ -190,8 +197,13 @@ class FileIndexReader(ManifestReader):
         self._local.lex = (key, scores)
         return scores
 
-    def lexical_search(self, terms: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray]:
+    def lexical_search(self, terms: Sequence[str], k: int, visible: np.ndarray | None = None,
+                       ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k by BM25; with ``visible`` (an audience view's mask) hidden passages score 0 before the
+        top-k is taken, so they are never among it."""
         scores = self._lexical_all(terms)
+        if visible is not None:
+            scores = np.where(visible, scores, np.float32(0))
         if not len(scores):
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         k = min(k, len(scores))
@@ -260,6 +272,33 @@ class FileIndexReader(ManifestReader):
             f"SELECT {_PASSAGE_COLUMNS} FROM passages WHERE source = ? ORDER BY id", (source,))]
         return pages, passages
 
+    def for_audiences(self, audiences: frozenset[str]) -> IndexReader:
+        if not hidden_documents(self._manifest, audiences):
+            return self  # all of it is visible (always so for a version without audiences): no filter at all
+        with self._views_lock:
+            view = self._views.get(audiences)
+            if view is None:
+                if len(self._views) >= MAX_VIEWS:
+                    self._views.clear()
+                view = self._views[audiences] = _AudienceView(self, audiences)
+        return view
+
+    def hidden_from(self, audiences: frozenset[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Masks of the passages and the sentences an asker in ``audiences`` may see, from the passages'
+        records (the audience written at ingest)."""
+        db = self._db()
+        visible = np.ones(self.passage_count, dtype=bool)
+        hidden = [pid for pid, audience in db.execute("SELECT id, audience FROM passages WHERE audience != ''")
+                  if not may_see(audience.split(), audiences)]
+        visible[hidden] = False
+        sentences = np.ones(self._manifest.sentence_count, dtype=bool)
+        for i in range(0, len(hidden), 500):
+            block = hidden[i:i + 500]
+            ids = [r[0] for r in db.execute(f"SELECT id FROM sentences WHERE passage_id IN ({_marks(len(block))})",
+                                            block)]
+            sentences[ids] = False
+        return visible, sentences
+
     def all_sentences_of(self, passage_ids: Sequence[int]) -> list[SentenceRecord]:
         """Sentences of many passages (ingest reuse), fetched in chunks SQLite accepts."""
         out: list[SentenceRecord] = []
@@ -267,6 +306,41 @@ class FileIndexReader(ManifestReader):
         for i in range(0, len(ids), 500):
             out.extend(self.sentences(ids[i:i + 500]))
         return out
+
+
+MAX_VIEWS = 64  # audience sets kept per version (each holds two boolean masks); more are rebuilt when asked
+
+
+class _AudienceView(AudienceView):
+    """A version as one set of audiences may see it (assistant/index/audience.py). Dense search passes FAISS a
+    bitmap id selector, so the top-k is taken among visible passages only (flat and HNSW alike); lexical search
+    zeroes hidden passages' BM25 scores before its top-k."""
+
+    def __init__(self, base: FileIndexReader, audiences: frozenset[str]) -> None:
+        super().__init__(base, audiences, *base.hidden_from(audiences))
+        self._file = base
+        # The bitmap must outlive every search that uses it: it is kept here, beside the selector.
+        self._bitmap = np.packbits(self._visible, bitorder="little")
+        self._selector = faiss.IDSelectorBitmap(len(self._visible), faiss.swig_ptr(self._bitmap))
+        if base.manifest.vector_index == "hnsw":
+            self._params: Any = faiss.SearchParametersHNSW(  # type: ignore[attr-defined]
+                sel=self._selector, efSearch=HNSW_EF_SEARCH)
+        else:
+            self._params = faiss.SearchParameters(sel=self._selector)  # type: ignore[call-arg]
+        scores = base._bm25.scores
+        self._postings = (np.asarray(scores["indptr"]), scores["indices"])
+
+    def dense_search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        return self._file.dense_search(query, k, params=self._params, n=self.passage_count)
+
+    def lexical_search(self, terms: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray]:
+        return self._file.lexical_search(terms, k, visible=self._visible)
+
+    def visible_df(self, terms: Sequence[str]) -> dict[str, int]:
+        indptr, indices = self._postings
+        vocab = self._file._vocab
+        return {term: int(self._visible[np.asarray(indices[indptr[vocab[term]]:indptr[vocab[term] + 1]])].sum())
+                for term in terms if term and term in vocab}
 
 
 class FileIndexStore:
@@ -330,7 +404,8 @@ class FileIndexStore:
             analyser = Analyser(analyzer, vocabulary_of(texts))
             passage_terms = [analyser.terms(text) for text in texts]
             _write_lexical(tmp / LEXICAL, passage_terms, analyser.decompounder.vocabulary)
-            _write_database(tmp / DATABASE, passages, content.pages, sentences, passage_terms, analyser)
+            _write_database(tmp / DATABASE, passages, content.pages, sentences, passage_terms, analyser,
+                            passage_audiences(content.documents, passages))
             manifest = Manifest(
                 format_version=FORMAT_VERSION, version_id=version_id, created_at=content.created_at or time.time(),
                 model=content.model,
@@ -487,16 +562,17 @@ def _write_lexical(directory: Path, docs: list[list[str]], vocabulary: Iterable[
 
 
 def _write_database(path: Path, passages: list[Passage], pages: list[Page], sentences: list[SentenceRecord],
-                    passage_terms: list[list[str]], analyser: Analyser) -> None:
+                    passage_terms: list[list[str]], analyser: Analyser, audiences: list[tuple[str, ...]]) -> None:
     con = sqlite3.connect(path)
     try:
         con.execute("PRAGMA journal_mode=OFF")
         con.execute("PRAGMA synchronous=OFF")  # the whole directory is fsynced before it is renamed
         con.executescript(_SCHEMA)
         con.executemany(
-            "INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             ((p.id, p.source, p.title, p.page, p.section, p.start, p.end, p.text, int(p.ocr),
-              " ".join(dict.fromkeys(terms))) for p, terms in zip(passages, passage_terms, strict=True)))
+              " ".join(dict.fromkeys(terms)), " ".join(audience))
+             for p, terms, audience in zip(passages, passage_terms, audiences, strict=True)))
         con.executemany("INSERT INTO pages VALUES (?, ?, ?, ?, ?)",
                         ((pg.source, pg.page, pg.text, int(pg.ocr), i) for i, pg in enumerate(pages)))
         con.executemany(

@@ -4,19 +4,27 @@
 spans, facts and vectors (answers quote the sentence that states the fact), a lexical index built at
 ingest (no worker rebuilds BM25), passages read lazily (a large version loads in seconds), and typed
 manifest entries. Format 1 indexes are refused with the Dutch "re-index needed" message.
+
+``FORMAT_VERSION`` 3 adds each document's ``audience`` (assistant/audience.py): in the manifest's document
+entry and in every passage's record, where the stores filter on it inside their searches. A format 2
+version is still read: it was built before audiences existed, so every document in it is for everyone
+(and a catalog entry that now names an audience differs from the one it was built with, so the next
+ingest writes a format 3 version).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from assistant.audience import may_see
 from assistant.errors import IndexFormatError, ModelMismatchError
 from assistant.messages import t
 from assistant.types import DocumentInfo
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
+READABLE_VERSIONS = (2, 3)  # 2: no audiences, every document for everyone
 
 
 @dataclass(frozen=True)
@@ -63,6 +71,10 @@ class DocumentEntry:
     format: str = ""
     ocr_pages: int = 0
     catalog: dict[str, str] = field(default_factory=dict)  # the catalog entry it was built with
+    audience: tuple[str, ...] = ()  # group names (assistant/audience.py); () is everyone
+
+    def visible_to(self, audiences: frozenset[str]) -> bool:
+        return may_see(self.audience, audiences)
 
     def info(self) -> DocumentInfo:
         return DocumentInfo(source=self.source, title=self.title, publisher=self.publisher, date=self.date,
@@ -88,6 +100,18 @@ class Manifest:
     def document(self, source: str) -> DocumentEntry | None:
         return next((d for d in self.documents if d.source == source), None)
 
+    @property
+    def restricted(self) -> bool:
+        """Whether any document of this version has an audience (else every asker sees all of it)."""
+        return any(d.audience for d in self.documents)
+
+    def for_audiences(self, audiences: frozenset[str]) -> Manifest:
+        """This manifest as an asker in ``audiences`` may see it: the other documents left out."""
+        documents = tuple(d for d in self.documents if d.visible_to(audiences))
+        if len(documents) == len(self.documents):
+            return self
+        return replace(self, documents=documents, passage_count=sum(d.passages for d in documents))
+
     def document_infos(self) -> list[DocumentInfo]:
         return [d.info() for d in sorted(self.documents, key=lambda d: d.source)]
 
@@ -101,7 +125,7 @@ class Manifest:
     def from_dict(cls, data: dict[str, Any]) -> Manifest:
         """Parse a stored manifest; an older format or a damaged one raises IndexFormatError (Dutch)."""
         version = data.get("format_version")
-        if version != FORMAT_VERSION:
+        if version not in READABLE_VERSIONS:
             raise IndexFormatError(t("index.format", found=version, expected=FORMAT_VERSION))
         try:
             return cls(
@@ -111,7 +135,8 @@ class Manifest:
                 model=ModelInfo(**data["model"]),
                 chunker=dict(data["chunker"]),
                 analyzer=dict(data["analyzer"]),
-                documents=tuple(DocumentEntry(**d) for d in data["documents"]),
+                documents=tuple(DocumentEntry(**{**d, "audience": tuple(d.get("audience") or ())})
+                                for d in data["documents"]),
                 passage_count=int(data["passage_count"]),
                 sentence_count=int(data["sentence_count"]),
                 vector_index=str(data["vector_index"]),

@@ -13,7 +13,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from assistant.errors import IndexFormatError
 from assistant.index.model import DocumentEntry, Manifest, ModelInfo
+from assistant.messages import t
 from assistant.text.analysis import analyzer_config
 from assistant.types import Page, Passage
 
@@ -36,6 +38,12 @@ class SentenceRecord:
 # The row layout both stores select passages and sentences in (SQLite and PostgreSQL alike).
 PASSAGE_COLUMNS = 'id, source, title, page, section, start, "end", text, ocr'
 SENTENCE_COLUMNS = 'id, passage_id, start, "end", text, kind, block, facts, terms'
+
+
+def passage_audiences(documents: Sequence[DocumentEntry], passages: Sequence[Passage]) -> list[tuple[str, ...]]:
+    """Each passage's audience, from its document's entry: what a store writes into the passage's record."""
+    by_source = {d.source: d.audience for d in documents}
+    return [by_source.get(p.source, ()) for p in passages]
 
 
 def passage_from_row(row: Sequence[Any]) -> Passage:
@@ -135,6 +143,16 @@ class IndexReader(Protocol):
         """One document's page texts and passages, or None when it is not in this version."""
         ...
 
+    def for_audiences(self, audiences: frozenset[str]) -> IndexReader:
+        """This version as an asker in ``audiences`` may see it (assistant/audience.py), deny by default.
+
+        Searches filter inside the store (a hidden passage is never a candidate, so it neither crowds out
+        visible ones nor shows in a count); reading a hidden passage, its sentences or its document gives
+        nothing; scores and vectors of hidden ids are zeros. The manifest lists only visible documents and
+        the IDF statistics count only visible passages. A version whose documents are all visible to the
+        asker returns the reader itself. Cheap after the first call per audience set (cached)."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -154,6 +172,13 @@ class ManifestReader:
     @property
     def passage_count(self) -> int:
         return self._manifest.passage_count
+
+    def for_audiences(self, audiences: frozenset[str]) -> IndexReader:
+        """Deny by default for a store that cannot filter by audience: the version itself when every document
+        is visible to the asker, else a refusal (never the unfiltered version). Stores override it."""
+        if all(d.visible_to(audiences) for d in self._manifest.documents):
+            return self  # type: ignore[return-value]  # the concrete readers are IndexReaders
+        raise IndexFormatError(t("index.damaged", reason="this store cannot filter passages by audience"))
 
 
 class IndexStore(Protocol):

@@ -26,6 +26,8 @@
     { name: "date", label: tx("col.date"), placeholder: tx("field.date_hint"), help: tx("field.date_help") },
     { name: "kind", label: tx("col.kind"), select: true },
     { name: "language", label: tx("col.language"), placeholder: tx("field.language_hint") },
+    { name: "audience", label: tx("col.audience"), placeholder: tx("field.audience_hint"),
+      help: tx("field.audience_help") },
   ];
   var PHASES = {
     queued: "job.queued", "": "job.starting", reading: "job.reading", documents: "job.reading_documents",
@@ -212,6 +214,9 @@
       var title = el("td", { "data-label": tx("col.title") }, [
         d.url ? el("a", { href: d.url, text: d.title }) : el("span", { text: d.title }),
         el("span", { className: "sub", text: d.source }),
+        d.audience && d.audience.length
+          ? el("span", { className: "sub audience", text: tx("docs.audience", { groups: d.audience.join(", ") }) })
+          : null,
       ]);
       var status = el("td", { "data-label": tx("col.status") }, [
         el("span", { className: "status " + d.status, text: tx("status." + d.status) }),

@@ -15,6 +15,7 @@ import tempfile
 import threading
 from pathlib import Path
 
+from assistant.audience import EVERYONE
 from assistant.stores.feedback import hash_user
 
 log = logging.getLogger(__name__)
@@ -26,8 +27,10 @@ class AccessPolicy:
     """Decides per Telegram user id; thread-safe."""
 
     def __init__(self, allowed: frozenset[int], admins: frozenset[int], join_code: str,
-                 members_file: Path, salt: str) -> None:
+                 members_file: Path, salt: str,
+                 audiences: tuple[tuple[int, frozenset[str]], ...] = ()) -> None:
         self.allowed = allowed
+        self._audiences = dict(audiences)
         self.admins = admins
         self.join_code = join_code
         self.members_file = Path(members_file)
@@ -62,6 +65,15 @@ class AccessPolicy:
             return True
         with self._lock:
             return hash_user(user_id, self._salt) in self._members
+
+    def audiences(self, user_id: int, private: bool) -> frozenset[str]:
+        """The groups whose documents ``user_id`` may be answered from (WEGWIJZER_TELEGRAM_AUDIENCES).
+
+        Only in a private chat and only for someone who may use the bot: an answer in a group is read by every
+        member of it, so it comes from documents for everyone (deny by default)."""
+        if not private or not self.is_allowed(user_id):
+            return EVERYONE
+        return self._audiences.get(user_id, EVERYONE)
 
     def try_join(self, user_id: int, code: str) -> bool:
         """Admit ``user_id`` when ``code`` is the configured join code (compared in constant time).

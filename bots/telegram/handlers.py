@@ -22,6 +22,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 from telegram.ext import ContextTypes
 
 from assistant.answer.generate import Checked
+from assistant.audience import EVERYONE
 from assistant.errors import (
     IndexNotFoundError,
     IngestBusyError,
@@ -255,7 +256,7 @@ async def on_sources(update: Update, context: Context) -> None:
     """/bronnen: the documents in the index in service."""
     if not await admit(update, context):
         return
-    documents = await asyncio.to_thread(state(context).assistant.documents)
+    documents = await asyncio.to_thread(state(context).assistant.documents, _audiences(update, context))
     if not documents:
         await _say(update, context, render.escape(say("bot.documents_none")))
         return
@@ -578,12 +579,13 @@ async def on_text(update: Update, context: Context) -> None:
         return
     st.busy.add(user.id)
     conversation = st.conversation(chat.id)  # one conversation per chat; /nieuw starts a new one
+    audiences = _audiences(update, context)
     try:
         if st.streaming:
-            await _answer_as_written(update, context, question, conversation)
+            await _answer_as_written(update, context, question, conversation, audiences)
             return
         async with delivery.typing(context.bot, chat.id):
-            answer = await asyncio.to_thread(st.assistant.ask, question, st.settings.top_k, conversation)
+            answer = await asyncio.to_thread(st.assistant.ask, question, st.settings.top_k, conversation, audiences)
         answer_id = await _record(st, answer, user.id)
         await delivery.send_long_html(context.bot, chat.id, answer_markup(answer),
                                       keyboard=_keyboard(answer_id, _cited(answer)),
@@ -603,7 +605,17 @@ async def _record(st: BotState, answer: Answer, user_id: int) -> str:
 _END = object()
 
 
-async def _answer_as_written(update: Update, context: Context, question: str, conversation: str) -> None:
+def _audiences(update: Update, context: Context) -> frozenset[str]:
+    """The asker's groups (WEGWIJZER_TELEGRAM_AUDIENCES) in a private chat; none in a group, where everyone
+    reads the answer."""
+    user, chat = update.effective_user, update.effective_chat
+    if user is None or chat is None:
+        return EVERYONE
+    return state(context).access.audiences(user.id, private=chat.type == ChatType.PRIVATE)
+
+
+async def _answer_as_written(update: Update, context: Context, question: str, conversation: str,
+                             audiences: frozenset[str] = EVERYONE) -> None:
     """A generated answer: typing… until the first sentence has passed the check, then one message that grows
     by checked sentences (edited within Telegram's limits), then replaced by the answer, its sources and buttons.
     Nothing the check did not pass is ever sent."""
@@ -614,7 +626,7 @@ async def _answer_as_written(update: Update, context: Context, question: str, co
 
     def produce() -> None:  # in a thread: retrieval, the model's stream and the check block
         try:
-            for event in st.assistant.stream(question, st.settings.top_k, conversation):
+            for event in st.assistant.stream(question, st.settings.top_k, conversation, audiences):
                 loop.call_soon_threadsafe(events.put_nowait, event)
         except BaseException as exc:  # handed to the handler, which reports it as any handler error
             loop.call_soon_threadsafe(events.put_nowait, exc)

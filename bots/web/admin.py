@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from assistant.errors import WegwijzerError
 from assistant.messages import t
@@ -98,6 +98,20 @@ class ReindexQueue(BaseModel):
 class UploadResponse(BaseModel):
     source: str
     size: int
+    audience: list[str] = Field(default_factory=list, description="Doelgroep (groepen); leeg: iedereen.")
+    reindex: ReindexTicket | None
+    reindex_error: str = ""
+
+
+class AudienceRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    audience: list[StrictStr] = Field(description="Groepen die het document mogen zien; een lege lijst: iedereen.")
+
+
+class AudienceResponse(BaseModel):
+    source: str
+    audience: list[str]
     reindex: ReindexTicket | None
     reindex_error: str = ""
 
@@ -137,10 +151,28 @@ def upload(ops: Ops, caller: Editor,
            file: Annotated[UploadFile | None,
                            File(description="PDF-, DOCX-, ODT-, PPTX-, HTML-, TXT- of MD-bestand")] = None,
            replace: Annotated[bool, Query(description="Een bestaand document vervangen")] = False,
-           reindex: Annotated[bool, Query(description="Meteen opnieuw indexeren")] = False) -> dict[str, Any]:
+           reindex: Annotated[bool, Query(description="Meteen opnieuw indexeren")] = False,
+           audience: Annotated[str, Form(description=(
+               "Doelgroep: groepsnamen gescheiden door komma's (bv. 'personeel'); leeg: voor iedereen."))] = "",
+           ) -> dict[str, Any]:
     if file is None or not file.filename:
         raise ApiError(422, "no_file", t("upload.no_file"))
-    return ops.upload(caller, file.filename, file.file, None, replace, reindex)
+    fields = {"audience": audience} if audience.strip() else None  # checked before the file is stored
+    result = ops.upload(caller, file.filename, file.file, fields, replace, reindex)
+    return {**result, "audience": _names(result.get("catalog", {}))}
+
+
+def _names(entry: dict[str, str]) -> list[str]:
+    return [name for name in entry.get("audience", "").split(",") if name]
+
+
+@router.put("/documents/{source:path}/audience", response_model=AudienceResponse,
+            responses={404: {"model": ErrorBody}, 422: {"model": ErrorBody}},
+            summary="Stel de doelgroep van een document in (wie het mag zien); geldt na de volgende herindexering")
+def set_audience(source: str, body: AudienceRequest, ops: Ops, caller: Editor,
+                 reindex: Annotated[bool, Query(description="Meteen opnieuw indexeren")] = True) -> dict[str, Any]:
+    result = ops.edit(caller, source, {"audience": body.audience}, reindex)  # type: ignore[dict-item]
+    return {**result, "audience": _names(result.get("catalog", {}))}
 
 
 @router.delete("/documents/{source:path}", response_model=DeleteResponse,

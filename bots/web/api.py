@@ -6,6 +6,7 @@ import itertools
 import json
 import logging
 import os
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +27,7 @@ from assistant.types import Answer
 from ingest.corpuspath import open_regular, refusal
 from ingest.formats import for_suffix
 
+from .audience import Audiences
 from .context import AssistantDep, Ctx, WebContext
 from .errors import ApiError, ErrorBody
 from .guards import client_address
@@ -159,10 +161,11 @@ def _record(ctx: Any, answer: Answer) -> dict[str, Any]:
 
 @router.post("/api/ask", response_model=AskResponse, responses={**ERRORS, **RATE_LIMITED}, tags=["vragen"],
              summary="Stel een vraag en krijg een antwoord met bronnen")
-def ask(body: AskRequest, ctx: Ctx, assistant: AssistantDep, response: Response) -> dict[str, Any]:
+def ask(body: AskRequest, ctx: Ctx, assistant: AssistantDep, response: Response,
+        audiences: Audiences) -> dict[str, Any]:
     # A plain def: retrieval is CPU-bound, so FastAPI runs it in its threadpool (STYLE habit 9).
     answer = assistant.ask(body.question, top_k=body.top_k or ctx.settings.top_k,
-                           conversation=body.conversation_id or new_conversation_id())
+                           conversation=body.conversation_id or new_conversation_id(), audiences=audiences)
     response.headers.update(mode_header(answer.mode))
     return _record(ctx, answer)
 
@@ -189,10 +192,10 @@ met het antwoord. Een ongeldige vraag krijgt, zoals bij `POST /api/ask`, een 4xx
                  "content": {"text/event-stream": {}}, "description": "Server-Sent Events: sentence*, answer"}},
              response_class=StreamingResponse, tags=["vragen"], description=STREAM_DESCRIPTION,
              summary="Stel een vraag en volg het antwoord terwijl het geschreven wordt")
-def ask_stream(body: AskRequest, ctx: Ctx, assistant: AssistantDep) -> StreamingResponse:
+def ask_stream(body: AskRequest, ctx: Ctx, assistant: AssistantDep, audiences: Audiences) -> StreamingResponse:
     assistant.validate(body.question)  # a bad question is a 422 before the stream starts
     events = iter(assistant.stream(body.question, top_k=body.top_k or ctx.settings.top_k,
-                                   conversation=body.conversation_id or new_conversation_id()))
+                                   conversation=body.conversation_id or new_conversation_id(), audiences=audiences))
     # The headers wait for the first checked sentence or the answer: then the mode header can say whether
     # the stream carries generated text. A failure before that is an error response, as on /api/ask.
     first = next(events)
@@ -245,19 +248,55 @@ class WidgetConfig(BaseModel):
                                              "staat ze niet in WEGWIJZER_CORS_ORIGINS, dan toont de widget dat.")
 
 
+_STARTERS: dict[tuple[str, frozenset[str], tuple[str, ...]], list[str]] = {}
+_STARTERS_LOCK = threading.Lock()
+
+
+def _starters(ctx: WebContext, questions: list[str], audiences: frozenset[str]) -> list[str]:
+    """The starter questions this asker may be offered: not one that is about a document they may not see (its
+    best passage, asked with every group, comes from it): the question itself would tell them what that document
+    says. Checked once per index version and audience set, and only when the version holds documents hidden
+    from them."""
+    if not ctx.ready:
+        return questions  # no index: no document to tell of
+    assistant = ctx.assistant()
+    every_group = assistant.audiences()
+    restricted = {d["source"] for d in assistant.documents(every_group)} - \
+        {d["source"] for d in assistant.documents(audiences)}
+    if not restricted:
+        return questions
+    key = (assistant.version, audiences, tuple(questions))
+    with _STARTERS_LOCK:
+        cached = _STARTERS.get(key)
+    if cached is None:
+        cached = [q for q in questions if _best_source(assistant.ask(q, audiences=every_group)) not in restricted]
+        with _STARTERS_LOCK:
+            if len(_STARTERS) > 256:
+                _STARTERS.clear()
+            _STARTERS[key] = cached
+    return cached
+
+
+def _best_source(answer: Answer) -> str:
+    best = (answer.citations or answer.related)[:1]
+    return best[0].source if best else ""
+
+
 @router.get("/api/widget", response_model=WidgetConfig, tags=["vragen"],
             summary="Instellingen voor de chatwidget: voorbeeldvragen, maximale vraaglengte")
-def widget_config(ctx: Ctx, request: Request, response: Response) -> dict[str, Any]:
+def widget_config(ctx: Ctx, request: Request, response: Response, audiences: Audiences) -> dict[str, Any]:
     # Readable from every origin (it holds what the public widget.js holds): a page that CORS refuses must still
     # learn that it is refused, or its widget can only say that the service is unreachable.
-    response.headers["Cache-Control"] = "public, max-age=300"
+    # Private: the starter questions depend on who asks (documents per audience).
+    response.headers["Cache-Control"] = "private, max-age=300"
     response.headers["Access-Control-Allow-Origin"] = "*"
-    response.headers["Vary"] = "Origin"
+    response.headers["Vary"] = "Origin, Cookie"
     settings = ctx.settings
     allowed = origin_allowed(settings.cors_origins, request.headers.get("origin"), request.headers.get("host"))
     # With a language model the first word may come only near its deadline; the widget must not give up sooner.
     timeout = ANSWER_WAIT_S + (settings.llm_timeout_s if settings.llm_enabled else 0.0)
-    return {"suggestions": list(settings.suggested_questions) or suggestions(),
+    starters = list(settings.suggested_questions) or suggestions()
+    return {"suggestions": _starters(ctx, starters, audiences),
             "max_question_chars": settings.max_question_chars, "streaming": settings.llm_enabled,
             "timeout_s": timeout, "origin_allowed": allowed}
 
@@ -285,27 +324,28 @@ def _listed(ctx: WebContext, documents: list[dict[str, Any]]) -> list[dict[str, 
 
 @router.get("/api/documents", response_model=list[DocumentOut], tags=["documenten"],
             responses={503: ERRORS[503]}, summary="De documenten in de index, met aantallen passages")
-def documents(ctx: Ctx, assistant: AssistantDep) -> list[dict[str, Any]]:
-    return [{**d, "url": document_url(d["source"])} for d in _listed(ctx, assistant.documents())]
+def documents(ctx: Ctx, assistant: AssistantDep, audiences: Audiences) -> list[dict[str, Any]]:
+    return [{**d, "url": document_url(d["source"])} for d in _listed(ctx, assistant.documents(audiences))]
 
 
 @router.get("/documents", response_class=HTMLResponse, tags=["documenten"], summary="Lijst van documenten")
-def document_list(ctx: Ctx, assistant: AssistantDep) -> HTMLResponse:
-    return HTMLResponse(render_document_list(_listed(ctx, assistant.documents())),
+def document_list(ctx: Ctx, assistant: AssistantDep, audiences: Audiences) -> HTMLResponse:
+    return HTMLResponse(render_document_list(_listed(ctx, assistant.documents(audiences))),
                         headers={"Content-Security-Policy": CSP})
 
 
 @router.get("/documents/{source:path}", response_class=HTMLResponse, tags=["documenten"],
             responses={404: {"model": ErrorBody, "description": "Onbekend document of onbekende passage"}},
             summary="Leesbare weergave van een document, met de geciteerde passage gemarkeerd")
-def document_view(source: str, ctx: Ctx, assistant: AssistantDep,
+def document_view(source: str, ctx: Ctx, assistant: AssistantDep, audiences: Audiences,
                   passage: Annotated[int | None, Query(ge=0, description="Te markeren passage")] = None,
                   page: Annotated[int | None, Query(ge=1, description="Pagina (PDF)")] = None,
                   zin: Annotated[str | None, Query(description=(
                       "Geciteerde zinnen om te markeren, als tekenposities in de passagetekst: `a-b,c-d` "
                       "(zoals `quotes` van een bron). Met `passage`; een ongeldige waarde wordt genegeerd."))] = None,
                   ) -> HTMLResponse:
-    found = assistant.document(source) if refusal(ctx.settings.corpus_dir, source) is None else None
+    # a document the asker may not see is "unknown", exactly like one that does not exist
+    found = assistant.document(source, audiences) if refusal(ctx.settings.corpus_dir, source) is None else None
     if found is None:
         raise ApiError(404, "document_not_found", t("document.unknown"))
     info, pages, passages = found
@@ -342,9 +382,9 @@ class _OpenFileResponse(FileResponse):
 
 @router.get("/files/{source:path}", tags=["documenten"], summary="Het originele bestand van een document",
             responses={404: {"model": ErrorBody, "description": "Onbekend document"}})
-def original_file(source: str, ctx: Ctx, assistant: AssistantDep) -> FileResponse:
+def original_file(source: str, ctx: Ctx, assistant: AssistantDep, audiences: Audiences) -> FileResponse:
     root = ctx.settings.corpus_dir
-    if assistant.document(source) is None:
+    if assistant.document(source, audiences) is None:
         raise ApiError(404, "document_not_found", t("document.unknown"))
     try:
         fd = open_regular(root, source)  # a regular file inside the folder, no link followed, never blocks

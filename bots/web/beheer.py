@@ -15,7 +15,7 @@ import functools
 import json
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,6 +25,7 @@ from markupsafe import Markup
 from pydantic import BaseModel, ConfigDict, StrictStr
 
 from assistant import index as idx
+from assistant.audience import may_see
 from assistant.hashing import file_sha256
 from assistant.messages import section, t
 from assistant.stores.feedback import Shown
@@ -35,6 +36,7 @@ from ingest.loaders import discover
 
 from . import audit, csvexport
 from .adminops import AdminOps, Ops, queue_dict
+from .audience import beheer_audiences
 from .auth import BeheerSession, Editor, Manager, role_label
 from .context import Ctx, WebContext
 from .errors import ApiError
@@ -238,6 +240,9 @@ def _row(source: str, entry: dict[str, str], doc: idx.DocumentEntry | None, stat
         "status": status, "reason": reason, "in_corpus": in_corpus, "in_index": doc is not None,
         "editable": in_corpus and for_suffix(source) is not None,
         "url": document_url(source) if doc is not None else None, "catalog": entry,
+        # the audience the catalog sets (what the next index will hold; the status says when it differs)
+        "audience": [g for g in entry.get("audience", "").split(",") if g] if entry or doc is None
+        else list(doc.audience),
     }
 
 
@@ -250,13 +255,13 @@ def documents(ctx: Ctx, caller: Editor) -> dict[str, Any]:
 def upload(ops: Ops, caller: Editor, file: Annotated[UploadFile | None, File()] = None,
            title: Annotated[str, Form()] = "", publisher: Annotated[str, Form()] = "",
            date: Annotated[str, Form()] = "", kind: Annotated[str, Form()] = "",
-           language: Annotated[str, Form()] = "",
+           language: Annotated[str, Form()] = "", audience: Annotated[str, Form()] = "",
            replace: Annotated[bool, Query()] = False, reindex: Annotated[bool, Query()] = False) -> dict[str, Any]:
     """One file with its metadata (the page sends one request per dropped file)."""
     if file is None or not file.filename:
         raise ApiError(422, "no_file", t("upload.no_file"))
     fields = {k: v for k, v in (("title", title), ("publisher", publisher), ("date", date), ("kind", kind),
-                                ("language", language)) if v.strip()}
+                                ("language", language), ("audience", audience)) if v.strip()}
     try:
         return ops.upload(caller, file.filename, file.file, fields, replace, reindex)
     except ApiError as exc:
@@ -273,6 +278,7 @@ class MetadataRequest(BaseModel):
     date: StrictStr | None = None
     kind: StrictStr | None = None
     language: StrictStr | None = None
+    audience: StrictStr | None = None  # group names separated by commas; "" is everyone
 
 
 @router.patch("/api/documents/{source:path}")
@@ -313,16 +319,36 @@ class _Published:
 
     version: str = ""
     sources: frozenset[str] = frozenset()
+    audience: dict[str, tuple[str, ...]] = field(default_factory=dict)  # of the documents that have one
+
+    def visible(self, source: str, audiences: frozenset[str] | None) -> bool:
+        """Whether a /beheer reader may see ``source`` in a feedback row (None: a beheerder, who sees all).
+        A source no longer in the index cannot be checked, so only a beheerder sees it."""
+        if audiences is None:
+            return True
+        return source in self.sources and may_see(self.audience.get(source, ()), audiences)
 
 
 def _published_now(ctx: WebContext) -> _Published:
     manifest = _published(ctx)
     if manifest is None:
         return _Published()
-    return _Published(manifest.version_id, frozenset(d.source for d in manifest.documents))
+    return _Published(manifest.version_id, frozenset(d.source for d in manifest.documents),
+                      {d.source: d.audience for d in manifest.documents if d.audience})
 
 
-def _shown(shown: Shown, sources: list[dict[str, object]], now: _Published) -> dict[str, Any]:
+def _for_reader(shown: Shown, sources: list[dict[str, object]], now: _Published, audiences: frozenset[str] | None,
+                ) -> tuple[Shown, list[dict[str, object]]]:
+    """A feedback row as a /beheer reader in ``audiences`` may read it: when the answer cited a document they may
+    not see, its text and sources are left out (the question and comment are the asker's own words)."""
+    if all(now.visible(str(s.get("source") or ""), audiences) for s in sources):
+        return shown, sources
+    return Shown(text=t("beheer.hidden_answer"), mode=shown.mode, passage_ids=(),
+                 index_version=shown.index_version), []
+
+
+def _shown(shown: Shown, sources: list[dict[str, object]], now: _Published,
+           audiences: frozenset[str] | None = None) -> dict[str, Any]:
     """The answer that was shown, and its sources, each with a link to the document view.
 
     Passage ids belong to one index version: while it is still the published one, a source links to
@@ -330,6 +356,7 @@ def _shown(shown: Shown, sources: list[dict[str, object]], now: _Published) -> d
     left the index. Sources and passage ids come from the same citations, in order; older votes
     recorded no ids.
     """
+    shown, sources = _for_reader(shown, sources, now, audiences)
     same_index = bool(shown.index_version) and shown.index_version == now.version
     ids: list[int | None] = list(shown.passage_ids) if len(shown.passage_ids) == len(sources) else [None] * len(sources)
     linked = []
@@ -342,11 +369,11 @@ def _shown(shown: Shown, sources: list[dict[str, object]], now: _Published) -> d
             "sources": linked}
 
 
-def _feedback(ctx: WebContext, vote: str) -> list[dict[str, Any]]:
+def _feedback(ctx: WebContext, vote: str, audiences: frozenset[str] | None) -> list[dict[str, Any]]:
     helpful = {"up": True, "down": False}.get(vote)
     now = _published_now(ctx)
     return [{"created_at": f.created_at, "channel": f.channel, "helpful": f.helpful, "comment": f.comment,
-             "question": f.question, "found": f.found, **_shown(f.shown, f.sources, now)}
+             "question": f.question, "found": f.found, **_shown(f.shown, f.sources, now, audiences)}
             for f in ctx.store.recent_feedback(FEEDBACK_LIMIT, helpful)]
 
 
@@ -354,8 +381,8 @@ Vote = Annotated[str, Query(pattern="^(all|up|down)$")]
 
 
 @router.get("/api/feedback")
-def feedback(ctx: Ctx, caller: Editor, vote: Vote = "all") -> dict[str, Any]:
-    return {"feedback": _feedback(ctx, vote), "counts": ctx.store.counts()}
+def feedback(ctx: Ctx, caller: Editor, request: Request, vote: Vote = "all") -> dict[str, Any]:
+    return {"feedback": _feedback(ctx, vote, beheer_audiences(request)), "counts": ctx.store.counts()}
 
 
 def _csv(name: str, text: str) -> Response:
@@ -380,12 +407,13 @@ SHOWN_HEADER = ("csv.answer", "csv.mode", "csv.passages", "csv.index_version")
 
 
 @router.get("/api/feedback.csv")
-def feedback_csv(ctx: Ctx, caller: Manager, vote: Vote = "all") -> Response:
+def feedback_csv(ctx: Ctx, caller: Manager, request: Request, vote: Vote = "all") -> Response:
     # the answer's columns come after the earlier ones, so spreadsheets built on the old export still fit
     header = [t(k) for k in ("csv.date", "csv.channel", "csv.vote", "csv.comment", "csv.question", "csv.sources",
                              *SHOWN_HEADER)]
     rows = [(csvexport.when(f["created_at"]), f["channel"], t("csv.helpful" if f["helpful"] else "csv.not_helpful"),
-             f["comment"], f["question"], _sources_text(f["sources"]), *_shown_cells(f)) for f in _feedback(ctx, vote)]
+             f["comment"], f["question"], _sources_text(f["sources"]), *_shown_cells(f))
+            for f in _feedback(ctx, vote, beheer_audiences(request))]
     return _csv("wegwijzer-feedback", csvexport.to_csv(header, rows))
 
 
@@ -408,25 +436,25 @@ def unanswered_csv(ctx: Ctx, caller: Manager) -> Response:
     return _csv("wegwijzer-vragen-zonder-antwoord", csvexport.to_csv(header, rows))
 
 
-def _wrong(ctx: WebContext) -> list[dict[str, Any]]:
+def _wrong(ctx: WebContext, audiences: frozenset[str] | None) -> list[dict[str, Any]]:
     now = _published_now(ctx)
     return [{"question": g.question, "count": g.count, "first_marked": g.first_marked, "last_marked": g.last_marked,
              "channels": g.channels, "variants": g.variants, "comments": g.comments,
-             **_shown(g.shown, g.sources, now)} for g in ctx.store.wrong_answers()]
+             **_shown(g.shown, g.sources, now, audiences)} for g in ctx.store.wrong_answers()]
 
 
 @router.get("/api/wrong")
-def wrong_answers(ctx: Ctx, caller: Editor) -> dict[str, Any]:
-    return {"answers": _wrong(ctx)}
+def wrong_answers(ctx: Ctx, caller: Editor, request: Request) -> dict[str, Any]:
+    return {"answers": _wrong(ctx, beheer_audiences(request))}
 
 
 @router.get("/api/wrong.csv")
-def wrong_answers_csv(ctx: Ctx, caller: Manager) -> Response:
+def wrong_answers_csv(ctx: Ctx, caller: Manager, request: Request) -> Response:
     header = [t(k) for k in ("csv.question", "csv.count", "csv.last_marked", "csv.first_marked", "csv.comments",
                              *SHOWN_HEADER, "csv.sources", "csv.channel", "csv.variants")]
     rows = [(g["question"], g["count"], csvexport.when(g["last_marked"]), csvexport.when(g["first_marked"]),
              " | ".join(g["comments"]), *_shown_cells(g), _sources_text(g["sources"]), ", ".join(g["channels"]),
-             " | ".join(g["variants"])) for g in _wrong(ctx)]
+             " | ".join(g["variants"])) for g in _wrong(ctx, beheer_audiences(request))]
     return _csv("wegwijzer-antwoorden-gemarkeerd-als-fout", csvexport.to_csv(header, rows))
 
 

@@ -26,6 +26,7 @@ from assistant.transparency import (
     load_evaluation,
 )
 
+from .audience import Audiences
 from .context import Ctx, WebContext
 from .pages import CSP, document_url
 from .templating import render
@@ -121,7 +122,7 @@ def render_transparency(settings: Settings, index: IndexFacts, evaluation: Evalu
         contact=t("transparency.contact", contact=contact(settings)), version=index.version)
 
 
-def index_facts(ctx: WebContext) -> IndexFacts:
+def index_facts(ctx: WebContext, audiences: frozenset[str] = frozenset()) -> IndexFacts:
     """The index in service, or nothing while there is none (the page still answers, without a 503)."""
     if not ctx.ready:
         return IndexFacts()
@@ -130,11 +131,11 @@ def index_facts(ctx: WebContext) -> IndexFacts:
     model = status.get("model") or {}
     return IndexFacts(version=str(status.get("version", "")), created_at=float(status.get("created_at") or 0.0),
                       model=str(model.get("name", "")), dim=int(model.get("dim") or 0),
-                      backend=str(model.get("backend", "")), documents=assistant.documents())
+                      backend=str(model.get("backend", "")), documents=assistant.documents(audiences))
 
 
 @router.get("/transparantie", response_class=HTMLResponse, tags=["documenten"],
             summary="Hoe Wegwijzer werkt: doel, documenten, modellen, bewaring, toezicht en contact")
-def transparency_page(ctx: Ctx) -> HTMLResponse:
-    html = render_transparency(ctx.settings, index_facts(ctx), load_evaluation())
+def transparency_page(ctx: Ctx, audiences: Audiences) -> HTMLResponse:
+    html = render_transparency(ctx.settings, index_facts(ctx, audiences), load_evaluation())
     return HTMLResponse(html, headers={"Content-Security-Policy": CSP, "Cache-Control": "no-cache"})

@@ -13,12 +13,13 @@ from typing import Any
 
 import numpy as np
 
+from assistant.index.audience import EVERYONE_MARK, AudienceView, hidden_documents
 from assistant.index.lexical import Analyser, idf
 from assistant.index.model import Manifest
 from assistant.index.postgres.codec import RawSparse, ident, sparse_bytes
 from assistant.index.protocol import PASSAGE_COLUMNS as _PASSAGE_COLUMNS
 from assistant.index.protocol import SENTENCE_COLUMNS as _SENTENCE_COLUMNS
-from assistant.index.protocol import ManifestReader, SentenceRecord
+from assistant.index.protocol import IndexReader, ManifestReader, SentenceRecord
 from assistant.index.protocol import passage_from_row as _passage
 from assistant.index.protocol import sentence_from_row as _sentence
 from assistant.stores.pg import HNSW_EF_SEARCH, POOL_SIZE, Database
@@ -36,6 +37,14 @@ CACHED_APPLY = 200_000  # a cached posting list this short is applied rather tha
 # which cost 10-70 ms apiece to fetch (bench/scale.py, docs/benchmarks.md).
 POSTINGS_BUDGET = 400_000
 RESCORE_CAP = 1_000
+MAX_VIEWS = 64  # audience sets kept per version (each holds two boolean masks); more are rebuilt when asked
+
+
+def groups_of(audiences: frozenset[str]) -> list[str]:
+    """The groups an asker has as the passages' records name them: their own, and the mark of "everyone"."""
+    return [EVERYONE_MARK, *sorted(audiences)]
+
+
 @dataclass(frozen=True)
 class _Term:
     term: str
@@ -73,6 +82,11 @@ class PostgresIndexReader(ManifestReader):
         s = ident(schema)
         self._sql = {name: sql.SQL(text).format(s=s) for name, text in {
             "dense": "SELECT id, (embedding <#> %s) * -1 FROM {s}.vectors ORDER BY embedding <#> %s LIMIT %s",
+            # an audience view's: the filter is part of the search (an index scan goes on until k rows pass it)
+            "dense_for": "SELECT id, (embedding <#> %s) * -1 FROM {s}.vectors WHERE audience && %s::text[] "
+                         "ORDER BY embedding <#> %s LIMIT %s",
+            "hidden": "SELECT id FROM {s}.passages WHERE NOT (audience && %s::text[])",
+            "hidden_sentences": "SELECT id FROM {s}.sentences WHERE passage_id = ANY(%s)",
             "vectors": "SELECT id, embedding FROM {s}.vectors WHERE id = ANY(%s)",
             # the cosines only: 8 bytes a passage over the wire instead of the vector's 1.5 kB
             "cosines": "SELECT id, (embedding <#> %s) * -1 FROM {s}.vectors WHERE id = ANY(%s)",
@@ -97,18 +111,44 @@ class PostgresIndexReader(ManifestReader):
         self._cache: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._cache_bytes = 0
         self._cache_lock = threading.Lock()
+        self._views: dict[frozenset[str], IndexReader] = {}
+        self._views_lock = threading.Lock()
 
     # ------------------------------------------------------------ basics
 
     def close(self) -> None:
         """Nothing to release: connections belong to the process's pool."""
 
+    def for_audiences(self, audiences: frozenset[str]) -> IndexReader:
+        if not hidden_documents(self._manifest, audiences):
+            return self  # all of it is visible (always so for a version without audiences): no filter at all
+        with self._views_lock:
+            view = self._views.get(audiences)
+            if view is None:
+                if len(self._views) >= MAX_VIEWS:
+                    self._views.clear()
+                view = self._views[audiences] = _AudienceView(self, audiences)
+        return view
+
+    def hidden_from(self, audiences: frozenset[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Masks of the passages and sentences an asker in ``audiences`` may see, from the passages' records."""
+        hidden = [r[0] for r in self._db.rows(self._sql["hidden"], (groups_of(audiences),))]
+        visible = np.ones(self.passage_count, dtype=bool)
+        visible[hidden] = False
+        sentences = np.ones(self._manifest.sentence_count, dtype=bool)
+        if hidden:
+            sentences[[r[0] for r in self._db.rows(self._sql["hidden_sentences"], (hidden,))]] = False
+        return visible, sentences
+
     # ------------------------------------------------------------ dense
 
-    def dense_search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def dense_search(self, query: np.ndarray, k: int, groups: list[str] | None = None, n: int | None = None,
+                     ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k by cosine; with ``groups`` (an audience view's) among the ``n`` passages whose audience
+        overlaps them, filtered in the same query."""
         from pgvector import Vector
 
-        n = self.passage_count
+        n = self.passage_count if n is None else n
         if n == 0 or k <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         q = Vector(np.asarray(query, dtype=np.float32))
@@ -116,15 +156,21 @@ class PostgresIndexReader(ManifestReader):
 
         # A setting for this query only: the version's own IVFFlat probes (the session's setting is shared by
         # all versions), or, for a version with HNSW, an ef_search of at least k (a scan returns at most that).
-        setting = ("ivfflat.probes", self._probes) if self._probes else \
-            ("hnsw.ef_search", k) if k > HNSW_EF_SEARCH else None
+        settings: list[tuple[str, object]] = [("ivfflat.probes", self._probes)] if self._probes else \
+            [("hnsw.ef_search", k)] if k > HNSW_EF_SEARCH else []
+        if groups is not None and self._manifest.vector_index != "flat":
+            # pgvector >= 0.8: an approximate index scan goes on until k rows passed the audience filter
+            settings += [("ivfflat.iterative_scan", "relaxed_order"), ("hnsw.iterative_scan", "relaxed_order")]
+        query_sql, params = (self._sql["dense"], (q, q, k)) if groups is None else \
+            (self._sql["dense_for"], (q, groups, q, k))
 
         def work(conn: Any) -> list[tuple[Any, ...]]:
-            if setting is None:
-                return conn.execute(self._sql["dense"], (q, q, k)).fetchall()  # type: ignore[no-any-return]
+            if not settings:
+                return conn.execute(query_sql, params).fetchall()  # type: ignore[no-any-return]
             with conn.transaction():
-                conn.execute("SELECT set_config(%s, %s, true)", (setting[0], str(setting[1])))
-                return conn.execute(self._sql["dense"], (q, q, k)).fetchall()  # type: ignore[no-any-return]
+                for name, value in settings:
+                    conn.execute("SELECT set_config(%s, %s, true)", (name, str(value)))
+                return conn.execute(query_sql, params).fetchall()  # type: ignore[no-any-return]
 
         rows = sorted(self._db.run(work), key=lambda r: -r[1])  # an iterative scan's order is relaxed
         return (np.array([r[0] for r in rows], dtype=np.int64), np.array([r[1] for r in rows], dtype=np.float32))
@@ -223,17 +269,21 @@ class PostgresIndexReader(ManifestReader):
                 _, (ids, weights) = self._cache.popitem(last=False)
                 self._cache_bytes -= ids.nbytes + weights.nbytes
 
-    def lexical_search(self, terms: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray]:
+    def lexical_search(self, terms: Sequence[str], k: int, visible: np.ndarray | None = None,
+                       scope: frozenset[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """BM25 top-k by MaxScore: posting lists of the rarest terms, exact rescoring of the open cases.
 
         Exact while the question's posting lists fit ``POSTINGS_BUDGET``; past it, the lists of the most common
-        terms are left out and the ``RESCORE_CAP`` best partial scores are rescored exactly."""
+        terms are left out and the ``RESCORE_CAP`` best partial scores are rescored exactly. With ``visible`` (an
+        audience view's mask, ``scope`` its audiences) hidden passages are dropped from every posting list before
+        it is applied, so the top-k is taken among visible passages only."""
         empty = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         infos = sorted(self._term_info(terms), key=lambda i: (-i.max_weight, i.df))
         n = self.passage_count
-        if not infos or n == 0 or k <= 0:
+        shown = n if visible is None else int(visible.sum())
+        if not infos or shown == 0 or k <= 0:
             return empty
-        k = min(k, n)
+        k = min(k, shown)
         acc = np.zeros(n, dtype=np.float32)
         seen = np.zeros(n, dtype=bool)
         remaining = float(sum(i.max_weight for i in infos))
@@ -263,6 +313,9 @@ class PostgresIndexReader(ManifestReader):
                     capped = True
                     break  # the rest are lists of common terms: bounded work instead of an exact answer
             ids, weights = lists.pop(info.id) if info.id in lists else self._postings([info])[info.id]
+            if visible is not None:
+                keep = visible[ids]
+                ids, weights = ids[keep], weights[keep]
             acc[ids] += weights  # ids are unique within one list
             seen[ids] = True
             remaining -= info.max_weight
@@ -280,8 +333,8 @@ class PostgresIndexReader(ManifestReader):
             vals = np.fromiter(exact.values(), dtype=np.float32, count=len(exact))
         else:
             ids_arr, vals = touched.astype(np.int64), acc[touched]
-            # every posting list was applied: acc holds the exact score of every passage
-            self._local.lexical = (frozenset(i.id for i in infos), acc)
+            # every posting list was applied: acc holds the exact score of every (visible) passage
+            self._local.lexical = (scope, frozenset(i.id for i in infos), acc)
         keep = vals > 0
         ids_arr, vals = ids_arr[keep], vals[keep]
         if len(vals) > k:
@@ -290,13 +343,15 @@ class PostgresIndexReader(ManifestReader):
         order = np.lexsort((ids_arr, -vals))
         return ids_arr[order], vals[order]
 
-    def lexical_scores(self, terms: Sequence[str], ids: Sequence[int]) -> np.ndarray:
+    def lexical_scores(self, terms: Sequence[str], ids: Sequence[int], scope: frozenset[str] | None = None,
+                       ) -> np.ndarray:
         ids = [int(i) for i in ids]
         infos = self._term_info(terms)
         last = getattr(self._local, "lexical", None)
-        if last is not None and last[0] == frozenset(i.id for i in infos):
+        # a view's search leaves its hidden passages at 0: its scores are reused by that view alone
+        if last is not None and last[0] in (None, scope) and last[1] == frozenset(i.id for i in infos):
             # the search for these terms just applied every posting list (retrieval asks for its candidates)
-            return last[1][np.asarray(ids, dtype=np.int64)]  # type: ignore[no-any-return]
+            return last[2][np.asarray(ids, dtype=np.int64)]  # type: ignore[no-any-return]
         exact = self._rescore(infos, ids)
         return np.array([exact.get(i, 0.0) for i in ids], dtype=np.float32)
 
@@ -355,3 +410,39 @@ class PostgresIndexReader(ManifestReader):
             return pages, passages
 
         return self._db.run(work)
+
+
+class _AudienceView(AudienceView):
+    """A version as one set of audiences may see it (assistant/index/audience.py): dense search filters with
+    ``WHERE audience && $groups`` in the query itself; lexical search drops hidden passages from each posting
+    list before MaxScore applies it."""
+
+    def __init__(self, base: PostgresIndexReader, audiences: frozenset[str]) -> None:
+        super().__init__(base, audiences, *base.hidden_from(audiences))
+        self._pg = base
+        self._groups = groups_of(audiences)
+
+    def dense_search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        return self._pg.dense_search(query, k, groups=self._groups, n=self.passage_count)
+
+    def lexical_search(self, terms: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray]:
+        return self._pg.lexical_search(terms, k, visible=self._visible, scope=self._audiences)
+
+    def search_both(self, query: np.ndarray, terms: Sequence[str], k: int,
+                    ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+        dense = _side_pool().submit(self.dense_search, query, k)  # two round trips side by side, as the reader
+        lexical = self.lexical_search(terms, k)
+        return dense.result(), lexical
+
+    def lexical_scores(self, terms: Sequence[str], ids: Sequence[int]) -> np.ndarray:
+        shown = self._mask(ids, self._visible)
+        scores = np.zeros(len(shown), dtype=np.float32)
+        if shown.any():
+            scores[shown] = self._pg.lexical_scores(terms, [int(i) for i, s in zip(ids, shown, strict=True) if s],
+                                                    scope=self._audiences)
+        return scores
+
+    def visible_df(self, terms: Sequence[str]) -> dict[str, int]:
+        infos = self._pg._term_info(terms)
+        lists = self._pg._postings(infos)
+        return {info.term: int(self._visible[lists[info.id][0]].sum()) for info in infos if info.id in lists}

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from assistant.errors import DatabaseError, IndexFormatError, IndexNotFoundError, IngestBusyError
+from assistant.index.audience import EVERYONE_MARK
 from assistant.index.lexical import Analyser, bm25_matrix, lexical_text, vocabulary_of
 from assistant.index.model import FORMAT_VERSION, Manifest
 from assistant.index.postgres.codec import (
@@ -27,7 +28,7 @@ from assistant.index.postgres.codec import (
     vector_rows,
 )
 from assistant.index.postgres.reader import PostgresIndexReader
-from assistant.index.protocol import VersionContent
+from assistant.index.protocol import VersionContent, passage_audiences
 from assistant.messages import t
 from assistant.stores.pg import LOCK_INGEST, SCHEMA, Database, HeldLock, database
 from assistant.text.analysis import analyzer_config
@@ -268,8 +269,9 @@ def _write_version(conn: Any, schema: str, dim: int, content: VersionContent, pa
     conn.execute(_fmt(f"""
         CREATE TABLE {{s}}.passages (id integer PRIMARY KEY, source text NOT NULL, title text NOT NULL,
             page integer, section text NOT NULL, start integer NOT NULL, "end" integer NOT NULL, text text NOT NULL,
-            ocr boolean NOT NULL, terms text NOT NULL);
-        CREATE TABLE {{s}}.vectors (id integer PRIMARY KEY, embedding vector({dim}) NOT NULL);
+            ocr boolean NOT NULL, terms text NOT NULL, audience text[] NOT NULL);
+        CREATE TABLE {{s}}.vectors (id integer PRIMARY KEY, embedding vector({dim}) NOT NULL,
+            audience text[] NOT NULL);
         ALTER TABLE {{s}}.vectors ALTER COLUMN embedding SET STORAGE PLAIN;
         CREATE TABLE {{s}}.lexical (id integer PRIMARY KEY, weights sparsevec({n_terms}) NOT NULL);
         CREATE TABLE {{s}}.terms (term text PRIMARY KEY, id integer NOT NULL UNIQUE, df integer NOT NULL,
@@ -284,16 +286,20 @@ def _write_version(conn: Any, schema: str, dim: int, content: VersionContent, pa
         """, schema))
     vectors = vector_rows(np.asarray(content.vectors, dtype=np.float32).reshape(-1, dim), "f4")
     # Vectors apart from the text: an exact scan reads only them, and they are never moved out of line (TOAST).
+    # Each passage's audience (assistant/audience.py), on its record and beside its vector, where the searches
+    # filter with `audience && $groups` (GIN-indexed); a document for everyone has the group every asker has.
+    audiences = [list(a) or [EVERYONE_MARK] for a in passage_audiences(content.documents, content.passages)]
     with conn.cursor().copy(_fmt('COPY {s}.passages (id, source, title, page, section, start, "end", text, ocr, '
-                                 "terms) FROM STDIN (FORMAT BINARY)", schema)) as copy:
-        copy.set_types(["int4", "text", "text", "int4", "text", "int4", "int4", "text", "bool", "text"])
-        for p, terms in zip(content.passages, passage_terms, strict=True):
+                                 "terms, audience) FROM STDIN (FORMAT BINARY)", schema)) as copy:
+        copy.set_types(["int4", "text", "text", "int4", "text", "int4", "int4", "text", "bool", "text", "text[]"])
+        for p, terms, audience in zip(content.passages, passage_terms, audiences, strict=True):
             copy.write_row((p.id, p.source, p.title, p.page, p.section, p.start, p.end, p.text, p.ocr,
-                            " ".join(dict.fromkeys(terms))))
-    with conn.cursor().copy(_fmt("COPY {s}.vectors (id, embedding) FROM STDIN (FORMAT BINARY)", schema)) as copy:
-        copy.set_types(["int4", "vector"])
-        for i, vec in enumerate(vectors):
-            copy.write_row((i, RawVector(vec)))
+                            " ".join(dict.fromkeys(terms)), audience))
+    with conn.cursor().copy(_fmt("COPY {s}.vectors (id, embedding, audience) FROM STDIN (FORMAT BINARY)",
+                                 schema)) as copy:
+        copy.set_types(["int4", "vector", "text[]"])
+        for i, (vec, audience) in enumerate(zip(vectors, audiences, strict=True)):
+            copy.write_row((i, RawVector(vec), audience))
     with conn.cursor().copy(_fmt("COPY {s}.lexical (id, weights) FROM STDIN (FORMAT BINARY)", schema)) as copy:
         copy.set_types(["int4", "sparsevec"])
         indptr, indices, weights = lexicon.indptr, lexicon.indices, lexicon.weights
@@ -329,5 +335,7 @@ def _write_version(conn: Any, schema: str, dim: int, content: VersionContent, pa
         for i, pg in enumerate(content.pages):
             copy.write_row((i, pg.source, pg.page, pg.text, pg.ocr))
     conn.execute(_fmt("CREATE INDEX ON {s}.passages (source, id)", schema))
+    conn.execute(_fmt("CREATE INDEX ON {s}.passages USING gin (audience)", schema))
+    conn.execute(_fmt("CREATE INDEX ON {s}.vectors USING gin (audience)", schema))
     conn.execute(_fmt("CREATE INDEX ON {s}.sentences (passage_id, id)", schema))
     conn.execute(_fmt("CREATE INDEX ON {s}.pages (source, seq)", schema))
