@@ -341,6 +341,8 @@ CATALOG: dict[str, dict[str, str]] = {
         # command line (`wegwijzer --help`)
         "cli.description": "Antwoorden met bronvermelding uit documenten over integratiebeleid.",
         "cli.help.verbose": "toon meer logberichten",
+        # ops: the one log configuration (assistant/logs.py)
+        "config.log_format": "{name} moet een van {choices} zijn, niet '{value}'.",
         "cli.help.setup": "zet het taalmodel klaar (gebeurt anders vanzelf bij het eerste gebruik)",
         "cli.help.ingest": "indexeer de documentenmap (alleen nieuwe of gewijzigde documenten worden berekend)",
         "cli.help.corpus_dir": "documentenmap (standaard: WEGWIJZER_CORPUS_DIR of ./corpus)",
@@ -355,10 +357,45 @@ CATALOG: dict[str, dict[str, str]] = {
         "cli.help.eval_json": "toon het meetverslag als JSON",
         "cli.help.eval_alone": "stel elke vraag alleen los, niet ook midden in een gesprek",
         "cli.help.status": "toon de gepubliceerde index en de laatste herindexering",
+        # ops: `wegwijzer status` for a person (bots/status.py); --json for scripts
+        "cli.help.status_json": "toon de toestand als JSON (voor scripts; tijden in seconden sinds 1970)",
+        "status.title": "Wegwijzer: toestand",
+        "status.never": "nooit",
+        "status.version": "Gepubliceerde index: {version}, gemaakt op {at}",
+        "status.counts": "Inhoud: {documents} documenten, {passages} passages, {sentences} zinnen",
+        "status.embedding": "Embeddingmodel: {name} ({backend}, {dim} dimensies)",
+        "status.last_ingest": "Laatste indexering: {outcome} op {at} (duurde {seconds} s)",
+        "status.ingest_ok": "geslaagd",
+        "status.ingest_failed": "mislukt ({error})",
+        "status.none_skipped": "Overgeslagen documenten: geen",
+        "status.skipped": "Overgeslagen documenten ({count}):",
+        "status.jobs_heading": "Herindexeringen:",
+        "status.no_jobs": "nog geen herindexering gevraagd",
+        "status.job_running": "{id} loopt sinds {since}: {done} van {total} documenten gelezen",
+        "status.job_queued": "{id} wacht om te starten (gevraagd op {since}).{note}",
+        "status.job_done": "laatste: {id} klaar op {at} (duurde {seconds} s)",
+        "status.job_failed": "laatste: {id} mislukt op {at}: {error}",
+        "status.job_next": "daarna volgt {id} ({requests} aanvragen samen)",
+        "status.database": "Opslag: {where}",
+        "status.files": "bestanden in {path}",
+        "status.postgres": "PostgreSQL, {url}",
+        "status.llm": "Taalmodel voor antwoorden (LLM): {llm}",
+        "status.llm_on": "{model} via {url}",
+        "status.llm_off": "uit (antwoorden zijn citaten uit de documenten)",
         "cli.help.serve": "start de webdienst met de chatwidget",
         "cli.help.host": "adres om op te luisteren (standaard 127.0.0.1)",
         "cli.help.port": "poort (standaard 8000)",
         "cli.help.workers": "aantal werkprocessen van uvicorn",
+        # ops: start-up problems a person can meet, as one line without a traceback (bots/cli.py)
+        "cli.at_least_one": "moet een geheel getal van minstens 1 zijn, niet '{value}'",
+        "cli.os_error": (
+            "{path} kan niet gebruikt worden: {reason}. Controleer WEGWIJZER_DATA_DIR en WEGWIJZER_CORPUS_DIR, "
+            "en dat de gebruiker die Wegwijzer draait er mag schrijven."
+        ),
+        "cli.os_missing": "die map of dat bestand bestaat niet",
+        "cli.os_denied": "geen toegang",
+        "cli.os_read_only": "het bestandssysteem is alleen-lezen",
+        "cli.os_full": "de schijf is vol",
         "cli.help.telegram": "start de Telegram-bot",
         "cli.help.commands": "opdrachten",
         "cli.model_ready": "taalmodel klaar: {label} (dimensie {dim}, vingerafdruk {fingerprint})",
@@ -371,6 +408,8 @@ CATALOG: dict[str, dict[str, str]] = {
         ),
         "watch.requested": "Wijzigingen in de documentenmap ({changes}): herindexering {job}. {message}",
         "watch.finished": "Herindexering {job}: {outcome}",
+        # ops: the watcher recognises the folder a requested job already read (one re-index per change)
+        "watch.covered": "Wijzigingen in de documentenmap ({changes}): al meegenomen door herindexering {job}.",
         "watch.unreadable": "De documentenmap {corpus} is niet leesbaar ({reason}); ik probeer het opnieuw.",
         # ---- admin page /beheer, catalog editing, documents through the bot (issue 10: items 1, 5, 7) ----
         "catalog.field.title": "titel",

@@ -7,6 +7,7 @@ line on stderr and exit code 1, and never shows a traceback for expected failure
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import logging
 import os
@@ -16,7 +17,29 @@ from typing import Any, TextIO
 
 from assistant.config import Settings, get_settings
 from assistant.errors import WegwijzerError
+from assistant.logs import configure_logging
 from assistant.messages import ARGPARSE_NL, t
+
+# The role each long-running command has in log lines (assistant/logs.py); other commands are "cli".
+SERVICE_ROLES = {"serve": "web", "watch": "watch", "telegram": "telegram"}
+
+
+def _at_least_one(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(t("cli.at_least_one", value=raw))
+    return value
+
+
+def _os_reason(exc: OSError) -> str:
+    """The OS's reason in Dutch for the errors a wrong folder setting gives; its own words otherwise."""
+    key = {errno.ENOENT: "cli.os_missing", errno.ENOTDIR: "cli.os_missing", errno.EACCES: "cli.os_denied",
+           errno.EPERM: "cli.os_denied", errno.EROFS: "cli.os_read_only", errno.ENOSPC: "cli.os_full"}.get(
+               exc.errno or 0)
+    return t(key) if key else str(exc.strerror or exc)
 
 
 def _dutch_argparse() -> None:
@@ -160,26 +183,17 @@ def _cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _cmd_status(settings: Settings, args: argparse.Namespace) -> int:
-    from assistant import index as idx
-    from ingest.jobs import Reindexer
+    from .status import collect, render
 
-    store = idx.open_store(settings)
-    version = store.current_version()
-    if version is None:
-        print(t("index.missing"))
-        return 1
-    reader = store.open(version)
-    manifest = reader.manifest
-    jobs = Reindexer(settings).store.read()  # read only: `status` never starts or settles anything
-    print(json.dumps({"version": version, "format_version": manifest.format_version,
-                      "documents": len(manifest.documents), "passages": manifest.passage_count,
-                      "sentences": manifest.sentence_count, "model": manifest.model.__dict__,
-                      "last_ingest": store.read_last_ingest(),
-                      "reindex_job": jobs.current.to_dict() if jobs.current else None,
-                      "reindex_next": jobs.next.to_dict() if jobs.next else None},
-                     indent=2, ensure_ascii=False))
-    reader.close()
-    return 0
+    status = collect(settings)
+    if args.json:
+        if status is None:
+            print(t("index.missing"))
+        else:
+            print(json.dumps(status, indent=2, ensure_ascii=False))
+    else:
+        print(render(status, settings))
+    return 0 if status is not None else 1
 
 
 def _cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -198,8 +212,9 @@ def _cmd_watch(settings: Settings, args: argparse.Namespace) -> int:
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
-    print(t("watch.started", corpus=settings.corpus_dir, quiet=f"{settings.watch_quiet_s:g}"), flush=True)
-    watcher = CorpusWatcher(settings, Reindexer(settings), on_event=lambda text: print(text, flush=True))
+    log = logging.getLogger("ingest.watch")
+    log.info("%s", t("watch.started", corpus=settings.corpus_dir, quiet=f"{settings.watch_quiet_s:g}"))
+    watcher = CorpusWatcher(settings, Reindexer(settings), on_event=lambda text: log.info("%s", text))
     try:
         watcher.run(stop)
     except KeyboardInterrupt:
@@ -292,12 +307,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_eval)
 
     p = sub.add_parser("status", help=t("cli.help.status"))
+    p.add_argument("--json", action="store_true", help=t("cli.help.status_json"))
     p.set_defaults(func=_cmd_status)
 
     p = sub.add_parser("serve", help=t("cli.help.serve"))
     p.add_argument("--host", default=None, help=t("cli.help.host"))
     p.add_argument("--port", type=int, default=None, help=t("cli.help.port"))
-    p.add_argument("--workers", type=int, default=1, help=t("cli.help.workers"))
+    p.add_argument("--workers", type=_at_least_one, default=1, help=t("cli.help.workers"))
     p.set_defaults(func=_cmd_serve)
 
     p = sub.add_parser("watch", help=t("watch.help"), description=t("watch.help"))
@@ -326,9 +342,10 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
+        # Services log what they do; a one-shot command only its warnings, unless asked (-v).
+        role = SERVICE_ROLES.get(args.command, "cli")
+        configure_logging(role, logging.INFO if args.verbose or role != "cli" else logging.WARNING)
         settings = get_settings()
         if getattr(args, "top_k", 0) is None:
             args.top_k = settings.top_k
@@ -341,6 +358,11 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `wegwijzer ask … | head`: the reader left; no traceback (Python docs' recipe)
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    except OSError as exc:  # a data or corpus folder that is missing or may not be written: a setting to fix
+        if args.verbose:
+            logging.getLogger(__name__).exception("%s", exc)
+        print(f"wegwijzer: {t('cli.os_error', path=exc.filename or '?', reason=_os_reason(exc))}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

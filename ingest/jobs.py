@@ -31,6 +31,7 @@ from typing import Any
 
 from assistant.config import Settings
 from assistant.errors import IngestBusyError, WegwijzerError
+from assistant.logs import configure_logging
 from assistant.messages import t
 from assistant.model.embedding import Embedder
 
@@ -139,6 +140,14 @@ class Reindexer:
     def job(self, job_id: str) -> Job | None:
         return self.status().find(job_id)
 
+    def covering(self, corpus: str) -> Job | None:
+        """The latest job, if it read the corpus folder in exactly the state ``corpus`` (a fingerprint,
+        :func:`ingest.watch.fingerprint`) and is running or succeeded: then that state needs no other run."""
+        cur = self.status().current
+        if cur is None or not corpus or cur.corpus != corpus:
+            return None
+        return cur if cur.state in (RUNNING, DONE) else None
+
     def _settle(self) -> JobQueue:
         def change(queue: JobQueue) -> JobQueue:
             queue, spawn = self._reconcile(queue, time.time())
@@ -205,8 +214,8 @@ class Reindexer:
 class _ProgressWriter:
     """Throttled progress updates of one job into the store."""
 
-    def __init__(self, store: JobStore, job_id: str) -> None:
-        self.store, self.job_id = store, job_id
+    def __init__(self, store: JobStore, job_id: str, corpus_dir: Path | None = None) -> None:
+        self.store, self.job_id, self.corpus_dir = store, job_id, corpus_dir
         self._last = 0.0
         self._phase = ""
 
@@ -215,6 +224,11 @@ class _ProgressWriter:
         if phase == self._phase and done < total and now - self._last < PROGRESS_EVERY_S:
             return
         self._last, self._phase = now, phase
+        corpus = ""
+        if phase == "reading" and self.corpus_dir is not None:
+            from .watch import corpus_fingerprint  # (watch imports this module)
+
+            corpus = corpus_fingerprint(self.corpus_dir)
 
         def change(queue: JobQueue) -> JobQueue:
             cur = queue.current
@@ -222,7 +236,8 @@ class _ProgressWriter:
                 return queue
             p = cur.progress
             if phase == "reading":
-                return queue.with_current(replace(cur, read_at=time.time(), progress=replace(p, phase=phase)))
+                return queue.with_current(replace(cur, read_at=time.time(), corpus=corpus,
+                                                  progress=replace(p, phase=phase)))
             p = replace(p, phase=phase, documents_done=done, documents_total=total) if phase == "documents" \
                 else replace(p, phase=phase, passages_done=done, passages_total=total)
             return queue.with_current(replace(cur, progress=p))
@@ -253,7 +268,7 @@ def _take(store: JobStore) -> Job | None:
         if cur is None or cur.state != QUEUED:
             store.release_runner()  # inside the update: a request now either sees us active or starts a new process
             return queue
-        job = replace(cur, state=RUNNING, started_at=now, read_at=None, pid=os.getpid(), host=HOST, note="",
+        job = replace(cur, state=RUNNING, started_at=now, read_at=None, corpus="", pid=os.getpid(), host=HOST, note="",
                       progress=Progress())
         taken.append(job)
         return queue.with_current(job)
@@ -302,7 +317,7 @@ def run_jobs(settings: Settings, embedder_factory: EmbedderFactory | None = None
             try:
                 if embedder is None:
                     embedder = _load_embedder(settings, embedder_factory)
-                report = _ingest(settings, embedder, _ProgressWriter(store, job.id))
+                report = _ingest(settings, embedder, _ProgressWriter(store, job.id, Path(settings.corpus_dir)))
             except IngestBusyError:
                 # `wegwijzer ingest` (or another tool) is indexing this data dir: wait for it, then run.
                 _finish(store, job, state=QUEUED, started_at=None, read_at=None, finished_at=None,
@@ -348,7 +363,7 @@ def job_process_main(stdin: Any = None) -> int:
     stdin = stdin if stdin is not None else sys.stdin.buffer
     payload = pickle.load(stdin)  # from the process that started us (same code, same user): trusted
     settings: Settings = payload["settings"]
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s wegwijzer-job[%(process)d]: %(message)s")
+    configure_logging("job")
 
     def on_term(signum: int, frame: Any) -> None:
         raise SystemExit(128 + signum)

@@ -53,6 +53,7 @@ class Job:
     requests: int = 1  # requests coalesced into this run
     started_at: float | None = None
     read_at: float | None = None  # when this run began reading the corpus: later changes are not in it
+    corpus: str = ""  # the corpus folder as this run read it (ingest.watch.fingerprint): the watcher's check
     finished_at: float | None = None
     host: str = ""
     pid: int | None = None  # the job process (spawned, then the one running it)

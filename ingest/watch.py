@@ -19,6 +19,7 @@ Only one watcher acts per data directory (``.watch.lock``): with ``serve --worke
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -56,6 +57,23 @@ def scan(corpus_dir: Path) -> Snapshot:
     that is away): the caller must not take that for "every file was removed".
     """
     return {rel: Stamp(st.st_size, st.st_mtime_ns) for rel, st in walk(Path(corpus_dir))}
+
+
+def fingerprint(snap: Snapshot) -> str:
+    """One short hash of a snapshot: a job records the folder it read, the watcher compares its own scan."""
+    digest = hashlib.sha256()
+    for rel in sorted(snap):
+        stamp = snap[rel]
+        digest.update(f"{rel}\0{stamp.size}\0{stamp.mtime_ns}\n".encode("utf-8", "surrogateescape"))
+    return digest.hexdigest()[:32]
+
+
+def corpus_fingerprint(corpus_dir: Path) -> str:
+    """The fingerprint of the folder as it is now ("" when it cannot be listed: then it matches nothing)."""
+    try:
+        return fingerprint(scan(corpus_dir))
+    except OSError:
+        return ""
 
 
 def describe(before: Snapshot, after: Snapshot) -> str:
@@ -116,6 +134,14 @@ class CorpusWatcher:
             self.changed_at, self.changed_wall = now, time.time()
         self._tell_outcome()
         if snap == self.baseline or now - self.changed_at < self.quiet_s:
+            return None
+        covering = self.reindexer.covering(fingerprint(snap))
+        if covering is not None:
+            # An admin upload, delete or metadata edit already queued the job that read this very folder:
+            # a second run would index the same thing again (issue 20: a metadata edit cost two runs).
+            self.on_event(t("watch.covered", changes=describe(self.baseline or {}, snap), job=covering.id))
+            self.baseline = snap
+            self.waiting_for = None if covering.finished else covering.id
             return None
         ticket = self.reindexer.request("watch", changed_at=self.changed_wall)
         self.on_event(t("watch.requested", changes=describe(self.baseline or {}, snap), job=ticket.job.id,

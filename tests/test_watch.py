@@ -8,6 +8,7 @@ a real ``wegwijzer serve`` lives in tests/test_web_watch.py.
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 from pathlib import Path
@@ -20,7 +21,7 @@ from assistant.config import Settings
 from ingest.jobs import Reindexer, Ticket
 from ingest.jobstate import Job, new_job
 from ingest.names import is_ignored, is_ignored_path
-from ingest.watch import CorpusWatcher, Stamp, describe, scan
+from ingest.watch import CorpusWatcher, Stamp, describe, fingerprint, scan
 
 from .fakes import FakeEmbedder
 
@@ -50,6 +51,9 @@ class Recorder:
 
     def job(self, job_id: str) -> Job | None:
         return self.jobs.get(job_id)
+
+    def covering(self, corpus: str) -> Job | None:
+        return None
 
 
 def _watcher(settings: Settings, recorder: Any, clock: Clock, events: list[str] | None = None) -> CorpusWatcher:
@@ -247,6 +251,57 @@ def test_the_loop_starts_a_real_job_and_a_second_watcher_stays_passive(fake_inde
         passive_thread.join(10)
 
 
+def _until_idle(jobs: Reindexer, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while (cur := jobs.status().current) is not None and not cur.finished:
+        assert time.monotonic() < deadline, cur
+        time.sleep(0.05)
+
+
+def test_a_change_an_admin_job_already_indexed_starts_no_second_job(fake_index: Settings) -> None:
+    """Issue 20: an admin edit queued a job, then the watcher saw the same edit and started another one."""
+    events: list[str] = []
+    clock = Clock()
+    jobs = Reindexer(fake_index, embedder_factory=FakeEmbedder)
+    w = CorpusWatcher(fake_index, jobs, quiet_s=5.0, poll_s=1.0, clock=clock, on_event=events.append)
+    w.poll()
+    from ingest import catalog
+
+    catalog.update_entry(fake_index.corpus_dir, "inclucities-toolkit-stad-voor-iedereen.md", {"title": "Nieuwe titel"})
+    admin = jobs.request("web")  # what /beheer does right after writing the catalog
+    clock.now += 1
+    w.poll()  # the watcher sees the edited catalog.toml
+    _until_idle(jobs)
+    clock.now += 6
+    assert w.poll() is None
+    done = jobs.status()
+    assert done.current is not None and done.current.id == admin.job.id and done.current.state == "done"
+    assert [h.id for h in done.history] == [admin.job.id], "the watcher started a second job"
+    assert events and admin.job.id in events[-1] and "al meegenomen" in events[-1]
+    # A change after that job read the folder is still indexed: the watcher asks for a run of its own.
+    (fake_index.corpus_dir / "later.md").write_text("# Later\n\nHet buurthuis Later opent op dinsdag.\n")
+    clock.now += 1
+    w.poll()
+    clock.now += 6
+    ticket = w.poll()
+    assert ticket is not None and ticket.job.id != admin.job.id and ticket.job.channels == ("watch",)
+    _until_idle(jobs)
+    manifest = idx.read_manifest(fake_index.index_dir, idx.current_version(fake_index.index_dir))
+    assert "later.md" in {d.source for d in manifest.documents}
+
+
+def test_a_change_made_while_the_job_reads_is_not_taken_as_covered(fake_index: Settings) -> None:
+    """The job records the folder as it was when it began reading; a later edit does not match it."""
+    jobs = Reindexer(fake_index, embedder_factory=FakeEmbedder)
+    jobs.request("web")
+    _until_idle(jobs)
+    cur = jobs.status().current
+    assert cur is not None and cur.corpus
+    assert jobs.covering(fingerprint(scan(fake_index.corpus_dir))) == cur
+    (fake_index.corpus_dir / "nog.md").write_text("# Nog\n\nTekst.\n")
+    assert jobs.covering(fingerprint(scan(fake_index.corpus_dir))) is None
+
+
 def test_wegwijzer_watch_runs_until_sigterm_and_a_second_one_waits(fake_index: Settings, tmp_path: Path) -> None:
     import signal
     import subprocess
@@ -264,15 +319,18 @@ def test_wegwijzer_watch_runs_until_sigterm_and_a_second_one_waits(fake_index: S
 
     first = start()
     try:
-        assert first.stdout is not None
-        line = first.stdout.readline()
-        assert line.startswith("Wegwijzer bewaakt") and str(fake_index.corpus_dir) in line
+        assert first.stderr is not None
+        line = first.stderr.readline()
+        # one log format (assistant/logs.py): time, level, process role and pid, logger, message
+        assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d INFO wegwijzer-watch\[\d+\] "
+                        r"ingest\.watch: Wegwijzer bewaakt", line), line
+        assert str(fake_index.corpus_dir) in line
         time.sleep(1.0)  # it holds the watch lock now
         second = start()
         try:
-            assert second.stdout is not None
-            second.stdout.readline()
-            assert second.stdout.readline().strip() == t("watch.passive")
+            assert second.stderr is not None
+            second.stderr.readline()
+            assert second.stderr.readline().strip().endswith(f"ingest.watch: {t('watch.passive')}")
         finally:
             second.send_signal(signal.SIGTERM)
             assert second.wait(timeout=30) == 0

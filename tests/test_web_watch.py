@@ -26,6 +26,7 @@ from assistant import index as idx
 from assistant.config import Settings
 
 from .documents import make_docx
+from .logcheck import log_roles
 from .web_process import ServerProcess, wegwijzer_serve
 from .web_support import copy_index
 
@@ -45,7 +46,8 @@ def watched(tmp_path_factory: pytest.TempPathFactory, real_index_settings: Setti
     s = copy_index(real_index_settings, Settings(data_dir=base / "data", corpus_dir=corpus))
     (s.data_dir / "models").symlink_to(models_dir.resolve(), target_is_directory=True)
     with wegwijzer_serve(s.data_dir, s.corpus_dir, base / "log", WEGWIJZER_WATCH_QUIET_S=str(QUIET_S),
-                         WEGWIJZER_WATCH_POLL_S="0.5", WEGWIJZER_ASK_RATE_LIMIT="0") as server:  # asks as a probe
+                         WEGWIJZER_WATCH_POLL_S="0.5", WEGWIJZER_ASK_RATE_LIMIT="0",
+                         WEGWIJZER_LOG_FORMAT="json") as server:  # asks as a probe
         yield server, s
 
 
@@ -161,3 +163,19 @@ def test_a_removed_file_drops_out(watched: tuple[ServerProcess, Settings], tmp_p
         seconds = until_answered(c, question, never_cites("verdwijnt.md"), ANSWERABLE_WITHIN_S)
         assert "verdwijnt.md" not in {d["source"] for d in c.get("/api/documents").json()}
     print(f"\nremoved file gone from the answers after {seconds:.1f} s")
+
+
+def test_every_process_of_serve_logs_one_json_object_per_line(watched: tuple[ServerProcess, Settings]) -> None:
+    """WEGWIJZER_LOG_FORMAT=json: uvicorn, its access log, the watcher and the job process it starts."""
+    server, s = watched
+    until_idle(s)
+    (s.corpus_dir / "logboek.md").write_text("# Taalcafé Logboek\n\nHet Taalcafé Logboek is open op vrijdag.\n",
+                                             encoding="utf-8")
+    with httpx.Client(base_url=server.url, timeout=60) as c:
+        until_answered(c, "Wanneer is het Taalcafé Logboek open?", cites_first("logboek.md"), ANSWERABLE_WITHIN_S)
+    until_idle(s)
+    time.sleep(2 * 0.5 + 0.5)  # the watcher tells the outcome at its next poll
+    roles = log_roles(server.err_path.read_text(errors="replace"), "json")
+    for expected in ("wegwijzer-web uvicorn.error", "wegwijzer-web uvicorn.access", "wegwijzer-web ingest.watch",
+                     "wegwijzer-job ingest.jobs"):
+        assert roles[expected], (expected, roles)

@@ -21,6 +21,7 @@ import pytest
 
 from assistant.config import Settings
 
+from .logcheck import TEXT_LINE, log_roles
 from .web_process import child_pids, wegwijzer_serve
 from .web_support import copy_index
 
@@ -241,3 +242,11 @@ def test_two_workers_index_every_upload_report_one_job_state_and_switch_without_
                 assert body["index_version"] == new_version, w
                 assert body["found"] is True and body["citations"][0]["source"] == name, (w, name, body)
                 assert needle in body["text"] or needle in body["citations"][0]["text"]
+
+    # one log format in the supervisor, both spawned workers (their access logs) and the job processes
+    roles = log_roles(server.err_path.read_text(errors="replace"))
+    assert roles["wegwijzer-web uvicorn.access"] and roles["wegwijzer-web uvicorn.error"], roles
+    assert roles["wegwijzer-job ingest.jobs"] >= len(job_ids), roles
+    pids = {int(m.group(3)) for line in server.err_path.read_text().splitlines()
+            if (m := TEXT_LINE.match(line)) and " uvicorn.access: " in line}
+    assert pids == {int(w) for w in workers}, (pids, workers)  # each worker logs its own requests

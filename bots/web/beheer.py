@@ -11,10 +11,8 @@ for changes, the CSRF token before any of these run or a byte of a body is read.
 from __future__ import annotations
 
 import functools
-import html
 import json
 import logging
-import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +20,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from markupsafe import Markup
 from pydantic import BaseModel, ConfigDict, StrictStr
 
 from assistant import index as idx
@@ -41,6 +40,7 @@ from .context import Ctx, WebContext
 from .errors import ApiError
 from .pages import document_url, kind_label
 from .session import COOKIE_PATH, Session, cookie_from_header, cookie_header
+from .templating import render
 from .uploads import api_error
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,6 @@ BEHEER_CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; scrip
 CATALOG_STATUS = {"invalid": 422, "unreadable": 409, "busy": 503, "unwritable": 503}
 FEEDBACK_LIMIT = 1000
 UI_PREFIX = "beheer.ui."  # the page's texts in assistant/messages.py
-_PLACEHOLDER = re.compile(r"\{\{([a-z_.]+)\}\}")
 
 router = APIRouter(prefix="/beheer", include_in_schema=False)
 
@@ -87,17 +86,20 @@ def _reindex(ctx: WebContext) -> dict[str, Any]:
 
 @functools.lru_cache(maxsize=1)
 def page_html() -> str:
-    """beheer.html with its texts from the catalogue: each ``{{key}}`` escaped, and all of them as JSON
-    for the script (``{{texts_json}}``, a data block the CSP does not run; ``<`` escaped so no text can
-    close it). A key missing from the catalogue fails here, at the first request, not in a browser."""
+    """beheer.html (a Jinja2 template beside its script, autoescaped) with its texts from the catalogue:
+    ``{{ nav.documents }}`` is the text ``beheer.ui.nav.documents``, and all of them go to the script as JSON
+    (``{{ texts_json }}``, a data block the CSP does not run; ``<`` escaped so no text can close it). A key
+    missing from the catalogue fails here, at the first request, not in a browser."""
     texts = section(UI_PREFIX)
+    nested: dict[str, Any] = {}
+    for key, value in texts.items():
+        head, _, rest = key.partition(".")
+        if rest:
+            nested.setdefault(head, {})[rest] = value
+        else:
+            nested[head] = value
     data = json.dumps(texts, ensure_ascii=False, sort_keys=True).replace("<", "\\u003c")
-
-    def fill(match: re.Match[str]) -> str:
-        key = match.group(1)
-        return data if key == "texts_json" else html.escape(texts[key])
-
-    return _PLACEHOLDER.sub(fill, (STATIC_DIR / "beheer.html").read_text(encoding="utf-8"))
+    return render("beheer.html", **nested, texts_json=Markup(data))  # noqa: S704 (JSON with < escaped)
 
 
 @router.get("")

@@ -6,7 +6,6 @@ are rewritten into a Dutch sentence that names the bad field; stack traces never
 
 from __future__ import annotations
 
-import html
 import json
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -27,6 +26,8 @@ from assistant.errors import (
     WegwijzerError,
 )
 from assistant.messages import t
+
+from .templating import render
 
 log = logging.getLogger(__name__)
 
@@ -90,14 +91,7 @@ def error_response(request: Request, status: int, code: str, message: str,
     """JSON error, or a small Dutch HTML page for people who opened a document link in a browser."""
     message = printable(message)
     if request.url.path.startswith("/documents/") and "text/html" in request.headers.get("accept", ""):
-        page = (
-            '<!doctype html><html lang="nl-BE"><head><meta charset="utf-8">'
-            '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f'<title>{html.escape(t("page.title"))} - Wegwijzer</title>'
-            '<link rel="stylesheet" href="/static/document.css"></head><body><main class="doc">'
-            f'<h1>{html.escape(t("page.title"))}</h1><p>{html.escape(message)}</p>'
-            f'<p><a href="/">{html.escape(t("page.back"))}</a></p></main></body></html>'
-        )
+        page = render("error.html", title=t("page.title"), message=message)
         return HTMLResponse(page, status_code=status, headers=headers)
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
 

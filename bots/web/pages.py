@@ -1,4 +1,5 @@
-"""Server-rendered HTML: the readable document view and the document list. Pure functions.
+"""Server-rendered HTML: the readable document view and the document list. Pure functions over Jinja2
+templates (``templates/document.html``, ``document_list.html``; autoescaped, see ``templating``).
 
 Every piece of document text is escaped (``doctext``); the cited passage is wrapped in ``<mark id="p-N">``
 so the citation link ``/documents/{source}?passage=N#p-N`` scrolls to it and shows it highlighted
@@ -9,8 +10,10 @@ inside the passage and scrolls to the first. PDFs are shown one page at a time, 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from html import escape
+from typing import Any
 from urllib.parse import quote
+
+from markupsafe import Markup
 
 from assistant.messages import t
 from assistant.types import DocumentInfo, Page, Passage
@@ -18,6 +21,7 @@ from ingest.formats import for_suffix
 
 from .doctext import mark_text
 from .quotespans import format_spans, place_spans
+from .templating import render
 
 __all__ = ["CSP", "document_url", "file_url", "kind_label", "mark_text", "render_document", "render_document_list"]
 
@@ -52,24 +56,11 @@ def file_url(source: str) -> str:
     return "/files/" + quote(source, safe="/")
 
 
-def _shell(title: str, body: str, lang: str = "nl-BE") -> str:
-    return (
-        f'<!doctype html>\n<html lang="{escape(lang)}"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(title)} - Wegwijzer</title>"
-        '<link rel="icon" href="/favicon.ico" sizes="32x32">'
-        '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">'
-        '<link rel="stylesheet" href="/static/document.css"></head>'
-        f"<body>{body}</body></html>\n"
-    )
-
-
-def _meta(info: DocumentInfo) -> str:
-    rows = [(t("page.publisher"), info.publisher), (t("page.date"), info.date),
+def _meta(info: DocumentInfo) -> list[tuple[str, str]]:
+    """(label, value) rows of a document's metadata; empty values are left out by the template."""
+    return [(t("page.publisher"), info.publisher), (t("page.date"), info.date),
             (t("page.kind"), kind_label(info.kind) if info.kind else ""),
             (t("page.pages"), str(info.pages) if info.pages else ""), (t("page.file"), info.source)]
-    items = "".join(f"<div><dt>{escape(k)}</dt><dd>{escape(v)}</dd></div>" for k, v in rows if v)
-    return f'<dl class="meta">{items}</dl>'
 
 
 def render_document(info: DocumentInfo, pages: list[Page], passages: list[Passage],
@@ -86,14 +77,8 @@ def render_document(info: DocumentInfo, pages: list[Page], passages: list[Passag
         shown = [p for p in pages if p.page == wanted] or pages[:1]
     else:
         shown = pages
-    parts = [
-        f'<a class="skip" href="#tekst">{escape(t("page.skip"))}</a>',
-        '<header class="doc-head"><p class="brand">Wegwijzer <span aria-hidden="true">·</span> '
-        f'{escape(t("page.brand"))}</p>',
-        f"<h1>{escape(info.title)}</h1>",
-        _meta(info),
-    ]
     placed: list[tuple[int, int]] = []
+    note: dict[str, str] | None = None
     if cited is not None:
         page_text = next((p.text for p in pages if p.page == cited.page), "")
         placed = place_spans(list(quotes), cited.text, page_text[cited.start:cited.end], cited.start)
@@ -101,57 +86,41 @@ def render_document(info: DocumentInfo, pages: list[Page], passages: list[Passag
         section = t("page.cited_section", section=cited.section) if cited.section else ""
         if placed:
             key = "page.quoted_note" if len(placed) == 1 else "page.quoted_note_many"
-            note, goto, target = t(key, where=where, section=section), t("page.goto_quote"), f"q-{cited.id}"
+            note = {"text": t(key, where=where, section=section), "goto": t("page.goto_quote"),
+                    "target": f"q-{cited.id}"}
         else:
-            note, goto, target = t("page.cited_note", where=where, section=section), t("page.goto_passage"), \
-                f"p-{cited.id}"
-        parts.append(f'<p class="cited-note" role="note">{escape(note)} '
-                     f'<a href="#{target}">{escape(goto)}</a></p>')
+            note = {"text": t("page.cited_note", where=where, section=section), "goto": t("page.goto_passage"),
+                    "target": f"p-{cited.id}"}
+    pager: dict[str, Any] | None = None
     if is_paged and shown:
         current = shown[0].page or 1
         total = max((p.page or 0) for p in pages)
-        nav = [f'<span>{escape(t("page.page_of", current=current, total=total))}</span>']
-        if current > 1:
-            nav.append(f'<a href="{escape(document_url(info.source, page=current - 1))}" rel="prev">'
-                       f'{escape(t("page.previous"))}</a>')
-        if current < total:
-            nav.append(f'<a href="{escape(document_url(info.source, page=current + 1))}" rel="next">'
-                       f'{escape(t("page.next"))}</a>')
         label = t("page.open_pdf") if info.source.lower().endswith(".pdf") else t("page.open_file")
-        nav.append(f'<a href="{escape(file_url(info.source))}#page={current}">{escape(label)}</a>')
-        parts.append(f'<nav class="pager" aria-label="{escape(t("page.pages"))}">{" ".join(nav)}</nav>')
-    parts.append(f'<p class="back"><a href="/documents">{escape(t("page.all_documents"))}</a></p></header>')
-    parts.append(f'<main id="tekst" tabindex="-1" lang="{escape(info.language or "nl-BE")}">')
+        pager = {"current": current, "total": total,
+                 "previous": document_url(info.source, page=current - 1) if current > 1 else "",
+                 "next": document_url(info.source, page=current + 1) if current < total else "",
+                 "file": f"{file_url(info.source)}#page={current}", "file_label": label}
     fmt = for_suffix(info.source)
     explicit = bool(fmt and fmt.explicit_headings)
+    shown_pages = []
     for page in shown:
-        if page.page is not None:
-            parts.append(f'<h2 class="page-label" id="pagina-{page.page}">'
-                         f'{escape(t("page.page", page=page.page))}</h2>')
-        if page.ocr:
-            parts.append(f'<p class="ocr-note" role="note">{escape(t("page.ocr_note"))}</p>')
         anchors = [(p.start, p.id) for p in passages if p.page == page.page]
         span = None
         if cited is not None and cited.page == page.page:
             span = (cited.start, cited.end, cited.id)
         text = mark_text(page.text, anchors, span, explicit, heading_level=3 if page.page is not None else 2,
                          quotes=placed if span else None)
-        parts.append(f'<div class="doc-text">{text}</div>')
-    parts.append("</main>")
-    return _shell(info.title, "".join(parts), lang="nl-BE")
+        # mark_text escapes every character of the document itself and adds only its own marks
+        shown_pages.append({"number": page.page, "ocr": page.ocr, "text": Markup(text)})  # noqa: S704
+    return render("document.html", title=info.title, lang="nl-BE", info=info, meta=_meta(info), note=note,
+                  pager=pager, pages=shown_pages)
 
 
 def render_document_list(documents: list[dict[str, object]]) -> str:
     """All indexed documents, with links to their view."""
-    items = []
+    rows = []
     for d in documents:
         source = str(d.get("source", ""))
-        meta = ", ".join(str(v) for v in (d.get("publisher"), d.get("date")) if v)
-        items.append(f'<li><a href="{escape(document_url(source))}">{escape(str(d.get("title") or source))}</a>'
-                     f'<span class="sub">{escape(meta)}</span></li>')
-    title = t("page.documents")
-    body = (f'<header class="doc-head"><p class="brand">Wegwijzer</p><h1>{escape(title)}</h1>'
-            f'<p>{escape(t("page.documents_count", n=len(documents)))}</p>'
-            f'<p class="back"><a href="/transparantie">{escape(t("page.transparency"))}</a></p></header>'
-            f'<main id="tekst"><ul class="doc-list">{"".join(items)}</ul></main>')
-    return _shell(title, body)
+        rows.append({"url": document_url(source), "title": str(d.get("title") or source),
+                     "meta": ", ".join(str(v) for v in (d.get("publisher"), d.get("date")) if v)})
+    return render("document_list.html", title=t("page.documents"), documents=rows)

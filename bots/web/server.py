@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import shutil
-import sys
 from typing import TYPE_CHECKING, Any
 
 from assistant.config import Settings
+from assistant.logs import uvicorn_log_config
 
 from .metrics import MULTIPROC_ENV
 
@@ -23,7 +24,8 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     # A partial is picklable, so it reaches spawned worker processes with the timeouts in it.
     protocol = functools.partial(TimeoutH11Protocol, header_timeout=settings.header_timeout_s,
                                  body_timeout=settings.body_timeout_s)
-    return {"http": protocol, "proxy_headers": False, "server_header": False}
+    # One log format for uvicorn's lines and its access log too (assistant/logs.py), in each spawned worker.
+    return {"http": protocol, "proxy_headers": False, "server_header": False, "log_config": uvicorn_log_config()}
 
 
 def prepare_metrics_dir(settings: Settings) -> None:
@@ -66,12 +68,12 @@ def serve(settings: Settings, workers: int = 1) -> None:
         if workers == 1:
             from .app import create_app
 
-            uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info", **options)
+            uvicorn.run(create_app(settings), host=settings.host, port=settings.port, **options)
             return
         os.environ["WEGWIJZER_HOST"] = settings.host
         os.environ["WEGWIJZER_PORT"] = str(settings.port)
         uvicorn.run("bots.web.app:app_from_env", factory=True, host=settings.host, port=settings.port,
-                    workers=workers, log_level="info", **options)
+                    workers=workers, **options)
     finally:
         if watcher is not None:
             watcher.stop()
@@ -88,7 +90,5 @@ def _start_watcher(settings: Settings) -> CorpusWatcher | None:
     from ingest.jobs import Reindexer
     from ingest.watch import CorpusWatcher
 
-    def tell(text: str) -> None:
-        print(f"wegwijzer-watch: {text}", file=sys.stderr, flush=True)
-
-    return CorpusWatcher(settings, Reindexer(settings), on_event=tell).start()
+    log = logging.getLogger("ingest.watch")
+    return CorpusWatcher(settings, Reindexer(settings), on_event=lambda text: log.info("%s", text)).start()

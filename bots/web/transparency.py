@@ -1,8 +1,8 @@
 """``GET /transparantie``: what Wegwijzer is, what it answers from, what it keeps, who oversees it (issue 22).
 
 Built on every request from the live configuration (settings, the index in service, the last evaluation
-summary), so the page cannot drift from what the service does. Server-rendered like the document pages (same
-shell and stylesheet, no script) and every value escaped. ``docs/transparency.md`` states the same facts as an
+summary), so the page cannot drift from what the service does. Server-rendered like the document pages (the same
+Jinja2 base template and stylesheet, no script), autoescaped. ``docs/transparency.md`` states the same facts as an
 algorithm-register entry for people to fill in.
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from html import escape
 from typing import Any
 
 from fastapi import APIRouter
@@ -28,7 +27,8 @@ from assistant.transparency import (
 )
 
 from .context import Ctx, WebContext
-from .pages import CSP, _shell, document_url
+from .pages import CSP, document_url
+from .templating import render
 
 router = APIRouter()
 
@@ -58,48 +58,26 @@ def _date(epoch: float) -> str:
 BACKENDS = {"onnx": "ONNX Runtime", "onnx-int8": "ONNX Runtime (int8)", "torch": "PyTorch"}
 
 
-def _section(key: str, anchor: str, *blocks: str) -> str:
-    return (f'<section aria-labelledby="{anchor}"><h2 id="{anchor}">{escape(t(key))}</h2>'
-            f'{"".join(blocks)}</section>')
-
-
-def _p(text: str) -> str:
-    return f"<p>{escape(text)}</p>"
-
-
-def _documents(index: IndexFacts) -> str:
-    if not index.documents:
-        return _p(t("transparency.documents.none"))
-    unknown = escape(t("transparency.documents.unknown"))
-    rows = "".join(
-        f'<tr><th scope="row"><a href="{escape(document_url(str(d["source"])))}">'
-        f'{escape(str(d.get("title") or d["source"]))}</a></th>'
-        f'<td>{escape(str(d.get("publisher") or "")) or unknown}</td>'
-        f'<td>{escape(str(d.get("date") or "")) or unknown}</td></tr>'
-        for d in index.documents)
-    caption = t("transparency.documents.count", n=len(index.documents), date=_date(index.created_at))
-    return (f'<table class="facts"><caption>{escape(caption)}</caption><thead><tr>'
-            f'<th scope="col">{escape(t("transparency.documents.col_title"))}</th>'
-            f'<th scope="col">{escape(t("transparency.documents.col_publisher"))}</th>'
-            f'<th scope="col">{escape(t("transparency.documents.col_date"))}</th></tr></thead>'
-            f"<tbody>{rows}</tbody></table>")
+def _documents(index: IndexFacts) -> list[dict[str, str]]:
+    return [{"url": document_url(str(d["source"])), "title": str(d.get("title") or d["source"]),
+             "publisher": str(d.get("publisher") or ""), "date": str(d.get("date") or "")} for d in index.documents]
 
 
 def _how(settings: Settings, index: IndexFacts) -> list[str]:
     model = index.model or settings.embedding_model
     backend = BACKENDS.get(index.backend or settings.embedding_backend, index.backend or settings.embedding_backend)
-    out = [_p(t("transparency.how.search", model=model, dim=index.dim or "?", backend=backend))]
+    out = [t("transparency.how.search", model=model, dim=index.dim or "?", backend=backend)]
     if settings.llm_enabled:
-        out.append(_p(t("transparency.how.generated", llm=settings.llm_model)))
+        out.append(t("transparency.how.generated", llm=settings.llm_model))
     else:
-        out.append(_p(t("transparency.how.extractive")))
-    out.append(_p(t("transparency.how.refusal")))
+        out.append(t("transparency.how.extractive"))
+    out.append(t("transparency.how.refusal"))
     return out
 
 
-def _evaluation(evaluation: Evaluation | None) -> list[str]:
+def _evaluation(evaluation: Evaluation | None) -> dict[str, Any] | None:
     if evaluation is None or not (evaluation.retrieval or evaluation.verification):
-        return [_p(t("transparency.eval.none"))]
+        return None
     items = []
     for r in evaluation.retrieval:
         items.append(t("transparency.eval.retrieval", name=r.name, answerable=r.answerable, hit1=_pct(r.hit_at_1),
@@ -111,9 +89,7 @@ def _evaluation(evaluation: Evaluation | None) -> list[str]:
     if v is not None:
         items.append(t("transparency.eval.verify", claims=v.claims, kept=_pct(v.kept_unsupported),
                        removed=_pct(v.removed_supported)))
-    return [_p(t("transparency.eval.when", when=evaluation.measured_at)),
-            "<ul>" + "".join(f"<li>{escape(i)}</li>" for i in items) + "</ul>",
-            _p(t("transparency.eval.caveat"))]
+    return {"when": t("transparency.eval.when", when=evaluation.measured_at), "lines": items}
 
 
 def _stored(settings: Settings) -> list[str]:
@@ -130,34 +106,19 @@ def _stored(settings: Settings) -> list[str]:
             items.append(t("transparency.data.rate_bot", count=settings.telegram_questions_per_minute))
     if settings.llm_enabled:
         items.append(t("transparency.data.llm"))
-    return [_p(t("transparency.data.intro")), "<ul>" + "".join(f"<li>{escape(i)}</li>" for i in items) + "</ul>"]
+    return items
 
 
 def render_transparency(settings: Settings, index: IndexFacts, evaluation: Evaluation | None) -> str:
-    """The whole page: pure, so it is tested without a server."""
-    title = t("transparency.title")
-    head = (f'<a class="skip" href="#inhoud">{escape(t("page.skip"))}</a>'
-            f'<header class="doc-head"><p class="brand">Wegwijzer</p><h1>{escape(title)}</h1>'
-            f'<p class="notice" role="note"><strong>{escape(ai_notice(settings))}</strong></p>'
-            f'{_p(t("transparency.intro"))}</header>')
-    sections = [
-        _section("transparency.purpose.title", "doel", _p(t("transparency.purpose"))),
-        _section("transparency.documents.title", "documenten", _documents(index)),
-        _section("transparency.how.title", "werking", *_how(settings, index)),
-        _section("transparency.eval.title", "evaluatie", *_evaluation(evaluation)),
-        _section("transparency.data.title", "gegevens", *_stored(settings)),
-        _section("transparency.oversight.title", "toezicht",
-                 _p(t("transparency.oversight.documents", who=documents_maintainer(settings))),
-                 _p(t("transparency.oversight.feedback", how=feedback_review(settings)))),
-        _section("transparency.contact.title", "contact", _p(t("transparency.contact", contact=contact(settings)))),
-    ]
-    if index.version:
-        foot = (f'<p class="back">{escape(t("transparency.footer", version=index.version))}'
-                f'<a href="/documents">{escape(t("page.all_documents"))}</a></p>')
-    else:
-        foot = _p(t("transparency.no_index"))
-    body = head + f'<main id="inhoud" tabindex="-1">{"".join(sections)}{foot}</main>'
-    return _shell(title, body)
+    """The whole page (``templates/transparency.html``): pure, so it is tested without a server."""
+    return render(
+        "transparency.html", title=t("transparency.title"), notice=ai_notice(settings),
+        documents=_documents(index),
+        documents_caption=t("transparency.documents.count", n=len(index.documents), date=_date(index.created_at)),
+        how=_how(settings, index), evaluation=_evaluation(evaluation), stored=_stored(settings),
+        oversight=[t("transparency.oversight.documents", who=documents_maintainer(settings)),
+                   t("transparency.oversight.feedback", how=feedback_review(settings))],
+        contact=t("transparency.contact", contact=contact(settings)), version=index.version)
 
 
 def index_facts(ctx: WebContext) -> IndexFacts:
