@@ -72,11 +72,12 @@ def _job_line(job: dict[str, Any]) -> str:
 
 
 def _database(settings: Settings) -> str:
-    if not settings.database_url:
-        return t("status.files", path=settings.data_dir)
-    from assistant.stores.pg import redact
+    from assistant.stores.factory import open_stores
 
-    return t("status.postgres", url=redact(settings.database_url))
+    db = open_stores(settings).database  # the state layer's one switch
+    if db is None:
+        return t("status.files", path=settings.data_dir)
+    return t("status.postgres", url=db.describe())
 
 
 def render(status: dict[str, Any] | None, settings: Settings) -> str:

@@ -136,7 +136,12 @@ def _register_text(conn: Any) -> None:
         for base in (StrDumper, StrBinaryDumper, StrDumperUnknown):
             class Storable(base):  # type: ignore[valid-type,misc]
                 def dump(self, obj: str) -> Any:
-                    return super().dump(storable(obj))
+                    if "\x00" in obj:
+                        obj = obj.replace("\x00", "")
+                    try:  # encoded once in the common case; only a lone surrogate takes the slow path
+                        return super().dump(obj)
+                    except UnicodeEncodeError:
+                        return super().dump(storable(obj))
 
             _TEXT_DUMPERS.append(Storable)
     for dumper in _TEXT_DUMPERS:
