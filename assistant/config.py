@@ -192,6 +192,11 @@ class Settings:
     watch_poll_s: float = 2.0  # how often the corpus folder is scanned (polling works on network shares)
     ingest_nice: int = 10  # the job process runs this much nicer than the services (0-19)
     ingest_threads: int = 1  # compute threads of the job process
+    # per-document budgets of ingest (issue 20): one hostile file costs at most this much
+    parse_timeout_s: float = 120.0  # wall clock to read one document (parse, OCR, cut into passages)
+    parse_memory_mb: int = 1024  # memory the parse of one document may add (address space, child process)
+    ocr_max_megapixels: int = 35  # one page rendered for OCR (A2 at 300 DPI); larger pages at lower DPI
+    max_passages_per_document: int = 2000  # more passages than this: the document is reported and skipped
     # ---- conversations and generated answers (issue 11) ----
     conversation_ttl_s: float = 3600.0  # a conversation ends after this long without a question
     conversation_max_turns: int = 20  # only the last turns are kept
@@ -289,6 +294,10 @@ class Settings:
             watch_poll_s=_seconds(env, "WEGWIJZER_WATCH_POLL_S", 2.0, minimum=0.1),
             ingest_nice=min(_int(env, "WEGWIJZER_INGEST_NICE", 10, minimum=0), 19),
             ingest_threads=_int(env, "WEGWIJZER_INGEST_THREADS", 1, minimum=1),
+            parse_timeout_s=_seconds(env, "WEGWIJZER_PARSE_TIMEOUT_S", 120.0, minimum=1.0),
+            parse_memory_mb=_int(env, "WEGWIJZER_PARSE_MEMORY_MB", 1024, minimum=64),
+            ocr_max_megapixels=_int(env, "WEGWIJZER_OCR_MAX_MEGAPIXELS", 35, minimum=1),
+            max_passages_per_document=_int(env, "WEGWIJZER_MAX_PASSAGES_PER_DOCUMENT", 2000, minimum=1),
             conversation_ttl_s=60 * _int(env, "WEGWIJZER_CONVERSATION_TTL_MIN", 60, minimum=1),
             conversation_max_turns=_int(env, "WEGWIJZER_CONVERSATION_MAX_TURNS", 20, minimum=1),
             conversation_cleanup_s=60 * _seconds(env, "WEGWIJZER_CONVERSATION_CLEANUP_MIN", 10.0, minimum=0.0),

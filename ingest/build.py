@@ -26,10 +26,11 @@ from assistant.text.facts import encode_facts, facts_in
 from assistant.text.sentences import SPLITTER_VERSION, split_sentences
 from assistant.types import Page, Passage
 
+from .budgets import Budgets, FailedDocuments, ReadDocument, read_isolated
 from .catalog import read_catalog
-from .chunking import ChunkerSettings, chunk_pages, derive_title
+from .chunking import ChunkerSettings
 from .corpuspath import reading
-from .loaders import discover, load_document
+from .loaders import discover
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +76,12 @@ def embedding_text(title: str, section: str, text: str) -> str:
 
 def ingest(settings: Settings, corpus_dir: Path | None = None, embedder: Embedder | None = None,
            chunker: ChunkerSettings | None = None, progress: bool = False,
-           analyzer: dict[str, Any] | None = None, on_progress: ProgressCallback | None = None) -> IngestReport:
-    """Index ``corpus_dir`` (default: the configured corpus) into a new published version."""
+           analyzer: dict[str, Any] | None = None, on_progress: ProgressCallback | None = None,
+           budgets: Budgets | None = None) -> IngestReport:
+    """Index ``corpus_dir`` (default: the configured corpus) into a new published version.
+
+    Each new or changed document is read within ``budgets`` (default: the settings'; ingest/budgets.py).
+    """
     corpus_dir = Path(corpus_dir or settings.corpus_dir).resolve()
     chunker = chunker or ChunkerSettings()
     report = IngestReport(corpus_dir=str(corpus_dir))
@@ -87,7 +92,7 @@ def ingest(settings: Settings, corpus_dir: Path | None = None, embedder: Embedde
     with store.lock():
         try:
             _ingest_locked(settings, store, corpus_dir, embedder, chunker, progress, report,
-                           analyzer or analyzer_config(), on_progress)
+                           analyzer or analyzer_config(), on_progress, budgets)
         except BaseException as exc:
             report.ok = False
             report.error = str(exc) or type(exc).__name__
@@ -159,7 +164,7 @@ class _Batch:
 
 def _ingest_locked(settings: Settings, store: idx.IndexStore, corpus_dir: Path, embedder: Embedder | None,
                    chunker: ChunkerSettings, progress: bool, report: IngestReport, analyzer: dict[str, Any],
-                   on_progress: ProgressCallback | None = None) -> None:
+                   on_progress: ProgressCallback | None = None, budgets: Budgets | None = None) -> None:
     store.prune()  # leftovers of an interrupted ingest go first
     embedder = embedder or embedder_for(settings)
     model = idx.ModelInfo.of(embedder.identity)
@@ -175,9 +180,16 @@ def _ingest_locked(settings: Settings, store: idx.IndexStore, corpus_dir: Path, 
     files, unsupported = discover(corpus_dir)
     report.skipped.extend({"source": s, "reason": r} for s, r in unsupported)
 
+    budgets = budgets or Budgets.of(settings)
+    failed = FailedDocuments.of(settings, budgets)
+    failed.keep_only({source for _path, source in files})
     documents: list[idx.DocumentEntry] = []
     batch = _Batch()
     try:
+        # 1. Hash every file (in corpus order): unchanged documents are reused, known failures skipped unread.
+        outcome: dict[str, Any] = {}  # source -> "reuse" | ReadDocument | skip reason
+        digests: dict[str, str] = {}
+        to_read: list[tuple[tuple[int, int], str]] = []
         for done, (_path, source) in enumerate(files):
             if on_progress is not None:
                 on_progress("documents", done, len(files))
@@ -187,27 +199,61 @@ def _ingest_locked(settings: Settings, store: idx.IndexStore, corpus_dir: Path, 
                 # place since discover() is refused here, never followed or opened (ingest/corpuspath.py).
                 with reading(corpus_dir, source) as readable:
                     digest = file_sha256(readable)
-                    prev = prev_docs.get(source)
-                    if previous is not None and prev and prev.sha256 == digest and prev.catalog == entry:
-                        _reuse(previous, source, batch)
-                        documents.append(prev)
-                        report.documents_reused += 1
-                        continue
-                    doc = load_document(readable, source)
+                    size = readable.stat().st_size
             except DocumentError as exc:
-                log.warning("skipped %s: %s", exc.source, exc.reason)
-                report.skipped.append({"source": exc.source, "reason": exc.reason})
+                outcome[source] = exc.reason
                 continue
             except OSError as exc:
-                report.skipped.append({"source": source, "reason": t("ingest.unreadable", reason=exc.strerror)})
+                outcome[source] = t("ingest.unreadable", reason=exc.strerror)
                 continue
-            title = entry.get("title") or derive_title(doc.pages, Path(source).stem.replace("-", " "),
-                                                       doc.explicit_headings)
-            chunks = chunk_pages(doc.pages, chunker, doc.explicit_headings)
-            if not chunks:
-                report.skipped.append({"source": source, "reason": t("ingest.nothing_to_index")})
+            digests[source] = digest
+            prev = prev_docs.get(source)
+            if previous is not None and prev and prev.sha256 == digest and prev.catalog == entry:
+                outcome[source] = "reuse"
                 continue
-            ocr_pages = {p.page for p in doc.pages if p.ocr}
+            remembered = failed.reason(source, digest)
+            if remembered is not None:
+                log.info("skipped %s unread: it failed before with these contents (%s)", source, remembered)
+                outcome[source] = remembered
+                continue
+            to_read.append((_read_cost(source, size), source))
+        # 2. Read new and changed documents, cheapest first, each within its budgets (ingest/budgets.py):
+        # a document that blows one is reported and skipped, the others are indexed in this same run.
+        for _cost, source in sorted(to_read):
+            entry = catalog.get(source, {})
+            try:
+                with reading(corpus_dir, source) as readable:
+                    read = read_isolated(readable, source, chunker, budgets, title=entry.get("title") or "")
+            except DocumentError as exc:
+                log.warning("skipped %s: %s", exc.source, exc.reason)
+                outcome[source] = exc.reason
+                failed.remember(source, digests[source], exc.reason)
+                continue
+            except OSError as exc:
+                outcome[source] = t("ingest.unreadable", reason=exc.strerror)
+                continue
+            if not read.chunks:
+                outcome[source] = t("ingest.nothing_to_index")
+                failed.remember(source, digests[source], outcome[source])
+                continue
+            failed.forget(source)
+            outcome[source] = read
+        # 3. Assemble the version in corpus order (passage numbers as before, whatever order they were read in).
+        for _path, source in files:
+            result = outcome.get(source)
+            entry = catalog.get(source, {})
+            if result == "reuse":
+                assert previous is not None
+                _reuse(previous, source, batch)
+                documents.append(prev_docs[source])
+                report.documents_reused += 1
+                continue
+            if isinstance(result, str):
+                report.skipped.append({"source": source, "reason": result})
+                continue
+            assert isinstance(result, ReadDocument)
+            title, chunks = result.title, result.chunks
+            ocr_pages = {p.page for p in result.pages if p.ocr}
             for c in chunks:
                 passage = Passage(id=len(batch.passages), source=source, title=title, page=c.page,
                                   section=c.section, start=c.start, end=c.end, text=c.text,
@@ -216,16 +262,17 @@ def _ingest_locked(settings: Settings, store: idx.IndexStore, corpus_dir: Path, 
                 batch.to_embed.append((passage.id, embedding_text(title, c.section, c.text)))
                 batch.add_sentences(passage, None)
             batch.vectors.append(np.zeros((len(chunks), dim), dtype=np.float32))  # filled below
-            batch.pages.extend(doc.pages)
+            batch.pages.extend(result.pages)
             documents.append(idx.DocumentEntry(
-                source=source, sha256=doc.sha256, title=title, publisher=entry.get("publisher", ""),
+                source=source, sha256=result.sha256, title=title, publisher=entry.get("publisher", ""),
                 date=entry.get("date", ""), kind=entry.get("kind", ""), language=entry.get("language", "nl-BE"),
-                pages=len(doc.pages) if doc.paged else None, passages=len(chunks), format=doc.kind,
+                pages=len(result.pages) if result.paged else None, passages=len(chunks), format=result.kind,
                 ocr_pages=len(ocr_pages), catalog=entry))
             report.documents_embedded += 1
     finally:
         if previous is not None:
             previous.close()
+        failed.save()
 
     if not batch.passages:
         raise WegwijzerError(t("ingest.no_documents", corpus=corpus_dir, skipped=len(report.skipped)))
@@ -271,6 +318,14 @@ def _ingest_locked(settings: Settings, store: idx.IndexStore, corpus_dir: Path, 
     store.prune()
     log.info("published index %s: %d documents, %d passages (%d embedded)", version, report.documents,
              report.passages, report.passages_embedded)
+
+
+# Cheap formats first: text is read in milliseconds, a PDF may need OCR. Smaller files first within a format.
+_FORMAT_COST = {".txt": 0, ".md": 0, ".html": 1, ".htm": 1, ".docx": 2, ".odt": 2, ".pptx": 2, ".pdf": 3}
+
+
+def _read_cost(source: str, size: int) -> tuple[int, int]:
+    return _FORMAT_COST.get(Path(source).suffix.lower(), 4), size
 
 
 def _reuse(previous: idx.IndexReader, source: str, batch: _Batch) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 from assistant.errors import DocumentError
 from assistant.messages import t
 
+from ..budgets import current
 from .layout import Line
 
 log = logging.getLogger(__name__)
@@ -63,13 +64,16 @@ def read_pages(path: Path, source: str, indices: list[int], has_text: bool) -> d
     out: dict[int, list[Line]] = {}
     pdf = pdfium.PdfDocument(str(path))
     try:
+        max_pixels = current().ocr_max_megapixels * 1_000_000
         for index in indices:
             page = pdf[index]
             try:
-                image = page.render(scale=DPI / 72, grayscale=True).to_pil()
+                width, height = page.get_size()
+                scale = render_scale(width, height, max_pixels)
+                image = page.render(scale=scale, grayscale=True).to_pil()
             finally:
                 page.close()
-            out[index] = read_image(image)
+            out[index] = read_image(image, dpi=scale * 72)
     finally:
         pdf.close()
     if not has_text and not any(out.values()):
@@ -77,7 +81,21 @@ def read_pages(path: Path, source: str, indices: list[int], has_text: bool) -> d
     return out
 
 
-def read_image(image: Any, dpi: int = DPI) -> list[Line]:
+def render_scale(width_pt: float, height_pt: float, max_pixels: float) -> float:
+    """Pixels per point to render a page at: DPI, or less when the page would exceed ``max_pixels``.
+
+    A page of 7200 x 7200 points (the largest PDF allows) at 300 DPI is 900 million pixels, gigabytes
+    of memory for one bitmap and its copies; the pixel budget renders it coarser instead (text that
+    small on such a page is not worth a job's memory).
+    """
+    scale = DPI / 72
+    area = max(width_pt, 1.0) * max(height_pt, 1.0)
+    if area * scale * scale > max_pixels:
+        scale = (max_pixels / area) ** 0.5
+    return scale
+
+
+def read_image(image: Any, dpi: float = DPI) -> list[Line]:
     """The lines Tesseract reads in a page image; empty for a blank page or one it cannot read."""
     import pytesseract
     from PIL import ImageFilter
