@@ -193,7 +193,7 @@ class Settings:
     ingest_nice: int = 10  # the job process runs this much nicer than the services (0-19)
     ingest_threads: int = 1  # compute threads of the job process
     # per-document budgets of ingest (issue 20): one hostile file costs at most this much
-    parse_timeout_s: float = 120.0  # wall clock to read one document (parse, OCR, cut into passages)
+    parse_timeout_s: float = 60.0  # wall clock to read one document and cut it (plus 15 s per scanned page)
     parse_memory_mb: int = 1024  # memory the parse of one document may add (address space, child process)
     ocr_max_megapixels: int = 35  # one page rendered for OCR (A2 at 300 DPI); larger pages at lower DPI
     max_passages_per_document: int = 2000  # more passages than this: the document is reported and skipped
@@ -294,7 +294,7 @@ class Settings:
             watch_poll_s=_seconds(env, "WEGWIJZER_WATCH_POLL_S", 2.0, minimum=0.1),
             ingest_nice=min(_int(env, "WEGWIJZER_INGEST_NICE", 10, minimum=0), 19),
             ingest_threads=_int(env, "WEGWIJZER_INGEST_THREADS", 1, minimum=1),
-            parse_timeout_s=_seconds(env, "WEGWIJZER_PARSE_TIMEOUT_S", 120.0, minimum=1.0),
+            parse_timeout_s=_seconds(env, "WEGWIJZER_PARSE_TIMEOUT_S", 60.0, minimum=1.0),
             parse_memory_mb=_int(env, "WEGWIJZER_PARSE_MEMORY_MB", 1024, minimum=64),
             ocr_max_megapixels=_int(env, "WEGWIJZER_OCR_MAX_MEGAPIXELS", 35, minimum=1),
             max_passages_per_document=_int(env, "WEGWIJZER_MAX_PASSAGES_PER_DOCUMENT", 2000, minimum=1),

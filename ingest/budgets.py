@@ -57,7 +57,7 @@ _PRELOAD = ["ingest.budgets", "ingest.loaders", "ingest.chunking", "ingest.forma
 class Budgets:
     """What reading one document may cost. Small values in tests, the settings' values in production."""
 
-    parse_timeout_s: float = 120.0
+    parse_timeout_s: float = 60.0
     parse_memory_mb: int = 1024
     ocr_max_megapixels: int = 35
     max_passages: int = 2000
@@ -237,22 +237,59 @@ def _read_in_child(data: bytes, doc_fd: int, out_fd: int) -> None:
     source, chunker, budgets, title = pickle.loads(data)
     limit = _vm_size_bytes() + budgets.parse_memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    cpu = int(budgets.parse_timeout_s) + 5  # a backstop for grandchildren; the parent's clock decides
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
     os.environ["OMP_THREAD_LIMIT"] = "1"  # Tesseract: one thread, predictable memory
+    out = os.fdopen(out_fd, "wb", buffering=0)
+    global _EXTEND
+    _EXTEND = lambda seconds: _frame(out, ("extend", seconds))  # noqa: E731
     try:
         result = read_and_cut(Path(f"/proc/self/fd/{doc_fd}"), source, chunker, budgets, title)
         message: tuple[str, Any] = ("ok", result)
     except DocumentError as exc:
-        message = ("error", exc.reason)
+        # A parser that meets the memory limit often says so in its own words (lxml: "Memory allocation
+        # failed", PDFium: a failed bitmap) and the registry calls that a damaged file; name the limit.
+        memory = _out_of_memory(exc, limit)
+        message = ("error", t("doc.budget_memory", limit=budgets.parse_memory_mb) if memory else exc.reason)
     except MemoryError:
         message = ("error", t("doc.budget_memory", limit=budgets.parse_memory_mb))
     try:
-        payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        _frame(out, message)
     except MemoryError:
-        payload = pickle.dumps(("error", t("doc.budget_memory", limit=budgets.parse_memory_mb)))
-    with os.fdopen(out_fd, "wb") as out:
-        out.write(payload)
+        _frame(out, ("error", t("doc.budget_memory", limit=budgets.parse_memory_mb)))
+    out.close()
+
+
+def _out_of_memory(exc: BaseException, limit: int) -> bool:
+    """Whether a parse failed for want of memory: MemoryError or a memory message in the cause chain, or
+    the address space got within 10 % of the limit (the failed request itself may have been large)."""
+    seen: BaseException | None = exc
+    for _ in range(10):
+        if seen is None:
+            break
+        if isinstance(seen, MemoryError) or "memory" in str(seen).lower():
+            return True
+        seen = seen.__cause__ or seen.__context__
+    peak = 0
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmPeak:"):
+                peak = int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return False
+    return peak > 0.9 * limit
+
+
+def _frame(out: Any, message: tuple[str, Any]) -> None:
+    payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    out.write(len(payload).to_bytes(8, "little") + payload)
+
+
+_EXTEND: Any = None
+
+
+def allow_more_time(seconds: float) -> None:
+    """Called by a format that knows its document needs longer (OCR: per scanned page); extends the deadline."""
+    if _EXTEND is not None and seconds > 0:
+        _EXTEND(seconds)
 
 
 def _vm_size_bytes() -> int:
@@ -273,7 +310,6 @@ def read_isolated(path: Path, source: str, chunker: ChunkerSettings, budgets: Bu
     request = pickle.dumps((source, chunker, budgets, title))
     doc_fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     result_r, result_w = os.pipe2(os.O_CLOEXEC)
-    started = time.monotonic()
     try:
         try:
             pid = _server().start(request, [doc_fd, result_w])
@@ -282,28 +318,35 @@ def read_isolated(path: Path, source: str, chunker: ChunkerSettings, budgets: Bu
     finally:
         os.close(doc_fd)
         os.close(result_w)
-    chunks: list[bytes] = []
+    started = time.monotonic()  # the child exists now: the server's own start-up is not the document's time
+    buffer = b""
+    deadline = started + budgets.parse_timeout_s
     try:
-        deadline = started + budgets.parse_timeout_s
         while True:
             left = deadline - time.monotonic()
             if left <= 0 or not select.select([result_r], [], [], left)[0]:
                 _kill(pid)
-                log.warning("reading %s took longer than %gs: stopped", source, budgets.parse_timeout_s)
-                raise DocumentError(source, t("doc.budget_time", limit=f"{budgets.parse_timeout_s:g}"))
+                limit = deadline - started  # the budget, with what OCR added
+                log.warning("reading %s took longer than %gs: stopped", source, limit)
+                raise DocumentError(source, t("doc.budget_time", limit=f"{limit:.0f}"))
             chunk = os.read(result_r, 1 << 20)
             if not chunk:
                 break
-            chunks.append(chunk)
+            buffer += chunk
+            while len(buffer) >= 8 and len(buffer) >= 8 + int.from_bytes(buffer[:8], "little"):
+                size = int.from_bytes(buffer[:8], "little")
+                kind, value = pickle.loads(buffer[8:8 + size])  # from our own child: trusted
+                buffer = buffer[8 + size:]
+                if kind == "extend":
+                    deadline += float(value)
+                elif kind == "ok":
+                    return value  # type: ignore[no-any-return]
+                else:
+                    raise DocumentError(source, value)
     finally:
         os.close(result_r)
-    if not chunks:
-        log.warning("reading %s ended without an answer (memory limit or a crash of the parser)", source)
-        raise DocumentError(source, t("doc.budget_crashed", limit=budgets.parse_memory_mb))
-    kind, value = pickle.loads(b"".join(chunks))  # from our own child: trusted
-    if kind == "ok":
-        return value  # type: ignore[no-any-return]
-    raise DocumentError(source, value)
+    log.warning("reading %s ended without an answer (memory limit or a crash of the parser)", source)
+    raise DocumentError(source, t("doc.budget_crashed", limit=budgets.parse_memory_mb))
 
 
 def _kill(pid: int) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 from assistant.errors import DocumentError
 from assistant.messages import t
 
-from ..budgets import current
+from ..budgets import allow_more_time, current
 from .layout import Line
 
 log = logging.getLogger(__name__)
@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 DPI = 300  # Tesseract's accuracy drops below ~300 DPI for body-size print
 LANGUAGES = "nld+eng"  # Dutch first; English for the odd title or quote
 MAX_OCR_PAGES = 300  # per document: at a few seconds a page, more is a job for a dedicated OCR run
+OCR_SECONDS_PER_PAGE = 15  # added to a document's parse-time budget per scanned page (ingest/budgets.py)
 PAGE_TIMEOUT_S = 45  # a dense printed page takes a few seconds; noise can keep Tesseract busy for minutes
 MIN_WORD_CONFIDENCE = 30  # below this a "word" is mostly speckle
 MIN_GOOD_WORDS = 5  # a readable page has at least this many confident words of two letters or more
@@ -60,6 +61,8 @@ def read_pages(path: Path, source: str, indices: list[int], has_text: bool) -> d
     if len(indices) > MAX_OCR_PAGES:
         raise DocumentError(source, t("doc.too_many_scanned_pages", pages=len(indices), limit=MAX_OCR_PAGES))
     import pypdfium2 as pdfium
+
+    allow_more_time(OCR_SECONDS_PER_PAGE * len(indices))  # the parse-time budget grows with the scanned pages
 
     out: dict[int, list[Line]] = {}
     pdf = pdfium.PdfDocument(str(path))
