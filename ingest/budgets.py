@@ -29,7 +29,7 @@ import select
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -302,9 +302,13 @@ def _vm_size_bytes() -> int:
     return 0
 
 
-def read_isolated(path: Path, source: str, chunker: ChunkerSettings, budgets: Budgets,
-                  title: str = "") -> ReadDocument:
-    """:func:`read_and_cut` in a child process with the time and memory caps (see the module docstring)."""
+def read_isolated(path: Path, source: str, chunker: ChunkerSettings, budgets: Budgets, title: str = "",
+                  on_slow: Callable[[], None] | None = None, slow_after_s: float = 5.0) -> ReadDocument:
+    """:func:`read_and_cut` in a child process with the time and memory caps (see the module docstring).
+
+    ``on_slow`` is called once, in this process, when the child is still reading after ``slow_after_s``
+    (the ingest publishes what it has meanwhile); the document's own deadline is checked right after.
+    """
     if not budgets.isolate:
         return read_and_cut(path, source, chunker, budgets, title)
     request = pickle.dumps((source, chunker, budgets, title))
@@ -324,6 +328,14 @@ def read_isolated(path: Path, source: str, chunker: ChunkerSettings, budgets: Bu
     try:
         while True:
             left = deadline - time.monotonic()
+            if on_slow is not None:
+                until_slow = started + slow_after_s - time.monotonic()
+                if until_slow < left:
+                    if until_slow <= 0 or not select.select([result_r], [], [], until_slow)[0]:
+                        callback, on_slow = on_slow, None
+                        callback()
+                        continue
+                    # readable before it got slow: the select below returns at once
             if left <= 0 or not select.select([result_r], [], [], left)[0]:
                 _kill(pid)
                 limit = deadline - started  # the budget, with what OCR added

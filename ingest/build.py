@@ -121,6 +121,10 @@ def _previous(store: idx.IndexStore, model: idx.ModelInfo, chunker: dict[str, An
     return previous
 
 
+# A document still being read after this long: the documents read before it are published first (ingest/budgets.py).
+EARLY_PUBLISH_S = 5.0
+
+
 def chunker_identity(chunker: ChunkerSettings) -> dict[str, Any]:
     """What decides how passages and sentences are cut: a change re-embeds every document."""
     return {**chunker.to_dict(), "sentences": SPLITTER_VERSION}
@@ -168,7 +172,6 @@ def _ingest_locked(settings: Settings, store: idx.IndexStore, corpus_dir: Path, 
     store.prune()  # leftovers of an interrupted ingest go first
     embedder = embedder or embedder_for(settings)
     model = idx.ModelInfo.of(embedder.identity)
-    dim = model.dim
     identity = chunker_identity(chunker)
     previous = _previous(store, model, identity)
     prev_docs = {d.source: d for d in previous.manifest.documents} if previous else {}
@@ -183,8 +186,8 @@ def _ingest_locked(settings: Settings, store: idx.IndexStore, corpus_dir: Path, 
     budgets = budgets or Budgets.of(settings)
     failed = FailedDocuments.of(settings, budgets)
     failed.keep_only({source for _path, source in files})
-    documents: list[idx.DocumentEntry] = []
-    batch = _Batch()
+    early = IngestReport()  # what versions published during the reading (below) embedded
+    early_sources: set[str] = set()
     try:
         # 1. Hash every file (in corpus order): unchanged documents are reused, known failures skipped unread.
         outcome: dict[str, Any] = {}  # source -> "reuse" | ReadDocument | skip reason
@@ -217,13 +220,40 @@ def _ingest_locked(settings: Settings, store: idx.IndexStore, corpus_dir: Path, 
                 outcome[source] = remembered
                 continue
             to_read.append((_read_cost(source, size), source))
+
+        def publish_early() -> None:
+            """A document takes long to read: publish the ones read so far now, so they need not wait for it."""
+            nonlocal previous, prev_docs
+            ready = [s for s, v in outcome.items() if isinstance(v, ReadDocument) and v.chunks]
+            if not ready:
+                return
+            # Not read yet: the published content stays for now (or the document is not in this version yet).
+            partial = {s: outcome.get(s, "reuse" if s in prev_docs else None) for _p, s in files}
+            sub = IngestReport(corpus_dir=str(corpus_dir))
+            documents, batch = _assemble(files, partial, previous, catalog, model.dim, sub)
+            log.info("a document takes long to read: publishing the %d read so far first", len(ready))
+            _embed_and_publish(store, embedder, model, identity, analyzer, documents, batch, previous, prev_docs,
+                               sub, progress, None)
+            early.passages_embedded += sub.passages_embedded
+            early.sentences_embedded += sub.sentences_embedded
+            early.version_id = sub.version_id
+            if previous is not None:
+                previous.close()
+            previous = _previous(store, model, identity)
+            prev_docs = {d.source: d for d in previous.manifest.documents} if previous else {}
+            for s in ready:  # in the published version now: the final one reuses them
+                outcome[s] = "reuse"
+                early_sources.add(s)
+
         # 2. Read new and changed documents, cheapest first, each within its budgets (ingest/budgets.py):
-        # a document that blows one is reported and skipped, the others are indexed in this same run.
+        # a document that blows one is reported and skipped, the others are indexed in this same run; once a
+        # document has taken EARLY_PUBLISH_S, those read before it are published without waiting for it.
         for _cost, source in sorted(to_read):
             entry = catalog.get(source, {})
             try:
                 with reading(corpus_dir, source) as readable:
-                    read = read_isolated(readable, source, chunker, budgets, title=entry.get("title") or "")
+                    read = read_isolated(readable, source, chunker, budgets, title=entry.get("title") or "",
+                                         on_slow=publish_early, slow_after_s=EARLY_PUBLISH_S)
             except DocumentError as exc:
                 log.warning("skipped %s: %s", exc.source, exc.reason)
                 outcome[source] = exc.reason
@@ -239,45 +269,74 @@ def _ingest_locked(settings: Settings, store: idx.IndexStore, corpus_dir: Path, 
             failed.forget(source)
             outcome[source] = read
         # 3. Assemble the version in corpus order (passage numbers as before, whatever order they were read in).
-        for _path, source in files:
-            result = outcome.get(source)
-            entry = catalog.get(source, {})
-            if result == "reuse":
-                assert previous is not None
-                _reuse(previous, source, batch)
-                documents.append(prev_docs[source])
-                report.documents_reused += 1
-                continue
-            if isinstance(result, str):
-                report.skipped.append({"source": source, "reason": result})
-                continue
-            assert isinstance(result, ReadDocument)
-            title, chunks = result.title, result.chunks
-            ocr_pages = {p.page for p in result.pages if p.ocr}
-            for c in chunks:
-                passage = Passage(id=len(batch.passages), source=source, title=title, page=c.page,
-                                  section=c.section, start=c.start, end=c.end, text=c.text,
-                                  ocr=c.page in ocr_pages if c.page is not None else bool(ocr_pages))
-                batch.passages.append(passage)
-                batch.to_embed.append((passage.id, embedding_text(title, c.section, c.text)))
-                batch.add_sentences(passage, None)
-            batch.vectors.append(np.zeros((len(chunks), dim), dtype=np.float32))  # filled below
-            batch.pages.extend(result.pages)
-            documents.append(idx.DocumentEntry(
-                source=source, sha256=result.sha256, title=title, publisher=entry.get("publisher", ""),
-                date=entry.get("date", ""), kind=entry.get("kind", ""), language=entry.get("language", "nl-BE"),
-                pages=len(result.pages) if result.paged else None, passages=len(chunks), format=result.kind,
-                ocr_pages=len(ocr_pages), catalog=entry))
-            report.documents_embedded += 1
+        documents, batch = _assemble(files, outcome, previous, catalog, model.dim, report)
+        if not batch.passages:
+            raise WegwijzerError(t("ingest.no_documents", corpus=corpus_dir, skipped=len(report.skipped)))
+        if on_progress is not None:
+            on_progress("documents", len(files), len(files))
+        _embed_and_publish(store, embedder, model, identity, analyzer, documents, batch, previous, prev_docs,
+                           report, progress, on_progress)
     finally:
         if previous is not None:
             previous.close()
         failed.save()
+    if early_sources:  # count what the early version embedded as embedded by this ingest
+        report.documents_embedded += len(early_sources)
+        report.documents_reused -= len(early_sources)
+        report.passages_embedded += early.passages_embedded
+        report.sentences_embedded += early.sentences_embedded
+        report.unchanged = False
 
-    if not batch.passages:
-        raise WegwijzerError(t("ingest.no_documents", corpus=corpus_dir, skipped=len(report.skipped)))
-    if on_progress is not None:
-        on_progress("documents", len(files), len(files))
+
+def _assemble(files: list[tuple[Path, str]], outcome: dict[str, Any], previous: idx.IndexReader | None,
+              catalog: dict[str, dict[str, Any]], dim: int,
+              report: IngestReport) -> tuple[list[idx.DocumentEntry], _Batch]:
+    """The documents and passages of a version, in corpus order; an outcome of None leaves a document out."""
+    documents: list[idx.DocumentEntry] = []
+    batch = _Batch()
+    for _path, source in files:
+        result = outcome.get(source)
+        entry = catalog.get(source, {})
+        if result is None:
+            continue
+        if result == "reuse":
+            assert previous is not None
+            _reuse(previous, source, batch)
+            published = previous.manifest.document(source)
+            assert published is not None
+            documents.append(published)
+            report.documents_reused += 1
+            continue
+        if isinstance(result, str):
+            report.skipped.append({"source": source, "reason": result})
+            continue
+        assert isinstance(result, ReadDocument)
+        title, chunks = result.title, result.chunks
+        ocr_pages = {p.page for p in result.pages if p.ocr}
+        for c in chunks:
+            passage = Passage(id=len(batch.passages), source=source, title=title, page=c.page,
+                              section=c.section, start=c.start, end=c.end, text=c.text,
+                              ocr=c.page in ocr_pages if c.page is not None else bool(ocr_pages))
+            batch.passages.append(passage)
+            batch.to_embed.append((passage.id, embedding_text(title, c.section, c.text)))
+            batch.add_sentences(passage, None)
+        batch.vectors.append(np.zeros((len(chunks), dim), dtype=np.float32))  # filled below
+        batch.pages.extend(result.pages)
+        documents.append(idx.DocumentEntry(
+            source=source, sha256=result.sha256, title=title, publisher=entry.get("publisher", ""),
+            date=entry.get("date", ""), kind=entry.get("kind", ""), language=entry.get("language", "nl-BE"),
+            pages=len(result.pages) if result.paged else None, passages=len(chunks), format=result.kind,
+            ocr_pages=len(ocr_pages), catalog=entry))
+        report.documents_embedded += 1
+    return documents, batch
+
+
+def _embed_and_publish(store: idx.IndexStore, embedder: Embedder, model: idx.ModelInfo, identity: dict[str, Any],
+                       analyzer: dict[str, Any], documents: list[idx.DocumentEntry], batch: _Batch,
+                       previous: idx.IndexReader | None, prev_docs: dict[str, idx.DocumentEntry],
+                       report: IngestReport, progress: bool, on_progress: ProgressCallback | None) -> None:
+    """Embed what is new in ``batch``, then write and publish the version (unless nothing changed)."""
+    dim = model.dim
     matrix = np.vstack(batch.vectors).astype(np.float32)
     # Progress is counted in passages, as people think of them: a new passage is done once it and its sentences
     # are embedded. The sentences (about seven per passage) are embedded after the passages, so the count moves

@@ -214,3 +214,30 @@ def test_a_re_index_job_reports_the_budget_and_publishes_the_others(fake_index: 
     assert "te veel passages" in skipped["uitzetting.odt"]
     assert "gewoon.md" in {d.source for d in idx.read_manifest(settings.index_dir).documents}
     assert job.peak_rss_kb is not None and job.peak_rss_kb < 1536 * 1024
+
+
+def test_documents_read_before_a_slow_one_are_published_without_waiting_for_it(
+        fake_index: Settings, fake_embedder: FakeEmbedder, monkeypatch: pytest.MonkeyPatch) -> None:
+    published: list[tuple[set[str], float]] = []
+    real = build._embed_and_publish
+
+    def recording(store: object, embedder: object, model: object, identity: object, analyzer: object,
+                  documents: list[idx.DocumentEntry], *args: object) -> None:
+        real(store, embedder, model, identity, analyzer, documents, *args)  # type: ignore[arg-type]
+        published.append(({d.source for d in documents}, time.monotonic()))
+
+    monkeypatch.setattr(build, "_embed_and_publish", recording)
+    monkeypatch.setattr(build, "EARLY_PUBLISH_S", 0.5)
+    make_nested_html(fake_index.corpus_dir / "genest.html", megabytes=2.0)
+    add_document(fake_index, "nieuw.md")
+    started = time.monotonic()
+    report = ingest(_small(fake_index, parse_timeout_s=4.0), embedder=fake_embedder)
+    finished = time.monotonic()
+    assert len(published) == 2, published
+    first, at = published[0]
+    assert "nieuw.md" in first and "genest.html" not in first
+    assert at - started < 3.5 < finished - started  # published while the slow page was still being read
+    assert {s["source"] for s in report.skipped} == {"genest.html"}
+    assert report.documents_embedded == 1 and report.documents_reused == 5 and not report.unchanged
+    manifest = idx.read_manifest(fake_index.index_dir)
+    assert "nieuw.md" in {d.source for d in manifest.documents} and manifest.version_id == report.version_id
