@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/hostile_files.py                  # the four hostile files, then an ordinary upload
     .venv/bin/python bench/hostile_files.py --together       # also: all of them and the upload in one job
+    .venv/bin/python bench/hostile_files.py --control        # the upload alone, on the shipped corpus
 
 A throw-away data directory and a copy of the shipped corpus under data/bench-hostile/; the real model and
 the default budgets (WEGWIJZER_PARSE_TIMEOUT_S, _PARSE_MEMORY_MB, _OCR_MAX_MEGAPIXELS,
@@ -155,7 +156,8 @@ def _upload_ordinary(work: Path) -> tuple[float, dict[str, Any], float | None]:
 
 def _row(name: str, size: int | str, r: dict[str, Any], answer_s: float | None = None) -> str:
     peak = max(r["job_self_peak_mb"], r["children_peak_mb"])
-    reason = "; ".join(f"{s['source']}: {s['reason'][:70]}" for s in r["skipped"]) or "-"
+    own = [s for s in r["skipped"] if s["source"] == name] or r["skipped"]
+    reason = "; ".join(f"{s['source']}: {s['reason']}" for s in own) or "-"
     answer = "" if answer_s is None else f"{answer_s:.1f}"
     ok = "ok" if peak < GOAL_RSS_MB else "OVER"
     return (f"| {name} | {size} | {r['state']} | {r['seconds']:.1f} | {r['job_self_peak_mb']} | "
@@ -171,10 +173,23 @@ def main() -> None:
     parser.add_argument("--supervise", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--together", action="store_true",
                         help="also run all hostile files and the ordinary upload in one job (fresh data dir)")
+    parser.add_argument("--control", action="store_true",
+                        help="only the control: the ordinary upload on the shipped corpus, no hostile file")
     parser.add_argument("--work", type=Path, default=ROOT / "data" / "bench-hostile")
     args = parser.parse_args()
     if args.supervise:
         supervise()
+        return
+    if args.control:
+        work = args.work / "control"
+        _prepare(work)
+        rows = [_row("(shipped corpus, first index)", "-", run_job(work))]
+        _open_assistant(work)
+        _start, result, seconds = _upload_ordinary(work)
+        rows.append(_row(ORDINARY_NAME + " (control: no hostile file)", len(ORDINARY), result, seconds))
+        print(HEADER)
+        print("\n".join(rows))
+        print(json.dumps({"control_answerable_s": seconds}))
         return
     sys.path.insert(0, str(ROOT))
     from tests.hostile import make_expanding_docx, make_expanding_odt, make_nested_html, make_page_bomb_pdf

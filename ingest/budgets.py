@@ -116,8 +116,8 @@ def read_and_cut(path: Path, source: str, chunker: ChunkerSettings, budgets: Bud
         # A cheap bound before cutting: far more text than the passage cap can hold is refused unread.
         chars = sum(len(p.text) for p in doc.pages)
         if chars > budgets.max_passages * chunker.max_chars * 4:
-            raise DocumentError(source, t("doc.too_many_passages", passages=f"> {budgets.max_passages}",
-                                          limit=budgets.max_passages))
+            about = f"ongeveer {chars // chunker.target_chars:,}".replace(",", ".")
+            raise DocumentError(source, t("doc.too_many_passages", passages=about, limit=budgets.max_passages))
         chunks = chunk_pages(doc.pages, chunker, doc.explicit_headings)
         if len(chunks) > budgets.max_passages:
             raise DocumentError(source, t("doc.too_many_passages", passages=len(chunks), limit=budgets.max_passages))
