@@ -231,12 +231,12 @@ def test_documents_read_before_a_slow_one_are_published_without_waiting_for_it(
     make_nested_html(fake_index.corpus_dir / "genest.html", megabytes=2.0)
     add_document(fake_index, "nieuw.md")
     started = time.monotonic()
-    report = ingest(_small(fake_index, parse_timeout_s=4.0), embedder=fake_embedder)
+    report = ingest(_small(fake_index, parse_timeout_s=8.0), embedder=fake_embedder)
     finished = time.monotonic()
     assert len(published) == 2, published
     first, at = published[0]
     assert "nieuw.md" in first and "genest.html" not in first
-    assert at - started < 3.5 < finished - started  # published while the slow page was still being read
+    assert at - started < 7.5 < finished - started  # published while the slow page was still being read
     assert {s["source"] for s in report.skipped} == {"genest.html"}
     assert report.documents_embedded == 1 and report.documents_reused == 5 and not report.unchanged
     manifest = idx.read_manifest(fake_index.index_dir)
