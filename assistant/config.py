@@ -119,6 +119,11 @@ class Settings(BaseSettings):
     watch_poll_s: float = Field(2.0, ge=0.1)  # how often the corpus folder is scanned (works on network shares)
     ingest_nice: int = Field(10, ge=0, le=19)  # the job process runs this much nicer than the services
     ingest_threads: int = Field(1, ge=1)  # compute threads of the job process
+    # per-document budgets of ingest: one hostile file costs at most this much
+    parse_timeout_s: float = Field(60.0, ge=1.0)  # wall clock to read and cut one document (+15 s per scanned page)
+    parse_memory_mb: int = Field(1024, ge=64)  # memory the parse of one document may add (child's address space)
+    ocr_max_megapixels: int = Field(35, ge=1)  # one page rendered for OCR (A2 at 300 DPI); larger pages at lower DPI
+    max_passages_per_document: int = Field(2000, ge=1)  # more passages: the document is reported and skipped
     # conversations and generated answers
     conversation_ttl_min: int = Field(60, ge=1)  # a conversation ends after this long without a question
     conversation_max_turns: int = Field(20, ge=1)  # only the last turns are kept

@@ -151,6 +151,27 @@ CATALOG: dict[str, dict[str, str]] = {
         "doc.too_many_pages": "het PDF-bestand heeft te veel pagina's ({pages}; maximum {limit})",
         "doc.too_large": "het bestand is te groot ({size} MB; maximum {limit} MB)",
         "doc.too_much_content": "het PDF-bestand bevat te veel pagina-inhoud (meer dan {limit} MB na uitpakken)",
+        # per-document budgets (issue 20, ingest/budgets.py): which limit was hit and what to do about it
+        "doc.budget_time": (
+            "het lezen duurde langer dan {limit} seconden en werd gestopt; splits het document in kleinere "
+            "delen of sla het op in een eenvoudiger formaat (bijvoorbeeld PDF met tekstlaag)"
+        ),
+        "doc.budget_memory": (
+            "het lezen had meer dan {limit} MB geheugen nodig en werd gestopt; splits het document in kleinere "
+            "delen of sla het opnieuw op vanuit de tekstverwerker"
+        ),
+        "doc.budget_crashed": (
+            "het lezen brak onverwacht af (geheugenlimiet {limit} MB of een beschadigd bestand); sla het "
+            "document opnieuw op of splits het in kleinere delen"
+        ),
+        "doc.too_many_passages": (
+            "het document levert te veel passages op ({passages}; maximum {limit}); splits het in kleinere "
+            "documenten of verhoog WEGWIJZER_MAX_PASSAGES_PER_DOCUMENT"
+        ),
+        "doc.html_too_large": (
+            "de webpagina is te groot ({size} MB HTML; maximum {limit} MB); bewaar alleen de pagina zelf, "
+            "zonder ingesloten afbeeldingen of scripts"
+        ),
         # entries of the corpus folder that are never read (ingest/corpuspath.py)
         "doc.symlink": (
             "is een snelkoppeling (symbolische link); alleen gewone bestanden die echt in de documentenmap "

@@ -26,10 +26,11 @@ from assistant.text.facts import encode_facts, facts_in
 from assistant.text.sentences import SPLITTER_VERSION, split_sentences
 from assistant.types import Page, Passage
 
+from .budgets import Budgets, FailedDocuments, ReadDocument, read_isolated
 from .catalog import AUDIENCE_ERROR, read_catalog_strict
-from .chunking import ChunkerSettings, chunk_pages, derive_title
+from .chunking import ChunkerSettings
 from .corpuspath import reading
-from .loaders import discover, load_document
+from .loaders import discover
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +76,12 @@ def embedding_text(title: str, section: str, text: str) -> str:
 
 def ingest(settings: Settings, corpus_dir: Path | None = None, embedder: Embedder | None = None,
            chunker: ChunkerSettings | None = None, progress: bool = False,
-           analyzer: dict[str, Any] | None = None, on_progress: ProgressCallback | None = None) -> IngestReport:
-    """Index ``corpus_dir`` (default: the configured corpus) into a new published version."""
+           analyzer: dict[str, Any] | None = None, on_progress: ProgressCallback | None = None,
+           budgets: Budgets | None = None) -> IngestReport:
+    """Index ``corpus_dir`` (default: the configured corpus) into a new published version.
+
+    Each new or changed document is read within ``budgets`` (default: the settings'; ingest/budgets.py).
+    """
     corpus_dir = Path(corpus_dir or settings.corpus_dir).resolve()
     chunker = chunker or ChunkerSettings()
     report = IngestReport(corpus_dir=str(corpus_dir))
@@ -87,7 +92,7 @@ def ingest(settings: Settings, corpus_dir: Path | None = None, embedder: Embedde
     with store.lock():
         try:
             _ingest_locked(settings, store, corpus_dir, embedder, chunker, progress, report,
-                           analyzer or analyzer_config(), on_progress)
+                           analyzer or analyzer_config(), on_progress, budgets)
         except BaseException as exc:
             report.ok = False
             report.error = str(exc) or type(exc).__name__
@@ -114,6 +119,10 @@ def _previous(store: idx.IndexStore, model: idx.ModelInfo, chunker: dict[str, An
         previous.close()
         return None
     return previous
+
+
+# A document still being read after this long: the documents read before it are published first (ingest/budgets.py).
+EARLY_PUBLISH_S = 5.0
 
 
 def chunker_identity(chunker: ChunkerSettings) -> dict[str, Any]:
@@ -159,11 +168,10 @@ class _Batch:
 
 def _ingest_locked(settings: Settings, store: idx.IndexStore, corpus_dir: Path, embedder: Embedder | None,
                    chunker: ChunkerSettings, progress: bool, report: IngestReport, analyzer: dict[str, Any],
-                   on_progress: ProgressCallback | None = None) -> None:
+                   on_progress: ProgressCallback | None = None, budgets: Budgets | None = None) -> None:
     store.prune()  # leftovers of an interrupted ingest go first
     embedder = embedder or embedder_for(settings)
     model = idx.ModelInfo.of(embedder.identity)
-    dim = model.dim
     identity = chunker_identity(chunker)
     previous = _previous(store, model, identity)
     prev_docs = {d.source: d for d in previous.manifest.documents} if previous else {}
@@ -175,70 +183,167 @@ def _ingest_locked(settings: Settings, store: idx.IndexStore, corpus_dir: Path, 
     files, unsupported = discover(corpus_dir)
     report.skipped.extend({"source": s, "reason": r} for s, r in unsupported)
 
-    documents: list[idx.DocumentEntry] = []
-    batch = _Batch()
+    budgets = budgets or Budgets.of(settings)
+    failed = FailedDocuments.of(settings, budgets)
+    failed.keep_only({source for _path, source in files})
+    early = IngestReport()  # what versions published during the reading (below) embedded
+    early_sources: set[str] = set()
     try:
+        # 1. Hash every file (in corpus order): unchanged documents are reused, known failures skipped unread.
+        outcome: dict[str, Any] = {}  # source -> "reuse" | ReadDocument | skip reason
+        digests: dict[str, str] = {}
+        to_read: list[tuple[tuple[int, int], str]] = []
         for done, (_path, source) in enumerate(files):
             if on_progress is not None:
                 on_progress("documents", done, len(files))
             entry = catalog.get(source, {})
             if AUDIENCE_ERROR in entry:  # deny by default: never published for everyone by mistake
-                report.skipped.append({"source": source, "reason": t("ingest.bad_audience",
-                                                                      reason=entry[AUDIENCE_ERROR])})
+                outcome[source] = t("ingest.bad_audience", reason=entry[AUDIENCE_ERROR])
                 continue
-            audience = tuple(name for name in entry.get("audience", "").split(",") if name)
             try:
                 # Read through a descriptor of the checked regular file: a link, FIFO or device put in its
                 # place since discover() is refused here, never followed or opened (ingest/corpuspath.py).
                 with reading(corpus_dir, source) as readable:
                     digest = file_sha256(readable)
-                    prev = prev_docs.get(source)
-                    if previous is not None and prev and prev.sha256 == digest and \
-                            _without_audience(prev.catalog) == _without_audience(entry):
-                        # Only the audience changed (or nothing): the vectors stay, the new version carries
-                        # the audience in the document's entry and every passage's record.
-                        _reuse(previous, source, batch)
-                        documents.append(replace(prev, catalog=entry, audience=audience))
-                        report.documents_reused += 1
-                        continue
-                    doc = load_document(readable, source)
+                    size = readable.stat().st_size
             except DocumentError as exc:
-                log.warning("skipped %s: %s", exc.source, exc.reason)
-                report.skipped.append({"source": exc.source, "reason": exc.reason})
+                outcome[source] = exc.reason
                 continue
             except OSError as exc:
-                report.skipped.append({"source": source, "reason": t("ingest.unreadable", reason=exc.strerror)})
+                outcome[source] = t("ingest.unreadable", reason=exc.strerror)
                 continue
-            title = entry.get("title") or derive_title(doc.pages, Path(source).stem.replace("-", " "),
-                                                       doc.explicit_headings)
-            chunks = chunk_pages(doc.pages, chunker, doc.explicit_headings)
-            if not chunks:
-                report.skipped.append({"source": source, "reason": t("ingest.nothing_to_index")})
+            digests[source] = digest
+            prev = prev_docs.get(source)
+            if previous is not None and prev and prev.sha256 == digest and \
+                    _without_audience(prev.catalog) == _without_audience(entry):
+                # Only the audience changed (or nothing): the vectors stay, the new version carries the
+                # audience in the document's entry and every passage's record.
+                outcome[source] = "reuse"
                 continue
-            ocr_pages = {p.page for p in doc.pages if p.ocr}
-            for c in chunks:
-                passage = Passage(id=len(batch.passages), source=source, title=title, page=c.page,
-                                  section=c.section, start=c.start, end=c.end, text=c.text,
-                                  ocr=c.page in ocr_pages if c.page is not None else bool(ocr_pages))
-                batch.passages.append(passage)
-                batch.to_embed.append((passage.id, embedding_text(title, c.section, c.text)))
-                batch.add_sentences(passage, None)
-            batch.vectors.append(np.zeros((len(chunks), dim), dtype=np.float32))  # filled below
-            batch.pages.extend(doc.pages)
-            documents.append(idx.DocumentEntry(
-                source=source, sha256=doc.sha256, title=title, publisher=entry.get("publisher", ""),
-                date=entry.get("date", ""), kind=entry.get("kind", ""), language=entry.get("language", "nl-BE"),
-                pages=len(doc.pages) if doc.paged else None, passages=len(chunks), format=doc.kind,
-                ocr_pages=len(ocr_pages), catalog=entry, audience=audience))
-            report.documents_embedded += 1
+            remembered = failed.reason(source, digest)
+            if remembered is not None:
+                log.info("skipped %s unread: it failed before with these contents (%s)", source, remembered)
+                outcome[source] = remembered
+                continue
+            to_read.append((_read_cost(source, size), source))
+
+        def publish_early() -> None:
+            """A document takes long to read: publish the ones read so far now, so they need not wait for it."""
+            nonlocal previous, prev_docs
+            ready = [s for s, v in outcome.items() if isinstance(v, ReadDocument) and v.chunks]
+            if not ready:
+                return
+            # Not read yet: the published content stays for now (or the document is not in this version yet).
+            partial = {s: outcome.get(s, "reuse" if s in prev_docs else None) for _p, s in files}
+            sub = IngestReport(corpus_dir=str(corpus_dir))
+            documents, batch = _assemble(files, partial, previous, catalog, model.dim, sub)
+            log.info("a document takes long to read: publishing the %d read so far first", len(ready))
+            _embed_and_publish(store, embedder, model, identity, analyzer, documents, batch, previous, prev_docs,
+                               sub, progress, None)
+            early.passages_embedded += sub.passages_embedded
+            early.sentences_embedded += sub.sentences_embedded
+            early.version_id = sub.version_id
+            if previous is not None:
+                previous.close()
+            previous = _previous(store, model, identity)
+            prev_docs = {d.source: d for d in previous.manifest.documents} if previous else {}
+            for s in ready:  # in the published version now: the final one reuses them
+                outcome[s] = "reuse"
+                early_sources.add(s)
+
+        # 2. Read new and changed documents, cheapest first, each within its budgets (ingest/budgets.py):
+        # a document that blows one is reported and skipped, the others are indexed in this same run; once a
+        # document has taken EARLY_PUBLISH_S, those read before it are published without waiting for it.
+        for _cost, source in sorted(to_read):
+            entry = catalog.get(source, {})
+            try:
+                with reading(corpus_dir, source) as readable:
+                    read = read_isolated(readable, source, chunker, budgets, title=entry.get("title") or "",
+                                         on_slow=publish_early, slow_after_s=EARLY_PUBLISH_S)
+            except DocumentError as exc:
+                log.warning("skipped %s: %s", exc.source, exc.reason)
+                outcome[source] = exc.reason
+                failed.remember(source, digests[source], exc.reason)
+                continue
+            except OSError as exc:
+                outcome[source] = t("ingest.unreadable", reason=exc.strerror)
+                continue
+            if not read.chunks:
+                outcome[source] = t("ingest.nothing_to_index")
+                failed.remember(source, digests[source], outcome[source])
+                continue
+            failed.forget(source)
+            outcome[source] = read
+        # 3. Assemble the version in corpus order (passage numbers as before, whatever order they were read in).
+        documents, batch = _assemble(files, outcome, previous, catalog, model.dim, report)
+        if not batch.passages:
+            raise WegwijzerError(t("ingest.no_documents", corpus=corpus_dir, skipped=len(report.skipped)))
+        if on_progress is not None:
+            on_progress("documents", len(files), len(files))
+        _embed_and_publish(store, embedder, model, identity, analyzer, documents, batch, previous, prev_docs,
+                           report, progress, on_progress)
     finally:
         if previous is not None:
             previous.close()
+        failed.save()
+    if early_sources:  # count what the early version embedded as embedded by this ingest
+        report.documents_embedded += len(early_sources)
+        report.documents_reused -= len(early_sources)
+        report.passages_embedded += early.passages_embedded
+        report.sentences_embedded += early.sentences_embedded
+        report.unchanged = False
 
-    if not batch.passages:
-        raise WegwijzerError(t("ingest.no_documents", corpus=corpus_dir, skipped=len(report.skipped)))
-    if on_progress is not None:
-        on_progress("documents", len(files), len(files))
+
+def _assemble(files: list[tuple[Path, str]], outcome: dict[str, Any], previous: idx.IndexReader | None,
+              catalog: dict[str, dict[str, Any]], dim: int,
+              report: IngestReport) -> tuple[list[idx.DocumentEntry], _Batch]:
+    """The documents and passages of a version, in corpus order; an outcome of None leaves a document out."""
+    documents: list[idx.DocumentEntry] = []
+    batch = _Batch()
+    for _path, source in files:
+        result = outcome.get(source)
+        entry = catalog.get(source, {})
+        audience = tuple(name for name in entry.get("audience", "").split(",") if name)
+        if result is None:
+            continue
+        if result == "reuse":
+            assert previous is not None
+            _reuse(previous, source, batch)
+            published = previous.manifest.document(source)
+            assert published is not None
+            documents.append(replace(published, catalog=entry, audience=audience))
+            report.documents_reused += 1
+            continue
+        if isinstance(result, str):
+            report.skipped.append({"source": source, "reason": result})
+            continue
+        assert isinstance(result, ReadDocument)
+        title, chunks = result.title, result.chunks
+        ocr_pages = {p.page for p in result.pages if p.ocr}
+        for c in chunks:
+            passage = Passage(id=len(batch.passages), source=source, title=title, page=c.page,
+                              section=c.section, start=c.start, end=c.end, text=c.text,
+                              ocr=c.page in ocr_pages if c.page is not None else bool(ocr_pages))
+            batch.passages.append(passage)
+            batch.to_embed.append((passage.id, embedding_text(title, c.section, c.text)))
+            batch.add_sentences(passage, None)
+        batch.vectors.append(np.zeros((len(chunks), dim), dtype=np.float32))  # filled below
+        batch.pages.extend(result.pages)
+        documents.append(idx.DocumentEntry(
+            source=source, sha256=result.sha256, title=title, publisher=entry.get("publisher", ""),
+            date=entry.get("date", ""), kind=entry.get("kind", ""), language=entry.get("language", "nl-BE"),
+            pages=len(result.pages) if result.paged else None, passages=len(chunks), format=result.kind,
+            ocr_pages=len(ocr_pages), catalog=entry, audience=audience))
+        report.documents_embedded += 1
+    return documents, batch
+
+
+def _embed_and_publish(store: idx.IndexStore, embedder: Embedder, model: idx.ModelInfo, identity: dict[str, Any],
+                       analyzer: dict[str, Any], documents: list[idx.DocumentEntry], batch: _Batch,
+                       previous: idx.IndexReader | None, prev_docs: dict[str, idx.DocumentEntry],
+                       report: IngestReport, progress: bool, on_progress: ProgressCallback | None) -> None:
+    """Embed what is new in ``batch``, then write and publish the version (unless nothing changed)."""
+    dim = model.dim
     matrix = np.vstack(batch.vectors).astype(np.float32)
     # Progress is counted in passages, as people think of them: a new passage is done once it and its sentences
     # are embedded. The sentences (about seven per passage) are embedded after the passages, so the count moves
@@ -281,8 +386,12 @@ def _ingest_locked(settings: Settings, store: idx.IndexStore, corpus_dir: Path, 
              report.passages, report.passages_embedded)
 
 
-def _without_audience(entry: dict[str, str]) -> dict[str, str]:
-    return {k: v for k, v in entry.items() if k != "audience"}
+# Cheap formats first: text is read in milliseconds, a PDF may need OCR. Smaller files first within a format.
+_FORMAT_COST = {".txt": 0, ".md": 0, ".html": 1, ".htm": 1, ".docx": 2, ".odt": 2, ".pptx": 2, ".pdf": 3}
+
+
+def _read_cost(source: str, size: int) -> tuple[int, int]:
+    return _FORMAT_COST.get(Path(source).suffix.lower(), 4), size
 
 
 def _reuse(previous: idx.IndexReader, source: str, batch: _Batch) -> None:
@@ -331,3 +440,7 @@ def _embed(embedder: Embedder, texts: list[str], progress: bool, label: str, sca
             bar.update(len(texts[i:i + batch]))
     scale(offset + len(texts))
     return np.vstack(out)
+
+
+def _without_audience(entry: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in entry.items() if k != "audience"}

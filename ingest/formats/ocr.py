@@ -17,6 +17,7 @@ from typing import Any
 from assistant.errors import DocumentError
 from assistant.messages import t
 
+from ..budgets import allow_more_time, current
 from .layout import Line
 
 log = logging.getLogger(__name__)
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 DPI = 300  # Tesseract's accuracy drops below ~300 DPI for body-size print
 LANGUAGES = "nld+eng"  # Dutch first; English for the odd title or quote
 MAX_OCR_PAGES = 300  # per document: at a few seconds a page, more is a job for a dedicated OCR run
+OCR_SECONDS_PER_PAGE = 15  # added to a document's parse-time budget per scanned page (ingest/budgets.py)
 PAGE_TIMEOUT_S = 45  # a dense printed page takes a few seconds; noise can keep Tesseract busy for minutes
 MIN_WORD_CONFIDENCE = 30  # below this a "word" is mostly speckle
 MIN_GOOD_WORDS = 5  # a readable page has at least this many confident words of two letters or more
@@ -60,16 +62,21 @@ def read_pages(path: Path, source: str, indices: list[int], has_text: bool) -> d
         raise DocumentError(source, t("doc.too_many_scanned_pages", pages=len(indices), limit=MAX_OCR_PAGES))
     import pypdfium2 as pdfium
 
+    allow_more_time(OCR_SECONDS_PER_PAGE * len(indices))  # the parse-time budget grows with the scanned pages
+
     out: dict[int, list[Line]] = {}
     pdf = pdfium.PdfDocument(str(path))
     try:
+        max_pixels = current().ocr_max_megapixels * 1_000_000
         for index in indices:
             page = pdf[index]
             try:
-                image = page.render(scale=DPI / 72, grayscale=True).to_pil()
+                width, height = page.get_size()
+                scale = render_scale(width, height, max_pixels)
+                image = page.render(scale=scale, grayscale=True).to_pil()
             finally:
                 page.close()
-            out[index] = read_image(image)
+            out[index] = read_image(image, dpi=scale * 72)
     finally:
         pdf.close()
     if not has_text and not any(out.values()):
@@ -77,7 +84,21 @@ def read_pages(path: Path, source: str, indices: list[int], has_text: bool) -> d
     return out
 
 
-def read_image(image: Any, dpi: int = DPI) -> list[Line]:
+def render_scale(width_pt: float, height_pt: float, max_pixels: float) -> float:
+    """Pixels per point to render a page at: DPI, or less when the page would exceed ``max_pixels``.
+
+    A page of 7200 x 7200 points (the largest PDF allows) at 300 DPI is 900 million pixels, gigabytes
+    of memory for one bitmap and its copies; the pixel budget renders it coarser instead (text that
+    small on such a page is not worth a job's memory).
+    """
+    scale = DPI / 72
+    area = max(width_pt, 1.0) * max(height_pt, 1.0)
+    if area * scale * scale > max_pixels:
+        scale = (max_pixels / area) ** 0.5
+    return scale
+
+
+def read_image(image: Any, dpi: float = DPI) -> list[Line]:
     """The lines Tesseract reads in a page image; empty for a blank page or one it cannot read."""
     import pytesseract
     from PIL import ImageFilter

@@ -42,7 +42,9 @@ def sniff(path: Path) -> Content:
         head = fh.read(1024)
     if not head:
         return Content("empty")
-    if PDF_MAGIC in head:
+    if head.startswith(PDF_MAGIC):
+        # At offset 0 only: readers that accept junk before the header (PDF 1.7 allowed 1 KiB of it) also
+        # let any file that mentions "%PDF-" pass as a PDF and reach the PDF parser and OCR.
         return Content("pdf")
     if head.startswith(ZIP_MAGIC):
         return _zip(path)

@@ -37,7 +37,16 @@ _BLOCKS = {"p", "div", "section", "article", "header", "footer", "address", "blo
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 
 
+# A web page's HTML is tens to hundreds of KB; megabytes of it are a saved page with inlined images, or a
+# hostile file (deep nesting parses in super-linear time). The parse-time budget bounds the rest.
+MAX_HTML_BYTES = 5 * 1024 * 1024
+
+
 def load(path: Path, source: str) -> tuple[Page, ...]:
+    size = Path(path).stat().st_size
+    if size > MAX_HTML_BYTES:
+        raise DocumentError(source, t("doc.html_too_large", size=f"{size / (1024 * 1024):.1f}".replace(".", ","),
+                                      limit=MAX_HTML_BYTES >> 20))
     text = extract(read_text(path, source, html=True))
     if not text.strip():
         raise DocumentError(source, t("doc.html_no_text"))
