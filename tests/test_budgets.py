@@ -6,7 +6,6 @@ budgets and the real model through re-index jobs.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from pathlib import Path
 
@@ -39,7 +38,7 @@ def _read(path: Path, **budgets: object) -> object:
 
 
 def _small(settings: Settings, **fields: object) -> Settings:
-    return dataclasses.replace(settings, **fields)  # type: ignore[arg-type]
+    return settings.with_(**fields)
 
 
 # ---------------------------------------------------------------- magic bytes at offset 0
