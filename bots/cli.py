@@ -18,7 +18,7 @@ from typing import Any, TextIO
 from assistant.config import Settings, get_settings
 from assistant.errors import WegwijzerError
 from assistant.logs import configure_logging
-from assistant.messages import ARGPARSE_NL, t
+from bots.texts import ARGPARSE_NL, t
 
 # The role each long-running command has in log lines (assistant/logs.py); other commands are "cli".
 SERVICE_ROLES = {"serve": "web", "watch": "watch", "telegram": "telegram"}

@@ -30,7 +30,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from assistant.errors import WegwijzerError
-from assistant.messages import t
+from bots.texts import t
 
 USER = "wegwijzer"
 DATABASE = "wegwijzer"

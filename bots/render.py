@@ -12,8 +12,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from assistant.messages import t
 from assistant.types import Answer, Citation
+from bots.texts import t
 
 TELEGRAM_LIMIT = 4096  # characters (UTF-16 code units) per message, after entity parsing
 SECTION_CHARS = 90  # sections in an answer's source list are shortened; "Toon bronnen" shows them whole

@@ -10,7 +10,7 @@ import time
 from typing import Any
 
 from assistant.config import Settings
-from assistant.messages import t
+from bots.texts import t
 
 
 def collect(settings: Settings) -> dict[str, Any] | None:

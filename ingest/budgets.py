@@ -37,8 +37,8 @@ from typing import Any
 
 from assistant.config import Settings
 from assistant.errors import DocumentError
-from assistant.messages import t
 from assistant.types import Page
+from ingest.texts import t
 
 from .chunking import Chunk, ChunkerSettings, chunk_pages, derive_title
 

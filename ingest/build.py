@@ -19,12 +19,12 @@ from assistant import index as idx
 from assistant.config import Settings
 from assistant.errors import DocumentError, IndexFormatError, IndexNotFoundError, IndexWriteError, WegwijzerError
 from assistant.hashing import file_sha256
-from assistant.messages import t
 from assistant.model.embedding import Embedder, embedder_for
 from assistant.text.analysis import analyzer_config
 from assistant.text.facts import encode_facts, facts_in
 from assistant.text.sentences import SPLITTER_VERSION, split_sentences
 from assistant.types import Page, Passage
+from ingest.texts import t
 
 from .budgets import Budgets, FailedDocuments, ReadDocument, read_isolated
 from .catalog import AUDIENCE_ERROR, read_catalog_strict

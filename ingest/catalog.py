@@ -30,7 +30,7 @@ from typing import Any
 
 from assistant.audience import AudienceError, normalise
 from assistant.errors import DocumentError, WegwijzerError
-from assistant.messages import t
+from ingest.texts import t
 
 from .corpuspath import reading
 

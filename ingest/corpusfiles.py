@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from assistant.errors import DocumentError, WegwijzerError
-from assistant.messages import t
+from ingest.texts import t
 
 from . import corpuspath
 from .formats import detect, for_suffix

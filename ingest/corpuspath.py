@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
 from assistant.errors import DocumentError
-from assistant.messages import t
+from ingest.texts import t
 
 from .names import is_ignored
 

@@ -32,8 +32,8 @@ from typing import Any
 from assistant.config import Settings
 from assistant.errors import IngestBusyError, WegwijzerError
 from assistant.logs import configure_logging
-from assistant.messages import t
 from assistant.model.embedding import Embedder
+from ingest.texts import t
 
 from .jobstate import ACTIVE, DONE, FAILED, QUEUED, RUNNING, Job, JobQueue, JobStore, Progress, new_job, open_jobs
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from assistant.errors import DocumentError
 from assistant.hashing import file_sha256
-from assistant.messages import t
 from assistant.types import Page
+from ingest.texts import t
 
 from .corpuspath import entry_problem, walk
 from .formats import SUPPORTED_SUFFIXES, detect, for_suffix, load_pages

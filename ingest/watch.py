@@ -30,7 +30,7 @@ from typing import Any
 
 from assistant.config import Settings
 from assistant.errors import WegwijzerError
-from assistant.messages import t
+from ingest.texts import t
 
 from .corpuspath import walk
 from .jobs import Reindexer, Ticket

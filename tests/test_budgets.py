@@ -14,7 +14,7 @@ import pytest
 from assistant import index as idx
 from assistant.config import Settings
 from assistant.errors import DocumentError
-from assistant.messages import t
+from bots.texts import t
 from ingest import build
 from ingest.budgets import FAILED_FILE, Budgets, read_isolated
 from ingest.build import ingest

@@ -8,9 +8,9 @@ from assistant.answer.compose import compose, not_found
 from assistant.answer.evidence import Candidate, Evidence
 from assistant.answer.retrieval import Hit
 from assistant.index.protocol import SentenceRecord
-from assistant.messages import t
 from assistant.text.facts import ask_of
 from assistant.types import Passage
+from bots.texts import t
 
 
 def _hit(pid: int, title: str, text: str = "tekst") -> Hit:

@@ -24,7 +24,7 @@ from fastapi.testclient import TestClient
 
 from assistant.config import Settings
 from assistant.errors import DocumentError
-from assistant.messages import t
+from bots.texts import t
 from bots.web import create_app
 from ingest import corpuspath
 from ingest.build import ingest

@@ -24,7 +24,7 @@ from assistant import Assistant
 from assistant import index as idx
 from assistant.config import REPO_ROOT, Settings
 from assistant.errors import IngestBusyError, WegwijzerError
-from assistant.messages import t
+from bots.texts import t
 from ingest.build import ingest
 
 from .fakes import FakeEmbedder

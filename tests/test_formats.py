@@ -15,7 +15,7 @@ import pytest
 from assistant import index as idx
 from assistant.config import Settings
 from assistant.errors import DocumentError
-from assistant.messages import t
+from bots.texts import t
 from bots.web.errors import ApiError
 from bots.web.uploads import check_content
 from ingest.build import ingest

@@ -20,7 +20,7 @@ import pytest
 
 from assistant import index as idx
 from assistant.config import REPO_ROOT, Settings
-from assistant.messages import t
+from bots.texts import t
 from ingest.jobs import Reindexer, pid_alive
 from ingest.jobstate import DONE, FAILED, QUEUED, RUNNING, FileJobStore, Job, JobQueue, new_job
 

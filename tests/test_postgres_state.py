@@ -16,11 +16,11 @@ import pytest
 
 from assistant import index as idx
 from assistant.config import Settings
-from assistant.messages import t
 from assistant.stores.feedback import _PG_MIGRATIONS, PostgresFeedbackStore, Shown, client_salt, open_feedback
 from assistant.stores.jobs import PostgresJobStateStore
 from assistant.stores.ratelimits import PostgresRateLimitStore
 from bots.ratelimit import Limit, PostgresLimiter, open_limiter
+from bots.texts import t
 from ingest.build import ingest
 from ingest.jobs import Reindexer, pid_alive
 from ingest.jobstate import DONE, FAILED, RUNNING, PostgresJobStore, open_jobs

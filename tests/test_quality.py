@@ -15,7 +15,7 @@ import pytest
 from assistant import Assistant
 from assistant.config import Settings
 from assistant.evaluation import evaluate, format_report, read_questions
-from assistant.messages import t
+from bots.texts import t
 from ingest.build import ingest
 
 from .conftest import CORPUS, DEV_SET, shared_models_dir

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from assistant.config import ConfigError, Settings
-from assistant.messages import t
+from bots.texts import t
 from bots.web import create_app
 from bots.web.identity import BEHEERDER, LEZER, REDACTEUR, groups_from_claims, role_for
 from bots.web.session import COOKIE, READER_COOKIE

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from assistant.config import Settings
-from assistant.messages import t
+from bots.texts import t
 
 from .browser_support import open_page
 from .fakes import FakeEmbedder

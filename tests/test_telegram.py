@@ -25,13 +25,13 @@ import pytest
 from assistant import Assistant
 from assistant.config import Settings
 from assistant.errors import ConfigError
-from assistant.messages import t
 from assistant.stores.feedback import FeedbackStore, Shown
 from assistant.types import Answer
 from bots.telegram import app as app_module
 from bots.telegram import build_application, serve
 from bots.telegram.state import STATE_KEY, BotState
 from bots.telegram.texts import say
+from bots.texts import t
 from ingest.jobs import Reindexer
 
 from .botapi_server import TOKEN, Call, FakeBotAPI, parse_telegram_html, utf16_len

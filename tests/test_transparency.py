@@ -15,9 +15,9 @@ from fastapi.testclient import TestClient
 
 from assistant.config import Settings
 from assistant.errors import ConfigError
-from assistant.messages import t
 from assistant.stores.feedback import SCHEMA_VERSION, FeedbackStore
 from assistant.transparency import EVALUATION_FILE, evaluation_summary, load_evaluation
+from bots.texts import t
 from bots.web import create_app
 from bots.web.app import widget_script
 from bots.web.transparency import IndexFacts, render_transparency

@@ -308,7 +308,7 @@ def test_wegwijzer_watch_runs_until_sigterm_and_a_second_one_waits(fake_index: S
     import sys
 
     from assistant.config import REPO_ROOT
-    from assistant.messages import t
+    from bots.texts import t
 
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "WEGWIJZER_DATA_DIR": str(fake_index.data_dir),
            "WEGWIJZER_CORPUS_DIR": str(fake_index.corpus_dir), "WEGWIJZER_WATCH_POLL_S": "0.2"}

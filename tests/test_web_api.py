@@ -20,8 +20,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from assistant.config import Settings
-from assistant.messages import t
 from assistant.stores.feedback import FeedbackStore, Shown
+from bots.texts import t
 from bots.web import create_app
 from ingest.jobs import Reindexer
 

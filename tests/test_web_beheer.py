@@ -19,9 +19,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from assistant.config import Settings
-from assistant.messages import t
 from assistant.stores.factory import open_stores
 from assistant.stores.feedback import Shown
+from bots.texts import t
 from bots.web import create_app
 from bots.web.session import COOKIE, Sessions
 from ingest.catalog import read_catalog
@@ -100,7 +100,7 @@ def test_every_text_of_the_page_comes_from_the_catalogue(client: TestClient) -> 
     import json
     import re
 
-    from assistant.messages import section
+    from bots.texts import section
 
     page = client.get("/beheer").text
     texts = section("beheer.ui.")
@@ -121,19 +121,20 @@ def test_every_text_of_the_page_comes_from_the_catalogue(client: TestClient) -> 
 
 
 def test_a_text_cannot_close_the_data_block() -> None:
-    from assistant.messages import CATALOG
+    from bots.texts import CATALOGUE
     from bots.web import beheer
 
     key = "beheer.ui.app.title"
-    original = CATALOG["nl"][key]
-    CATALOG["nl"][key] = "</script><script>alert(1)</script>"
+    table = CATALOGUE.table_of(key)
+    original = table[key]
+    table[key] = "</script><script>alert(1)</script>"
     beheer.page_html.cache_clear()
     try:
         page = beheer.page_html()
         assert page.count("</script>") == 2  # the data block's and beheer.js's own
         assert "&lt;/script&gt;&lt;script&gt;" in page
     finally:
-        CATALOG["nl"][key] = original
+        table[key] = original
         beheer.page_html.cache_clear()
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from assistant.config import Settings
-from assistant.messages import t
+from bots.texts import t
 from bots.web import create_app
 
 from .browser_support import open_page, widget_site
@@ -506,7 +506,7 @@ def test_sources_and_related_passages_are_shown_apart_and_a_refusal_has_no_sourc
 
 def test_the_first_view_carries_the_ai_notice_and_new_conversation_erases_it_on_the_server(
         page: Any, site: dict[str, Any]) -> None:
-    from assistant.messages import t
+    from bots.texts import t
 
     page.goto(site["intranet"] + "/index.html")
     page.locator("wegwijzer-chat .launcher").click()

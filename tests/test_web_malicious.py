@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from assistant.config import Settings
 from assistant.errors import DocumentError
-from assistant.messages import t
+from bots.texts import t
 from bots.web import create_app
 from ingest import loaders
 

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from assistant.config import Settings
-from assistant.messages import t
+from bots.texts import t
 
 from .web_process import ServerProcess, child_pids, wegwijzer_serve
 from .web_support import copy_index, until_serving

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from assistant.config import Settings
-from assistant.messages import t
+from bots.texts import t
 from bots.web import create_app
 from bots.web.origins import RefusedOriginLog, origin_allowed
 

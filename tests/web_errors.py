@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from assistant.messages import CATALOG
+from bots.texts import CATALOGUE
 
 
 def _template_regex(template: str) -> re.Pattern[str]:
@@ -13,7 +13,7 @@ def _template_regex(template: str) -> re.Pattern[str]:
     return re.compile(".*?".join(re.escape(p) for p in parts), re.DOTALL)
 
 
-DUTCH = [_template_regex(text) for text in CATALOG["nl"].values()]
+DUTCH = [_template_regex(CATALOGUE.t(key)) for key in dict.fromkeys(CATALOGUE.keys())]
 
 
 def is_dutch_catalogue_text(message: str) -> bool:

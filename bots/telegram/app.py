@@ -24,8 +24,8 @@ from telegram.ext import (
 
 from assistant.config import Settings
 from assistant.errors import ConfigError
-from assistant.messages import t
 from assistant.stores.factory import open_stores
+from bots.texts import t
 from ingest.jobs import Reindexer
 
 from . import handlers

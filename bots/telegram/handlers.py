@@ -29,11 +29,11 @@ from assistant.errors import (
     InvalidQuestionError,
     WegwijzerError,
 )
-from assistant.messages import t
 from assistant.stores.feedback import Shown, hash_user
 from assistant.transparency import ai_notice
 from assistant.types import Answer
 from bots import render
+from bots.texts import t
 from ingest import catalog, corpusfiles
 from ingest.catalog import CatalogError
 from ingest.corpusfiles import CorpusFileError

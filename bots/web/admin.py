@@ -16,7 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from assistant.errors import WegwijzerError
-from assistant.messages import t
+from bots.texts import t
 from ingest.loaders import discover
 
 from . import audit

@@ -15,7 +15,7 @@ from fastapi import Depends
 
 from assistant import index as idx
 from assistant.errors import WegwijzerError
-from assistant.messages import t
+from bots.texts import t
 from ingest import catalog
 from ingest.catalog import CatalogError
 from ingest.corpusfiles import CorpusFileError, delete_document, inside, store_upload

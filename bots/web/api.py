@@ -20,10 +20,10 @@ from pydantic_core import PydanticCustomError
 from assistant.answer.breaker import describe
 from assistant.answer.generate import Checked
 from assistant.errors import DocumentError, InvalidQuestionError, WegwijzerError
-from assistant.messages import suggestions, t
 from assistant.stores.conversation import ID_SHAPE, new_conversation_id, valid_conversation_id
 from assistant.stores.feedback import Shown
 from assistant.types import Answer
+from bots.texts import suggestions, t
 from ingest.corpuspath import open_regular, refusal
 from ingest.formats import for_suffix
 

@@ -20,9 +20,9 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from assistant import Assistant
 from assistant.config import Settings, get_settings
-from assistant.messages import CATALOG, section, t
 from assistant.model.embedding import Embedder
 from bots.ratelimit import Limit
+from bots.texts import CATALOGUE, section, t
 from ingest.jobs import Reindexer
 
 from . import admin, api, beheer, oidc, transparency
@@ -146,7 +146,8 @@ def widget_script(ai_notice: str = "") -> tuple[bytes, str]:
     source = (STATIC_DIR / "widget.js").read_text(encoding="utf-8")
     if source.count(WIDGET_MESSAGES) != 1:
         raise RuntimeError(f"widget.js must hold the line {WIDGET_MESSAGES!r} exactly once")
-    texts = {lang: {**section("widget.ui.", lang), "notice": ai_notice or t("notice.ai", lang)} for lang in CATALOG}
+    texts = {lang: {**section("widget.ui.", lang), "notice": ai_notice or t("notice.ai", lang)}
+             for lang in CATALOGUE.languages()}
     data = json.dumps(texts, ensure_ascii=False, sort_keys=True)
     body = source.replace(WIDGET_MESSAGES, f"var MESSAGES = {data};").encode("utf-8")
     return body, '"' + hashlib.sha256(body).hexdigest()[:24] + '"'

@@ -14,7 +14,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from assistant.messages import t
+from bots.texts import t
 
 from . import audit
 from .context import WebContext, get_context

@@ -27,8 +27,8 @@ from pydantic import BaseModel, ConfigDict, StrictStr
 from assistant import index as idx
 from assistant.audience import may_see
 from assistant.hashing import file_sha256
-from assistant.messages import section, t
 from assistant.stores.feedback import Shown
+from bots.texts import section, t
 from ingest import catalog
 from ingest.corpusfiles import safe_filename
 from ingest.formats import SUPPORTED_SUFFIXES, for_suffix

@@ -15,12 +15,12 @@ from assistant.answer.breaker import CircuitState
 from assistant.answer.llm import breaker_for
 from assistant.config import Settings
 from assistant.errors import DatabaseUnavailableError, IndexNotFoundError, ModelMismatchError, WegwijzerError
-from assistant.messages import t
 from assistant.model.embedding import Embedder, embedder_for
 from assistant.stores.audit import AuditStore
 from assistant.stores.factory import open_stores
 from assistant.stores.feedback import hash_user
 from bots.ratelimit import open_limiter
+from bots.texts import t
 from ingest.jobs import Reindexer
 
 from .errors import ApiError

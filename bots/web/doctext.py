@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from html import escape
 
-from assistant.messages import t
+from bots.texts import t
 from ingest.chunking import line_kinds
 
 _HEADING_MARK = re.compile(r"[ \t]{0,3}#{1,6}[ \t]+")

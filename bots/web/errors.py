@@ -25,7 +25,7 @@ from assistant.errors import (
     ModelMismatchError,
     WegwijzerError,
 )
-from assistant.messages import t
+from bots.texts import t
 
 from .templating import render
 

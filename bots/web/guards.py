@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from assistant.messages import t
 from bots.ratelimit import Limit, SharedLimiter
+from bots.texts import t
 
 from .errors import ApiError, send_error
 from .identity import BEHEERDER

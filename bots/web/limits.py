@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from assistant.messages import t
+from bots.texts import t
 
 from .errors import BodyTooLargeError, send_error
 from .metrics import ASGIApp, Message, Receive, Scope, Send

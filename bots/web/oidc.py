@@ -25,7 +25,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from assistant.config import Settings
-from assistant.messages import t
+from bots.texts import t
 
 from . import audit
 from .context import Ctx, WebContext

@@ -15,8 +15,8 @@ from urllib.parse import quote
 
 from markupsafe import Markup
 
-from assistant.messages import t
 from assistant.types import DocumentInfo, Page, Passage
+from bots.texts import t
 from ingest.formats import for_suffix
 
 from .doctext import mark_text

@@ -37,7 +37,7 @@ from typing import Any
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from assistant.messages import t
+from bots.texts import t
 
 from .errors import error_json
 

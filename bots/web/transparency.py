@@ -16,7 +16,6 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
 from assistant.config import Settings
-from assistant.messages import t
 from assistant.transparency import (
     Evaluation,
     ai_notice,
@@ -25,6 +24,7 @@ from assistant.transparency import (
     feedback_review,
     load_evaluation,
 )
+from bots.texts import t
 
 from .audience import Audiences
 from .context import Ctx, WebContext

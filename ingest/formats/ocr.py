@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import DocumentError
-from assistant.messages import t
+from ingest.texts import t
 
 from ..budgets import allow_more_time, current
 from .layout import Line

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import DocumentError
-from assistant.messages import t
 from assistant.types import Page
+from ingest.texts import t
 
 from . import layout
 from .layout import Line

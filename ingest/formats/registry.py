@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.errors import DocumentError
-from assistant.messages import t
 from assistant.types import Page
+from ingest.texts import t
 
 from .sniff import sniff
 

@@ -6,8 +6,8 @@ import re
 from pathlib import Path
 
 from assistant.errors import DocumentError
-from assistant.messages import t
 from assistant.types import Page
+from ingest.texts import t
 
 _CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?([A-Za-z0-9_.:-]{2,40})""", re.I)
 

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import DocumentError
-from assistant.messages import t
 from assistant.types import Page
+from ingest.texts import t
 
 from .reading import ReadingText
 from .text import read_text
