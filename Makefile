@@ -1,13 +1,27 @@
-# The two commands of the README. Both set everything up on a fresh machine first.
-.PHONY: run test lint bench eval llm-smoke
+# The two commands of the README (run, test). Both set everything up on a fresh machine first.
+# `make help` lists every target with the comment after its name.
+.PHONY: help run test test-fast lint bench eval llm-smoke
+
+# pytest-xdist workers for `make test` and `make test-fast` (PYTEST_WORKERS=auto: one per core;
+# PYTEST_WORKERS=0: one process, e.g. for pdb). --dist loadgroup keeps a module whose tests share a
+# module-scoped fixture on one worker (tests/conftest.py marks them).
+PYTEST_WORKERS ?= 2
+PYTEST_XDIST = -n $(PYTEST_WORKERS) --dist loadgroup
+
+help:           ## list the targets
+	@grep -E '^[a-z-]+: +##' Makefile | sed -E 's/:[[:space:]]+## /\t/'
 
 run:            ## set up, index the shipped corpus, serve the web demo on http://127.0.0.1:8000
 	scripts/bootstrap.sh run
 	.venv/bin/wegwijzer serve
 
-test:           ## set up (with test tools and chromium), then run the whole test suite
+test:           ## set up (with test tools and chromium), then the whole suite on 2 workers (CI runs this); lists the 15 slowest
 	scripts/bootstrap.sh dev
-	.venv/bin/python -m pytest
+	.venv/bin/python -m pytest $(PYTEST_XDIST) --durations=15
+
+test-fast:      ## the inner loop, under a minute: the suite without slow tests (-m "not slow": real model, browser, PostgreSQL, processes)
+	@[ -x .venv/bin/python ] || scripts/bootstrap.sh dev
+	.venv/bin/python -m pytest $(PYTEST_XDIST) -q -m "not slow"
 
 lint:           ## ruff, mypy and the import-layer contracts
 	.venv/bin/ruff check assistant ingest bots tests bench

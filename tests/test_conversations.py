@@ -184,8 +184,8 @@ def test_the_widget_waits_longer_than_the_language_models_deadline(fake_index: S
     assert body["streaming"] is True and body["timeout_s"] > 90
 
 
-def test_the_assistant_refuses_a_malformed_conversation_id(fake_index: Settings, fake_embedder: Any) -> None:
-    assistant = Assistant.load(settings=fake_index, embedder=fake_embedder, follow=False)
+def test_the_assistant_refuses_a_malformed_conversation_id(fake_index_readonly: Settings, fake_embedder: Any) -> None:
+    assistant = Assistant.load(settings=fake_index_readonly, embedder=fake_embedder, follow=False)
     with pytest.raises(InvalidQuestionError, match="gesprek"):
         assistant.ask("Wat zijn pleinmakers?", conversation="../x")
     assert assistant.ask("Wat zijn pleinmakers?").conversation_id == ""  # outside a conversation: not stored

@@ -67,8 +67,9 @@ def test_any_reply_cut_anywhere_keeps_its_complete_sentences(parts: list[str]) -
 
 
 @pytest.fixture
-def fake_assistant(fake_index: Settings, fake_embedder: FakeEmbedder, tmp_path: Path) -> Assistant:
-    return Assistant.load(index_dir=fake_index.index_dir, settings=fake_index, embedder=fake_embedder, follow=False)
+def fake_assistant(fake_index_readonly: Settings, fake_embedder: FakeEmbedder, tmp_path: Path) -> Assistant:
+    return Assistant.load(index_dir=fake_index_readonly.index_dir, settings=fake_index_readonly, embedder=fake_embedder,
+                          follow=False)
 
 
 def pieces(text: str, size: int) -> list[str]:

@@ -158,7 +158,7 @@ def test_queries_from_another_model_are_refused(fake_index: Settings) -> None:
 
 
 def test_assistant_follows_a_new_published_version(fake_index: Settings, fake_embedder: FakeEmbedder) -> None:
-    a = Assistant.load(settings=fake_index, embedder=fake_embedder)
+    a = Assistant.load(settings=fake_index, embedder=fake_embedder, follow=False)  # no race with the thread
     old = a.version
     make_pdf(fake_index.corpus_dir / "bijlage.pdf", ["Bijlage over de buurtkoks van Zoersel."])
     ingest(fake_index, embedder=fake_embedder)

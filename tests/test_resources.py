@@ -34,8 +34,8 @@ def _database_files() -> list[str]:
     return out
 
 
-def test_a_reader_closes_the_connections_of_every_thread(fake_index: Settings) -> None:
-    reader = idx.FileIndexStore(fake_index.index_dir).open()
+def test_a_reader_closes_the_connections_of_every_thread(fake_index_readonly: Settings) -> None:
+    reader = idx.FileIndexStore(fake_index_readonly.index_dir).open()
     before = len(_database_files())
 
     def read() -> None:
