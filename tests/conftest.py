@@ -158,6 +158,20 @@ def _changed_read_only_trees() -> list[str]:
 
 
 @pytest.fixture(autouse=True)
+def _process_environment_is_restored() -> Iterator[None]:
+    """A test that runs `serve`'s set-up in-process (prepare_metrics_dir) sets PROMETHEUS_MULTIPROC_DIR for the
+    rest of its worker; every later in-process app would then refuse to start. Whatever a test set is undone."""
+    before = dict(os.environ)
+    yield
+    for name in set(os.environ) - set(before):
+        if name.startswith(("PROMETHEUS_", "WEGWIJZER_")):
+            del os.environ[name]
+    for name in ("PROMETHEUS_MULTIPROC_DIR",):
+        if name in before:
+            os.environ[name] = before[name]
+
+
+@pytest.fixture(autouse=True)
 def _read_only_trees_stay_unchanged() -> Iterator[None]:
     yield
     problems = _changed_read_only_trees()

@@ -281,6 +281,7 @@ def test_a_signed_in_readers_groups_become_the_requests_audiences(fake_index: Se
     """What the documents-per-audience filter reads (``scope["state"]["audiences"]``): the reader's groups; a
     /beheer session of a non-beheerder gets ``beheer_audiences`` from SessionGate."""
     import asyncio
+    import threading
 
     from bots.web.auth import AUDIENCES_STATE, ReaderGate, audiences_for
     from bots.web.identity import Principal
@@ -295,7 +296,11 @@ def test_a_signed_in_readers_groups_become_the_requests_audiences(fake_index: Se
 
     gate = ReaderGate(endpoint, sessions, "/beheer/aanmelden?voor=widget", required=False)
     for headers in ([(b"cookie", f"{READER_COOKIE}={value}".encode())], []):
-        asyncio.run(gate({"type": "http", "method": "POST", "path": "/api/ask", "headers": headers}, None, None))
+        # In a thread of its own: a worker that also drives Chromium (Playwright) has a running loop here.
+        call = threading.Thread(target=asyncio.run, args=(
+            gate({"type": "http", "method": "POST", "path": "/api/ask", "headers": headers}, None, None),))
+        call.start()
+        call.join()
     assert seen[0][AUDIENCES_STATE] == frozenset({"personeel", "onthaal"}) and AUDIENCES_STATE not in seen[1]
     from starlette.requests import Request
 
