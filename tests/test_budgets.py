@@ -144,8 +144,8 @@ def test_a_document_with_too_many_passages_is_reported_and_the_rest_is_indexed(
 # ---------------------------------------------------------------- failures remembered, order of reading
 
 
-def test_a_failed_document_is_not_read_again_until_it_changes(
-        settings: Settings, fake_embedder: FakeEmbedder, monkeypatch: pytest.MonkeyPatch) -> None:
+def _count_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The sources ingest reads (each one a child process under its budgets), in the order it reads them."""
     reads: list[str] = []
     real = build.read_isolated
 
@@ -154,6 +154,12 @@ def test_a_failed_document_is_not_read_again_until_it_changes(
         return real(path, source, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(build, "read_isolated", counting)
+    return reads
+
+
+def test_a_failed_document_is_not_read_again_until_it_changes(
+        settings: Settings, fake_embedder: FakeEmbedder, monkeypatch: pytest.MonkeyPatch) -> None:
+    reads = _count_reads(monkeypatch)
     slow = _small(settings, parse_timeout_s=2.0)
     make_nested_html(settings.corpus_dir / "genest.html", megabytes=2.0)
     first = ingest(slow, embedder=fake_embedder)
@@ -182,14 +188,7 @@ def test_a_failed_document_is_not_read_again_until_it_changes(
 
 def test_cheap_documents_are_read_first_and_the_index_keeps_corpus_order(
         settings: Settings, fake_embedder: FakeEmbedder, monkeypatch: pytest.MonkeyPatch) -> None:
-    reads: list[str] = []
-    real = build.read_isolated
-
-    def counting(path: Path, source: str, *args: object, **kwargs: object) -> object:
-        reads.append(source)
-        return real(path, source, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(build, "read_isolated", counting)
+    reads = _count_reads(monkeypatch)
     make_pdf(settings.corpus_dir / "a-nota.pdf", ["Het onthaalbureau is open op maandag en dinsdag."])
     ingest(settings, embedder=fake_embedder)
     assert reads[-1] == "a-nota.pdf" and all(s.endswith((".md", ".txt")) for s in reads[:-1])

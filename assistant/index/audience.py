@@ -18,7 +18,8 @@ lexical weight) is counted over visible passages only, so a word that only a hid
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -142,3 +143,28 @@ class AudienceView(ManifestReader):
 def hidden_documents(manifest: Any, audiences: frozenset[str]) -> bool:
     """Whether the version holds a document an asker in ``audiences`` may not see (else no view is needed)."""
     return any(not d.visible_to(audiences) for d in manifest.documents)
+
+
+MAX_VIEWS = 64  # audience sets kept per version (each holds two boolean masks); more are rebuilt when asked
+
+
+class AudienceViews:
+    """A version's views, one per set of audiences asked for, shared by the threads that ask (both stores)."""
+
+    def __init__(self, reader: IndexReader, make: Callable[[frozenset[str]], IndexReader]) -> None:
+        self._reader = reader
+        self._make = make
+        self._views: dict[frozenset[str], IndexReader] = {}
+        self._lock = threading.Lock()
+
+    def get(self, audiences: frozenset[str]) -> IndexReader:
+        """The reader as ``audiences`` may see it: the version itself when it hides nothing from them."""
+        if not hidden_documents(self._reader.manifest, audiences):
+            return self._reader  # all of it is visible (always so for a version without audiences): no filter
+        with self._lock:
+            view = self._views.get(audiences)
+            if view is None:
+                if len(self._views) >= MAX_VIEWS:
+                    self._views.clear()
+                view = self._views[audiences] = self._make(audiences)
+        return view

@@ -38,7 +38,7 @@ import numpy as np
 
 from assistant.audience import may_see
 from assistant.errors import IndexFormatError, IndexNotFoundError, IndexWriteError, IngestBusyError
-from assistant.index.audience import AudienceView, hidden_documents
+from assistant.index.audience import AudienceView, AudienceViews
 from assistant.index.lexical import K1, Analyser, B, idf, lexical_text, vocabulary_of
 from assistant.index.model import FORMAT_VERSION, Manifest
 from assistant.index.protocol import PASSAGE_COLUMNS as _PASSAGE_COLUMNS
@@ -115,8 +115,7 @@ class FileIndexReader(ManifestReader):
         self._words: frozenset[str] | None = None
         self._analyser: Analyser | None = None
         self._analyser_lock = threading.Lock()
-        self._views: dict[frozenset[str], IndexReader] = {}
-        self._views_lock = threading.Lock()
+        self._views = AudienceViews(self, lambda audiences: _AudienceView(self, audiences))
         n = manifest.passage_count
         if self._vectors.ntotal != n or int(self._bm25.scores["num_docs"]) != n or \
                 len(self._sentence_vectors) != manifest.sentence_count:
@@ -273,15 +272,7 @@ class FileIndexReader(ManifestReader):
         return pages, passages
 
     def for_audiences(self, audiences: frozenset[str]) -> IndexReader:
-        if not hidden_documents(self._manifest, audiences):
-            return self  # all of it is visible (always so for a version without audiences): no filter at all
-        with self._views_lock:
-            view = self._views.get(audiences)
-            if view is None:
-                if len(self._views) >= MAX_VIEWS:
-                    self._views.clear()
-                view = self._views[audiences] = _AudienceView(self, audiences)
-        return view
+        return self._views.get(audiences)
 
     def hidden_from(self, audiences: frozenset[str]) -> tuple[np.ndarray, np.ndarray]:
         """Masks of the passages and the sentences an asker in ``audiences`` may see, from the passages'
@@ -306,9 +297,6 @@ class FileIndexReader(ManifestReader):
         for i in range(0, len(ids), 500):
             out.extend(self.sentences(ids[i:i + 500]))
         return out
-
-
-MAX_VIEWS = 64  # audience sets kept per version (each holds two boolean masks); more are rebuilt when asked
 
 
 class _AudienceView(AudienceView):

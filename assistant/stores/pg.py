@@ -280,20 +280,30 @@ class Database:
         import psycopg
         from psycopg_pool import PoolTimeout
 
+        with self._errors():
+            try:
+                pool = self._pool or self._open_pool()
+                with pool.connection(timeout=self._wait()) as conn:
+                    result = work(conn)
+                self._down_until = 0.0
+                return result
+            except psycopg.errors.QueryCanceled as exc:  # the statement timeout: the server is there
+                raise DatabaseError(t("db.failed", reason=_reason(exc))) from exc
+            except (psycopg.OperationalError, PoolTimeout) as exc:
+                if retry and not isinstance(exc, PoolTimeout):
+                    return self.run(work, retry=False)  # a server restart closes idle connections; one new try
+                if isinstance(exc, PoolTimeout) and self._server_is_back():
+                    return self.run(work, retry=False)  # on a fresh pool
+                raise self._unavailable(exc) from exc
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """What every use of the database turns errors into: unreachable is remembered (the next callers wait
+        less), anything else psycopg raises is a DatabaseError with its reason in Dutch."""
+        import psycopg
+
         try:
-            pool = self._pool or self._open_pool()
-            with pool.connection(timeout=self._wait()) as conn:
-                result = work(conn)
-            self._down_until = 0.0
-            return result
-        except psycopg.errors.QueryCanceled as exc:  # the statement timeout: the server is there
-            raise DatabaseError(t("db.failed", reason=_reason(exc))) from exc
-        except (psycopg.OperationalError, PoolTimeout) as exc:
-            if retry and not isinstance(exc, PoolTimeout):
-                return self.run(work, retry=False)  # a server restart closes idle connections; one new try
-            if isinstance(exc, PoolTimeout) and self._server_is_back():
-                return self.run(work, retry=False)  # on a fresh pool
-            raise self._unavailable(exc) from exc
+            yield
         except DatabaseUnavailableError:
             self._down_until = time.monotonic() + DOWN_MEMORY_S
             raise
@@ -346,17 +356,13 @@ class Database:
         import psycopg
         from psycopg_pool import PoolTimeout
 
-        try:
-            pool = self._pool or self._open_pool()
-            with pool.connection(timeout=self._wait()) as conn, conn.transaction():
-                yield conn
-        except (psycopg.OperationalError, PoolTimeout) as exc:
-            raise self._unavailable(exc) from exc
-        except DatabaseUnavailableError:
-            self._down_until = time.monotonic() + DOWN_MEMORY_S
-            raise
-        except psycopg.Error as exc:
-            raise DatabaseError(t("db.failed", reason=_reason(exc))) from exc
+        with self._errors():
+            try:
+                pool = self._pool or self._open_pool()
+                with pool.connection(timeout=self._wait()) as conn, conn.transaction():
+                    yield conn
+            except (psycopg.OperationalError, PoolTimeout) as exc:
+                raise self._unavailable(exc) from exc
 
     def close(self) -> None:
         with self._lock:

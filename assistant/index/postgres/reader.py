@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.index.audience import EVERYONE_MARK, AudienceView, hidden_documents
+from assistant.index.audience import EVERYONE_MARK, AudienceView, AudienceViews
 from assistant.index.lexical import Analyser, idf
 from assistant.index.model import Manifest
 from assistant.index.postgres.codec import RawSparse, ident, sparse_bytes
@@ -37,9 +37,6 @@ CACHED_APPLY = 200_000  # a cached posting list this short is applied rather tha
 # which cost 10-70 ms apiece to fetch (bench/scale.py, docs/benchmarks.md).
 POSTINGS_BUDGET = 400_000
 RESCORE_CAP = 1_000
-MAX_VIEWS = 64  # audience sets kept per version (each holds two boolean masks); more are rebuilt when asked
-
-
 def groups_of(audiences: frozenset[str]) -> list[str]:
     """The groups an asker has as the passages' records name them: their own, and the mark of "everyone"."""
     return [EVERYONE_MARK, *sorted(audiences)]
@@ -111,8 +108,7 @@ class PostgresIndexReader(ManifestReader):
         self._cache: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._cache_bytes = 0
         self._cache_lock = threading.Lock()
-        self._views: dict[frozenset[str], IndexReader] = {}
-        self._views_lock = threading.Lock()
+        self._views = AudienceViews(self, lambda audiences: _AudienceView(self, audiences))
 
     # ------------------------------------------------------------ basics
 
@@ -120,15 +116,7 @@ class PostgresIndexReader(ManifestReader):
         """Nothing to release: connections belong to the process's pool."""
 
     def for_audiences(self, audiences: frozenset[str]) -> IndexReader:
-        if not hidden_documents(self._manifest, audiences):
-            return self  # all of it is visible (always so for a version without audiences): no filter at all
-        with self._views_lock:
-            view = self._views.get(audiences)
-            if view is None:
-                if len(self._views) >= MAX_VIEWS:
-                    self._views.clear()
-                view = self._views[audiences] = _AudienceView(self, audiences)
-        return view
+        return self._views.get(audiences)
 
     def hidden_from(self, audiences: frozenset[str]) -> tuple[np.ndarray, np.ndarray]:
         """Masks of the passages and sentences an asker in ``audiences`` may see, from the passages' records."""
