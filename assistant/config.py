@@ -121,7 +121,7 @@ class Settings(BaseSettings):
     ingest_threads: int = Field(1, ge=1)  # compute threads of the job process
     # per-document budgets of ingest: one hostile file costs at most this much
     parse_timeout_s: float = Field(60.0, ge=1.0)  # wall clock to read and cut one document (+15 s per scanned page)
-    parse_memory_mb: int = Field(768, ge=64)  # memory one parse may add (child's address space; peak job RSS < 1.5 GB)
+    parse_memory_mb: int = Field(1024, ge=64)  # memory the parse of one document may add (child's address space)
     ocr_max_megapixels: int = Field(35, ge=1)  # one page rendered for OCR (A2 at 300 DPI); larger pages at lower DPI
     max_passages_per_document: int = Field(2000, ge=1)  # more passages: the document is reported and skipped
     # conversations and generated answers

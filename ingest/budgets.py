@@ -58,7 +58,7 @@ class Budgets:
     """What reading one document may cost. Small values in tests, the settings' values in production."""
 
     parse_timeout_s: float = 60.0
-    parse_memory_mb: int = 768
+    parse_memory_mb: int = 1024
     ocr_max_megapixels: int = 35
     max_passages: int = 2000
     isolate: bool = True  # read in a child process (the caps on time and memory need it)
