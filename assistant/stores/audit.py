@@ -21,8 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from assistant.stores.migrations import migrate_sqlite
-from assistant.stores.sqlitefile import open_shared
+from assistant.stores.sqlitefile import open_migrated
 from assistant.stores.text import storable
 
 DAY_S = 86400.0
@@ -136,12 +135,7 @@ class SqliteAuditStore:
         self.path = Path(path)
         self.retention_days = retention_days
         self._lock = threading.Lock()
-        self._con = open_shared(self.path)
-        try:
-            migrate_sqlite(self._con, "audit", _SQLITE_MIGRATIONS, self.path)
-        except BaseException:
-            self._con.close()
-            raise
+        self._con = open_migrated(self.path, "audit", _SQLITE_MIGRATIONS)
 
     def record(self, actor: str, role: str, action: str, target: str = "", detail: Mapping[str, Any] | None = None,
                address: str = "", at: float | None = None) -> AuditRecord:

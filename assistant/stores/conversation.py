@@ -26,8 +26,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from assistant.config import Settings
-from assistant.stores.migrations import migrate_sqlite
-from assistant.stores.sqlitefile import open_shared
+from assistant.stores.sqlitefile import open_migrated
 
 log = logging.getLogger(__name__)
 
@@ -159,12 +158,7 @@ class SQLiteConversationStore(_Expiring):
         super().__init__(ttl_s, max_turns, cleanup_s)
         self.path = Path(path)
         self._lock = threading.Lock()
-        self._con = open_shared(self.path, timeout=10)
-        try:
-            migrate_sqlite(self._con, "conversations", _MIGRATIONS, self.path)
-        except BaseException:
-            self._con.close()
-            raise
+        self._con = open_migrated(self.path, "conversations", _MIGRATIONS, timeout=10)
         self._cleanup(time.time())
 
     @contextmanager

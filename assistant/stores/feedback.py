@@ -33,8 +33,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from assistant.errors import WegwijzerError
 from assistant.hashing import hash_user as hash_user  # re-exported: where front ends have always found it
-from assistant.stores.migrations import migrate_sqlite
-from assistant.stores.sqlitefile import open_shared
+from assistant.stores.sqlitefile import open_migrated
 from assistant.stores.statefiles import create_private, private_file, private_folder
 
 if TYPE_CHECKING:
@@ -251,6 +250,13 @@ class _FeedbackCommon:
         return group_questions(self.refused_questions(scan))[:limit]
 
 
+def _keep_version(con: sqlite3.Connection, applied: list[str]) -> None:
+    """The file also carries its step count as user_version, which releases before the migrations table read."""
+    if applied:
+        con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        con.commit()
+
+
 class FeedbackStore(_FeedbackCommon):
     """The feedback store in SQLite (``feedback.sqlite3``); thread-safe.
 
@@ -263,21 +269,10 @@ class FeedbackStore(_FeedbackCommon):
         super().__init__(retention_days)
         self.path = Path(path)
         self._lock = threading.Lock()
-        self._con = open_shared(self.path, timeout=10, autocommit=False)
-        try:
-            self._migrate()
-        except BaseException:
-            self._con.close()
-            raise
+        self._con = open_migrated(self.path, "feedback", _MIGRATIONS, then=_keep_version, timeout=10,
+                                  autocommit=False)
         if retention_days is not None:
             self.purge()
-
-    def _migrate(self) -> None:
-        """Bring the file to the last step, each step once; refuse a file a newer release wrote."""
-        with self._lock:
-            if migrate_sqlite(self._con, "feedback", _MIGRATIONS, self.path):
-                self._con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-                self._con.commit()
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:

@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from assistant.errors import WegwijzerError
-from assistant.stores.migrations import migrate_sqlite
-from assistant.stores.sqlitefile import open_shared
+from assistant.stores.sqlitefile import open_migrated
 
 
 class RateLimitStore(Protocol):
@@ -63,6 +62,13 @@ def _hashed_keys(con: sqlite3.Connection) -> None:
 _MIGRATIONS = (("hashed_keys", _hashed_keys),)
 
 
+def _after_migration(con: sqlite3.Connection, applied: list[str]) -> None:
+    con.execute(f"PRAGMA busy_timeout={SqliteRateLimitStore.BUSY_TIMEOUT_MS}")
+    if applied:
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the old pages leave the write-ahead log too
+        con.execute("PRAGMA secure_delete=OFF")
+
+
 class SqliteRateLimitStore:
     """Buckets in one SQLite file. WAL and ``synchronous=OFF``: a crash may forget the last few requests of a
     bucket, which only makes the limit briefly more generous."""
@@ -77,16 +83,7 @@ class SqliteRateLimitStore:
 
     def _connect(self) -> sqlite3.Connection:
         if self._con is None:
-            con = open_shared(self.path, synchronous="OFF")
-            try:
-                con.execute(f"PRAGMA busy_timeout={self.BUSY_TIMEOUT_MS}")
-                if migrate_sqlite(con, "ratelimit", _MIGRATIONS, self.path):
-                    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the old pages leave the write-ahead log too
-                    con.execute("PRAGMA secure_delete=OFF")
-            except sqlite3.Error:
-                con.close()
-                raise
-            self._con = con
+            self._con = open_migrated(self.path, "ratelimit", _MIGRATIONS, then=_after_migration, synchronous="OFF")
         return self._con
 
     def admit(self, key: str, now: float, interval: float, period: float) -> tuple[float | None] | None:

@@ -25,8 +25,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from assistant.errors import WegwijzerError
-from assistant.stores.migrations import migrate_sqlite
-from assistant.stores.sqlitefile import open_shared
+from assistant.stores.sqlitefile import open_migrated
 
 log = logging.getLogger(__name__)
 
@@ -115,13 +114,7 @@ class SqliteSessionStore:
 
     def _connect(self) -> sqlite3.Connection:
         if self._con is None:
-            con = open_shared(self.path, synchronous=None)
-            try:
-                migrate_sqlite(con, "admin_sessions", _SQLITE_MIGRATIONS, self.path)
-            except BaseException:
-                con.close()
-                raise
-            self._con = con
+            self._con = open_migrated(self.path, "admin_sessions", _SQLITE_MIGRATIONS, synchronous=None)
         return self._con
 
     def secret(self) -> bytes:

@@ -9,8 +9,10 @@ set to 0600 here.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
+from assistant.stores.migrations import Migrations, migrate_sqlite
 from assistant.stores.statefiles import create_private, private_file, private_folder
 
 SIDE_FILES = ("-wal", "-shm", "-journal")
@@ -43,6 +45,22 @@ def open_shared(path: Path, *, timeout: float = 5.0, synchronous: str | None = "
         con.close()
         raise
     _tighten(path)  # the -wal and -shm files WAL mode just made
+    return con
+
+
+def open_migrated(path: Path, component: str, steps: Migrations, *,
+                  then: Callable[[sqlite3.Connection, list[str]], None] | None = None, timeout: float = 5.0,
+                  synchronous: str | None = "NORMAL", autocommit: bool = True) -> sqlite3.Connection:
+    """``open_shared``, brought to the store's last migration step; ``then`` gets the connection and the steps
+    just applied (a store's own pragmas). A failure closes the file before it is raised."""
+    con = open_shared(path, timeout=timeout, synchronous=synchronous, autocommit=autocommit)
+    try:
+        applied = migrate_sqlite(con, component, steps, path)
+        if then is not None:
+            then(con, applied)
+    except BaseException:
+        con.close()
+        raise
     return con
 
 

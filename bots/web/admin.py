@@ -20,7 +20,7 @@ from bots.texts import t
 from ingest.loaders import discover
 
 from . import audit
-from .adminops import Ops, queue_dict
+from .adminops import MetadataRequest, Ops, queue_dict
 from .auth import Editor, Manager
 from .context import Ctx
 from .errors import ApiError, ErrorBody
@@ -182,18 +182,6 @@ def delete(source: str, ops: Ops, caller: Editor,
     return ops.delete(caller, source, reindex)
 
 
-class MetadataRequest(BaseModel):
-    """Catalog fields to set ("" removes one); fields left out keep their value."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    title: StrictStr | None = None
-    publisher: StrictStr | None = None
-    date: StrictStr | None = None
-    kind: StrictStr | None = None
-    language: StrictStr | None = None
-
-
 class MetadataResponse(BaseModel):
     source: str
     catalog: dict[str, Any]
@@ -205,7 +193,7 @@ class MetadataResponse(BaseModel):
               responses={404: {"model": ErrorBody}, 422: {"model": ErrorBody}},
               summary="Wijzig de gegevens van een document (catalogus); herindexeert daarna")
 def edit(source: str, body: MetadataRequest, ops: Ops, caller: Editor) -> dict[str, Any]:
-    return ops.edit(caller, source, {k: v for k, v in body.model_dump().items() if v is not None})
+    return ops.edit(caller, source, body.changes())
 
 
 @router.post("/reindex", status_code=202, response_model=ReindexTicket,

@@ -12,6 +12,7 @@ import logging
 from typing import Annotated, Any, BinaryIO
 
 from fastapi import Depends
+from pydantic import BaseModel, ConfigDict, StrictStr
 
 from assistant import index as idx
 from assistant.errors import WegwijzerError
@@ -52,6 +53,23 @@ def queue_dict(queue: JobQueue) -> dict[str, Any]:
 def catalog_error(exc: CatalogError) -> ApiError:
     code = "invalid_metadata" if exc.kind == "invalid" else f"catalog_{exc.kind}"
     return ApiError(CATALOG_STATUS.get(exc.kind, 422), code, exc.message)
+
+
+class MetadataRequest(BaseModel):
+    """Catalog fields to set ("" removes one); fields left out keep their value. The admin API takes this body;
+    /beheer's form adds the audience (the API sets that with its own PUT)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: StrictStr | None = None
+    publisher: StrictStr | None = None
+    date: StrictStr | None = None
+    kind: StrictStr | None = None
+    language: StrictStr | None = None
+
+    def changes(self) -> dict[str, Any]:
+        """The fields the caller sent, as the catalog edit takes them."""
+        return {k: v for k, v in self.model_dump().items() if v is not None}
 
 
 class AdminOps:

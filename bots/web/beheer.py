@@ -35,7 +35,7 @@ from ingest.formats import SUPPORTED_SUFFIXES, for_suffix
 from ingest.loaders import discover
 
 from . import audit, csvexport
-from .adminops import AdminOps, Ops, queue_dict
+from .adminops import AdminOps, MetadataRequest, Ops, queue_dict
 from .audience import beheer_audiences
 from .auth import BeheerSession, Editor, Manager, role_label
 from .context import Ctx, WebContext
@@ -270,21 +270,14 @@ def upload(ops: Ops, caller: Editor, file: Annotated[UploadFile | None, File()] 
         raise
 
 
-class MetadataRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    title: StrictStr | None = None
-    publisher: StrictStr | None = None
-    date: StrictStr | None = None
-    kind: StrictStr | None = None
-    language: StrictStr | None = None
+class BeheerMetadata(MetadataRequest):
     audience: StrictStr | None = None  # group names separated by commas; "" is everyone
 
 
 @router.patch("/api/documents/{source:path}")
-def edit(source: str, body: MetadataRequest, ops: Ops, caller: Editor) -> dict[str, Any]:
+def edit(source: str, body: BeheerMetadata, ops: Ops, caller: Editor) -> dict[str, Any]:
     """Change a document's catalog entry; the re-index that follows re-embeds it."""
-    return ops.edit(caller, source, {k: v for k, v in body.model_dump().items() if v is not None})
+    return ops.edit(caller, source, body.changes())
 
 
 @router.delete("/api/documents/{source:path}")
