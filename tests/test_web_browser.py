@@ -504,6 +504,11 @@ def test_sources_and_related_passages_are_shown_apart_and_a_refusal_has_no_sourc
 
 # ---------------------------------------------------------------- the AI notice and "Nieuw gesprek" (issue 22)
 
+# is_visible() holds for an element scrolled out of the conversation's view too; this asks the scroll position
+IN_VIEW = """(el) => { const log = el.closest('.log'), a = el.getBoundingClientRect(), b = log.getBoundingClientRect();
+                       return a.top >= b.top - 1 && a.bottom <= b.bottom + 1; }"""
+
+
 def test_the_first_view_carries_the_ai_notice_and_new_conversation_erases_it_on_the_server(
         page: Any, site: dict[str, Any]) -> None:
     from bots.texts import t
@@ -514,6 +519,7 @@ def test_the_first_view_carries_the_ai_notice_and_new_conversation_erases_it_on_
     first = page.locator("wegwijzer-chat .log .msg").first
     notice = first.locator(".notice")
     assert notice.is_visible() and notice.get_attribute("role") == "note"
+    assert notice.evaluate(IN_VIEW), "a new conversation opens at its top, the notice in view"
     assert notice.inner_text().startswith(t("notice.ai"))
     link = notice.locator("a")
     assert link.get_attribute("href") == site["service"] + "/transparantie"
@@ -537,5 +543,6 @@ def test_the_first_view_carries_the_ai_notice_and_new_conversation_erases_it_on_
     with page.expect_response(lambda r: r.request.method == "DELETE" and "/api/conversations/" in r.url) as gone:
         page.locator("wegwijzer-chat .head button.new").click()
     assert gone.value.status == 204 and stored() == 0
-    assert page.locator("wegwijzer-chat .log .msg").first.locator(".notice").is_visible()  # the notice stays first
+    fresh = page.locator("wegwijzer-chat .log .msg").first.locator(".notice")
+    assert fresh.is_visible() and fresh.evaluate(IN_VIEW)  # the notice stays first, and in view
     assert not page.errors, page.errors  # type: ignore[attr-defined]

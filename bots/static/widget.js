@@ -504,7 +504,8 @@
         var mq = window.matchMedia("(max-width: 480px)");
         if (mq.addEventListener) mq.addEventListener("change", () => this._syncModal());
       }
-      this._scrollToEnd();
+      // A conversation reopens where it ended; a new one at its top, so the AI notice above the starters is read.
+      if (this.state.messages.length) this._scrollToEnd(); else this.log.scrollTop = 0;
       if (focus) {
         this.input.focus();
         this._announce(this.m.opened);
