@@ -278,9 +278,9 @@ def _take(store: JobStore) -> Job | None:
 
 
 def _finish(store: JobStore, job: Job, **fields: Any) -> None:
-    import resource
+    from .budgets import peak_rss_kb
 
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kB on Linux
+    peak = peak_rss_kb()  # this process's own, not the peak of whoever started it
 
     def change(queue: JobQueue) -> JobQueue:
         cur = queue.current
