@@ -14,9 +14,11 @@ _MAX_PASSAGES_PER_DOCUMENT apply as set). Files are built on the fly (tests/host
   * nested HTML of 4 MB (super-linear to walk).
 
 Each file is dropped into the corpus folder (as an upload saves it) and one real re-index job runs for it
-(``Reindexer``, the job process as in production). Every job runs under its own small supervisor process, so
-``ru_maxrss`` of its children is that job's peak alone: the job process or one reading child, whichever was
-larger. The tree's summed RSS (job + reading server + child, sampled every 0.1 s with psutil) is printed too.
+(``Reindexer``, the job process as in production). Every job runs under its own small supervisor process.
+"job RSS" is the job process's own peak (its VmHWM, recorded by the job). "peak child" is ``ru_maxrss`` of the
+supervisor's children, the job process or one reading child, whichever was larger; an upper bound, since Linux
+carries ``ru_maxrss`` across execve (the reading server, started by the job, starts from the job's peak). The
+tree's summed RSS (job + reading server + child, sampled every 0.1 s with psutil) is printed too.
 Then an ordinary Markdown upload with a fact no other document holds; time to answerable is measured from
 the moment it is saved to the moment the published index answers a question about it with it as the source.
 Goal: every job under 1.5 GB, the ordinary upload answerable within 60 s.

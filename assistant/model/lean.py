@@ -161,7 +161,7 @@ def open_lean_embedder(name: str, models_dir: Path, threads: int = 0) -> LeanOnn
     """The model ``name`` on the fp32 ``onnx`` backend, exported if needed, as :func:`open_embedder` finds it."""
     location = resolve_model(name, models_dir)
     display = Path(name).name if Path(name).expanduser().exists() else name
-    source_fingerprint = model_fingerprint(Path(location))
+    source_fingerprint = model_fingerprint(Path(location)) if Path(location).exists() else f"hub:{location}"
     onnx_dir = materialize_onnx(location, source_fingerprint, onnx_dir_for(display, source_fingerprint, models_dir))
     pooling = _read_json(onnx_dir / "1_Pooling" / "config.json")
     dim = int(pooling.get("embedding_dimension") or pooling.get("word_embedding_dimension") or 0)
