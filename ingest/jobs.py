@@ -345,17 +345,13 @@ def run_jobs(settings: Settings, embedder_factory: EmbedderFactory | None = None
 def _load_embedder(settings: Settings, factory: EmbedderFactory | None) -> Embedder:
     if factory is not None:
         return factory()
-    if settings.embedding_backend == "onnx":
-        # The job only embeds passages: ONNX Runtime and the tokenizer, without torch and transformers, and
-        # activations freed after every call. Same vectors, ~0.45 GB less at the peak (assistant/model/lean.py).
-        from assistant.model.lean import open_lean_embedder
+    from assistant.model.embedding import open_embedder
 
-        return open_lean_embedder(settings.embedding_model, settings.models_dir, threads=settings.ingest_threads)
-    from assistant.model.embedding import load_embedder
-
+    # The job only embeds passages: ``lean`` keeps each model call small and frees its activations, so a
+    # re-index stays within its memory budget whatever is uploaded (same vectors; see LEAN_TOKEN_BUDGET).
     # ingest_threads caps ONNX Runtime's pool (which ignores OMP_NUM_THREADS) and torch's own pools.
-    return load_embedder(settings.embedding_model, settings.models_dir, backend=settings.embedding_backend,
-                         threads=settings.ingest_threads)
+    return open_embedder(settings.embedding_model, settings.models_dir, backend=settings.embedding_backend,
+                         threads=settings.ingest_threads, lean=True)
 
 
 def _ingest(settings: Settings, embedder: Embedder, progress: Callable[[str, int, int], None]) -> dict[str, Any]:

@@ -1,7 +1,8 @@
-"""The re-index job's lean ONNX embedder (assistant/model/lean.py) computes the vectors the product's embedder does.
+"""The re-index job's embedder (``open_embedder(..., lean=True)``) writes the vectors the service's embedder would.
 
-The job embeds passages with it instead of sentence-transformers, so every vector it writes must be the one a
-sentence-transformers ``onnx`` embedder would have written (which is also how questions are embedded).
+The job embeds in small calls whose working memory is freed after each (its peak is the budget a re-index
+must stay within, whatever is uploaded); every vector it writes must still be the one the service's
+embedder gives the same text, or questions would be compared with passages from another space.
 """
 
 from __future__ import annotations
@@ -37,41 +38,38 @@ def _corpus_texts() -> list[str]:
     return texts
 
 
-def test_the_lean_embedder_gives_the_vectors_of_the_product_embedder() -> None:
-    from assistant.model.lean import open_lean_embedder
-
-    lean = open_lean_embedder(DEFAULT_MODEL, shared_models_dir(), threads=1)
-    product = embedding.open_embedder(DEFAULT_MODEL, shared_models_dir(), backend="onnx", threads=1)
-    assert lean.identity == product.identity  # an index it builds is the one the product would build
+def test_the_job_embedder_gives_the_vectors_of_the_service_embedder() -> None:
+    lean = embedding.open_embedder(DEFAULT_MODEL, shared_models_dir(), backend="onnx", threads=1, lean=True)
+    service = embedding.open_embedder(DEFAULT_MODEL, shared_models_dir(), backend="onnx", threads=1)
+    assert lean.identity == service.identity  # an index the job builds is the one the service would build
     passages = _corpus_texts()
     sentences = [s for p in passages[:12] for s in p.split(". ") if s]
-    texts = EDGES + passages + sentences
-    ours, theirs = lean.embed_passages(texts), product.embed_passages(texts)
+    texts = EDGES + passages + sentences  # long and short mixed: the job's calls group them differently
+    ours, theirs = lean.embed_passages(texts), service.embed_passages(texts)
     assert ours.shape == theirs.shape == (len(texts), 384) and ours.dtype == np.float32
     cosine = np.sum(ours * theirs, axis=1)
     assert cosine.min() > 0.99999, [texts[i][:40] for i in np.where(cosine <= 0.99999)[0]]
-    assert float(np.abs(ours - theirs).max()) < 1e-5  # rounding of the norm, no more
+    assert float(np.abs(ours - theirs).max()) < 1e-5
     questions = ["Wat zijn pleinmakers?", "Hoe betrek je nieuwkomers bij het lokaal integratiebeleid?"]
-    assert np.sum(lean.embed_queries(questions) * product.embed_queries(questions), axis=1).min() > 0.99999
+    assert np.sum(lean.embed_queries(questions) * service.embed_queries(questions), axis=1).min() > 0.99999
     assert lean.embed_passages([]).shape == (0, 384)
 
 
-def test_the_job_process_embeds_without_torch(tmp_path: Path) -> None:
-    """What the job loads for the default backend: no torch, no transformers (their ~0.4 GB are most of
-    what the job process held beyond the model); its peak is printed (the issue's bound: bench/hostile_files.py)."""
+def test_the_job_process_loads_the_lean_embedder(tmp_path: Path) -> None:
+    """What the job loads for the default backend, and its peak (printed; the issue's 1.5 GB bound is measured
+    by bench/hostile_files.py, memory targets being benchmarks)."""
     settings = Settings(data_dir=tmp_path / "data", corpus_dir=CORPUS)
     assert settings.embedding_backend == "onnx"
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "models").symlink_to(shared_models_dir())
-    code = ("import json, sys; from assistant.config import Settings; from ingest.jobs import _load_embedder; "
+    code = ("import json; from assistant.config import Settings; from ingest.jobs import _load_embedder; "
             "from ingest.budgets import peak_rss_kb; "
             f"e = _load_embedder(Settings(data_dir={str(tmp_path / 'data')!r}), None); "
             "v = e.embed_passages(['Het onthaalbureau is open op maandag.', 'woord ' * 900]); "
-            "print(json.dumps([type(e).__name__, v.shape[0], sorted({'torch', 'transformers', 'sentence_transformers'}"
-            " & set(sys.modules)), peak_rss_kb()]))")
+            "print(json.dumps([e._lean, v.shape[0], peak_rss_kb()]))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True,
                          cwd=REPO_ROOT)
-    kind, rows, heavy, peak_kb = json.loads(out.stdout.strip().splitlines()[-1])
-    print(f"job embedder {kind}: peak RSS {peak_kb // 1024} MB")
-    assert (kind, rows, heavy) == ("LeanOnnxEmbedder", 2, [])
-    assert peak_kb < 3 * 1024 * 1024  # a blow-up bound; ~1.0 GB measured
+    lean, rows, peak_kb = json.loads(out.stdout.strip().splitlines()[-1])
+    print(f"job embedder: peak RSS {peak_kb // 1024} MB")
+    assert (lean, rows) == (True, 2)
+    assert peak_kb < 3 * 1024 * 1024  # a blow-up bound; ~1.3 GB measured
