@@ -123,7 +123,7 @@ def read_and_cut(path: Path, source: str, chunker: ChunkerSettings, budgets: Bud
             raise DocumentError(source, t("doc.too_many_passages", passages=len(chunks), limit=budgets.max_passages))
         title = title or derive_title(doc.pages, Path(source).stem.replace("-", " "), doc.explicit_headings)
     return ReadDocument(kind=doc.kind, sha256=doc.sha256, pages=doc.pages, chunks=chunks, title=title,
-                        paged=doc.paged, peak_rss_kb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+                        paged=doc.paged, peak_rss_kb=peak_rss_kb())
 
 
 # ---------------------------------------------------------------- the reading process
@@ -290,6 +290,22 @@ def allow_more_time(seconds: float) -> None:
     """Called by a format that knows its document needs longer (OCR: per scanned page); extends the deadline."""
     if _EXTEND is not None and seconds > 0:
         _EXTEND(seconds)
+
+
+def peak_rss_kb() -> int:
+    """This process's own peak resident memory in kB (``VmHWM``), or ``ru_maxrss`` where /proc has none.
+
+    Not ``ru_maxrss`` on Linux: the kernel carries it across ``execve``, so a process started by a big one
+    (the job process by a web worker or a test run holding the model, ``subprocess`` forks and execs) reports
+    the starter's peak as its own. ``VmHWM`` belongs to the running program's memory alone.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
 def _vm_size_bytes() -> int:

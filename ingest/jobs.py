@@ -278,9 +278,9 @@ def _take(store: JobStore) -> Job | None:
 
 
 def _finish(store: JobStore, job: Job, **fields: Any) -> None:
-    import resource
+    from .budgets import peak_rss_kb
 
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kB on Linux
+    peak = peak_rss_kb()  # this process's own, not the peak of whoever started it
 
     def change(queue: JobQueue) -> JobQueue:
         cur = queue.current
@@ -345,11 +345,13 @@ def run_jobs(settings: Settings, embedder_factory: EmbedderFactory | None = None
 def _load_embedder(settings: Settings, factory: EmbedderFactory | None) -> Embedder:
     if factory is not None:
         return factory()
-    from assistant.model.embedding import load_embedder
+    from assistant.model.embedding import open_embedder
 
+    # The job only embeds passages: ``lean`` keeps each model call small and frees its activations, so a
+    # re-index stays within its memory budget whatever is uploaded (same vectors; see LEAN_TOKEN_BUDGET).
     # ingest_threads caps ONNX Runtime's pool (which ignores OMP_NUM_THREADS) and torch's own pools.
-    return load_embedder(settings.embedding_model, settings.models_dir, backend=settings.embedding_backend,
-                         threads=settings.ingest_threads)
+    return open_embedder(settings.embedding_model, settings.models_dir, backend=settings.embedding_backend,
+                         threads=settings.ingest_threads, lean=True)
 
 
 def _ingest(settings: Settings, embedder: Embedder, progress: Callable[[str, int, int], None]) -> dict[str, Any]:

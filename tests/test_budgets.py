@@ -6,6 +6,7 @@ budgets and the real model through re-index jobs.
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -212,9 +213,27 @@ def test_a_re_index_job_reports_the_budget_and_publishes_the_others(fake_index: 
     assert "te veel passages" in skipped["uitzetting.odt"]
     assert "gewoon.md" in {d.source for d in idx.read_manifest(settings.index_dir).documents}
     # A hostile document never takes the job to the gigabytes it took before the budgets (4.7 GB for the page
-    # bomb). The issue's 1.5 GB target is measured by bench/hostile_files.py, not asserted here (the standards:
-    # memory targets are benchmarks); this job process peaked at 1.58 and 1.66 GB in two of four runs here.
-    assert job.peak_rss_kb is not None and job.peak_rss_kb < 3 * 1024 * 1024
+    # bomb). The issue's 1.5 GB target is measured by bench/hostile_files.py with the real model, not asserted
+    # here (memory targets are benchmarks). This job embeds with the fake model: the figure is the job's own
+    # (VmHWM), ~0.1 GB. It used to be ru_maxrss, which carried this test run's peak into the job (1.58 and 1.66 GB).
+    print(f"job peak RSS {job.peak_rss_kb // 1024 if job.peak_rss_kb else None} MB")
+    assert job.peak_rss_kb is not None and job.peak_rss_kb < 1024 * 1024  # ~0.1 GB measured
+
+
+def test_a_job_s_peak_memory_is_its_own_not_that_of_the_process_that_started_it() -> None:
+    """ru_maxrss survives execve, so a job started by a big process (a web worker holding the model, a test run)
+    would report the starter's peak as its own; peak_rss_kb reads the job's own high-water mark."""
+    import subprocess
+    import sys
+
+    child = ("import json, resource; from ingest.budgets import peak_rss_kb; "
+             "print(json.dumps([peak_rss_kb(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss]))")
+    starter = ("import subprocess, sys, numpy; a = numpy.ones(600 * 2**20 // 8); del a; "
+               f"subprocess.run([sys.executable, '-c', {child!r}], check=True)")
+    out = subprocess.run([sys.executable, "-c", starter], capture_output=True, text=True, check=True, timeout=60)
+    own_kb, inherited_kb = json.loads(out.stdout.strip().splitlines()[-1])
+    assert inherited_kb > 600 * 1024  # what the job used to record: the starter's 600 MB
+    assert own_kb < 300 * 1024
 
 
 def test_documents_read_before_a_slow_one_are_published_without_waiting_for_it(
