@@ -84,6 +84,59 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
 
 
+# Seconds a unit of work took in `make test` (--durations), for the order below; a unit not named here counts
+# SLOW_UNIT_S when it is slow, FAST_UNIT_S otherwise. Only the order depends on these, never a result.
+UNIT_COST_HINTS = {
+    "test_web_reindex.py::test_questions_keep_being_answered_while_a_100_passage_upload_is_reindexed": 250,
+    "test_web_workers.py": 175,
+    "test_embedding.py::test_onnx_export_is_made_once_and_offline": 65,
+}
+SLOW_UNIT_S, FAST_UNIT_S = 10.0, 0.1
+
+
+class _XdistUnits:
+    """On an xdist worker: make --dist loadgroup group again, and hand out the heaviest work first.
+
+    pytest 9.2 builds ``nodeid`` from a structured id, while xdist 3.8 still appends the group to the old
+    ``_nodeid`` field, so the group never reached the scheduler: every test was its own unit and a module's
+    shared fixture (a real-model index, a `serve` process, a browser site) was built on both workers
+    (pytest-dev/pytest-xdist#1386). Until xdist's fix is released, the id is rebuilt from ``_nodeid``.
+
+    The controller hands out units in collection order, so the units are ordered by cost, heaviest first
+    (longest processing time first): a long test that starts last keeps the other worker idle. Both workers
+    sort the same way, so their collections stay equal."""
+
+    @pytest.hookimpl(trylast=True)  # after xdist's own hook has named the groups
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        from _pytest.nodeid import NodeId
+
+        units: dict[str, list[pytest.Item]] = {}
+        for item in items:
+            legacy = item.__dict__.get("_nodeid")
+            if legacy and legacy != item.nodeid:
+                item._id = NodeId.parse(legacy)  # type: ignore[attr-defined]
+            group = item.get_closest_marker("xdist_group")
+            units.setdefault(str(group.args[0]) if group and group.args else item.nodeid, []).append(item)
+        ordered = sorted(units.values(), key=_unit_cost, reverse=True)  # stable: ties keep collection order
+        items[:] = [item for unit in ordered for item in unit]
+
+
+def _unit_cost(unit: list[pytest.Item]) -> float:
+    module = Path(str(unit[0].fspath)).name
+    if module in UNIT_COST_HINTS:
+        return UNIT_COST_HINTS[module]
+    total = 0.0
+    for item in unit:
+        hint = UNIT_COST_HINTS.get(f"{module}::{item.name.split('[')[0]}")
+        total += hint if hint is not None else SLOW_UNIT_S if item.get_closest_marker("slow") else FAST_UNIT_S
+    return total
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        config.pluginmanager.register(_XdistUnits(), "wegwijzer-xdist-units")
+
+
 @pytest.fixture(autouse=True)
 def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     """Keep tests off the network: only loopback connections are allowed."""
