@@ -18,6 +18,11 @@ from .fakes import FakeEmbedder
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# Re-index job processes run at nice 0 here, not the default 10 (a setting, so also in every `serve` a test
+# starts): under `-n 2` the other worker keeps one of the two cores busy, and a nice-10 job beside a busy
+# server got a few per cent of a core (four minutes for a 100-passage upload). test_jobs.py checks that
+# the setting reaches the job process; bench/reindex_load.py measures the default under load.
+os.environ.setdefault("WEGWIJZER_INGEST_NICE", "0")
 
 CORPUS = REPO_ROOT / "corpus"
 DEV_SET = REPO_ROOT.parent / "shared" / "eval" / "dev.jsonl"
