@@ -58,6 +58,10 @@ SLOW_TESTS = {
     "test_web_beheer.py::test_documents_upload_edit_skip_and_delete",
     "test_corpus_safety.py::test_the_admin_api_deletes_an_indexed_link_and_not_its_target",
     "test_question_sets.py::test_question_sets_pass_their_check",
+    # re-index job processes (each imports the model stack): 7-12 s each in `make test-fast`
+    "test_budgets.py::test_a_re_index_job_reports_the_budget_and_publishes_the_others",
+    "test_budgets.py::test_documents_read_before_a_slow_one_are_published_without_waiting_for_it",
+    "test_logs.py::test_the_job_process_logs_in_the_one_format",
 }
 POSTGRES_TESTS = {  # tests that start a PostgreSQL server of their own (not pg_server)
     "test_state_files.py::test_a_local_postgresql_still_starts_after_the_data_directory_is_tightened",
