@@ -96,9 +96,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 # Seconds a unit of work took in `make test` (--durations), for the order below; a unit not named here counts
 # SLOW_UNIT_S when it is slow, FAST_UNIT_S otherwise. Only the order depends on these, never a result.
 UNIT_COST_HINTS = {
-    "test_web_reindex.py::test_questions_keep_being_answered_while_a_100_passage_upload_is_reindexed": 250,
-    "test_web_workers.py": 175,
+    "test_beheer_browser.py": 120,
+    "test_web_workers.py": 100,
+    "test_postgres_replicas.py": 100,
+    "test_web_watch.py": 100,
     "test_embedding.py::test_onnx_export_is_made_once_and_offline": 65,
+    "test_web_reindex.py::test_questions_keep_being_answered_while_a_100_passage_upload_is_reindexed": 60,
+    "test_postgres_sessions.py": 60,
+    "test_web_workers_shared.py": 60,
 }
 SLOW_UNIT_S, FAST_UNIT_S = 10.0, 0.1
 
