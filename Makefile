@@ -7,6 +7,10 @@
 # module-scoped fixture on one worker (tests/conftest.py marks them).
 PYTEST_WORKERS ?= 2
 PYTEST_XDIST = -n $(PYTEST_WORKERS) --dist loadgroup
+# Bytecode may be written while testing even where PYTHONDONTWRITEBYTECODE is set: otherwise every run has each
+# worker rewrite the asserts of every test module again (~6 s of CPU per worker) and every process the suite
+# starts (`serve`, job processes, the CLI) compiles the application again.
+PYTEST = PYTHONDONTWRITEBYTECODE= .venv/bin/python -m pytest
 
 help:           ## list the targets
 	@grep -E '^[a-z-]+: +##' Makefile | sed -E 's/:[[:space:]]+## /\t/'
@@ -17,11 +21,11 @@ run:            ## set up, index the shipped corpus, serve the web demo on http:
 
 test:           ## set up (with test tools and chromium), then the whole suite on 2 workers (CI runs this); lists the 15 slowest
 	scripts/bootstrap.sh dev
-	.venv/bin/python -m pytest $(PYTEST_XDIST) --durations=15
+	$(PYTEST) $(PYTEST_XDIST) --durations=15
 
 test-fast:      ## the inner loop, under a minute: the suite without slow tests (-m "not slow": real model, browser, PostgreSQL, processes)
 	@[ -x .venv/bin/python ] || scripts/bootstrap.sh dev
-	.venv/bin/python -m pytest $(PYTEST_XDIST) -q -m "not slow"
+	$(PYTEST) $(PYTEST_XDIST) -q -m "not slow"
 
 lint:           ## ruff, mypy and the import-layer contracts
 	.venv/bin/ruff check assistant ingest bots tests bench

@@ -123,6 +123,7 @@ class Settings(BaseSettings):
     parse_timeout_s: float = Field(60.0, ge=1.0)  # wall clock to read and cut one document (+15 s per scanned page)
     parse_memory_mb: int = Field(1024, ge=64)  # memory the parse of one document may add (child's address space)
     ocr_max_megapixels: int = Field(35, ge=1)  # one page rendered for OCR (A2 at 300 DPI); larger pages at lower DPI
+    ocr_page_timeout_s: float = Field(45.0, gt=0)  # Tesseract on one page; noise can keep it busy for minutes
     max_passages_per_document: int = Field(2000, ge=1)  # more passages: the document is reported and skipped
     # conversations and generated answers
     conversation_ttl_min: int = Field(60, ge=1)  # a conversation ends after this long without a question

@@ -60,6 +60,7 @@ class Budgets:
     parse_timeout_s: float = 60.0
     parse_memory_mb: int = 1024
     ocr_max_megapixels: int = 35
+    ocr_page_timeout_s: float = 45.0  # Tesseract on one page: then the page counts as unreadable
     max_passages: int = 2000
     isolate: bool = True  # read in a child process (the caps on time and memory need it)
 
@@ -67,6 +68,7 @@ class Budgets:
     def of(cls, settings: Settings) -> Budgets:
         return cls(parse_timeout_s=settings.parse_timeout_s, parse_memory_mb=settings.parse_memory_mb,
                    ocr_max_megapixels=settings.ocr_max_megapixels,
+                   ocr_page_timeout_s=settings.ocr_page_timeout_s,
                    max_passages=settings.max_passages_per_document)
 
     def identity(self) -> dict[str, Any]:

@@ -18,6 +18,11 @@ from .fakes import FakeEmbedder
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# Re-index job processes run at nice 0 here, not the default 10 (a setting, so also in every `serve` a test
+# starts): under `-n 2` the other worker keeps one of the two cores busy, and a nice-10 job beside a busy
+# server got a few per cent of a core (four minutes for a 100-passage upload). test_jobs.py checks that
+# the setting reaches the job process; bench/reindex_load.py measures the default under load.
+os.environ.setdefault("WEGWIJZER_INGEST_NICE", "0")
 
 CORPUS = REPO_ROOT / "corpus"
 DEV_SET = REPO_ROOT.parent / "shared" / "eval" / "dev.jsonl"
@@ -53,6 +58,10 @@ SLOW_TESTS = {
     "test_web_beheer.py::test_documents_upload_edit_skip_and_delete",
     "test_corpus_safety.py::test_the_admin_api_deletes_an_indexed_link_and_not_its_target",
     "test_question_sets.py::test_question_sets_pass_their_check",
+    # re-index job processes (each imports the model stack): 7-12 s each in `make test-fast`
+    "test_budgets.py::test_a_re_index_job_reports_the_budget_and_publishes_the_others",
+    "test_budgets.py::test_documents_read_before_a_slow_one_are_published_without_waiting_for_it",
+    "test_logs.py::test_the_job_process_logs_in_the_one_format",
 }
 POSTGRES_TESTS = {  # tests that start a PostgreSQL server of their own (not pg_server)
     "test_state_files.py::test_a_local_postgresql_still_starts_after_the_data_directory_is_tightened",
@@ -82,6 +91,64 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             defs and defs[-1].scope in ("module", "class", "package") for defs in info.name2fixturedefs.values())
         if shared and not item.get_closest_marker("xdist_group"):
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+
+
+# Seconds a unit of work took in `make test` (--durations), for the order below; a unit not named here counts
+# SLOW_UNIT_S when it is slow, FAST_UNIT_S otherwise. Only the order depends on these, never a result.
+UNIT_COST_HINTS = {
+    "test_beheer_browser.py": 120,
+    "test_web_workers.py": 100,
+    "test_postgres_replicas.py": 100,
+    "test_web_watch.py": 100,
+    "test_embedding.py::test_onnx_export_is_made_once_and_offline": 65,
+    "test_web_reindex.py::test_questions_keep_being_answered_while_a_100_passage_upload_is_reindexed": 60,
+    "test_postgres_sessions.py": 60,
+    "test_web_workers_shared.py": 60,
+}
+SLOW_UNIT_S, FAST_UNIT_S = 10.0, 0.1
+
+
+class _XdistUnits:
+    """On an xdist worker: make --dist loadgroup group again, and hand out the heaviest work first.
+
+    pytest 9.2 builds ``nodeid`` from a structured id, while xdist 3.8 still appends the group to the old
+    ``_nodeid`` field, so the group never reached the scheduler: every test was its own unit and a module's
+    shared fixture (a real-model index, a `serve` process, a browser site) was built on both workers
+    (pytest-dev/pytest-xdist#1386). Until xdist's fix is released, the id is rebuilt from ``_nodeid``.
+
+    The controller hands out units in collection order, so the units are ordered by cost, heaviest first
+    (longest processing time first): a long test that starts last keeps the other worker idle. Both workers
+    sort the same way, so their collections stay equal."""
+
+    @pytest.hookimpl(trylast=True)  # after xdist's own hook has named the groups
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        from _pytest.nodeid import NodeId
+
+        units: dict[str, list[pytest.Item]] = {}
+        for item in items:
+            legacy = item.__dict__.get("_nodeid")
+            if legacy and legacy != item.nodeid:
+                item._id = NodeId.parse(legacy)  # type: ignore[attr-defined]
+            group = item.get_closest_marker("xdist_group")
+            units.setdefault(str(group.args[0]) if group and group.args else item.nodeid, []).append(item)
+        ordered = sorted(units.values(), key=_unit_cost, reverse=True)  # stable: ties keep collection order
+        items[:] = [item for unit in ordered for item in unit]
+
+
+def _unit_cost(unit: list[pytest.Item]) -> float:
+    module = Path(str(unit[0].fspath)).name
+    if module in UNIT_COST_HINTS:
+        return UNIT_COST_HINTS[module]
+    total = 0.0
+    for item in unit:
+        hint = UNIT_COST_HINTS.get(f"{module}::{item.name.split('[')[0]}")
+        total += hint if hint is not None else SLOW_UNIT_S if item.get_closest_marker("slow") else FAST_UNIT_S
+    return total
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        config.pluginmanager.register(_XdistUnits(), "wegwijzer-xdist-units")
 
 
 @pytest.fixture(autouse=True)

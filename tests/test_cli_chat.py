@@ -28,8 +28,9 @@ pytestmark = pytest.mark.real_model
 
 def chat_env(tmp_path: Path, real_index_settings: Settings) -> dict[str, str]:
     data = tmp_path / "data"
-    shutil.copytree(real_index_settings.data_dir, data, symlinks=True,
-                    ignore=shutil.ignore_patterns("models", "*.lock"))
+    # the index only: conversations and feedback other tests left in the shared data directory are not ours
+    shutil.copytree(real_index_settings.index_dir, data / "index", symlinks=True,
+                    ignore=shutil.ignore_patterns("*.lock"))
     (data / "models").symlink_to(shared_models_dir(), target_is_directory=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("WEGWIJZER_")}
     env.update(WEGWIJZER_DATA_DIR=str(data), WEGWIJZER_CORPUS_DIR=str(real_index_settings.corpus_dir),

@@ -1,12 +1,12 @@
 """Every format on the real model: a fact only one added document holds is cited in the top 3, from that file.
 
 One DOCX, ODT, HTML page, image-only scanned PDF (fact on page 2), layout PDF (fact broken across a
-line) and PPTX are added to a copy of the shipped corpus and ingested with multilingual-e5-small.
+line) and PPTX are added to a copy of the shipped corpus and ingested with multilingual-e5-small, on a
+copy of the session's real-model index: the shipped documents' passages are reused, the six new ones embedded.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,13 +16,14 @@ from assistant.config import Settings
 from ingest.build import ingest
 
 from .documents import fact_documents
+from .web_support import copy_index
 
 pytestmark = pytest.mark.real_model
 
 
 @pytest.fixture(scope="module")
 def corpus_with_formats(tmp_path_factory: pytest.TempPathFactory, real_embedder: Any,
-                        models_dir: Path) -> tuple[Assistant, dict[str, tuple[str, int | None]], Any]:
+                        real_index_settings: Settings) -> tuple[Assistant, dict[str, tuple[str, int | None]], Any]:
     import shutil
 
     from .conftest import CORPUS
@@ -31,7 +32,7 @@ def corpus_with_formats(tmp_path_factory: pytest.TempPathFactory, real_embedder:
     corpus = base / "corpus"
     shutil.copytree(CORPUS, corpus)
     facts = fact_documents(corpus)
-    settings = Settings(data_dir=base / "data", corpus_dir=corpus)
+    settings = copy_index(real_index_settings, Settings(data_dir=base / "data", corpus_dir=corpus))
     report = ingest(settings, embedder=real_embedder)
     return Assistant.load(settings=settings, embedder=real_embedder), facts, report
 

@@ -2,8 +2,12 @@
 
 8 clients keep asking while an admin upload of a ~100-passage document is re-indexed: no request
 fails, the job runs in its own process (never in the server), and the new document is answerable
-afterwards. Latencies are printed, not asserted (bench/reindex_load.py measures them against the
-1 s goal). A second test kills the job process with -9 and checks the service and the next job.
+afterwards. Each client asks again a short pause after its answer (a busy service, not a saturated
+one) and the job runs at nice 0 (tests/conftest.py): on two cores shared with the other test worker, a
+nice-10 job behind a saturated server got a few per cent of a core and took four minutes.
+bench/reindex_load.py runs the defaults, asks without pause and measures the latencies against the
+1 s goal (here they are printed, not asserted). A second test kills the job process with -9 and checks
+the service and the next job.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ pytestmark = [pytest.mark.real_model, pytest.mark.timeout(900)]
 TOKEN = "beheer-token-voor-de-test"
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}
 CLIENTS = 8
+PAUSE_S = 0.25  # each client's pause between an answer and its next question
 QUESTIONS = [
     "Wat kan een stad doen als de financiële middelen beperkt zijn?",
     "Wat vraagt de VVSG over inburgering?",
@@ -42,7 +47,10 @@ ACTIVITIES = ["voorleesuur", "buurtwandeling", "kookatelier", "fietsles", "speln
 
 
 def taalcafe(sections: int = 100) -> str:
-    """A Markdown document of about ``sections`` passages; only its first section tells about Klinkaard."""
+    """A Markdown document of about ``sections`` passages; only its first section tells about Klinkaard.
+
+    The other sections are one sentence each: the job embeds every passage and every sentence, and with
+    six sentences a section the sentences were 600 of the job's 700 embeddings."""
     parts = ["# Werking van de dienst Samenleven in de buurten\n",
              "## Taalcafé Klinkaard\n\nHet Taalcafé Klinkaard is een wekelijkse ontmoeting in de stadsbibliotheek "
              "waar nieuwkomers Nederlands oefenen met vrijwillige taalbuddy's. Het taalcafé vindt elke "
@@ -51,12 +59,7 @@ def taalcafe(sections: int = 100) -> str:
         day, act = DAYS[i % 5], ACTIVITIES[i % 6]
         parts.append(
             f"## Buurtproject {i}\n\nIn buurt {i} organiseert de stad elke {day} een {act} voor bewoners en "
-            f"nieuwkomers. Vrijwilligers uit buurt {i} begeleiden de deelnemers en volgden daarvoor een korte "
-            f"opleiding over onthaal en meertaligheid. Inschrijven kan bij het buurthuis van buurt {i} of via de "
-            f"stadswinkel; wie geen vervoer heeft, kan de buurtbus nemen die op {day} langs de haltes rijdt. "
-            f"De dienst evalueert het project elk half jaar met de deelnemers en de partners uit het middenveld "
-            f"en past de werking aan waar dat nodig is. In {2020 + i % 5} namen {20 + 3 * i} mensen deel aan "
-            f"de {act} in buurt {i}, van wie ongeveer de helft nieuwkomers.\n")
+            f"nieuwkomers; in {2020 + i % 5} namen er {20 + 3 * i} mensen aan deel.\n")
     return "\n".join(parts)
 
 
@@ -98,6 +101,7 @@ def test_questions_keep_being_answered_while_a_100_passage_upload_is_reindexed(
                 except httpx.HTTPError as exc:
                     failures.append(repr(exc))
                 i += 1
+                stop.wait(PAUSE_S)
 
     serve = wegwijzer_serve(s.data_dir, s.corpus_dir, tmp_path / "log", WEGWIJZER_ADMIN_TOKEN=TOKEN,
                             WEGWIJZER_WATCH="0", WEGWIJZER_ASK_RATE_LIMIT="0")  # 8 clients from one address

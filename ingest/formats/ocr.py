@@ -26,7 +26,6 @@ DPI = 300  # Tesseract's accuracy drops below ~300 DPI for body-size print
 LANGUAGES = "nld+eng"  # Dutch first; English for the odd title or quote
 MAX_OCR_PAGES = 300  # per document: at a few seconds a page, more is a job for a dedicated OCR run
 OCR_SECONDS_PER_PAGE = 15  # added to a document's parse-time budget per scanned page (ingest/budgets.py)
-PAGE_TIMEOUT_S = 45  # a dense printed page takes a few seconds; noise can keep Tesseract busy for minutes
 MIN_WORD_CONFIDENCE = 30  # below this a "word" is mostly speckle
 MIN_GOOD_WORDS = 5  # a readable page has at least this many confident words of two letters or more
 GOOD_CONFIDENCE = 60
@@ -113,7 +112,8 @@ def read_image(image: Any, dpi: float = DPI) -> list[Line]:
         return []
     try:
         data = pytesseract.image_to_data(gray, lang=LANGUAGES, config="--psm 3",
-                                         output_type=pytesseract.Output.DICT, timeout=PAGE_TIMEOUT_S)
+                                         output_type=pytesseract.Output.DICT,
+                                         timeout=current().ocr_page_timeout_s)
     except RuntimeError as exc:  # pytesseract's timeout
         log.warning("OCR gave up on a page: %s", exc)
         return []
