@@ -53,7 +53,7 @@ POOL_WAIT_S = 1.5
 # must not cost the full wait again. The pool reconnects in the background; a connection it has is taken.
 POOL_WAIT_DOWN_S = 0.25
 DOWN_MEMORY_S = 5.0
-PROBE_EVERY_S = 1.0  # while the pool has no connection: how often a direct connection checks for the server
+PROBE_EVERY_S = 0.5  # while the pool has no connection: how often a direct connection checks for the server
 STATEMENT_TIMEOUT_MS = 30_000  # pooled connections: no statement of a request may hang a worker for longer
 
 _CORE_MIGRATIONS = (
@@ -280,6 +280,7 @@ class Database:
         import psycopg
         from psycopg_pool import PoolTimeout
 
+        pool = None
         with self._errors():
             try:
                 pool = self._pool or self._open_pool()
@@ -292,7 +293,8 @@ class Database:
             except (psycopg.OperationalError, PoolTimeout) as exc:
                 if retry and not isinstance(exc, PoolTimeout):
                     return self.run(work, retry=False)  # a server restart closes idle connections; one new try
-                if isinstance(exc, PoolTimeout) and self._server_is_back():
+                replaced = pool is not None and self._pool is not pool  # another caller's probe found the server
+                if isinstance(exc, PoolTimeout) and (replaced or self._server_is_back()):
                     return self.run(work, retry=False)  # on a fresh pool
                 raise self._unavailable(exc) from exc
 
@@ -311,15 +313,17 @@ class Database:
             raise DatabaseError(t("db.failed", reason=_reason(exc))) from exc
 
     def _server_is_back(self) -> bool:
-        """After the pool found no connection: whether a direct connection works now (at most once a second).
-        If it does, the server came back while the pool waits out its reconnect backoff (which doubles up to
-        minutes): the pool is replaced, so service resumes at once instead of after the backoff."""
+        """After the pool found no connection: whether a direct connection works now (one probe per
+        PROBE_EVERY_S; a caller that finds the last one too recent waits for the next slot instead of trusting
+        it: the follow thread's failed probe may be from just before the server came back). If it does, the
+        server came back while the pool waits out its reconnect backoff (which doubles up to minutes): the
+        pool is replaced, so service resumes at once instead of after the backoff."""
         import psycopg
 
         now = time.monotonic()
         if now < self._next_probe:
-            return False
-        self._next_probe = now + PROBE_EVERY_S
+            time.sleep(self._next_probe - now)
+        self._next_probe = time.monotonic() + PROBE_EVERY_S
         try:
             psycopg.connect(self.url, connect_timeout=POOL_CONNECT_TIMEOUT_S, application_name="wegwijzer").close()
         except psycopg.Error:

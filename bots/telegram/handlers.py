@@ -587,11 +587,12 @@ async def on_text(update: Update, context: Context) -> None:
         async with delivery.typing(context.bot, chat.id):
             answer = await asyncio.to_thread(st.assistant.ask, question, st.settings.top_k, conversation, audiences)
         answer_id = await _record(st, answer, user.id)
-        await delivery.send_long_html(context.bot, chat.id, answer_markup(answer),
-                                      keyboard=_keyboard(answer_id, _cited(answer)),
-                                      reply_to=_reply_to(message))
     finally:
+        # The question is answered once it is recorded; delivery is Telegram's part. Until now a reply sent the
+        # moment the answer arrived could reach the bot before that send returned, and got "Even geduld".
         st.busy.discard(user.id)
+    await delivery.send_long_html(context.bot, chat.id, answer_markup(answer),
+                                  keyboard=_keyboard(answer_id, _cited(answer)), reply_to=_reply_to(message))
 
 
 async def _record(st: BotState, answer: Answer, user_id: int) -> str:
