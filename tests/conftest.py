@@ -44,6 +44,8 @@ SLOW_FIXTURES = {
 SLOW_MODULES = {
     "test_faults.py", "test_jobs.py", "test_properties.py", "test_watch.py", "test_web_fuzz.py",
     "test_web_malicious.py", "test_postgres_cli.py", "test_telegram_cli.py", "test_cli_chat.py",
+    # each test starts a CLI process (1-2 s of imports) or forks reading children under their budgets
+    "test_startup_errors.py", "test_status.py", "test_budgets.py",
 }
 SLOW_TESTS = {
     "test_formats.py::test_a_scan_ocr_cannot_read_is_refused_with_a_reason",
