@@ -158,29 +158,48 @@ def fit_sentence_model(items: list[Item]) -> dict[str, Any]:
     return _fit(x, y)
 
 
+def evidence_of(it: Item, model: dict[str, Any]) -> tuple[bool, Evidence]:
+    """(answered, evidence) as Assistant.ask weighs it, with calibrate's fitted ``model``."""
+    retrieval, ask, sentences, hits, ranks, matrix, facts, eligible, _ = it.evidence_inputs
+    if not sentences:
+        return False, Evidence(ask, [], [], False, 0.0, {})
+    signals, probs = signals_of(it, model["sentence"])
+    group = group_of(it)
+    answered = bool(eligible.any()) and all(
+        gate_probability(model["gates"][g], g, signals) >= model["thresholds"][g][group] for g in GATES)
+    ranker = LinearModel.from_dict({"features": RANKER_FEATURES, **model["ranker"]})
+    cands = rank_candidates(ranker, sentences, hits, ranks, matrix, probs, facts, eligible)
+    return answered, Evidence(ask, cands, sentences, answered, 0.0, {}, frozenset(retrieval.terms))
+
+
 def fit_ranker(items: list[Item]) -> dict[str, Any]:
     """The sentence ranker: a conditional logit over the eligible sentences of each answerable question whose
     gold sentence was retrieved, L2-regularised like the other models. Its scores are only compared within a
     question, so it has no intercept and learns nothing from how questions differ from each other."""
-    from scipy.optimize import minimize
-
     groups = []
     for it in items:
         matrix, eligible = it.evidence_inputs[5], it.evidence_inputs[7]
         if it.q.answerable and (it.labels & eligible).any():
             groups.append((matrix[eligible], it.labels[eligible].astype(np.float64)))
+    return fit_conditional(groups, C)
+
+
+def fit_conditional(groups: list[tuple[np.ndarray, np.ndarray]], c: float) -> dict[str, Any]:
+    """A conditional logit (softmax within each group of rows), L2 ``c`` on standardised signals, no intercept;
+    a group's targets are its gold rows (several gold rows share the mass)."""
+    from scipy.optimize import minimize
+
     x = np.vstack([g[0] for g in groups])
     mean = x.mean(axis=0)
     scale = x.std(axis=0)
     scale = np.where(scale > 1e-9, scale, 1.0)
-    standard = [((m - mean) / scale, y / y.sum()) for m, y in groups]  # several gold sentences share the mass
+    standard = [((m - mean) / scale, y / y.sum()) for m, y in groups]
 
     def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
-        value, grad = 0.5 / C * (w @ w), w / C
+        value, grad = 0.5 / c * (w @ w), w / c
         for z, target in standard:
             scores = z @ w
-            scores = scores - scores.max()
-            p = np.exp(scores)
+            p = np.exp(scores - scores.max())
             p /= p.sum()
             value -= float(target @ np.log(p + 1e-12))
             grad = grad + z.T @ (p - target)

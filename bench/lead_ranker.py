@@ -50,11 +50,10 @@ from typing import Any
 import calibrate as cal
 import common
 import numpy as np
-from scipy.optimize import minimize
 
 from assistant.answer import compose as comp
 from assistant.answer import reader
-from assistant.answer.evidence import RANKER_FEATURES, Evidence, LinearModel, rank_candidates
+from assistant.answer.evidence import RANKER_FEATURES, Evidence
 from assistant.evaluation import LEAD_CHARS, normalise
 
 CACHE = common.REPO / "data" / "bench-lead"
@@ -173,27 +172,6 @@ def _eligible_scores(it: cal.Item, ranker: dict[str, Any]) -> np.ndarray:
     return np.asarray(cal._logit(ranker, matrix[eligible])) if eligible.any() else np.zeros(0)
 
 
-def fit_conditional(groups: list[tuple[np.ndarray, np.ndarray]], c: float) -> dict[str, Any]:
-    """A conditional logit (softmax within each group), L2 ``c`` on standardised signals, no intercept: as
-    calibrate.fit_ranker, for any signal matrix."""
-    x = np.vstack([g[0] for g in groups])
-    mean = x.mean(axis=0)
-    scale = x.std(axis=0)
-    scale = np.where(scale > 1e-9, scale, 1.0)
-    standard = [((m - mean) / scale, y / y.sum()) for m, y in groups]
-
-    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
-        value, grad = 0.5 / c * (w @ w), w / c
-        for z, target in standard:
-            s = z @ w
-            p = np.exp(s - s.max())
-            p /= p.sum()
-            value -= float(target @ np.log(p + 1e-12))
-            grad = grad + z.T @ (p - target)
-        return value, grad
-
-    result = minimize(loss, np.zeros(x.shape[1]), jac=True, method="L-BFGS-B")
-    return {"mean": mean.tolist(), "scale": scale.tolist(), "weights": result.x.tolist(), "intercept": 0.0}
 
 
 def fit_lead(items: list[cal.Item], c: float, with_li: bool, k: int = cal.FOLDS) -> dict[str, Any]:
@@ -214,21 +192,7 @@ def fit_lead(items: list[cal.Item], c: float, with_li: bool, k: int = cal.FOLDS)
             labels = it.labels[rows].astype(np.float64)
             if labels.any():
                 groups.append((Reader.features(it, rows, s[order], with_li), labels))
-    return fit_conditional(groups, c)
-
-
-def evidence_of(it: cal.Item, model: dict[str, Any]) -> tuple[bool, Evidence]:
-    """(answered, evidence) as Assistant.ask weighs it, with calibrate's fitted ``model``."""
-    retrieval, ask, sentences, hits, ranks, matrix, facts, eligible, _ = it.evidence_inputs
-    if not sentences:
-        return False, Evidence(ask, [], [], False, 0.0, {})
-    signals, probs = cal.signals_of(it, model["sentence"])
-    group = cal.group_of(it)
-    answered = bool(eligible.any()) and all(
-        cal.gate_probability(model["gates"][g], g, signals) >= model["thresholds"][g][group] for g in cal.GATES)
-    ranker = LinearModel.from_dict({"features": RANKER_FEATURES, **model["ranker"]})
-    cands = rank_candidates(ranker, sentences, hits, ranks, matrix, probs, facts, eligible)
-    return answered, Evidence(ask, cands, sentences, answered, 0.0, {}, frozenset(retrieval.terms))
+    return cal.fit_conditional(groups, c)
 
 
 def releaded(it: cal.Item, ev: Evidence, ranker: dict[str, Any], lead: dict[str, Any], with_li: bool) -> Evidence:
@@ -366,7 +330,7 @@ def cross_validate(items: list[cal.Item], seed: int) -> dict[str, dict[str, floa
         model = cal.fit_all(train, cal.FOLDS)
         fitted = {k: fit_lead(train, *k) for k in lead_keys}
         for i in f:
-            base[int(i)] = evidence_of(items[int(i)], model)
+            base[int(i)] = cal.evidence_of(items[int(i)], model)
             models[int(i)] = model
             for k in lead_keys:
                 leads[k][int(i)] = fitted[k]
@@ -389,8 +353,8 @@ def held_out(items: list[cal.Item], held: list[cal.Item]) -> dict[str, dict[str,
     final = cal.fit_all(items, cal.FOLDS)
     lead_keys = {lead for lead, _ in VARIANTS.values() if lead is not None}
     fitted = {k: fit_lead(items, *k) for k in lead_keys}
-    base = [evidence_of(it, final) for it in held]
-    train_base = [evidence_of(it, final) for it in items]  # in-sample: only for the follower model's fit
+    base = [cal.evidence_of(it, final) for it in held]
+    train_base = [cal.evidence_of(it, final) for it in items]  # in-sample: only for the follower model's fit
     followers: dict[Any, Callable[..., float]] = {}
     for lead in {lead for lead, (rule, _) in VARIANTS.values() if rule == "model"}:
         evs = [(a, releaded(it, ev, final["ranker"], fitted[lead], lead[1]) if lead else ev)

@@ -21,7 +21,7 @@ import common
 import numpy as np
 
 from assistant.answer import compose as comp
-from assistant.answer.evidence import RANKER_FEATURES, Evidence, LinearModel, rank_candidates
+from assistant.answer.evidence import Evidence
 from assistant.evaluation import LEAD_CHARS, normalise
 
 VARIANTS: dict[str, dict[str, Any]] = {
@@ -39,18 +39,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
 def evidences(items: list[cal.Item], model: dict[str, Any]) -> list[tuple[bool, Evidence, list[Any]]]:
     out = []
     for it in items:
-        retrieval, ask, sentences, hits, ranks, matrix, facts, eligible, _ = it.evidence_inputs
-        if not sentences:
-            out.append((False, Evidence(ask, [], [], False, 0.0, {}), []))
-            continue
-        signals, probs = cal.signals_of(it, model["sentence"])
-        group = cal.group_of(it)
-        answered = bool(eligible.any()) and all(
-            cal.gate_probability(model["gates"][g], g, signals) >= model["thresholds"][g][group] for g in cal.GATES)
-        ranker = LinearModel.from_dict({"features": RANKER_FEATURES, **model["ranker"]})
-        cands = rank_candidates(ranker, sentences, hits, ranks, matrix, probs, facts, eligible)
-        evidence = Evidence(ask, cands, sentences, answered, 0.0, {}, frozenset(retrieval.terms))
-        out.append((answered, evidence, retrieval.hits))
+        answered, evidence = cal.evidence_of(it, model)
+        out.append((answered, evidence, it.evidence_inputs[0].hits if evidence.sentences else []))
     return out
 
 
