@@ -19,6 +19,7 @@ offline, and reused from then on; see :func:`materialize_onnx`.
 from __future__ import annotations
 
 import ctypes
+import functools
 import hashlib
 import json
 import logging
@@ -132,12 +133,19 @@ def _session_options(threads: int) -> Any:
 LEAN_TOKEN_BUDGET = 512
 
 
+@functools.lru_cache(maxsize=1)
+def _libc() -> Any:
+    try:
+        return ctypes.CDLL("libc.so.6")
+    except OSError:
+        return None
+
+
 def release_heap() -> None:
     """Hand freed heap memory back to the system (glibc keeps it otherwise); a no-op elsewhere."""
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
+    trim = getattr(_libc(), "malloc_trim", None)
+    if trim is not None:
+        trim(0)
 
 
 class SentenceTransformerEmbedder:
