@@ -274,6 +274,34 @@ def test_anonymous_web_requests_show_nothing_of_a_restricted_document(staff_inde
         assert not any(w in again["text"] for w in SECRET_WORDS)
 
 
+def test_once_the_admin_routes_report_a_narrowed_audience_this_server_enforces_it(
+        settings: Settings, fake_embedder: FakeEmbedder) -> None:
+    """A version published behind the server's back (the job process) is served before /beheer or the admin
+    API reports it, not at the follow thread's next look; here that thread never looks (follow=False)."""
+    from ingest.catalog import update_entry
+
+    add_note(settings.corpus_dir, audience=None)  # for everyone at first
+    assert ingest(settings, embedder=fake_embedder).ok
+    settings = settings.with_(admin_token="t" * 32)
+    auth = {"Authorization": "Bearer " + "t" * 32}
+    assistant = Assistant.load(settings=settings, embedder=fake_embedder, follow=False)
+    with TestClient(create_app(settings, assistant=assistant)) as client:
+        ask = lambda: client.post("/api/ask", json={"question": QUESTION}).json()  # noqa: E731
+        assert NOTE in {c["source"] for c in ask()["citations"] + ask()["related"]}
+        assert client.post("/beheer/api/login", json={"token": "t" * 32}).status_code == 200
+        for route in ("/api/admin/status", "/beheer/api/documents", "/beheer/api/jobs"):
+            restricted = route != "/beheer/api/documents"  # narrowed, widened again, narrowed
+            update_entry(settings.corpus_dir, NOTE, {"audience": "personeel" if restricted else ""})
+            published = ingest(settings, embedder=fake_embedder).version_id
+            stale = assistant.version
+            assert stale != published  # the new version is out, and this server has not looked
+            assert client.get(route, headers=auth).status_code == 200
+            assert assistant.version == published, route
+            body = ask()
+            assert (NOTE in {c["source"] for c in body["citations"] + body["related"]}) is not restricted, route
+    assistant.close()
+
+
 def test_starter_questions_about_a_restricted_document_are_offered_to_its_audience_only(
         staff_index: Settings, fake_embedder: FakeEmbedder) -> None:
     starters = ("Wat zijn pleinmakers?", QUESTION, "Wat vraagt de VVSG rond taalbeleid?")

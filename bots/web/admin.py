@@ -209,6 +209,7 @@ def reindex_job(job_id: str, ctx: Ctx, caller: Editor) -> dict[str, Any]:
     job = ctx.jobs.job(job_id)
     if job is None:
         raise ApiError(404, "job_unknown", t("job.unknown"))
+    ctx.catch_up()  # a job that says done is served here: it published before it was marked done
     return job.to_dict()
 
 

@@ -93,6 +93,8 @@ class AdminOps:
         except WegwijzerError as exc:
             log.warning("cannot read the published manifest: %s", exc)
             return None
+        finally:  # after the read: this process then serves that version or a newer one
+            self.ctx.catch_up()
 
     def indexed_sources(self) -> set[str]:
         """The sources the published index holds: each can be deleted, whatever it is on disk now."""
@@ -100,12 +102,16 @@ class AdminOps:
         return {d.source for d in manifest.documents} if manifest else set()
 
     def jobs(self) -> JobQueue:
-        """The shared job state; settling a dead job needs a write, and a read-only data dir still shows it."""
+        """The shared job state; settling a dead job needs a write, and a read-only data dir still shows it.
+        A job reported done is served here (a job publishes before it is marked done, so catching up after
+        the read serves its version or a newer one)."""
         try:
             return self.ctx.jobs.status()
         except WegwijzerError as exc:
             log.warning("could not settle the job state: %s", exc)
             return self.ctx.jobs.store.read()
+        finally:
+            self.ctx.catch_up()
 
     # ---------------------------------------------------------------- changing
 

@@ -178,6 +178,21 @@ class WebContext:
     def ready(self) -> bool:
         return self._try_load() is not None
 
+    def catch_up(self) -> None:
+        """Serve the published version now, not at the follow thread's next look. The admin routes call this
+        before they report a re-index as done or a document's audience as published: what /beheer says is in
+        force in this process (an audience narrowed a moment ago must not still answer here). A version that
+        cannot be loaded is logged by the follow thread; this keeps serving the old one."""
+        assistant = self._assistant
+        if assistant is None:
+            self._try_load()
+            return
+        try:
+            if assistant.refresh():
+                log.info("now serving index version %s", assistant.version)
+        except Exception as exc:  # a damaged version or an unreachable database: the old version stays
+            log.warning("could not switch to the published index; still serving %s: %s", assistant.version, exc)
+
     def assistant(self) -> Assistant:
         """The assistant, or a 503 with a Dutch reason while there is no usable index."""
         assistant = self._try_load()
