@@ -25,7 +25,7 @@ import numpy as np
 from assistant import index as idx
 from assistant.answer import followup
 from assistant.answer.breaker import CircuitState
-from assistant.answer.compose import Following, compose, not_found, overview, overview_heads
+from assistant.answer.compose import Following, Previous, compose, not_found, overview, overview_heads
 from assistant.answer.evidence import Evidence, EvidenceModel, weigh
 from assistant.answer.generate import Checked, SentenceStream, Writer, Written, finish
 from assistant.answer.llm import CIRCUIT_OPEN, ChatClient, Deadline, LLMError
@@ -296,8 +296,9 @@ class Assistant:
         elif plan.evidence.answerable:
             # A follow-up read with the conversation leads with what is new: the sentences the previous
             # answer quoted are not quoted again. A question searched alone is answered as it would be alone.
-            said = history.last.text if history and history.last and plan.how != "alone" else ""
-            text, citations, rel = compose(plan.evidence, hits, already_said=said, following=self._following(plan))
+            last = history.last if history and plan.how != "alone" else None
+            previous = Previous(last.text, followup.new_terms(question, last.query)) if last else None
+            text, citations, rel = compose(plan.evidence, hits, previous=previous, following=self._following(plan))
         else:
             text, citations, rel = not_found(hits)
         mode = "extractive"

@@ -54,13 +54,15 @@ def quoted(text: str) -> set[str]:
 
 
 def reading(answer: dict[str, Any], gold: list[str], previous: str) -> dict[str, bool]:
-    """Does the answer text state the gold fact, does it start within the first 160 characters, and does the
-    answer quote again a sentence the previous answer quoted?"""
+    """Does the answer text state the gold fact, does it start within the first 160 characters, does the
+    answer quote again a sentence the previous answer quoted, and is one of those repeats not the asked fact
+    (it drags the previous answer along)?"""
     text = _norm(answer.get("text", "")) if answer.get("found") else ""
     at = [text.find(_norm(g)) for g in gold]
     hits = [a for a in at if a >= 0]
-    return {"states": bool(hits), "leads": bool(hits) and min(hits) < LEAD_CHARS,
-            "repeats": bool(quoted(answer.get("text", "")) & quoted(previous))}
+    again = quoted(answer.get("text", "")) & quoted(previous)
+    return {"states": bool(hits), "leads": bool(hits) and min(hits) < LEAD_CHARS, "repeats": bool(again),
+            "drags": any(not any(_norm(g) in sentence for g in gold) for sentence in again)}
 
 
 def in_process() -> Ask:
@@ -124,7 +126,7 @@ def run(ask: Ask, cases: list[dict[str, Any]]) -> dict[str, Any]:
         mine = [r for r in rows if r["kind"] == kind]
         summary[kind] = {"turns": len(mine), "hits": sum(r["hit"] for r in mine),
                          "states": sum(r["states"] for r in mine), "leads": sum(r["leads"] for r in mine),
-                         "repeats": sum(r["repeats"] for r in mine),
+                         "repeats": sum(r["repeats"] for r in mine), "drags": sum(r["drags"] for r in mine),
                          "alone_hits": sum(r["alone_hit"] for r in mine),
                          "how": dict(Counter(r["how"] for r in mine if r["how"]))}
     return {"rows": rows, "summary": summary}
@@ -138,10 +140,11 @@ def markdown(result: dict[str, Any], command: str) -> str:
              "model). A turn counts when its first citation holds the turn's gold phrase. *Alone* is the same "
              "question asked without its conversation.", "",
              common.md_table(["turns", "count", "first citation right", "text states the fact",
-                              "fact in first 160 chars", "quotes the previous answer again", "alone",
+                              "fact in first 160 chars", "quotes the previous answer again",
+                              "of which not the asked fact", "alone",
                               "searched with context"],
                              [[k.replace("_", " "), v["turns"], f"{v['hits']} ({v['hits'] / max(v['turns'], 1):.0%})",
-                               v["states"], v["leads"], v["repeats"],
+                               v["states"], v["leads"], v["repeats"], v["drags"],
                                f"{v['alone_hits']} ({v['alone_hits'] / max(v['turns'], 1):.0%})",
                                ", ".join(f"{how} {n}" for how, n in sorted(v["how"].items())) or "-"]
                               for k, v in s.items()]), ""]
@@ -181,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     for kind, v in result["summary"].items():
         print(f"{kind}: {v['hits']}/{v['turns']} first citation right (alone: {v['alone_hits']}); text states the "
               f"fact {v['states']}, in the first 160 chars {v['leads']}, quotes the previous answer again "
-              f"{v['repeats']}; {v['how']}")
+              f"{v['repeats']} (not the asked fact: {v['drags']}); {v['how']}")
     command = "python bench/followups.py" + (f" --url {args.url}" if args.url else "")
     if args.write:
         write_section(markdown(result, command))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from assistant.answer.compose import compose, not_found
+from assistant.answer.compose import Previous, compose, not_found
 from assistant.answer.evidence import Candidate, Evidence
 from assistant.answer.retrieval import Hit
 from assistant.index.protocol import SentenceRecord
@@ -145,8 +145,35 @@ def test_a_sentence_the_previous_answer_quoted_is_not_quoted_again() -> None:
     deadline = _sentence(2, 0, "Registratie sluit op 20 maart 2023.")
     ev = _evidence(hits, [(fee, 0.6), (deadline, 0.4)])
     previous = f"{fee.text} [1]\n" + t("answer.source", titles="Aankondiging")  # the first answer gave the fee
-    text, _, _ = compose(ev, hits, already_said=previous)
+    text, _, _ = compose(ev, hits, previous=Previous(previous))
     assert text.startswith("Registratie sluit op 20 maart 2023. [1]") and "no-show" not in text
+
+
+def test_a_list_item_already_shown_leads_again_alone_when_it_holds_what_the_follow_up_adds() -> None:
+    from assistant.answer.followup import new_terms
+
+    hits = [_hit(0, "Memorandum")]
+    lead = _sentence(1, 0, "Het memorandum vraagt:", kind="lead_in")
+    school = _sentence(2, 0, "Onderwijs: nood aan een taskforce Onderwijs", kind="item")
+    work = _sentence(3, 0, "Werk: nood aan een taskforce Werk", kind="item")
+    other = _sentence(4, 0, "Ook een regisseur moet worden aangeduid.")
+    ev = _evidence(hits, [(work, 0.5), (school, 0.3), (other, 0.2)], [lead])
+    first = "Het memorandum vraagt:\n- Onderwijs: nood aan een taskforce Onderwijs\n- Werk: nood aan een taskforce Werk [1]"
+    asked = "Wat zegt het memorandum over onderwijs?"
+    text, _, _ = compose(ev, hits, previous=Previous(first, new_terms("En over werk?", asked)))
+    assert text.startswith("Werk: nood aan een taskforce Werk [1]")  # the item asked about, not its list again
+    assert "Onderwijs" not in text
+    # a follow-up that adds a word the shown item does not hold gets what is new instead
+    text, _, _ = compose(ev, hits, previous=Previous(first, new_terms("En over wonen?", asked)))
+    assert text.startswith("Ook een regisseur") and "taskforce" not in text
+
+
+def test_the_words_a_follow_up_adds_are_its_content_words_the_conversation_had_not_searched() -> None:
+    from assistant.answer.followup import new_terms
+
+    assert new_terms("En over werk?", "Wat zegt het memorandum over onderwijs?") == {"werk"}
+    assert new_terms("Wie begeleidt die sessie?", "Welke sessie begeleidt Bas?") == frozenset()
+    assert len(new_terms("Welke activiteiten doen ze samen?", "Welk project koppelt buddy's?")) == 2
 
 
 def test_citations_carry_the_spans_of_the_quoted_sentences() -> None:

@@ -16,7 +16,7 @@ from assistant.answer.evidence import FACT_GROUPS, Candidate, Evidence
 from assistant.answer.retrieval import Hit
 from assistant.index.protocol import SentenceRecord
 from assistant.messages import t
-from assistant.text.analysis import fold, words
+from assistant.text.analysis import analyze, fold, words
 from assistant.text.facts import Ask, decode_facts
 from assistant.types import Citation
 
@@ -157,17 +157,37 @@ def unit_text(sentence: SentenceRecord, sentences: list[SentenceRecord]) -> str:
     return unit_of(sentence, sentences).text
 
 
-def choose_quotes(evidence: Evidence, already_said: str = "", following: Following | None = None) -> list[Quote]:
+@dataclass(frozen=True)
+class Previous:
+    """The turn a follow-up continues, as far as composing the follow-up's answer goes."""
+
+    text: str  # the answer it gave: the sentences it quoted
+    new_terms: frozenset[str] = frozenset()  # stems the follow-up adds (assistant.answer.followup.new_terms)
+
+    def said(self, sentence: str) -> bool:
+        return _said(sentence, self.text)
+
+
+def choose_quotes(evidence: Evidence, previous: Previous | None = None, following: Following | None = None,
+                  ) -> list[Quote]:
     """The best sentence, and up to two more that the ranker rates close to it (no near-repeats).
 
-    ``already_said`` is the previous answer in a conversation: a sentence it already quoted is not quoted
-    again, so a follow-up's answer leads with what is new (unless nothing new is left).
+    In a conversation (``previous``), a sentence the previous answer already quoted is not quoted again, so a
+    follow-up's answer leads with what is new (unless nothing new is left).
     """
-    # A sentence already quoted may lead again only when it holds the asked kind of fact ("And who from Mechelen
-    # takes part?" after an answer that named her in passing); as a follower it would only repeat.
+    # A sentence already quoted may lead again only when it answers what the follow-up asks anew: it holds the
+    # asked kind of fact ("And who from Mechelen takes part?" after an answer that named her in passing), or
+    # every word the follow-up adds ("En over werk?" after a list with werk as one item). As a follower it
+    # would only repeat.
+    def leads_again(c: Candidate) -> bool:
+        assert previous is not None
+        if evidence.ask.checkable and c.fact >= 1.0:
+            return True
+        return bool(previous.new_terms) and previous.new_terms <= set(analyze(c.sentence.text))
+
     pool = [c for i, c in enumerate(evidence.candidates)
-            if not _said(c.sentence.text, already_said) or (i == 0 and evidence.ask.checkable and c.fact >= 1.0)
-            ] if already_said else []
+            if not previous.said(c.sentence.text) or (i == 0 and leads_again(c))
+            ] if previous is not None and previous.text else []
     candidates = pool or evidence.candidates
     if not candidates:
         return []
@@ -188,7 +208,10 @@ def choose_quotes(evidence: Evidence, already_said: str = "", following: Followi
             chosen = [holder] + [c for c in chosen if c is not holder]
     quotes: list[Quote] = []
     for c in chosen:
-        unit = unit_of(c.sentence, evidence.sentences, evidence.terms)
+        if previous is not None and previous.said(c.sentence.text):
+            unit = Unit(c.sentence.text, c.sentence.start, c.sentence.end)  # leads again: itself, not its list
+        else:
+            unit = unit_of(c.sentence, evidence.sentences, evidence.terms)
         if not quotes and not unit.is_list:
             unit = _lead_trimmed(unit, c, evidence.ask)
         if unit.text.rstrip().endswith(":") and not unit.is_list and following is not None:
@@ -327,11 +350,12 @@ def render(quotes: list[Quote], numbers: dict[int, int], titles: dict[int, str],
     return "\n".join(paragraphs) + "\n" + source
 
 
-def compose(evidence: Evidence, hits: list[Hit], lang: str = "nl", already_said: str = "",
+def compose(evidence: Evidence, hits: list[Hit], lang: str = "nl", previous: Previous | None = None,
             following: Following | None = None) -> tuple[str, tuple[Citation, ...], tuple[Citation, ...]]:
-    """(answer text, citations it relies on, related passages) for an answerable question. With ``following``, a
-    list whose lead-in ends a passage is quoted whole from the next passage."""
-    quotes = choose_quotes(evidence, already_said, following)
+    """(answer text, citations it relies on, related passages) for an answerable question, in a conversation
+    after ``previous``. With ``following``, a list whose lead-in ends a passage is quoted whole from the next
+    passage."""
+    quotes = choose_quotes(evidence, previous, following)
     if not quotes:
         return not_found(hits, lang)
     # Passages numbered in the order of their best quote; the quotes stay in the ranker's order, so the

@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from assistant.text.analysis import STOPWORDS, fold
+from assistant.text.analysis import STOPWORDS, analyze, fold
 
 # Closed-class words only: pronouns, demonstratives, pronominal adverbs, prepositions, question words.
 _POINTERS = frozenset("""
@@ -134,6 +134,13 @@ def signals(question: str) -> Signals:
         pointer = pointer and any(w in _POINTERS and w not in ("ce",) for w in words)
     summary = bool(_SUMMARY.search(text)) and len(_content(words)) <= 2
     return Signals(pointer, ambiguous, elliptic, summary, len(_content(words)))
+
+
+def new_terms(question: str, previous_query: str) -> frozenset[str]:
+    """The stems of the content words ``question`` adds to the conversation: "werk" in "En over werk?" after
+    a question about onderwijs, "activiteit" in "Welke activiteiten doen ze samen?" after one about a project.
+    A sentence the previous answer quoted that holds one of them answers what is new, so it may lead again."""
+    return frozenset(analyze(" ".join(_content(tokens(question))))) - frozenset(analyze(previous_query))
 
 
 # ---------------------------------------------------------------- completing an ellipsis
