@@ -3,8 +3,9 @@
 Checks, for every file:
 
 * each line is a JSON object with the schema of ``../shared/eval/dev.jsonl`` (``id, lang, kind, question,
-  gold``), or for ``followups.jsonl`` ``id, lang, kind, turns: [{question, gold}, ...]``;
-* ids are unique across all files and carry the file's prefix (ta, tf, tn, tm, to, sa, sf, sn, sm, so, f);
+  gold``), or for the multi-turn files (``followups.jsonl``, ``test_followups.jsonl``) ``id, lang, kind,
+  turns: [{question, gold}, ...]``;
+* ids are unique across all files and carry the file's prefix (ta, tf, tn, tm, to, sa, sf, sn, sm, so, f, sc);
 * kinds and gold fit the file: answerable files have ``lookup``/``paraphrase`` (Dutch) or ``crosslingual``
   (English, French) and at least one gold string; near-miss and off-topic files have ``unanswerable`` and
   no gold;
@@ -22,8 +23,8 @@ Flags (to be fixed, not errors of form):
 * two questions whose word sets have a Jaccard similarity above ``NEAR_DUP`` are near-duplicates, within
   our files (train against test above all) and against the shared dev sets and
   ``bench/extra_questions.jsonl``;
-* a gold string of a held-out (``test_*``) file that contains, or is contained in, a gold string of a set
-  used for tuning (our ``train_*`` files, ``followups.jsonl``, the shared dev set,
+* a gold string of a held-out (``test_*``, ``test_followups.jsonl`` included) file that contains, or is
+  contained in, a gold string of a set used for tuning (our ``train_*`` files, ``followups.jsonl``, the shared dev set,
   ``bench/extra_questions.jsonl``) is a leak: the held-out fact was asked during tuning. Pairs known to
   be different facts despite the overlap are listed in ``DISTINCT_FACTS``.
 
@@ -72,7 +73,11 @@ QUESTION_FILES = {
     "test_nearmiss_names.jsonl": ("sm", False),
     "test_offtopic.jsonl": ("so", False),
 }
-FOLLOWUPS = "followups.jsonl"
+# multi-turn file name -> id prefix; test_followups.jsonl is held out like the other test_* files
+FOLLOWUP_FILES = {
+    "followups.jsonl": "f",
+    "test_followups.jsonl": "sc",
+}
 LANGS = {"nl", "en", "fr"}
 # (held-out id, tuning id) whose gold strings overlap although they ask different facts.
 DISTINCT_FACTS = {
@@ -210,13 +215,13 @@ def check_question_row(name: str, row: dict[str, Any], prefix: str, answerable: 
     _gold_list(where, row.get("gold"), answerable, report)
 
 
-def check_followup_row(row: dict[str, Any], report: Report) -> None:
+def check_followup_row(name: str, row: dict[str, Any], prefix: str, report: Report) -> None:
     rid = row.get("id", "?")
-    where = f"{FOLLOWUPS} {rid}"
+    where = f"{name} {rid}"
     if set(row) != {"id", "lang", "kind", "turns"}:
         report.errors.append(f"{where}: keys {sorted(row)} != id, lang, kind, turns")
-    if not (isinstance(rid, str) and re.fullmatch(r"f\d{2,3}", rid)):
-        report.errors.append(f"{where}: id must be 'f' + digits")
+    if not (isinstance(rid, str) and re.fullmatch(rf"{prefix}\d{{2,3}}", rid)):
+        report.errors.append(f"{where}: id must be '{prefix}' + digits")
     if row.get("lang") not in LANGS:
         report.errors.append(f"{where}: lang {row.get('lang')!r} not in {sorted(LANGS)}")
     if row.get("kind") not in ("followup", "topic_change"):
@@ -247,7 +252,7 @@ class Item:
 def items_of(name: str, rows: list[dict[str, Any]]) -> list[Item]:
     out = []
     for row in rows:
-        if name == FOLLOWUPS:
+        if name in FOLLOWUP_FILES:
             for t, turn in enumerate(row.get("turns") or [], start=1):
                 if isinstance(turn, dict):
                     out.append(Item(f"{row.get('id')}/{t}", name, str(turn.get("question", "")),
@@ -330,15 +335,15 @@ def main(argv: list[str] | None = None) -> int:
     ours: list[Item] = []
     seen_ids: dict[str, str] = {}
     counts: list[str] = []
-    for name in [*QUESTION_FILES, FOLLOWUPS]:
+    for name in [*QUESTION_FILES, *FOLLOWUP_FILES]:
         path = HERE / name
         if not path.exists():
             report.errors.append(f"{name}: missing")
             continue
         rows = read_jsonl(path, report)
         for row in rows:
-            if name == FOLLOWUPS:
-                check_followup_row(row, report)
+            if name in FOLLOWUP_FILES:
+                check_followup_row(name, row, FOLLOWUP_FILES[name], report)
             else:
                 prefix, answerable = QUESTION_FILES[name]
                 check_question_row(name, row, prefix, answerable, report)
@@ -348,8 +353,9 @@ def main(argv: list[str] | None = None) -> int:
             seen_ids[rid] = name
         langs = Counter(str(r.get("lang")) for r in rows)
         kinds = Counter(str(r.get("kind")) for r in rows)
-        turns = Counter(len(r.get("turns") or []) for r in rows) if name == FOLLOWUPS else None
-        words_of_file = Counter(question_word(str(r.get("question", ""))) for r in rows if name != FOLLOWUPS)
+        turns = Counter(len(r.get("turns") or []) for r in rows) if name in FOLLOWUP_FILES else None
+        words_of_file = Counter(question_word(str(r.get("question", ""))) for r in rows
+                                if name not in FOLLOWUP_FILES)
         counts.append(f"  {name:<30} {len(rows):>3}  "
                       + " ".join(f"{k} {v}" for k, v in sorted(langs.items())) + "  |  "
                       + " ".join(f"{k} {v}" for k, v in sorted(kinds.items()))
