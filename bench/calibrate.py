@@ -53,7 +53,6 @@ from assistant.evaluation import LEAD_CHARS, Question, normalise, read_questions
 from assistant.text.facts import ask_of
 
 SHARED = common.REPO.parent / "shared" / "eval"
-QUESTIONS = common.REPO / "bench" / "questions"
 # What a false refusal costs against letting an unanswerable question through, per question rate: a
 # policy officer who gets "not in the documents" for a question the documents answer loses trust too,
 # but a confident wrong answer is worse (it gets copied into a council note), hence below 1 per
@@ -65,12 +64,12 @@ C = 1.0
 
 def training_sets() -> list[Path]:
     sets = [SHARED / "dev.jsonl", SHARED / "dev_nearmiss.jsonl", common.EXTRA_SET]
-    sets += sorted(QUESTIONS.glob("train_*.jsonl"))
+    sets += common.question_files("train")
     return [p for p in sets if p.is_file()]
 
 
 def test_sets() -> list[Path]:
-    return sorted(p for p in QUESTIONS.glob("test_*.jsonl") if p.is_file())
+    return common.question_files("test")
 
 
 @dataclass

@@ -31,6 +31,15 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 CORPUS = REPO / "corpus"
 DEV_SET = REPO.parent / "shared" / "eval" / "dev.jsonl"
 EXTRA_SET = REPO / "bench" / "extra_questions.jsonl"
+QUESTIONS = REPO / "bench" / "questions"
+
+
+def question_files(prefix: str) -> list[Path]:
+    """Our single-question sets, ``train`` (tuning) or ``test`` (held out); the conversation sets
+    (``*followups.jsonl``, run by bench/followups.py) have another shape and are left out."""
+    return sorted(p for p in QUESTIONS.glob(f"{prefix}_*.jsonl") if p.is_file() and "followups" not in p.name)
+
+
 SHARED_MODELS = REPO / "data" / "models"  # the materialised model, shared with the tests and the dev data dir
 
 

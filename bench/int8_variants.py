@@ -30,7 +30,6 @@ from typing import Any
 import common
 
 RECIPES = ("avx2", "all", "ffn", "ffn-up")
-QUESTIONS = common.REPO / "bench" / "questions"
 
 
 def _layers(model_file: Path, recipe: str) -> list[str]:
@@ -86,9 +85,9 @@ def run(recipes: list[str], held_out: bool, rounds: int = 3) -> dict[str, Any]:
     source = Path(resolve_model(DEFAULT_MODEL, common.SHARED_MODELS))
     onnx_dir = onnx_dir_for(Path(DEFAULT_MODEL).name, model_fingerprint(source), common.SHARED_MODELS)
     sets = {"dev": [common.DEV_SET, common.DEV_SET.with_name("dev_nearmiss.jsonl")],
-            "train": sorted(QUESTIONS.glob("train_*.jsonl"))}
+            "train": common.question_files("train")}
     if held_out:
-        sets["held-out"] = sorted(QUESTIONS.glob("test_*.jsonl"))
+        sets["held-out"] = common.question_files("test")
     from assistant.evaluation import read_questions
 
     texts = [q.question for paths in sets.values() for p in paths for q in read_questions(p)]

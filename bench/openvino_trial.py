@@ -36,7 +36,7 @@ from typing import Any
 import common
 import numpy as np
 
-HELD_OUT = sorted((common.REPO / "bench" / "questions").glob("test_*.jsonl"))
+HELD_OUT = common.question_files("test")
 DEV = [common.DEV_SET, common.DEV_SET.with_name("dev_nearmiss.jsonl")]
 
 

@@ -18,7 +18,8 @@ from assistant import Assistant
 from assistant.evaluation import normalise, read_questions
 
 HERE = Path(__file__).resolve().parent
-SETS = {"held-out": sorted((HERE / "questions").glob("test_*.jsonl")),
+# single questions only: the conversation set test_followups.jsonl is bench/followups.py's
+SETS = {"held-out": sorted(p for p in (HERE / "questions").glob("test_*.jsonl") if "followups" not in p.name),
         "dev": [HERE.parent.parent / "shared" / "eval" / "dev.jsonl",
                 HERE.parent.parent / "shared" / "eval" / "dev_nearmiss.jsonl"]}
 LEAD = 160
