@@ -178,3 +178,30 @@ def test_a_local_postgresql_still_starts_after_the_data_directory_is_tightened(t
         server.stop()
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_workers_opening_a_new_state_file_together_all_get_it(tmp_path: Path) -> None:
+    """Six connections switch a fresh file to write-ahead logging at once, a hundred times over: SQLite refuses
+    all but one at once ("database is locked", no busy wait); each must wait and get it (it failed 6 in 100)."""
+    import threading
+
+    from assistant.stores.sqlitefile import open_shared
+
+    failed: list[BaseException] = []
+
+    def open_it(path: Path) -> None:
+        try:
+            con = open_shared(path)
+            assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+            con.close()
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion below
+            failed.append(exc)
+
+    for round_ in range(100):
+        path = tmp_path / f"{round_}.sqlite3"
+        threads = [threading.Thread(target=open_it, args=(path,)) for _ in range(6)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+    assert failed == []

@@ -9,6 +9,7 @@ set to 0600 here.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -38,7 +39,7 @@ def open_shared(path: Path, *, timeout: float = 5.0, synchronous: str | None = "
     con = sqlite3.connect(path, timeout=timeout, check_same_thread=False,
                           isolation_level=None if autocommit else "DEFERRED")
     try:
-        con.execute("PRAGMA journal_mode=WAL")
+        _to_wal(con, timeout)
         if synchronous is not None:
             con.execute(f"PRAGMA synchronous={synchronous}")
     except sqlite3.Error:
@@ -62,6 +63,24 @@ def open_migrated(path: Path, component: str, steps: Migrations, *,
         con.close()
         raise
     return con
+
+
+def _to_wal(con: sqlite3.Connection, timeout: float) -> None:
+    """Write-ahead log mode, waiting up to ``timeout`` for other connections. Switching a file out of rollback
+    mode (a new file, or one an older release wrote) needs it to itself, and SQLite answers "database is
+    locked" at once, without its busy handler, while another connection makes the same switch: workers that
+    start together on a fresh data directory did. So the switch is retried here until the deadline."""
+    deadline = time.monotonic() + timeout
+    pause = 0.005
+    while True:
+        try:
+            con.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
 
 
 def _tighten(path: Path) -> None:
