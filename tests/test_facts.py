@@ -125,6 +125,16 @@ def test_people_amounts_places_and_contacts() -> None:
     assert _match("Naar welk e-mailadres stuur je een mail?", "Mail naar events_bsog@vub.be voor info.") == 1.0
 
 
+def test_flemish_names_with_a_capital_particle_name_someone() -> None:
+    # "De" and "Van" open a Flemish surname; read as two capitalised words they hid the name ("Hilde De" is no one)
+    for sentence, name in (("Begeleiding door Hilde De Pessemier (programmator)", "Hilde De Pessemier"),
+                           ("Geleid door Sabine Van Cauwenberghe, stafmedewerker", "Sabine Van Cauwenberghe"),
+                           ("Een gesprek met Anna van der Veen over taal", "Anna van der Veen")):
+        assert name in [f.text for f in facts_in(sentence) if f.kind == PERSON], sentence
+        assert _match("Wie begeleidt de sessie?", sentence) == 1.0, sentence
+    assert not [f for f in facts_in("De Stad startte met pleinmakers.") if f.kind == PERSON and f.text.startswith("De")]
+
+
 def test_a_fact_that_only_repeats_the_question_does_not_count() -> None:
     assert _match("Wie organiseert Plan Samenleven?", "Plan Samenleven is een plan.") == 0.0
 

@@ -210,7 +210,11 @@ _ADDRESS = re.compile(
 _TITLE = re.compile(r"\b(?i:prof|dr|drs|dhr|mevr|mr|ir|doctorandi|minister|schepen|burgemeester|coördinator|"
                     r"coordinator|directeur|diensthoofd)\b\.?\s+[A-ZÀ-Ý]")
 _CAPWORD = r"[A-ZÀ-Ý][a-zà-ÿ'-]+"
-_NAME = re.compile(rf"\b{_CAPWORD}(?:\s+(?:van|de|der|den|van de|van der|vanden|le|la|du|des|&|en))?\s+{_CAPWORD}\b")
+# Flemish surnames write their particle with a capital ("Maarten De Waele", "Sabine Van Cauwenberghe"), Dutch
+# ones without ("Jan van der Berg"): both join a first name to a surname.
+_PARTICLE = (r"(?:[Vv]an\s+[Dd]e[rn]?|[Vv]an\s+[Hh]et|[Vv]an|[Dd]e[rn]?|[Vv]and?en|[Vv]ander|[Tt]e[rn]|"
+             r"le|la|du|des|&|en)")
+_NAME = re.compile(rf"\b{_CAPWORD}(?:\s+{_PARTICLE})?\s+{_CAPWORD}\b")
 _ACRONYM = re.compile(r"\b[A-Z][A-Z0-9&]{1,}(?:[a-z]{0,2}[A-Z]+)?\b")
 _ORG_WORDS = re.compile(r"\b(?:vzw|v\.z\.w|agentschap|universiteit|vereniging|stad|gemeente|ocmw|dienst|bureau|"
                         r"overheid|ministerie|raad|huis|centrum|netwerk|platform|federatie|unie|commissie|"
