@@ -135,6 +135,12 @@ def test_flemish_names_with_a_capital_particle_name_someone() -> None:
     assert not [f for f in facts_in("De Stad startte met pleinmakers.") if f.kind == PERSON and f.text.startswith("De")]
 
 
+def test_a_municipality_by_name_answers_in_which_city() -> None:
+    assert _match("In welke stad loopt dat project?", "De Stad Mechelen startte enkele jaren geleden.") == 1.0
+    assert _match("In welke stad loopt dat project?", "Onderwijscentrum Gent (Stad Gent) zet in op ouders.") == 1.0
+    assert _match("In welke stad loopt dat project?", "De stad verrichte ook een impactmeting.") == 0.0
+
+
 def test_a_fact_that_only_repeats_the_question_does_not_count() -> None:
     assert _match("Wie organiseert Plan Samenleven?", "Plan Samenleven is een plan.") == 0.0
 

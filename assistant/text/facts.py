@@ -219,6 +219,8 @@ _ACRONYM = re.compile(r"\b[A-Z][A-Z0-9&]{1,}(?:[a-z]{0,2}[A-Z]+)?\b")
 _ORG_WORDS = re.compile(r"\b(?:vzw|v\.z\.w|agentschap|universiteit|vereniging|stad|gemeente|ocmw|dienst|bureau|"
                         r"overheid|ministerie|raad|huis|centrum|netwerk|platform|federatie|unie|commissie|"
                         r"university|agency|council|association|city of|ville de|service|agence)\b", re.I)
+# "Stad Mechelen", "gemeente Lier": a municipality by name answers "in welke stad", wherever it stands.
+_MUNICIPALITY = re.compile(r"\b(?i:stad|gemeente|provincie|city of|town of|ville de|commune de)\s+[A-ZÀ-Ý][\w'-]+")
 _PLACE_WORDS = re.compile(r"\b(?:in|te|op|naar|at|in the|a|au|dans)\s+(?:het\s+|de\s+|la\s+|le\s+)?[A-Z][\w'-]+")
 _QUOTED = re.compile(r"['‘\"“]([^'’\"”]{3,60})['’\"”]")
 _COINED = re.compile(r"\b(?=\w*\d)(?=\w*[A-Za-z])\w{3,}\b|\b(?=\w*[a-z])(?=\w*[A-Z]\w*[A-Z])\w{3,}\b")
@@ -278,6 +280,8 @@ def facts_in(sentence: str) -> list[Fact]:
         out.append(Fact(PERSON, m.group(0)))  # organisations answer "wie" as well as people do
     for m in _ORG_WORDS.finditer(sentence):
         out.append(Fact(PERSON, _around(sentence, m.start(), m.end(), after=2)))
+    for m in _MUNICIPALITY.finditer(sentence):
+        out.append(Fact(PLACE, m.group(0)))
     for m in _PLACE_WORDS.finditer(sentence):
         if m.start() > 0 or len(sentence) < 40:
             out.append(Fact(PLACE, m.group(0)))
