@@ -3,6 +3,7 @@
     .venv/bin/python bench/followups.py                       # in-process Assistant on the data directory
     .venv/bin/python bench/followups.py --url http://127.0.0.1:8000   # over the API of a running service
     .venv/bin/python bench/followups.py --write               # also update the section in docs/benchmarks.md
+    .venv/bin/python bench/followups.py --set bench/questions/train_followups.jsonl  # tuning set, like the default
     .venv/bin/python bench/followups.py --set bench/questions/test_followups.jsonl   # held-out set: final report only
 
 Runs bench/questions/followups.jsonl: every case is one conversation; each later turn counts as a

@@ -3,9 +3,9 @@
 Checks, for every file:
 
 * each line is a JSON object with the schema of ``../shared/eval/dev.jsonl`` (``id, lang, kind, question,
-  gold``), or for the multi-turn files (``followups.jsonl``, ``test_followups.jsonl``) ``id, lang, kind,
-  turns: [{question, gold}, ...]``;
-* ids are unique across all files and carry the file's prefix (ta, tf, tn, tm, to, sa, sf, sn, sm, so, f, sc);
+  gold``), or for the multi-turn files (``followups.jsonl``, ``train_followups.jsonl``, ``test_followups.jsonl``)
+  ``id, lang, kind, turns: [{question, gold}, ...]``;
+* ids are unique across all files and carry the file's prefix (ta, tf, tn, tm, to, sa, sf, sn, sm, so, f, tc, sc);
 * kinds and gold fit the file: answerable files have ``lookup``/``paraphrase`` (Dutch) or ``crosslingual``
   (English, French) and at least one gold string; near-miss and off-topic files have ``unanswerable`` and
   no gold;
@@ -24,7 +24,8 @@ Flags (to be fixed, not errors of form):
   our files (train against test above all) and against the shared dev sets and
   ``bench/extra_questions.jsonl``;
 * a gold string of a held-out (``test_*``, ``test_followups.jsonl`` included) file that contains, or is
-  contained in, a gold string of a set used for tuning (our ``train_*`` files, ``followups.jsonl``, the shared dev set,
+  contained in, a gold string of a set used for tuning (our ``train_*`` files, ``train_followups.jsonl`` included,
+  ``followups.jsonl``, the shared dev set,
   ``bench/extra_questions.jsonl``) is a leak: the held-out fact was asked during tuning. Pairs known to
   be different facts despite the overlap are listed in ``DISTINCT_FACTS``.
 
@@ -73,9 +74,11 @@ QUESTION_FILES = {
     "test_nearmiss_names.jsonl": ("sm", False),
     "test_offtopic.jsonl": ("so", False),
 }
-# multi-turn file name -> id prefix; test_followups.jsonl is held out like the other test_* files
+# multi-turn file name -> id prefix; test_followups.jsonl is held out like the other test_* files,
+# train_followups.jsonl is for tuning follow-up handling like followups.jsonl
 FOLLOWUP_FILES = {
     "followups.jsonl": "f",
+    "train_followups.jsonl": "tc",
     "test_followups.jsonl": "sc",
 }
 LANGS = {"nl", "en", "fr"}
