@@ -139,6 +139,10 @@ def test_a_municipality_by_name_answers_in_which_city() -> None:
     assert _match("In welke stad loopt dat project?", "De Stad Mechelen startte enkele jaren geleden.") == 1.0
     assert _match("In welke stad loopt dat project?", "Onderwijscentrum Gent (Stad Gent) zet in op ouders.") == 1.0
     assert _match("In welke stad loopt dat project?", "De stad verrichte ook een impactmeting.") == 0.0
+    assert _match("Welke steden vertellen erover?", "We bekijken hoe de steden Turnhout en Halle werkten.") == 1.0
+    # a town in brackets after someone is where they work; an organisation's short name is not a town
+    assert _match("Voor welke stad werkt Karima?", "Karima Adouiri, consulent diversiteit (Lier)") == 1.0
+    assert _match("Voor welke stad werkt Fri?", "Fri Dekeyser, projectmanager (AgII)") == 0.0
 
 
 def test_a_fact_that_only_repeats_the_question_does_not_count() -> None:

@@ -220,7 +220,12 @@ _ORG_WORDS = re.compile(r"\b(?:vzw|v\.z\.w|agentschap|universiteit|vereniging|st
                         r"overheid|ministerie|raad|huis|centrum|netwerk|platform|federatie|unie|commissie|"
                         r"university|agency|council|association|city of|ville de|service|agence)\b", re.I)
 # "Stad Mechelen", "gemeente Lier": a municipality by name answers "in welke stad", wherever it stands.
-_MUNICIPALITY = re.compile(r"\b(?i:stad|gemeente|provincie|city of|town of|ville de|commune de)\s+[A-ZÀ-Ý][\w'-]+")
+_MUNICIPALITY = re.compile(r"\b(?i:stad|gemeente|provincie|city of|town of|ville de|commune de)\s+[A-ZÀ-Ý][\w'-]+|"
+                           r"\b(?i:steden|gemeenten|cities|villes)\s+[A-ZÀ-Ý][\w'-]+(?:(?:,\s*|\s+(?:en|and|et)\s+)"
+                           r"[A-ZÀ-Ý][\w'-]+)*")
+# "Karima Adouiri, consulent diversiteit (Lier)": one capitalised word in brackets after someone is where they
+# work: a town (or an organisation, which answers "waar" as well in a programme).
+_AFFILIATION = re.compile(r"(?<=\w)[,)]?\s+\(([A-ZÀ-Ý][\w'-]+)\)")
 _PLACE_WORDS = re.compile(r"\b(?:in|te|op|naar|at|in the|a|au|dans)\s+(?:het\s+|de\s+|la\s+|le\s+)?[A-Z][\w'-]+")
 _QUOTED = re.compile(r"['‘\"“]([^'’\"”]{3,60})['’\"”]")
 _COINED = re.compile(r"\b(?=\w*\d)(?=\w*[A-Za-z])\w{3,}\b|\b(?=\w*[a-z])(?=\w*[A-Z]\w*[A-Z])\w{3,}\b")
@@ -282,6 +287,9 @@ def facts_in(sentence: str) -> list[Fact]:
         out.append(Fact(PERSON, _around(sentence, m.start(), m.end(), after=2)))
     for m in _MUNICIPALITY.finditer(sentence):
         out.append(Fact(PLACE, m.group(0)))
+    for m in _AFFILIATION.finditer(sentence):
+        if sum(ch.isupper() for ch in m.group(1)) == 1:  # "(VVSG)", "(AgII)", "(HOGent)": organisations
+            out.append(Fact(PLACE, m.group(1)))
     for m in _PLACE_WORDS.finditer(sentence):
         if m.start() > 0 or len(sentence) < 40:
             out.append(Fact(PLACE, m.group(0)))
