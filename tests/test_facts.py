@@ -145,6 +145,11 @@ def test_a_municipality_by_name_answers_in_which_city() -> None:
     assert _match("Voor welke stad werkt Fri?", "Fri Dekeyser, projectmanager (AgII)") == 0.0
 
 
+def test_an_agency_answers_which_organisation_without_the_word_organisation() -> None:
+    sentence = "Versterk het Agentschap Integratie en Inburgering in deze rol."
+    assert _match("Welke organisatie moet versterkt worden?", sentence) == 1.0
+
+
 def test_a_fact_that_only_repeats_the_question_does_not_count() -> None:
     assert _match("Wie organiseert Plan Samenleven?", "Plan Samenleven is een plan.") == 0.0
 

@@ -219,6 +219,9 @@ _ACRONYM = re.compile(r"\b[A-Z][A-Z0-9&]{1,}(?:[a-z]{0,2}[A-Z]+)?\b")
 _ORG_WORDS = re.compile(r"\b(?:vzw|v\.z\.w|agentschap|universiteit|vereniging|stad|gemeente|ocmw|dienst|bureau|"
                         r"overheid|ministerie|raad|huis|centrum|netwerk|platform|federatie|unie|commissie|"
                         r"university|agency|council|association|city of|ville de|service|agence)\b", re.I)
+# A question's focus that names the category "organisation" rather than a kind of one ("welke organisatie").
+_ORGANISATION_FOCUS = frozenset("organisatie organisaties organisation organisations organization organizations "
+                                "instantie instanties instelling instellingen".split())
 # "Stad Mechelen", "gemeente Lier": a municipality by name answers "in welke stad", wherever it stands.
 _MUNICIPALITY = re.compile(r"\b(?i:stad|gemeente|provincie|city of|town of|ville de|commune de)\s+[A-ZÀ-Ý][\w'-]+|"
                            r"\b(?i:steden|gemeenten|cities|villes)\s+[A-ZÀ-Ý][\w'-]+(?:(?:,\s*|\s+(?:en|and|et)\s+)"
@@ -370,6 +373,9 @@ def fact_match(ask: Ask, facts: list[Fact], question: str, focus_terms: set[str]
     if ask.kind == AMOUNT:
         return 1.0 if kinds else 0.0
     if ask.kind == PERSON:
+        if ask.focus in _ORGANISATION_FOCUS and any(_ORG_WORDS.search(f.text) or _ACRONYM.search(f.text)
+                                                    for f in kinds):
+            return 1.0  # "welke organisatie": an agency, a vzw or an acronym is one, whether or not the word stands
         strong = [f for f in kinds if _NAME.search(f.text) or _TITLE.search(f.text)]
         if strong and focus_terms and sentence_terms is not None and not focus_terms & set(sentence_terms):
             return 0.5  # "wie is de burgemeester": a name, but not said to be the burgemeester
