@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from assistant.answer.compose import Previous, compose, not_found
@@ -158,7 +160,8 @@ def test_a_list_item_already_shown_leads_again_alone_when_it_holds_what_the_foll
     work = _sentence(3, 0, "Werk: nood aan een taskforce Werk", kind="item")
     other = _sentence(4, 0, "Ook een regisseur moet worden aangeduid.")
     ev = _evidence(hits, [(work, 0.5), (school, 0.3), (other, 0.2)], [lead])
-    first = "Het memorandum vraagt:\n- Onderwijs: nood aan een taskforce Onderwijs\n- Werk: nood aan een taskforce Werk [1]"
+    first = ("Het memorandum vraagt:\n- Onderwijs: nood aan een taskforce Onderwijs\n"
+             "- Werk: nood aan een taskforce Werk [1]")
     asked = "Wat zegt het memorandum over onderwijs?"
     text, _, _ = compose(ev, hits, previous=Previous(first, new_terms("En over werk?", asked)))
     assert text.startswith("Werk: nood aan een taskforce Werk [1]")  # the item asked about, not its list again
@@ -166,6 +169,26 @@ def test_a_list_item_already_shown_leads_again_alone_when_it_holds_what_the_foll
     # a follow-up that adds a word the shown item does not hold gets what is new instead
     text, _, _ = compose(ev, hits, previous=Previous(first, new_terms("En over wonen?", asked)))
     assert text.startswith("Ook een regisseur") and "taskforce" not in text
+
+
+def test_a_shown_sentence_with_the_asked_fact_gives_way_to_one_of_its_passage_not_shown_yet() -> None:
+    hits = [_hit(0, "Programma"), _hit(1, "Programma")]
+    intro = _sentence(1, 0, "De dag wordt georganiseerd door het Agentschap en de VVSG.")
+    leader = _sentence(2, 0, "Begeleiding door Hilde De Pessemier.")
+    elsewhere = _sentence(3, 1, "Begeleiding door Bas Dhoey.")
+
+    def asked(scored: list[tuple[SentenceRecord, float]]) -> Evidence:
+        ev = _evidence(hits, scored)
+        people = [replace(c, fact=1.0) for c in ev.candidates]  # each names someone
+        return replace(ev, ask=ask_of("Wie begeleidt dat?"), candidates=people)
+
+    shown = Previous("De dag wordt georganiseerd door het Agentschap en de VVSG. [1]")
+    # the session's own leader, close behind, leads; the organisers the last answer named do not again
+    text, _, _ = compose(asked([(intro, 0.5), (leader, 0.45)]), hits, previous=shown)
+    assert text.startswith("Begeleiding door Hilde De Pessemier.") and "Agentschap" not in text
+    # someone of another passage does not push it aside: the shown sentence names whom the follow-up asks for
+    text, _, _ = compose(asked([(intro, 0.5), (elsewhere, 0.45)]), hits, previous=shown)
+    assert text.startswith("De dag wordt georganiseerd")
 
 
 def test_the_words_a_follow_up_adds_are_its_content_words_the_conversation_had_not_searched() -> None:

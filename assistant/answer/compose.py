@@ -175,15 +175,21 @@ def choose_quotes(evidence: Evidence, previous: Previous | None = None, followin
     In a conversation (``previous``), a sentence the previous answer already quoted is not quoted again, so a
     follow-up's answer leads with what is new (unless nothing new is left).
     """
-    # A sentence already quoted may lead again only when it answers what the follow-up asks anew: it holds the
-    # asked kind of fact ("And who from Mechelen takes part?" after an answer that named her in passing), or
-    # every word the follow-up adds ("En over werk?" after a list with werk as one item). As a follower it
+    # A sentence already quoted may lead again only when it answers what the follow-up asks anew: it holds
+    # every word the follow-up adds ("En over werk?" after a list with werk as one item), or the asked kind of
+    # fact ("And who from Mechelen takes part?" after an answer that named her in passing). As a follower it
     # would only repeat.
     def leads_again(c: Candidate) -> bool:
         assert previous is not None
-        if evidence.ask.checkable and c.fact >= 1.0:
+        if previous.new_terms and previous.new_terms <= set(analyze(c.sentence.text)):
             return True
-        return bool(previous.new_terms) and previous.new_terms <= set(analyze(c.sentence.text))
+        # the asked kind of fact, unless a sentence of its passage not shown yet holds it too and is close enough
+        # to be quoted beside it ("Wie begeleidt dat?": the session's "Begeleiding door ..." rather than the
+        # organisers it named first)
+        return evidence.ask.checkable and c.fact >= 1.0 and not any(
+            o.sentence.passage_id == c.sentence.passage_id and o.fact >= 1.0
+            and o.share >= FOLLOWER_RATIO * c.share and not previous.said(o.sentence.text)
+            for o in evidence.candidates)
 
     pool = [c for i, c in enumerate(evidence.candidates)
             if not previous.said(c.sentence.text) or (i == 0 and leads_again(c))
