@@ -13,6 +13,7 @@ ids are not used), and so does a turn from another index version, whose passage 
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Generator, Iterator
@@ -26,7 +27,7 @@ from assistant import index as idx
 from assistant.answer import followup
 from assistant.answer.breaker import CircuitState
 from assistant.answer.compose import Following, Previous, compose, not_found, overview, overview_heads
-from assistant.answer.evidence import Evidence, EvidenceModel, weigh
+from assistant.answer.evidence import Candidate, Evidence, EvidenceModel, weigh
 from assistant.answer.generate import Checked, SentenceStream, Writer, Written, finish
 from assistant.answer.llm import CIRCUIT_OPEN, ChatClient, Deadline, LLMError
 from assistant.answer.retrieval import Hit, Retrieval, Retriever, coverage
@@ -63,6 +64,8 @@ class _State:
 # corpus: the question is still on that topic. A design margin on cosines, not a fitted value.
 NEAR_MARGIN = 0.02
 RECENT_QUESTIONS = 3  # earlier questions shown to the model that rewrites a follow-up
+ORDINAL_OWN_WORDS = 2  # "Welke prioriteit komt op de tweede plaats?" asks for the item; more words ask about it
+_NUMBER_MARK = re.compile(r"^\W*\d+\W*")
 
 
 class GenerationObserver(Protocol):
@@ -80,7 +83,7 @@ class _Plan:
     state: _State
     retrieval: Retrieval
     evidence: Evidence
-    how: str  # alone, context, rewritten or summary (see conversation.Turn)
+    how: str  # alone, context, rewritten, summary or ordinal (see conversation.Turn)
     query: str  # the text searched
     cited: list[Hit] | None = None  # for a summary: the previous answer's passages
 
@@ -298,7 +301,8 @@ class Assistant:
             # answer quoted are not quoted again. A question searched alone is answered as it would be alone.
             last = history.last if history and plan.how != "alone" else None
             previous = Previous(last.text, followup.new_terms(question, last.query)) if last else None
-            text, citations, rel = compose(plan.evidence, hits, previous=previous, following=self._following(plan))
+            text, citations, rel = compose(plan.evidence, hits, previous=previous, following=self._following(plan),
+                                           single=plan.how == "ordinal")
         else:
             text, citations, rel = not_found(hits)
         mode = "extractive"
@@ -359,6 +363,10 @@ class Assistant:
         same_index = prev.index_version == state.reader.version_id
         if sig.summary and prev.found and prev.cited and same_index:
             return self._plan_summary(state, prev, top_k)
+        if same_index and prev.found and prev.cited and (n := followup.ordinal(question)) is not None:
+            counted = self._plan_ordinal(state, question, prev, n, top_k)
+            if counted is not None:
+                return counted
         if not sig.strong and detect_language(question) != detect_language(prev.question):
             return self._plan_alone(state, question, top_k)  # a switch of language without a pointer: a new question
         if self.writer is not None and deadline is not None and (sig.strong or sig.weak):
@@ -421,6 +429,51 @@ class Assistant:
         others = [h for h in retrieval.hits if h.passage.id not in set(prev.cited)]
         hits = cited + others[:max(0, top_k - len(cited))]
         return _Plan(state, replace(retrieval, hits=hits), evidence, "context", text)
+
+    def _plan_ordinal(self, state: _State, question: str, prev: Turn, n: int, top_k: int) -> _Plan | None:
+        """"En de tweede?", "And the fourth?": the item numbered ``n`` in the passages the previous answer cited,
+        else in the rest of their document (the next numbered section: "2" opens the second key factor's
+        passage). None when the question asks more than the item ("Welk voorbeeld geven ze bij die tweede?")
+        or no item carries that number: the question is then read as any other follow-up."""
+        if followup.asks_about_item(question, prev.query, ORDINAL_OWN_WORDS):
+            return None
+        reader = state.reader
+        cited = reader.passages(list(prev.cited))
+        if not cited:
+            return None
+        found = reader.document(cited[0].source)
+        rest = found[1] if found else []
+        first = cited[0].id
+        seq = [*cited, *(p for p in rest if p.id > first), *(p for p in reversed(rest) if p.id < first)]
+        by_id = {p.id: p for p in seq}
+        text = followup.with_context(question, prev.query)
+        retrieval: Retrieval | None = None
+        fallback: _Plan | None = None
+        for passage in (by_id[i] for i in dict.fromkeys(p.id for p in seq)):
+            at = followup.numbered(passage.text, n)
+            target = None if at is None else next(
+                (x for x in reader.sentences([passage.id])
+                 if x.end > at and (len(_NUMBER_MARK.sub("", x.text).split()) >= 2 or x.text.rstrip().endswith(":"))),
+                None)  # "2) Taalbeleid:" heads its items; "3 Sleutelfactor" is only a label
+            if target is None:
+                continue
+            if retrieval is None:
+                retrieval, _ = self._search(state, text, top_k, question=question)
+            hits = self._hits(state, retrieval, [passage.id])
+            if not hits:
+                continue
+            evidence = weigh(replace(retrieval, hits=hits), reader, self.model)
+            item = next((c for c in evidence.candidates if c.sentence.id == target.id), None)
+            others = [h for h in retrieval.hits if h.passage.id != passage.id]
+            plan = _Plan(state, replace(retrieval, hits=hits + others[:max(0, top_k - 1)]), replace(
+                evidence, answerable=True, candidates=[item or Candidate(
+                    target, hits[0], 0, np.zeros(0, dtype=np.float32), 1.0, 0.0, 1.0)]), "ordinal", text)
+            if item is not None:
+                return plan
+            # a line answers quoting rules keep out (a table of contents: "2. Versterken … 6"): only if no
+            # numbered item further on is one the answer may quote
+            fallback = fallback or plan
+        return fallback
 
     def _hits(self, state: _State, retrieval: Retrieval, ids: list[int]) -> list[Hit]:
         """Passages by id as hits of ``retrieval`` (their scores for its query), in the order given."""

@@ -18,7 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from assistant import Assistant
-from assistant.answer.followup import asks_anew, complete, signals, with_context
+from assistant.answer.followup import asks_about_item, asks_anew, complete, numbered, ordinal, signals, with_context
 from assistant.config import REPO_ROOT, Settings
 from assistant.errors import ConfigError, InvalidQuestionError
 from assistant.stores.conversation import SQLiteConversationStore, Turn, new_conversation_id, valid_conversation_id
@@ -143,6 +143,23 @@ def test_an_ellipsis_with_a_question_of_its_own_may_stand_alone() -> None:
     assert not asks_anew("Wanneer is de lunch?")  # not elliptic at all
 
 
+def test_an_ordinal_follow_up_names_a_place_in_a_list() -> None:
+    assert [ordinal(q) for q in ("En de tweede?", "Wat is het derde?", "And the fourth?", "Et le cinquième ?",
+                                 "Welke prioriteit komt op de tweede plaats?")] == [2, 3, 4, 5, 2]
+    assert ordinal("En over werk?") is None
+    # a full question of its own with an ordinal does not lean on the conversation
+    assert ordinal("Wat is de eerste prioriteit die de VVSG voor het overkoepelend actieplan voorstelt?") is None
+    # asking about the item rather than for it
+    asked = "Met welke sleutelfactor begint de benchmark?"
+    assert not asks_about_item("Welke sleutelfactor komt op de tweede plaats?", asked, 2)
+    assert asks_about_item("Welk voorbeeld uit Mechelen geven ze bij die tweede?", asked, 2)
+    text = "In vier thema's:\n- 1 Gendergevoelige integratie\n- 2 Bouwen\n- 3 Integratie op de arbeidsmarkt\n31 maart"
+    at = numbered(text, 3)
+    assert at is not None and text[at:].startswith("Integratie op de arbeidsmarkt")
+    assert numbered("2) Taalbeleid:", 2) == 3 and numbered("2\nSleutelfactor", 2) == 1
+    assert numbered("31 maart 2023", 3) is None and numbered(text, 5) is None
+
+
 # ---------------------------------------------------------------- the API (fake model)
 
 
@@ -244,6 +261,20 @@ def test_follow_ups_and_topic_changes_over_the_api(real_client: TestClient) -> N
         hows.append((store.load(cid).last.how, how))  # type: ignore[union-attr]
     assert all(got == want for got, want in hows), hows  # follow-ups read in context, topic changes alone
     assert sum(right) >= len(CASES) - 1, list(zip([c[0][-1] for c in CASES], right, strict=True))
+
+
+@pytest.mark.real_model
+def test_an_item_asked_for_by_its_place_is_quoted_by_itself(real_client: TestClient) -> None:
+    # the third of a numbered list the previous answer quoted, not the list again
+    (listed, third), _ = converse(real_client, ["Rond welke thema's zijn er IncluCities toolkits gemaakt?",
+                                                "Wat is het derde?"])
+    assert "Integratie op de arbeidsmarkt" in listed["text"]
+    assert third["text"].startswith("3 Integratie op de arbeidsmarkt [1]") and "Gendergevoelige" not in third["text"]
+    # the second of a series of numbered sections: the next key factor's own passage, not the table of contents
+    (_, second), _ = converse(real_client, ["Met welke sleutelfactor begint de IncluCities benchmark?",
+                                            "En de tweede?"])
+    assert second["text"].startswith("Versterken van individuen en organisaties")
+    assert second["citations"][0]["text"].lstrip().startswith("2")
 
 
 @pytest.mark.real_model

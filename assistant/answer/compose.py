@@ -152,6 +152,17 @@ def unit_of(sentence: SentenceRecord, sentences: list[SentenceRecord], terms: fr
     return _list_unit(lead, mine[first:last + 1])
 
 
+def _headed_unit(head: SentenceRecord, sentences: list[SentenceRecord]) -> Unit:
+    """A sentence that ends in a colon with the items under it, up to the next such item (or the head alone)."""
+    mine = [s for s in sentences if s.passage_id == head.passage_id and s.id > head.id]
+    items = []
+    for s in mine:
+        if s.kind not in ("item", "question") or _heads(s):
+            break
+        items.append(s)
+    return _list_unit(head, items) if items else Unit(head.text, head.start, head.end)
+
+
 def unit_text(sentence: SentenceRecord, sentences: list[SentenceRecord]) -> str:
     """The text :func:`unit_of` quotes."""
     return unit_of(sentence, sentences).text
@@ -169,7 +180,7 @@ class Previous:
 
 
 def choose_quotes(evidence: Evidence, previous: Previous | None = None, following: Following | None = None,
-                  ) -> list[Quote]:
+                  single: bool = False) -> list[Quote]:
     """The best sentence, and up to two more that the ranker rates close to it (no near-repeats).
 
     In a conversation (``previous``), a sentence the previous answer already quoted is not quoted again, so a
@@ -214,8 +225,11 @@ def choose_quotes(evidence: Evidence, previous: Previous | None = None, followin
             chosen = [holder] + [c for c in chosen if c is not holder]
     quotes: list[Quote] = []
     for c in chosen:
-        if previous is not None and previous.said(c.sentence.text):
-            unit = Unit(c.sentence.text, c.sentence.start, c.sentence.end)  # leads again: itself, not its list
+        if single and _heads(c.sentence):  # "2) Taalbeleid:", asked for by its place: with its own items
+            unit = _headed_unit(c.sentence, evidence.sentences)
+        elif (previous is not None and previous.said(c.sentence.text)) or single:
+            # leads again, or was asked for by its place ("En de tweede?"): itself, not its list
+            unit = Unit(c.sentence.text, c.sentence.start, c.sentence.end)
         else:
             unit = unit_of(c.sentence, evidence.sentences, evidence.terms)
         if not quotes and not unit.is_list:
@@ -357,11 +371,12 @@ def render(quotes: list[Quote], numbers: dict[int, int], titles: dict[int, str],
 
 
 def compose(evidence: Evidence, hits: list[Hit], lang: str = "nl", previous: Previous | None = None,
-            following: Following | None = None) -> tuple[str, tuple[Citation, ...], tuple[Citation, ...]]:
+            following: Following | None = None, single: bool = False,
+            ) -> tuple[str, tuple[Citation, ...], tuple[Citation, ...]]:
     """(answer text, citations it relies on, related passages) for an answerable question, in a conversation
     after ``previous``. With ``following``, a list whose lead-in ends a passage is quoted whole from the next
     passage."""
-    quotes = choose_quotes(evidence, previous, following)
+    quotes = choose_quotes(evidence, previous, following, single)
     if not quotes:
         return not_found(hits, lang)
     # Passages numbered in the order of their best quote; the quotes stay in the ranker's order, so the

@@ -143,6 +143,45 @@ def new_terms(question: str, previous_query: str) -> frozenset[str]:
     return frozenset(analyze(" ".join(_content(tokens(question))))) - frozenset(analyze(previous_query))
 
 
+_ORDINAL_NUMBERS = {
+    **dict.fromkeys(("eerste", "first", "premier", "premiere"), 1),
+    **dict.fromkeys(("tweede", "second", "deuxieme", "seconde"), 2),
+    **dict.fromkeys(("derde", "third", "troisieme"), 3), **dict.fromkeys(("vierde", "fourth", "quatrieme"), 4),
+    **dict.fromkeys(("vijfde", "fifth", "cinquieme"), 5), **dict.fromkeys(("zesde", "sixth", "sixieme"), 6),
+    **dict.fromkeys(("zevende", "seventh", "septieme"), 7), **dict.fromkeys(("achtste", "eighth", "huitieme"), 8),
+    **dict.fromkeys(("negende", "ninth", "neuvieme"), 9), **dict.fromkeys(("tiende", "tenth", "dixieme"), 10),
+}
+
+
+def ordinal(question: str) -> int | None:
+    """The place a follow-up asks for in a numbered list or series the conversation showed: 2 for "En de
+    tweede?", "Welke prioriteit komt op de tweede plaats?", "And the fourth?"; None for a question without an
+    ordinal or one that does not depend on the conversation."""
+    words = tokens(question)
+    n = next((_ORDINAL_NUMBERS[w] for w in words if w in _ORDINAL_NUMBERS), None)
+    if n is None:
+        return None
+    own = [w for w in _content(words) if w not in _ORDINAL_NUMBERS]
+    return n if signals(question).strong or len(own) <= SHORT_CONTENT_WORDS else None
+
+
+_ORDINAL_STEMS = frozenset(analyze(" ".join(_ORDINAL_NUMBERS)))
+
+
+def asks_about_item(question: str, previous_query: str, most: int) -> bool:
+    """Whether an ordinal follow-up asks something about the item rather than for the item itself: it adds more
+    than ``most`` words of its own besides the ordinal ("Welk voorbeeld uit Mechelen geven ze bij die tweede?",
+    not "Welke prioriteit komt op de tweede plaats?")."""
+    return len(new_terms(question, previous_query) - _ORDINAL_STEMS) > most
+
+
+def numbered(text: str, n: int) -> int | None:
+    """Where the item numbered ``n`` of a list starts in ``text`` ("- 3 Integratie …", "2) Taalbeleid:",
+    "4. Netwerking", or a section that opens with "2" on its own line); None when there is none."""
+    m = re.search(rf"(?m)^[ \t]*(?:[-•*][ \t]*)?{n}[ \t]*[.)]?(?:[ \t]+|$)", text)
+    return m.end() if m else None
+
+
 # ---------------------------------------------------------------- completing an ellipsis
 
 _WORD = re.compile(r"\S+")

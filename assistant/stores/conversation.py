@@ -49,8 +49,9 @@ class Turn:
     """One question and what it led to: enough to read the next question in its context.
 
     ``query`` is the text that was searched (the question itself, or the question completed with the
-    earlier turn); ``how`` says which: ``alone``, ``context``, ``rewritten`` (by the language model) or
-    ``summary`` (the previous answer's passages, summarised). ``cited`` and ``related`` are passage ids.
+    earlier turn); ``how`` says which: ``alone``, ``context``, ``rewritten`` (by the language model),
+    ``summary`` (the previous answer's passages, summarised) or ``ordinal`` (an item asked for by its place in
+    a numbered list the previous answer came from). ``cited`` and ``related`` are passage ids.
     """
 
     question: str
