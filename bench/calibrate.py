@@ -325,16 +325,10 @@ def fit_all(items: list[Item], k: int = FOLDS) -> dict[str, Any]:
 
 def decide(it: Item, model: dict[str, Any]) -> tuple[bool, str]:
     """Apply a fitted model to one item: (answered, answer text)."""
-    retrieval, ask, sentences, hits, ranks, matrix, facts, eligible, _ = it.evidence_inputs
-    if not sentences:
+    answered, evidence = evidence_of(it, model)
+    if not evidence.sentences:
         return False, ""
-    signals, probs = signals_of(it, model["sentence"])
-    group = group_of(it)
-    answered = bool(eligible.any()) and all(
-        gate_probability(model["gates"][g], g, signals) >= model["thresholds"][g][group] for g in GATES)
-    ranker = LinearModel.from_dict({"features": RANKER_FEATURES, **model["ranker"]})
-    cands = rank_candidates(ranker, sentences, hits, ranks, matrix, probs, facts, eligible)
-    text, _, _ = compose(Evidence(ask, cands, sentences, answered, 0.0, {}, frozenset(retrieval.terms)), retrieval.hits)
+    text, _, _ = compose(evidence, it.evidence_inputs[0].hits)
     return answered, text  # the text a person reads, as Assistant.ask composes it
 
 

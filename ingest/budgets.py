@@ -294,6 +294,17 @@ def allow_more_time(seconds: float) -> None:
         _EXTEND(seconds)
 
 
+def _status_kb(field: str) -> int | None:
+    """A ``kB`` field of this process's /proc/self/status (``VmHWM``, ``VmSize``), or None where there is none."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
 def peak_rss_kb() -> int:
     """This process's own peak resident memory in kB (``VmHWM``), or ``ru_maxrss`` where /proc has none.
 
@@ -301,23 +312,12 @@ def peak_rss_kb() -> int:
     (the job process by a web worker or a test run holding the model, ``subprocess`` forks and execs) reports
     the starter's peak as its own. ``VmHWM`` belongs to the running program's memory alone.
     """
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    except (OSError, ValueError, IndexError):
-        pass
-    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    peak = _status_kb("VmHWM")
+    return peak if peak is not None else int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
 def _vm_size_bytes() -> int:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmSize:"):
-                return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0
+    return (_status_kb("VmSize") or 0) * 1024
 
 
 def read_isolated(path: Path, source: str, chunker: ChunkerSettings, budgets: Budgets, title: str = "",
