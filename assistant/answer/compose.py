@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 from assistant.answer.evidence import FACT_GROUPS, Candidate, Evidence
 from assistant.answer.retrieval import Hit
@@ -175,8 +176,14 @@ class Previous:
     text: str  # the answer it gave: the sentences it quoted
     new_terms: frozenset[str] = frozenset()  # stems the follow-up adds (assistant.answer.followup.new_terms)
 
+    @cached_property
+    def _flat(self) -> str:
+        return " ".join(self.text.split())
+
     def said(self, sentence: str) -> bool:
-        return _said(sentence, self.text)
+        """Whether ``sentence`` was already quoted in this answer, as a whole run of words."""
+        core = " ".join(sentence.split()).strip().rstrip(";,.:!")
+        return len(core) > 12 and core in self._flat
 
 
 def choose_quotes(evidence: Evidence, previous: Previous | None = None, following: Following | None = None,
@@ -308,12 +315,6 @@ def _lead_trimmed(unit: Unit, candidate: Candidate, ask: Ask) -> Unit:
     if start <= 0:
         return unit
     return Unit("…" + text[start:].lstrip(), unit.start, unit.end, unit.lead, unit.items)
-
-
-def _said(text: str, previous: str) -> bool:
-    """Whether ``text`` (a sentence) was already quoted in the ``previous`` answer, as a whole run of words."""
-    core = " ".join(text.split()).strip().rstrip(";,.:!")
-    return len(core) > 12 and core in " ".join(previous.split())
 
 
 def _holds(quote: Quote, candidate: Candidate, text: str) -> bool:
