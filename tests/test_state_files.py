@@ -182,15 +182,17 @@ def test_a_local_postgresql_still_starts_after_the_data_directory_is_tightened(t
 
 def test_workers_opening_a_new_state_file_together_all_get_it(tmp_path: Path) -> None:
     """Six connections switch a fresh file to write-ahead logging at once, a hundred times over: SQLite refuses
-    all but one at once ("database is locked", no busy wait); each must wait and get it (it failed 6 in 100)."""
+    all but one at once ("database is locked", no busy wait); each must wait and get it. Without the wait this
+    failed in every run of it (5 of 5)."""
     import threading
 
     from assistant.stores.sqlitefile import open_shared
 
     failed: list[BaseException] = []
 
-    def open_it(path: Path) -> None:
+    def open_it(path: Path, start: threading.Barrier) -> None:
         try:
+            start.wait()  # all six at the same moment, as workers forked together
             con = open_shared(path)
             assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
             con.close()
@@ -198,8 +200,8 @@ def test_workers_opening_a_new_state_file_together_all_get_it(tmp_path: Path) ->
             failed.append(exc)
 
     for round_ in range(100):
-        path = tmp_path / f"{round_}.sqlite3"
-        threads = [threading.Thread(target=open_it, args=(path,)) for _ in range(6)]
+        path, start = tmp_path / f"{round_}.sqlite3", threading.Barrier(6)
+        threads = [threading.Thread(target=open_it, args=(path, start)) for _ in range(6)]
         for th in threads:
             th.start()
         for th in threads:
