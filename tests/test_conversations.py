@@ -264,6 +264,20 @@ def test_follow_ups_and_topic_changes_over_the_api(real_client: TestClient) -> N
 
 
 @pytest.mark.real_model
+def test_a_follow_up_leads_with_what_it_asks_even_when_the_last_answer_showed_it(real_client: TestClient) -> None:
+    # the list item about werk, which the first answer showed inside its list, now by itself and first
+    (first, work), _ = converse(real_client, ["Wat zegt het VVSG-memorandum over onderwijs?", "En over werk?"])
+    assert "taskforce Werk en Migratiediversiteit" in first["text"]
+    assert work["text"].startswith("Werk: nood aan taskforce Werk en Migratiediversiteit [1]")
+    assert "taskforce Onderwijs" not in work["text"]  # not the list again
+    # who leads it: the session's own "Begeleiding: …", not the sentence about the city quoted before
+    (training, leader), _ = converse(real_client, ["Wat leer je in een omstaandertraining van de stad Gent?",
+                                                   "En wie leidt die werksessie?"])
+    assert leader["text"].startswith("Begeleiding: Katrien Staelens")
+    assert training["text"].split(" [1]")[0] not in leader["text"]
+
+
+@pytest.mark.real_model
 def test_an_item_asked_for_by_its_place_is_quoted_by_itself(real_client: TestClient) -> None:
     # the third of a numbered list the previous answer quoted, not the list again
     (listed, third), _ = converse(real_client, ["Rond welke thema's zijn er IncluCities toolkits gemaakt?",
